@@ -1,0 +1,1 @@
+"""邻里通: the chat side (channels, dialogue, handlers, outbound delivery)."""

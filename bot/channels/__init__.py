@@ -1,0 +1,1 @@
+"""Protocol adapters, one per channel: verify, decrypt, parse, dedupe, render."""

@@ -1,0 +1,114 @@
+"""The dialogue: turn a parsed message into a reply.
+
+Ask the intent engine, resume a pending conversation, call one handler. The one
+catch-all for unexpected errors lives here: it logs the traceback and answers
+the resident politely; the handler's changes are rolled back.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+import intents
+from intents import Parse
+from bot import replies
+from bot.handlers import account, bind, general, media, report, status
+from bot.inbound import Inbound
+from bot.services import Services
+from bot.turn import Turn
+from models import resident_for
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
+
+Handler = Callable[[Turn, Parse], str]
+
+HANDLERS: dict[str, Handler] = {
+    "report": report.report,
+    "suggest": report.suggest,
+    "query_status": status.show_status,
+    "bind": bind.bind_home,
+    "help": general.help_text,
+    "greeting": general.greet,
+    "subscribe": account.subscribe,
+    "unsubscribe": account.unsubscribe,
+    "rate": general.rate,
+    "vote": general.not_yet,
+    "vote_list": general.not_yet,
+    "market": general.not_yet,
+    "unknown": general.unknown,
+}
+
+# While a report waits for its place, these intents are new requests, not the answer.
+NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "market",
+                         "subscribe", "unsubscribe", "rate", "suggest"})
+
+
+def too_long(inbound: Inbound) -> bool:
+    """Tell whether a text is too long to be a chat message."""
+    return inbound.text is not None and len(inbound.text) > MAX_TEXT
+
+
+def respond(services: Services, session: Session, inbound: Inbound) -> str:
+    """Answer one message; an unexpected failure becomes an apology, not silence."""
+    now = services.clock()
+    turn = Turn(session, resident_for(session, inbound.sender, now), now, services)
+    try:
+        with session.begin_nested():
+            return _route(turn, inbound)
+    except Exception:
+        log.exception("handling %s message %s failed", inbound.kind, inbound.key)
+        return replies.SORRY
+
+
+def _route(turn: Turn, inbound: Inbound) -> str:
+    if inbound.kind == "event":
+        if inbound.event == "subscribe":
+            return account.follow(turn)
+        if inbound.event == "unsubscribe":
+            return account.unfollow(turn)
+        return ""
+    if inbound.kind == "image":
+        return media.photo(turn, inbound.media_id or "", inbound.pic_url)
+    if inbound.kind == "location":
+        return _location(turn, inbound)
+    if inbound.kind == "voice" and not (inbound.text or "").strip():
+        return replies.VOICE_UNRECOGNISED
+    if inbound.kind in ("text", "voice"):
+        text = (inbound.text or "").strip()
+        return understand(turn, text) if text else replies.EMPTY_TEXT
+    return replies.UNSUPPORTED
+
+
+def understand(turn: Turn, text: str) -> str:
+    """Read a text with the intent engine and hand it to one handler."""
+    if len(text) > MAX_TEXT:
+        return replies.TOO_LONG.format(limit=MAX_TEXT)
+    waiting = turn.pending()
+    if waiting is not None and waiting.waiting_for == "place" and text in replies.CANCEL_WORDS:
+        turn.stop_waiting()
+        return replies.REPORT_CANCELLED
+    parse = intents.parse(text)
+    if waiting is not None and waiting.waiting_for == "place" \
+            and parse.intent not in NOT_A_PLACE and not _new_report(parse):
+        return report.fill_place(turn, waiting, parse)
+    if parse.intent == "report":
+        return report.report(turn, parse, media.described_photos(turn))
+    return HANDLERS[parse.intent](turn, parse)
+
+
+def _new_report(parse: Parse) -> bool:
+    """A full report of its own (problem and place) is not the answer to "where?"."""
+    return parse.intent == "report" and parse.category not in (None, "other") \
+        and report.place_of(parse) is not None and parse.place != parse.text.strip()
+
+
+def _location(turn: Turn, inbound: Inbound) -> str:
+    waiting = turn.pending()
+    place = inbound.label or f"{inbound.latitude},{inbound.longitude}"
+    if waiting is None or waiting.waiting_for != "place":
+        return replies.LOCATION_NO_REPORT
+    return report.fill_place(turn, waiting, intents.parse(place), place=place)

@@ -1,0 +1,1 @@
+"""Handlers: plain functions that call the domain and return the text to say."""

@@ -1,0 +1,122 @@
+"""Inbound messages: the retry rule (one key, one handling, one reply) and the 4-second deadline.
+
+WeChat resends a message it got no answer for within 5 s, up to three times. The
+first arrival inserts a row under the message's dedupe key (unique in the
+database, so it holds across processes) and is handled; any later arrival finds
+the row and gets the stored reply. When handling takes longer than the deadline,
+the request answers "success" and the reply goes out afterwards as a push.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.services import Services
+from models import InboundMessage, transaction
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A parsed message from any channel, before the dialogue sees it."""
+
+    channel: str
+    sender: str
+    kind: str  # text, voice, image, location, event, unknown
+    key: str  # dedupe key
+    text: str | None = None
+    media_id: str | None = None
+    pic_url: str | None = None
+    label: str | None = None  # a location's address
+    latitude: str | None = None
+    longitude: str | None = None
+    event: str | None = None
+
+
+@dataclass
+class Job:
+    """Hand-over between the request thread and the worker for one message."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    deferred: bool = False  # the request gave up waiting: the worker must push the reply
+    decided: bool = False  # the worker chose how the reply goes out
+
+
+# The dialogue: given the session and the message, produce the reply text.
+Responder = Callable[[Services, Session, Inbound], str]
+
+
+def receive(services: Services, inbound: Inbound, respond: Responder) -> str | None:
+    """Handle a message once however often it arrives; return the passive reply or None."""
+    row_id = _claim(services, inbound)
+    if row_id is None:
+        return _stored_reply(services, inbound.key)
+    job = Job()
+    future = services.executor.submit(_work, services, inbound, row_id, job, respond)
+    try:
+        return future.result(timeout=services.reply_deadline)
+    except FutureTimeout:
+        with job.lock:
+            if not job.decided:
+                job.deferred = True
+                log.info("message %s is slow; its reply will be pushed", row_id)
+                return None
+        return future.result()
+
+
+def _claim(services: Services, inbound: Inbound) -> int | None:
+    """Insert the message under its key; None when it was there already."""
+    row = InboundMessage(channel=inbound.channel, dedupe_key=inbound.key, sender=inbound.sender,
+                         msg_type=inbound.event or inbound.kind, content=inbound.text,
+                         received_at=services.clock(), status="processing")
+    try:
+        with transaction(services.sessions) as session:
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row.id
+
+
+def _work(services: Services, inbound: Inbound, row_id: int, job: Job,
+          respond: Responder) -> str:
+    """Handle the message and store its reply in one transaction; push it if nobody waits."""
+    queued = None
+    with transaction(services.sessions) as session:
+        reply = respond(services, session, inbound)
+        with job.lock:
+            job.decided = True
+            via = "push" if job.deferred else "passive"
+        if via == "push":
+            queued = outbox.enqueue(session, key=f"reply:{inbound.key}", recipient=inbound.sender,
+                                    body=reply, now=services.clock(), channel=inbound.channel)
+        row = session.get(InboundMessage, row_id)
+        row.status, row.reply, row.reply_via = "done", reply, via
+        row.finished_at = services.clock()
+    if queued is not None:
+        outbox.deliver(services, queued.id)
+    return reply
+
+
+def _stored_reply(services: Services, key: str) -> str | None:
+    """Wait briefly for the first arrival's reply; None if it is not ready (or was pushed)."""
+    deadline = time.monotonic() + services.reply_deadline
+    while True:
+        with services.sessions() as session:
+            row = session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == key))
+        if row is not None and row.status == "done":
+            return row.reply if row.reply_via == "passive" else None
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL_SECONDS)

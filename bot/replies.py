@@ -1,0 +1,81 @@
+"""Every sentence a resident reads, in one place."""
+from __future__ import annotations
+
+CATEGORY_NAMES: dict[str, str] = {
+    "elevator": "电梯", "fire_safety": "消防安全", "security": "治安门禁",
+    "sanitation": "环境卫生", "greenery": "绿化", "lighting": "照明",
+    "water": "水电管道", "facilities": "公共设施", "parking": "停车",
+    "noise": "噪音扰民", "illegal_construction": "违章搭建",
+    "property_service": "物业服务", "neighbor_dispute": "邻里纠纷",
+    "assistance": "困难求助", "other": "其他",
+}
+
+STATE_NAMES: dict[str, str] = {
+    "open": "待受理", "claimed": "处理中", "reopened": "重新处理中",
+    "resolved": "已处理，待您评价", "closed": "已办结", "rejected": "已退回",
+    "merged": "已合并",
+}
+
+WELCOME = (
+    "欢迎来到邻里通！我是小区的办事助手，可以帮您：\n"
+    "1. 报事报修：直接说问题和位置，如“3栋电梯坏了”\n"
+    "2. 查进度：发“查询”或“查一下#12”\n"
+    "3. 绑定房屋：发“绑定 5栋2单元1203 手机后四位”\n"
+    "4. 提建议：如“建议在花园加几张椅子”\n"
+    "发“帮助”可随时查看。"
+)
+HELP = WELCOME.replace("欢迎来到邻里通！", "")
+GREETING = "您好！有问题或建议直接发给我就行，比如“3栋电梯坏了”。发“帮助”看看我能做什么。"
+THANKS = "不客气！有事随时找我。"
+UNKNOWN = "抱歉，这个我还帮不上忙。如果是小区里的问题，请说清是什么问题、在哪里，比如“5栋2单元楼道灯不亮”。发“帮助”看看我能做什么。"
+SORRY = "抱歉，系统刚才出了点问题，您的消息已收到，请稍后再发一次。"
+TOO_LONG = "消息太长了（超过{limit}字），请分成几条简短说明问题和位置。"
+EMPTY_TEXT = "没有收到文字内容，请直接描述问题和位置。"
+VOICE_UNRECOGNISED = "没听清这段语音，请用文字再说一遍，或重新录一段。"
+UNSUPPORTED = "暂时只能处理文字、语音、图片和位置消息。请用文字描述问题和位置。"
+
+TICKET_OPENED = "已为您登记工单 #{number}（{category}，{place}）。{next_step}回复“查询”可随时查看进展。"
+SUGGESTION_OPENED = "谢谢您的建议！已登记为 #{number}，会转给物业和业委会研究，处理结果会公示。回复“查询”可随时查看进展。"
+NEXT_STEP_URGENT = "这是紧急情况，已同时通知网格员和物业值班人员，会在{response}内响应。如有人员受伤或起火，请立即拨打119/120。"
+NEXT_STEP_NORMAL = "已转给所在网格员和物业，会在{response}内响应，{resolve}内处理完。"
+ASK_PLACE = "收到：{category}问题。请问具体在哪里？比如“3栋2单元”或“地下车库B区”。也可以发送位置。（10分钟内回复有效）"
+PLACE_EXPIRED = "刚才的报修等待位置超过10分钟，已作废。请重新描述问题和位置。"
+REPORT_CANCELLED = "好的，刚才那条报修已取消。"
+
+PHOTO_ATTACHED = "照片已补充到工单 #{number}，处理人员会看到。"
+PHOTO_ASK = "收到照片。请用一句话说明照片里是什么问题、在哪里，我来登记。"
+LOCATION_NO_REPORT = "收到您的位置。请再用文字说明是什么问题，我来登记。"
+
+NO_TICKETS = "您还没有报过问题。直接告诉我问题和位置就能登记，比如“3栋电梯坏了”。"
+TICKET_LIST_HEAD = "您最近的工单："
+TICKET_LINE = "#{number} {category}｜{place}｜{state}｜{date}"
+TICKET_NOT_FOUND = "没有找到您的工单 #{number}，请核对编号。发“查询”可看您的全部工单。"
+TICKET_DETAIL = "工单 #{number}（{category}，{place}）：{state}。\n登记于 {created}，最近更新 {updated}。"
+
+BIND_NEED_HOME = "请发送完整房号来绑定，例如：绑定 5栋2单元1203 6789（6789为登记手机号后四位）。租户请发：绑定 5栋2单元1203 租户"
+BIND_NO_SUCH_HOME = "没有找到 {home}，请核对楼栋、单元和房号后再试。"
+BIND_VERIFIED = "绑定成功：您已认证为 {home} 的业主。"
+BIND_PENDING_OWNER = "已提交绑定 {home}（业主），等待物业核实，核实后会通知您。"
+BIND_WRONG_DIGITS = "手机号后四位与登记信息不符。已提交绑定 {home}，等待物业人工核实。"
+BIND_PENDING_TENANT = "已提交绑定 {home}（租户），等待物业核实。租户可以报事、参与意见征集。"
+BIND_ALREADY = "您已绑定 {home}，无需重复绑定。"
+
+SUBSCRIBED = "已订阅市集和社区通知，活动前会提醒您。发“退订”可随时取消。"
+UNSUBSCRIBED = "已退订，不再给您推送提醒和通知。工单进展仍会告诉您。发“订阅”可重新开启。"
+NOT_YET = "这个功能正在准备中，开放后会通知大家。现在可以报事报修、查进度和绑定房屋。"
+RATE_NO_TICKET = "谢谢反馈！您目前没有待评价的工单。"
+
+CANCEL_WORDS = ("取消", "算了", "不报了", "不用了")
+THANKS_MARKERS = ("谢",)
+UNITS = ((86400, "天"), (3600, "小时"), (60, "分钟"), (1, "秒"))
+
+
+def duration(seconds: int) -> str:
+    """Say a duration the way people do: 30分钟, 24小时, 3天."""
+    for size, name in UNITS:
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{name}"
+    return f"{seconds}秒"
+
+SUGGESTION_LABEL = "建议"
+TENANT_MARKERS = ("租户", "租客", "租的", "租房")

@@ -1,0 +1,43 @@
+"""What the bot needs at run time, built once per app and handed down explicitly."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.wxapi import WeChatApi
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    """Config, database, clock and API client for one app."""
+
+    config: dict[str, Any]
+    engine: Engine
+    sessions: sessionmaker[Session]
+    wechat: WeChatApi
+    clock: Clock = utc_now
+    reply_deadline: float = 4.0  # seconds before WeChat's 5 s limit
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="linli"))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the estate's time zone (Asia/Shanghai by default)."""
+        return ZoneInfo(self.config.get("scheduler", {}).get("timezone", "Asia/Shanghai"))
+
+    def local(self, moment: datetime) -> datetime:
+        """Return a moment in the estate's time zone."""
+        return moment.astimezone(self.tz)

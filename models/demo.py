@@ -1,0 +1,64 @@
+"""The demo estate: 1,059 homes in 16 buildings, the same every time it is made."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.estate import Building, Estate, Home, Owner, Unit
+
+HOMES = 1059
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华平刚桂兰玉珍建国志红霞春梅"
+AREAS = (Decimal("68.52"), Decimal("89.37"), Decimal("96.15"), Decimal("108.64"),
+         Decimal("121.08"), Decimal("132.90"))
+
+
+def _layout() -> list[tuple[str, str, str]]:
+    """Return (building, unit, room) for every home.
+
+    Buildings 1-15 have 2 or 3 units of 11-18 floors with 2 homes a floor; building
+    16, the newest, has one unit of 9 floors with 3 homes a floor.
+    """
+    shapes = [(b, 3 if b % 3 == 0 else 2, 11 + (b * 7) % 8, 2) for b in range(1, 16)]
+    shapes.append((16, 1, 9, 3))
+    homes = [(str(b), str(u), f"{floor}{door:02d}")
+             for b, units, floors, doors in shapes
+             for u in range(1, units + 1)
+             for floor in range(1, floors + 1)
+             for door in range(1, doors + 1)]
+    assert len(homes) == HOMES
+    return homes
+
+
+def load(session: Session, name: str, community: str, street: str) -> bool:
+    """Create the demo estate unless one with that name exists; return whether it was made."""
+    if session.scalar(select(func.count()).select_from(Estate).where(Estate.name == name)):
+        return False
+    estate = Estate(name=name, community=community, street=street)
+    session.add(estate)
+    buildings: dict[str, Building] = {}
+    units: dict[tuple[str, str], Unit] = {}
+    owners: list[Owner] = []
+    for index, (b, u, room) in enumerate(_layout()):
+        if b not in buildings:
+            buildings[b] = Building(estate=estate, number=b)
+        if (b, u) not in units:
+            units[(b, u)] = Unit(building=buildings[b], number=u)
+        home = Home(unit=units[(b, u)], room=room, area_m2=AREAS[index * 7 % len(AREAS)],
+                    unsold=index % 97 == 13)
+        if not home.unsold:
+            if index % 50 == 49:  # every 50th owner also owns the previous home
+                home.owner = owners[-1]
+            else:
+                owners.append(_owner(len(owners)))
+                home.owner = owners[-1]
+        session.add(home)
+    session.flush()
+    return True
+
+
+def _owner(n: int) -> Owner:
+    name = SURNAMES[n % len(SURNAMES)] + GIVEN[n * 7 % len(GIVEN)] + GIVEN[n * 13 % len(GIVEN)]
+    return Owner(name=name, phone=f"139{n * 7919 % 100000000:08d}")

@@ -1,0 +1,127 @@
+"""The estate, its buildings, units and homes, their owners and the residents who chat."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, ForeignKey, Numeric, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.db import Base, UTCDateTime
+
+
+class Estate(Base):
+    """A residential estate (小区), in its community (社区) and street (街道)."""
+
+    __tablename__ = "estates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    community: Mapped[str] = mapped_column(String(100))
+    street: Mapped[str] = mapped_column(String(100))
+
+    buildings: Mapped[list[Building]] = relationship(back_populates="estate")
+
+
+class Building(Base):
+    """A building (栋), numbered as residents write it ("3")."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (UniqueConstraint("estate_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
+    number: Mapped[str] = mapped_column(String(16))
+
+    estate: Mapped[Estate] = relationship(back_populates="buildings")
+    units: Mapped[list[Unit]] = relationship(back_populates="building")
+
+
+class Unit(Base):
+    """A stairwell unit (单元) of a building."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("building_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    number: Mapped[str] = mapped_column(String(16))
+
+    building: Mapped[Building] = relationship(back_populates="units")
+    homes: Mapped[list[Home]] = relationship(back_populates="unit")
+
+
+class Owner(Base):
+    """A registered owner; one phone number is one person, whatever homes they hold."""
+
+    __tablename__ = "owners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+
+    homes: Mapped[list[Home]] = relationship(back_populates="owner")
+
+
+class Home(Base):
+    """A home (户) with its registered exclusive area in m²."""
+
+    __tablename__ = "homes"
+    __table_args__ = (UniqueConstraint("unit_id", "room"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    room: Mapped[str] = mapped_column(String(16))
+    area_m2: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), index=True)
+    unsold: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    unit: Mapped[Unit] = relationship(back_populates="homes")
+    owner: Mapped[Owner | None] = relationship(back_populates="homes")
+
+    @property
+    def label(self) -> str:
+        """Return the home as residents write it: 3栋2单元501."""
+        return f"{self.unit.building.number}栋{self.unit.number}单元{self.room}"
+
+
+class Resident(Base):
+    """Someone who talks to the Official Account, known by their openid."""
+
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    home_id: Mapped[int | None] = mapped_column(ForeignKey("homes.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))  # "owner" or "tenant"
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    following: Mapped[bool] = mapped_column(Boolean, default=True)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unfollowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    home: Mapped[Home | None] = relationship()
+
+
+def resident_for(session: Session, openid: str, now: datetime) -> Resident:
+    """Return the resident behind an openid, creating them on first contact."""
+    resident = session.scalar(select(Resident).where(Resident.openid == openid))
+    if resident is None:
+        try:
+            with session.begin_nested():
+                resident = Resident(openid=openid, created_at=now, verified=False,
+                                    following=True, subscribed=False)
+                session.add(resident)
+        except IntegrityError:  # another process made them a moment ago
+            resident = session.scalars(select(Resident).where(Resident.openid == openid)).one()
+    resident.last_inbound_at = now
+    return resident
+
+
+def find_home(session: Session, building: str, unit: str, room: str) -> Home | None:
+    """Return the registered home at building-unit-room, if there is one."""
+    return session.scalar(
+        select(Home).join(Unit).join(Building)
+        .where(Building.number == building, Unit.number == unit, Home.room == room))

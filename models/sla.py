@@ -1,0 +1,32 @@
+"""Deadlines per category and urgency, from the [sla] config."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from settings import parse_duration
+
+DEFAULTS = {
+    "urgent": {"response": "30m", "resolve": "24h"},
+    "normal": {"response": "24h", "resolve": "3d"},
+}
+CATEGORY_DEFAULTS = {"facilities": {"resolve": "7d"}, "parking": {"resolve": "7d"}}
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """How long a ticket may wait for a first response and for its fix, in seconds."""
+
+    response: int
+    resolve: int
+
+
+def deadlines(config: dict[str, Any], category: str | None, urgent: bool) -> Deadlines:
+    """Return the deadlines for a ticket: urgency first, then the category's override."""
+    sla = config.get("sla", {})
+    level = "urgent" if urgent else "normal"
+    chosen = dict(DEFAULTS[level]) | sla.get(level, {})
+    if not urgent and category:
+        override = sla.get("category", {}).get(category, CATEGORY_DEFAULTS.get(category, {}))
+        chosen |= override
+    return Deadlines(parse_duration(chosen["response"]), parse_duration(chosen["resolve"]))

@@ -1,0 +1,111 @@
+"""Tickets, their append-only event log, their photos, and the allowed state changes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.db import Base, UTCDateTime
+
+OPEN_STATES = ("open", "claimed", "reopened")
+
+# from-state -> the states it may move to; everything else is refused.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"claimed", "resolved", "rejected", "merged"}),
+    "claimed": frozenset({"resolved", "rejected", "merged"}),
+    "reopened": frozenset({"claimed", "resolved", "rejected", "merged"}),
+    "resolved": frozenset({"closed", "reopened"}),
+    "closed": frozenset(),
+    "rejected": frozenset(),
+    "merged": frozenset(),
+}
+
+
+class TransitionError(ValueError):
+    """A state change the ticket's current state does not allow."""
+
+
+class Ticket(Base):
+    """A reported problem or suggestion; its id is the number #N residents see."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_reporter_created", "reporter_id", "created_at"),
+        Index("ix_tickets_state_created", "state", "created_at"),
+        {"sqlite_autoincrement": True},  # numbers are never reused
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "problem" or "suggestion"
+    category: Mapped[str | None] = mapped_column(String(32))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    building: Mapped[str | None] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(16))
+    room: Mapped[str | None] = mapped_column(String(16))
+    place: Mapped[str | None] = mapped_column(String(200))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    level: Mapped[str] = mapped_column(String(16), default="grid")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id")
+    photos: Mapped[list[TicketPhoto]] = relationship(order_by="TicketPhoto.id")
+
+
+class TicketEvent(Base):
+    """One thing that happened to a ticket: who, what, when. Never changed."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(80))  # "resident:7", "staff:zhang", "system"
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketPhoto(Base):
+    """A photo a resident sent for a ticket."""
+
+    __tablename__ = "ticket_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    media_id: Mapped[str] = mapped_column(String(200))
+    pic_url: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_log_append_only(session: Session, _context: object, _instances: object) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, TicketEvent):
+            raise TransitionError("the ticket event log is append-only")
+
+
+def record(session: Session, ticket: Ticket, *, actor: str, action: str,
+           now: datetime, note: str | None = None) -> TicketEvent:
+    """Append an event to the ticket's log."""
+    entry = TicketEvent(ticket=ticket, at=now, actor=actor, action=action, note=note)
+    session.add(entry)
+    ticket.updated_at = now
+    return entry
+
+
+def transition(session: Session, ticket: Ticket, to: str, *, actor: str,
+               now: datetime, note: str | None = None) -> None:
+    """Move the ticket to a new state, or raise TransitionError; log it either way it succeeds."""
+    if to not in TRANSITIONS.get(ticket.state, frozenset()):
+        raise TransitionError(f"ticket #{ticket.id} cannot go from {ticket.state} to {to}")
+    ticket.state = to
+    if to == "resolved":
+        ticket.resolved_at = now
+    record(session, ticket, actor=actor, action=to, now=now, note=note)

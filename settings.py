@@ -1,0 +1,178 @@
+"""Load and validate the TOML configuration (see CONTRACT.md, "Configuration")."""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+
+
+class ConfigError(SystemExit):
+    """A missing or malformed key: stops startup with one line naming it."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: {key} {problem}")
+
+
+def config_path() -> Path:
+    """Return the file to read: $LINLI_CONFIG, else config.toml, else the example."""
+    if os.environ.get("LINLI_CONFIG"):
+        return Path(os.environ["LINLI_CONFIG"])
+    local = HERE / "config.toml"
+    return local if local.exists() else HERE / "config.example.toml"
+
+
+def _aes_key(value: Any) -> bool:
+    if value == "":
+        return True
+    if not isinstance(value, str) or len(value) != 43:
+        return False
+    try:
+        return len(base64.b64decode(value + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _required_aes_key(value: Any) -> bool:
+    return value != "" and _aes_key(value)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def _base_url(value: Any) -> bool:
+    return _url(value) and value.endswith("/")
+
+
+def _port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _duration(value: Any) -> bool:
+    return isinstance(value, str) and DURATION.match(value) is not None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One key: where it lives, whether it must be there, how to check it, what to say."""
+
+    path: str
+    check: Callable[[Any], bool]
+    expect: str
+    required: bool = True
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("server.host", _text, "must be a host name"),
+    Rule("server.port", _port, "must be a port number (1-65535)"),
+    Rule("database.url", _text, "must be a database URL"),
+    Rule("wechat.token", _text, "must be a non-empty string"),
+    Rule("wechat.app_id", _text, "must be a non-empty string"),
+    Rule("wechat.app_secret", _text, "must be a non-empty string"),
+    Rule("wechat.encoding_aes_key", _aes_key, "must be empty or 43 base64 characters"),
+    Rule("wechat.api_base_url", _base_url, "must be an http(s) URL ending in /"),
+    Rule("wecom.corp_id", _text, "must be a non-empty string", required=False),
+    Rule("wecom.agent_id", _int, "must be an integer", required=False),
+    Rule("wecom.secret", _text, "must be a non-empty string", required=False),
+    Rule("wecom.token", _text, "must be a non-empty string", required=False),
+    Rule("wecom.encoding_aes_key", _required_aes_key, "must be 43 base64 characters", required=False),
+    Rule("wecom.api_base_url", _base_url, "must be an http(s) URL ending in /", required=False),
+    Rule("scheduler.enabled", _bool, "must be true or false", required=False),
+    Rule("scheduler.timezone", _text, "must be a time zone name", required=False),
+    Rule("sla.urgent.response", _duration, 'must be a duration like "30m"', required=False),
+    Rule("sla.urgent.resolve", _duration, 'must be a duration like "24h"', required=False),
+    Rule("sla.normal.response", _duration, 'must be a duration like "24h"', required=False),
+    Rule("sla.normal.resolve", _duration, 'must be a duration like "3d"', required=False),
+    Rule("followup.look_back", _duration, 'must be a duration like "7d"', required=False),
+    Rule("market.day_of_month", _int, "must be an integer", required=False),
+)
+
+SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key"})
+
+
+def _lookup(tree: dict[str, Any], path: str) -> tuple[bool, Any]:
+    node: Any = tree
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def validate(tree: dict[str, Any], source: str) -> dict[str, Any]:
+    """Check every rule; raise ConfigError naming the first bad key."""
+    for rule in RULES:
+        section, _, key = rule.path.rpartition(".")
+        found, value = _lookup(tree, rule.path)
+        name = f"[{section}] {key}"
+        if not found:
+            if rule.required:
+                raise ConfigError(source, name, "is missing")
+            continue
+        if not rule.check(value):
+            raise ConfigError(source, name, rule.expect)
+    return tree
+
+
+def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read, merge overrides (tests) and the environment, then validate."""
+    path = path or config_path()
+    source = path.name
+    try:
+        with path.open("rb") as handle:
+            tree = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(source, "file", "was not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(source, "file", f"is not valid TOML ({err})") from None
+    for dotted, value in (overrides or {}).items():
+        _assign(tree, dotted, value)
+    if os.environ.get("DATABASE_URL"):
+        _assign(tree, "database.url", os.environ["DATABASE_URL"])
+    return validate(tree, source)
+
+
+def _assign(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, key = dotted.split(".")
+    node = tree
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[key] = value
+
+
+def parse_duration(text: str) -> int:
+    """Return a duration like "30m" in seconds."""
+    match = DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r}")
+    amount, unit = match.groups()
+    return int(amount) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+def redacted(tree: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy safe to log or show: secrets replaced by ***."""
+    return {
+        key: redacted(value) if isinstance(value, dict)
+        else ("***" if key in SECRET_KEYS and value else value)
+        for key, value in tree.items()
+    }

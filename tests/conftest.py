@@ -1,0 +1,142 @@
+"""Fixtures: a real database (SQLite file, and PostgreSQL when TEST_DATABASE_URL is set),
+the app served over real HTTP, a fake WeChat API on 127.0.0.1, and a movable clock."""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from bot.services import Services
+from models import transaction
+from models import demo as demo_estate
+from models.migrate import upgrade
+from tests.factories import WeChatPeer
+from tests.fakes import FakeWeChat, Served
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLE = PROJECT / "config.example.toml"
+START = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)  # 10:00 in Chongqing
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection that leaves the machine, as an offline test must."""
+    real_connect = socket.socket.connect
+
+    def guarded(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if not (host.startswith("127.") or host in ("::1", "localhost")):
+                raise ConnectionRefusedError(f"test tried to reach {host}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def _postgres_schema(url: str) -> Iterator[str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    """A fresh, empty database: (url, PostgreSQL schema or None)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'linli.db'}", None
+        return
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (CI sets it)")
+    yield from ((url, schema) for schema in _postgres_schema(url))
+
+
+@pytest.fixture
+def fake_wechat() -> Iterator[FakeWeChat]:
+    """The fake WeChat API, served on 127.0.0.1."""
+    fake = FakeWeChat()
+    served = Served(fake)
+    fake.url = served.url + "/cgi-bin/"  # type: ignore[attr-defined]
+    yield fake
+    served.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The app's clock, starting at 10:00 Asia/Shanghai on 2026-11-28."""
+    return Clock()
+
+
+def make_app(database: tuple[str, str | None], fake: FakeWeChat, clock: Clock,
+             **overrides: Any) -> Flask:
+    """Create the app on the database with the fake API, migrated and with the demo estate."""
+    url, schema = database
+    settings = {"database.url": url, "wechat.api_base_url": fake.url}  # type: ignore[attr-defined]
+    settings.update(overrides.pop("settings", {}))
+    app = create_app({"config_path": str(EXAMPLE), "overrides": settings, "clock": clock,
+                      "schema": schema, **overrides})
+    services: Services = app.extensions["linli"]
+    upgrade(services.engine)
+    with transaction(services.sessions) as session:
+        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道")
+    return app
+
+
+@pytest.fixture
+def app(database: tuple[str, str | None], fake_wechat: FakeWeChat, clock: Clock) -> Iterator[Flask]:
+    """The app, migrated, with the demo estate."""
+    app = make_app(database, fake_wechat, clock)
+    yield app
+    app.extensions["linli"].executor.shutdown(wait=True)
+    app.extensions["linli"].engine.dispose()
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on 127.0.0.1; yields its base URL."""
+    served = Served(app)
+    yield served.url
+    served.close()
+
+
+@pytest.fixture
+def peer(server: str, app: Flask) -> WeChatPeer:
+    """WeChat's servers, posting in plaintext mode."""
+    conf = app.extensions["linli"].config["wechat"]
+    return WeChatPeer(server, conf["token"], conf["app_id"])
+
+
+@pytest.fixture
+def safe_peer(server: str, app: Flask) -> WeChatPeer:
+    """WeChat's servers, posting in safe (AES) mode."""
+    conf = app.extensions["linli"].config["wechat"]
+    return WeChatPeer(server, conf["token"], conf["app_id"], conf["encoding_aes_key"])
