@@ -1,0 +1,59 @@
+"""Decide a report's category and whether it is urgent."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intents.lexicon import TOKEN_WEIGHT, Lexicon
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One category cue found in a message."""
+
+    category: str
+    weight: float
+    start: int
+    is_place: bool
+
+
+def _is_place(norm: str, end: int, lex: Lexicon) -> bool:
+    """Tell whether the word ending at end is followed by a locative (電梯里, 路灯下面)."""
+    return bool(lex.locative.match(norm, end))
+
+
+def category_hits(norm: str, tokens: list[tuple[str, int]], lex: Lexicon) -> list[Hit]:
+    """Find every category cue: the first match of each tier, and whole-token words."""
+    hits: list[Hit] = []
+    for rules in lex.categories:
+        for weight, pattern in rules.tiers:
+            for match in pattern.finditer(norm):
+                place = weight < 4 and _is_place(norm, match.end(), lex)
+                hits.append(Hit(rules.name, weight, match.start(), place))
+                if not place:
+                    break
+        for token, start in tokens:
+            if token in rules.tokens:
+                place = _is_place(norm, start + len(token), lex)
+                hits.append(Hit(rules.name, TOKEN_WEIGHT, start, place))
+    return hits
+
+
+def choose_category(hits: list[Hit]) -> tuple[str | None, float]:
+    """Pick the problem's category: heaviest cue, earliest on a tie; places count last."""
+    if not hits:
+        return None, 0.0
+    things = [h for h in hits if not h.is_place] or [h for h in hits]
+    best = min(things, key=lambda h: (-h.weight, h.start))
+    weight = best.weight if any(not h.is_place for h in hits) else min(best.weight, 1.0)
+    return best.category, weight
+
+
+def is_urgent(norm: str, lex: Lexicon) -> bool:
+    """Tell whether a danger is happening now (a cue not voided by a worry, past or negation)."""
+    window = int(lex.raw["urgent"]["window"])
+    for match in lex.urgent_re.finditer(norm):
+        before = norm[max(0, match.start() - window):match.start()]
+        if lex.blockers.search(before) or lex.negators.search(before):
+            continue
+        return True
+    return False

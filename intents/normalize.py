@@ -1,0 +1,51 @@
+"""Normalise a resident's message before any matching."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from intents.lexicon import Lexicon
+from intents.numerals import NumeralRewriter
+
+# Pictographs, dingbats, variation selectors, joiners and flags.
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE00-\uFE0F\u200D\u20E3\U000E0000-\U000E007F]")
+REPEATS = re.compile(r"([!?,.~、。，！？…～\-=*])\1+")
+SPACES = re.compile(r"\s+")
+PUNCT_MAP = str.maketrans({"。": ".", "、": ",", "～": "~", "…": ".", "“": '"', "”": '"', "‘": "'", "’": "'",
+                           "—": "-", "－": "-", "–": "-", "﹣": "-", "【": "[", "】": "]", "《": "<", "》": ">"})
+
+
+def _simplified(text: str) -> str:
+    """Convert traditional characters to simplified ones, importing zhconv only when needed."""
+    try:
+        text.encode("gb2312")
+        return text
+    except UnicodeEncodeError:
+        import zhconv  # lazy: most messages are already simplified
+        return zhconv.convert(text, "zh-cn")
+
+
+class Normaliser:
+    """Turn raw text into the canonical form that every cue is written against."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        """Prepare the replacement tables from the lexicon."""
+        norm = lexicon.raw["normalise"]
+        self._keep = set(norm["keep_symbols"])
+        self._numerals = NumeralRewriter(norm["numeral_markers"], norm["numeral_prefixes"], norm["adverb_guard"])
+        self._replace_re = lexicon.replace_re
+        self._replacements = lexicon.replacements
+
+    def strip_emoji(self, text: str) -> str:
+        """Drop emoji, keeping the star symbols that carry ratings."""
+        return EMOJI.sub(lambda m: m.group() if m.group() in self._keep else " ", text)
+
+    def __call__(self, text: str) -> str:
+        """Return the normalised form of text."""
+        text = unicodedata.normalize("NFKC", text).lower().translate(PUNCT_MAP)
+        text = _simplified(self.strip_emoji(text))
+        text = REPEATS.sub(r"\1", text)
+        if self._replace_re is not None:
+            text = self._replace_re.sub(lambda m: self._replacements[m.group()], text)
+        text = self._numerals.rewrite(text)
+        return SPACES.sub(" ", text).strip()

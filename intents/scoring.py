@@ -1,0 +1,138 @@
+"""Turn the cues found in a message into a score per intent."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from intents.lexicon import Lexicon
+
+INTENTS = ("report", "suggest", "query_status", "rate", "vote", "vote_list", "market",
+           "subscribe", "unsubscribe", "bind", "help", "greeting", "unknown")
+FILLER = re.compile(r"[\s\W\d_]+")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the engine found in one normalised message."""
+
+    cues: frozenset[str]
+    ticket: int | None
+    vote: int | None
+    choice: str | None
+    rating: int | None
+    home: tuple[str | None, str | None, str | None]
+    category_weight: float
+    greeting_only: bool
+    length: int
+
+    def has(self, *names: str) -> bool:
+        """Tell whether any of the named cue groups matched."""
+        return any(name in self.cues for name in names)
+
+
+def found_cues(norm: str, lex: Lexicon) -> frozenset[str]:
+    """Return the names of the cue groups that match the text."""
+    return frozenset(name for name, pattern in lex.cues.items() if pattern.search(norm))
+
+
+def greeting_only(norm: str, lex: Lexicon) -> bool:
+    """Tell whether the text is made of greeting words and fillers alone."""
+    if not norm or not lex.greeting_re.search(norm):
+        return False
+    return not FILLER.sub("", lex.greeting_re.sub("", norm))
+
+
+def _report(ev: Evidence, w: dict[str, float]) -> float:
+    """Score a report: how clearly a problem is named and complained about."""
+    bonus = w["complaint"] * ev.has("complaint") + w["fault"] * ev.has("fault")
+    if ev.category_weight == 0 and bonus == 0:
+        return 0.0
+    score = ev.category_weight + bonus
+    if ev.has("suggest") and ev.has("fault") and not ev.has("not_complaint"):
+        score += w["shortcoming"]  # a proposal that states a fault outright
+    return score
+
+
+def _query(ev: Evidence, w: dict[str, float]) -> float:
+    """Score a follow-up of one's own report."""
+    referent = max(w["ticket"] * (ev.ticket is not None), w["my_report"] * ev.has("my_report"),
+                   w["reference"] * ev.has("reference"))
+    follow = max(w["followup"] * ev.has("status", "urge"), w["cancel"] * ev.has("cancel"))
+    if not referent and not ev.has("status", "cancel"):
+        return 0.0
+    return referent + follow
+
+
+def _rate(ev: Evidence, w: dict[str, float]) -> float:
+    """Score a judgement of handled work."""
+    good = w["outcome_good"] * (ev.has("outcome_good") and not ev.has("question"))
+    return max(w["rating"] * (ev.rating is not None), w["rate_word"] * ev.has("rate_word"),
+               good, w["outcome_bad"] * ev.has("outcome_bad"))
+
+
+def _bind(ev: Evidence, w: dict[str, float]) -> float:
+    """Score a request to register a home."""
+    has_home = any(ev.home)
+    if ev.has("bind_verb"):
+        return w["bind_with_home"] if has_home else w["bind_verb"]
+    if not has_home:
+        return 0.0
+    if ev.has("bind_phrase"):
+        return w["bind_phrase"] - (1.5 if ev.category_weight >= 2 else 0.0)
+    return w["bare_home"] if ev.length <= 14 and ev.category_weight == 0 else 0.0
+
+
+def _vote(ev: Evidence, w: dict[str, float]) -> tuple[float, float]:
+    """Score casting a vote and asking about votes."""
+    cast = ev.choice is not None and (ev.has("vote_context") or ev.vote is not None or ev.length <= 6)
+    vote = w["vote_choice"] if cast else 0.0
+    ask = 0.0
+    if ev.has("vote_word") and not cast:
+        ask = w["vote_list"] + 0.5 * ev.has("vote_question")
+    return vote, ask
+
+
+def _market(ev: Evidence, w: dict[str, float]) -> float:
+    """Score a question about the monthly market."""
+    score = w["market"] * ev.has("market")
+    if score or ev.has("market_service"):
+        score += w["market_service"] * ev.has("market_service") + w["market_date"] * ev.has("market_date")
+    if not ev.has("market"):
+        score *= ev.has("market_date", "question")
+    if ev.has("suggest"):
+        score = min(score, w["suggest"] - 0.5)  # a proposal about the market is a suggestion
+    return score
+
+
+def score_intents(ev: Evidence, lex: Lexicon) -> dict[str, float]:
+    """Return a score for every intent."""
+    w = lex.weights
+    vote, vote_list = _vote(ev, w)
+    scores = {
+        "report": _report(ev, w),
+        "suggest": w["suggest"] * ev.has("suggest") + 2.0 * ev.has("not_complaint"),
+        "query_status": _query(ev, w),
+        "rate": _rate(ev, w),
+        "vote": vote,
+        "vote_list": vote_list,
+        "market": _market(ev, w),
+        "subscribe": w["subscribe"] * ev.has("subscribe"),
+        "unsubscribe": w["unsubscribe"] * ev.has("unsubscribe"),
+        "bind": _bind(ev, w),
+        "help": w["help"] * ev.has("help"),
+        "greeting": w["greeting_only"] * ev.greeting_only,
+        "unknown": w["unknown"] + max(w["spam"] * ev.has("spam"), w["offtopic"] * ev.has("offtopic"),
+                                      w["bot_identity"] * ev.has("bot_identity"),
+                                      w["info_request"] * ev.has("info_request")),
+    }
+    return scores
+
+
+def decide(scores: dict[str, float], order: tuple[str, ...]) -> tuple[str, float]:
+    """Pick the top intent (ties by the configured order) and a softmax confidence."""
+    rank = {name: i for i, name in enumerate(order)}
+    best = min(scores, key=lambda name: (-scores[name], rank.get(name, len(rank))))
+    top = scores[best]
+    total = sum(math.exp(s - top) for s in scores.values())
+    return best, 1.0 / total
