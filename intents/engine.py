@@ -68,7 +68,7 @@ class Engine:
         evidence = scoring.Evidence(
             cues=scoring.found_cues(norm, lex), ticket=slots.find_ticket(norm, lex), vote=vote_no,
             choice=choice, rating=slots.find_rating(norm, lex), home=homes.home_in(norm, lex),
-            category_weight=weight, greeting_only=scoring.greeting_only(norm, lex), length=len(norm))
+            category_weight=weight, urgent=categories.is_urgent(norm, lex), greeting_only=scoring.greeting_only(norm, lex), length=len(norm))
         scores = scoring.score_intents(evidence, lex)
         intent, confidence = scoring.decide(scores, lex.order)
         return self._assemble(text, norm, intent, confidence, scores, evidence, category)
@@ -83,7 +83,7 @@ class Engine:
             text=text, intent=intent, category=(category or "other") if report else None,
             building=building, unit=unit, room=room,
             place=homes.place_in(norm, ev.home, self.lexicon) if report else None,
-            urgent=report and categories.is_urgent(norm, self.lexicon),
+            urgent=report and ev.urgent,
             ticket=None if voting else ev.ticket, vote=ev.vote if voting else None,
             choice=ev.choice if intent == "vote" else None, rating=ev.rating if intent == "rate" else None,
             confidence=round(confidence, 3), scores=scores)

@@ -9,7 +9,7 @@ from pathlib import Path
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_PATH = DATA_DIR / "lexicon.toml"
 USERDICT_PATH = DATA_DIR / "userdict.txt"
-TIERS = {"override": 4.0, "strong": 3.0, "weak": 2.0, "place": 1.0}
+TIERS = {"dominant": 5.0, "override": 4.0, "strong": 3.0, "weak": 2.0, "place": 1.0}
 TOKEN_WEIGHT = 2.0
 
 

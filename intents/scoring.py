@@ -23,6 +23,7 @@ class Evidence:
     rating: int | None
     home: tuple[str | None, str | None, str | None]
     category_weight: float
+    urgent: bool
     greeting_only: bool
     length: int
 
@@ -45,7 +46,7 @@ def greeting_only(norm: str, lex: Lexicon) -> bool:
 
 def _report(ev: Evidence, w: dict[str, float]) -> float:
     """Score a report: how clearly a problem is named and complained about."""
-    bonus = w["complaint"] * ev.has("complaint") + w["fault"] * ev.has("fault")
+    bonus = w["complaint"] * ev.has("complaint") + w["fault"] * (ev.has("fault") or ev.urgent)
     if ev.category_weight == 0 and bonus == 0:
         return 0.0
     score = ev.category_weight + bonus
