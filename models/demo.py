@@ -15,16 +15,18 @@ AREAS = (Decimal("68.52"), Decimal("89.37"), Decimal("96.15"), Decimal("108.64")
          Decimal("121.08"), Decimal("132.90"))
 
 
-def _layout() -> list[tuple[str, str, str]]:
-    """Return (building, unit, room) for every home.
+# (building, units, floors, homes a floor): 1,059 homes, and every home the
+# contract and the docs use as an example (5栋2单元1203, 7-1-302, 3栋2单元501...).
+SHAPES = ((1, 2, 18, 2), (2, 2, 17, 2), (3, 3, 24, 2), (4, 2, 15, 2), (5, 2, 14, 4),
+          (6, 3, 13, 2), (7, 2, 12, 2), (8, 2, 11, 2), (9, 3, 11, 2), (10, 2, 14, 2),
+          (11, 2, 11, 2), (12, 3, 11, 2), (13, 2, 14, 2), (14, 2, 13, 2), (15, 3, 11, 2),
+          (16, 1, 9, 3))
 
-    Buildings 1-15 have 2 or 3 units of 11-18 floors with 2 homes a floor; building
-    16, the newest, has one unit of 9 floors with 3 homes a floor.
-    """
-    shapes = [(b, 3 if b % 3 == 0 else 2, 11 + (b * 7) % 8, 2) for b in range(1, 16)]
-    shapes.append((16, 1, 9, 3))
+
+def _layout() -> list[tuple[str, str, str]]:
+    """Return (building, unit, room) for every home, rooms numbered floor + door (1203)."""
     homes = [(str(b), str(u), f"{floor}{door:02d}")
-             for b, units, floors, doors in shapes
+             for b, units, floors, doors in SHAPES
              for u in range(1, units + 1)
              for floor in range(1, floors + 1)
              for door in range(1, doors + 1)]

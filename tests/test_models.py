@@ -1,0 +1,80 @@
+"""Domain rules that live with the models: transitions, the append-only log, ticket numbers."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, select
+
+from models import (Resident, Ticket, TicketEvent, TransitionError, record, transaction,
+                    transition)
+from models.sla import Deadlines, deadlines
+
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)
+
+
+def new_ticket(session, text: str = "3栋电梯坏了") -> Ticket:
+    resident = session.scalar(select(Resident).where(Resident.openid == "oModel"))
+    if resident is None:
+        resident = Resident(openid="oModel", created_at=NOW)
+        session.add(resident)
+        session.flush()
+    ticket = Ticket(kind="problem", category="elevator", reporter_id=resident.id, text=text,
+                    state="open", level="grid", urgent=False, created_at=NOW, updated_at=NOW)
+    session.add(ticket)
+    record(session, ticket, actor="system", action="opened", now=NOW)
+    session.flush()
+    return ticket
+
+
+def test_allowed_and_refused_transitions(app: Flask) -> None:
+    with transaction(app.extensions["linli"].sessions) as session:
+        ticket = new_ticket(session)
+        transition(session, ticket, "claimed", actor="staff:zhang", now=NOW)
+        transition(session, ticket, "resolved", actor="staff:zhang", now=NOW)
+        assert ticket.resolved_at == NOW
+        with pytest.raises(TransitionError):
+            transition(session, ticket, "claimed", actor="staff:zhang", now=NOW)
+        transition(session, ticket, "closed", actor="system", now=NOW)
+        with pytest.raises(TransitionError):
+            transition(session, ticket, "reopened", actor="system", now=NOW)
+        assert [e.action for e in ticket.events] == ["opened", "claimed", "resolved", "closed"]
+
+
+def test_event_log_is_append_only(app: Flask) -> None:
+    sessions = app.extensions["linli"].sessions
+    with transaction(sessions) as session:
+        new_ticket(session)
+    with pytest.raises(TransitionError), transaction(sessions) as session:
+        event = session.scalars(select(TicketEvent)).first()
+        event.note = "rewritten"
+        session.flush()
+    with pytest.raises(TransitionError), transaction(sessions) as session:
+        session.delete(session.scalars(select(TicketEvent)).first())
+        session.flush()
+    with sessions() as session:
+        assert session.scalars(select(TicketEvent)).one().note is None
+
+
+def test_ticket_numbers_are_never_reused(app: Flask) -> None:
+    sessions = app.extensions["linli"].sessions
+    with transaction(sessions) as session:
+        first, second = new_ticket(session).id, new_ticket(session).id
+    assert second == first + 1
+    with transaction(sessions) as session:  # even if the newest row vanished, #2 stays used
+        session.execute(delete(TicketEvent).where(TicketEvent.ticket_id == second))
+        session.execute(delete(Ticket).where(Ticket.id == second))
+    with transaction(sessions) as session:
+        third = new_ticket(session).id
+    assert third == second + 1
+
+
+def test_sla_deadlines_follow_urgency_and_category() -> None:
+    config = {"sla": {"urgent": {"response": "90s", "resolve": "2h"},
+                      "normal": {"response": "24h", "resolve": "3d"},
+                      "category": {"facilities": {"resolve": "7d"}}}}
+    assert deadlines(config, "elevator", True) == Deadlines(90, 7200)
+    assert deadlines(config, "elevator", False) == Deadlines(86400, 259200)
+    assert deadlines(config, "facilities", False) == Deadlines(86400, 604800)
+    assert deadlines({}, "parking", False).resolve == 7 * 86400

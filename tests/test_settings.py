@@ -1,0 +1,91 @@
+"""Configuration: validated at start, one clear line for a bad key, secrets kept out of sight."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import settings
+from tests.conftest import EXAMPLE, PROJECT
+
+
+def write(tmp_path: Path, replace: tuple[str, str] | None = None, drop: str | None = None) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    if replace:
+        assert replace[0] in text
+        text = text.replace(*replace)
+    if drop:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith(drop))
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid() -> None:
+    config = settings.load(EXAMPLE)
+    assert config["server"] == {"host": "127.0.0.1", "port": 5000}
+
+
+@pytest.mark.parametrize("drop, named", [
+    ("token = \"linli-demo-token\"", "[wechat] token is missing"),
+    ("app_secret", "[wechat] app_secret is missing"),
+    ("port", "[server] port is missing"),
+])
+def test_missing_key_is_named(tmp_path: Path, drop: str, named: str) -> None:
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.load(write(tmp_path, drop=drop))
+    assert str(raised.value.code) == f"config.toml: {named}"
+
+
+@pytest.mark.parametrize("old, new, named", [
+    ('encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"   #',
+     'encoding_aes_key = "tooshort"   #', "[wechat] encoding_aes_key"),
+    ("port = 5000", 'port = "five thousand"', "[server] port"),
+    ('api_base_url = "https://api.weixin.qq.com/cgi-bin/"', 'api_base_url = "ftp://x"',
+     "[wechat] api_base_url"),
+    ('response = "30m"', 'response = "half an hour"', "[sla] response"),
+])
+def test_malformed_key_is_named(tmp_path: Path, old: str, new: str, named: str) -> None:
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.load(write(tmp_path, replace=(old, new)))
+    assert named.split()[-1] in str(raised.value.code)
+    assert "\n" not in str(raised.value.code)
+
+
+def test_invalid_toml_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[server\nport = 1\n", encoding="utf-8")
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.load(path)
+    assert "not valid TOML" in str(raised.value.code)
+
+
+def test_database_url_from_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/elsewhere.db")
+    assert settings.load(EXAMPLE)["database"]["url"] == "sqlite:////tmp/elsewhere.db"
+
+
+def test_durations() -> None:
+    assert [settings.parse_duration(d) for d in ("90s", "30m", "24h", "3d")] == [90, 1800, 86400, 259200]
+    with pytest.raises(ValueError):
+        settings.parse_duration("3 days")
+
+
+def test_redacted_hides_every_secret() -> None:
+    shown = str(settings.redacted(settings.load(EXAMPLE)))
+    for secret in ("linli-demo-token", "demo-app-secret-change-me", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"):
+        assert secret not in shown
+
+
+def test_bad_config_stops_the_cli_with_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, drop="app_secret")
+    env = dict(os.environ, LINLI_CONFIG=str(path))
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=PROJECT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1] == "config.toml: [wechat] app_secret is missing"
+    assert "Traceback" not in done.stderr
