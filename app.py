@@ -9,7 +9,7 @@ import click
 from flask import Flask, Response
 
 import settings
-from bot.channels import wechat
+from bot.channels import wechat, wecom
 from bot.services import Services, utc_now
 from bot.wxapi import WeChatApi
 from models import make_engine, make_sessionmaker, transaction
@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         reply_deadline=test_config.get("reply_deadline", 4.0))
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
+    app.register_blueprint(wecom.bp)
     app.register_blueprint(health.bp)
     app.register_error_handler(413, _too_large)
     app.cli.add_command(init_db)

@@ -43,6 +43,8 @@ class Inbound:
     latitude: str | None = None
     longitude: str | None = None
     event: str | None = None
+    chat_id: str | None = None  # a staff group chat (WeCom smart robot)
+    response_url: str | None = None  # where a late answer to a group chat goes
 
 
 @dataclass
