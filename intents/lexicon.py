@@ -40,6 +40,7 @@ class Lexicon:
     categories: tuple[CategoryRules, ...] = ()
     locative: re.Pattern[str] | None = None
     greeting_re: re.Pattern[str] | None = None
+    filler_re: re.Pattern[str] | None = None
     urgent_re: re.Pattern[str] | None = None
     blockers: re.Pattern[str] | None = None
     negators: re.Pattern[str] | None = None
@@ -92,6 +93,7 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.categories = _categories(raw)
     lex.locative = re.compile(raw["locative"]["suffix"])
     lex.greeting_re = literal_union([w.lower() for w in raw["greeting"]["words"]])
+    lex.filler_re = literal_union([w.lower() for w in raw["greeting"]["fillers"]])
     urgent = raw["urgent"]
     lex.urgent_re = union(urgent["cues"])
     lex.blockers = re.compile(urgent["blockers"])

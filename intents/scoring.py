@@ -34,19 +34,27 @@ class Evidence:
 
 def found_cues(norm: str, lex: Lexicon) -> frozenset[str]:
     """Return the names of the cue groups that match the text."""
-    return frozenset(name for name, pattern in lex.cues.items() if pattern.search(norm))
+    found = {name for name, pattern in lex.cues.items() if pattern.search(norm)}
+    if "hypothetical" in found and "fault" in found:
+        # A fault named only as what a proposal would prevent is no fault stated.
+        if not lex.cues["fault"].search(lex.cues["hypothetical"].sub(" ", norm)):
+            found.discard("fault")
+    return frozenset(found)
 
 
 def greeting_only(norm: str, lex: Lexicon) -> bool:
-    """Tell whether the text is made of greeting words and fillers alone."""
+    """Tell whether the text is greeting words (and fillers) alone."""
     if not norm or not lex.greeting_re.search(norm):
         return False
-    return not FILLER.sub("", lex.greeting_re.sub("", norm))
+    rest = lex.filler_re.sub("", lex.greeting_re.sub("", norm))
+    return not FILLER.sub("", rest)
 
 
 def _report(ev: Evidence, w: dict[str, float]) -> float:
     """Score a report: how clearly a problem is named and complained about."""
-    bonus = w["complaint"] * ev.has("complaint") + w["fault"] * (ev.has("fault") or ev.urgent)
+    # "我反映的…" refers to an earlier report: its complaint word is no new complaint.
+    complaint = ev.has("complaint") and not ev.has("my_report")
+    bonus = w["complaint"] * complaint + w["fault"] * (ev.has("fault") or ev.urgent)
     if ev.category_weight == 0 and bonus == 0:
         return 0.0
     score = ev.category_weight + bonus
@@ -121,7 +129,7 @@ def score_intents(ev: Evidence, lex: Lexicon) -> dict[str, float]:
         "subscribe": w["subscribe"] * ev.has("subscribe"),
         "unsubscribe": w["unsubscribe"] * ev.has("unsubscribe"),
         "bind": _bind(ev, w),
-        "help": w["help"] * ev.has("help"),
+        "help": max(w["help"] * ev.has("help"), w["help_howto"] * ev.has("help_howto")),
         "greeting": w["greeting_only"] * ev.greeting_only,
         "unknown": w["unknown"] + max(w["spam"] * ev.has("spam"), w["offtopic"] * ev.has("offtopic"),
                                       w["bot_identity"] * ev.has("bot_identity"),
