@@ -27,7 +27,7 @@ def category_hits(norm: str, tokens: list[tuple[str, int]], lex: Lexicon) -> lis
     for rules in lex.categories:
         for weight, pattern in rules.tiers:
             for match in pattern.finditer(norm):
-                place = weight < 4 and _is_place(norm, match.end(), lex)
+                place = weight < 5 and _is_place(norm, match.end(), lex)
                 hits.append(Hit(rules.name, weight, match.start(), place))
                 if not place:
                     break
@@ -44,7 +44,8 @@ def choose_category(hits: list[Hit]) -> tuple[str | None, float]:
         return None, 0.0
     things = [h for h in hits if not h.is_place] or [h for h in hits]
     best = min(things, key=lambda h: (-h.weight, h.start))
-    weight = best.weight if any(not h.is_place for h in hits) else min(best.weight, 1.0)
+    # A place alone names no problem: it decides the category but weighs less.
+    weight = best.weight if any(not h.is_place for h in hits) else max(1.0, best.weight - 1.0)
     return best.category, weight
 
 
