@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from intents.lexicon import TOKEN_WEIGHT, Lexicon
 
+FAULT_REACH = 5  # characters after an object within which a fault belongs to it
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -21,6 +23,13 @@ def _is_place(norm: str, end: int, lex: Lexicon) -> bool:
     return bool(lex.locative.match(norm, end))
 
 
+def _stated(norm: str, end: int, weight: float, lex: Lexicon) -> float:
+    """Raise a named object to the override tier when a fault follows it at once ("电梯坏了")."""
+    if weight == 3.0 and lex.cues["fault"].search(norm, end, end + FAULT_REACH):
+        return 4.0
+    return weight
+
+
 def category_hits(norm: str, tokens: list[tuple[str, int]], lex: Lexicon) -> list[Hit]:
     """Find every category cue: the first match of each tier, and whole-token words."""
     hits: list[Hit] = []
@@ -28,7 +37,7 @@ def category_hits(norm: str, tokens: list[tuple[str, int]], lex: Lexicon) -> lis
         for weight, pattern in rules.tiers:
             for match in pattern.finditer(norm):
                 place = weight < 5 and _is_place(norm, match.end(), lex)
-                hits.append(Hit(rules.name, weight, match.start(), place))
+                hits.append(Hit(rules.name, _stated(norm, match.end(), weight, lex), match.start(), place))
                 if not place:
                     break
         for token, start in tokens:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
 
 from intents.lexicon import Lexicon
 from intents.numerals import NumeralRewriter
@@ -15,14 +18,22 @@ PUNCT_MAP = str.maketrans({"。": ".", "、": ",", "～": "~", "…": ".", "“"
                            "—": "-", "－": "-", "–": "-", "﹣": "-", "【": "[", "】": "]", "《": "<", "》": ">"})
 
 
+@lru_cache(maxsize=1)
+def _zhconv() -> ModuleType:
+    """Import zhconv on first need (most messages are already simplified) and load its table."""
+    import zhconv
+    # An explicit path makes zhconv close the file it reads (its default leaks the handle).
+    zhconv.loaddict(str(Path(zhconv.__file__).parent / "zhcdict.json"))
+    return zhconv
+
+
 def _simplified(text: str) -> str:
     """Convert traditional characters to simplified ones, importing zhconv only when needed."""
     try:
         text.encode("gb2312")
         return text
     except UnicodeEncodeError:
-        import zhconv  # lazy: most messages are already simplified
-        return zhconv.convert(text, "zh-cn")
+        return _zhconv().convert(text, "zh-cn")
 
 
 class Normaliser:

@@ -16,6 +16,7 @@ import jieba
 # dictionary loads in a fraction of the time.
 MIN_FREQ = 30
 CACHE_VERSION = "1"
+MAIN_DICT = Path(jieba.__file__).parent / "dict.txt"
 
 
 def cache_dir() -> Path:
@@ -29,8 +30,7 @@ def cache_dir() -> Path:
 
 def _cache_key(words: list[str]) -> str:
     """Hash everything the prefix dictionary depends on."""
-    main = Path(jieba.get_dict_file().name)
-    stat = main.stat()
+    stat = MAIN_DICT.stat()
     digest = hashlib.sha1(f"{CACHE_VERSION}|{jieba.__version__}|{stat.st_size}|{MIN_FREQ}".encode())
     digest.update("\n".join(words).encode("utf-8"))
     return digest.hexdigest()[:16]
@@ -39,7 +39,7 @@ def _cache_key(words: list[str]) -> str:
 def _dictionary_lines(words: list[str]) -> bytes:
     """Return jieba's frequent words plus our domain words, as dictionary lines."""
     out = io.BytesIO()
-    with jieba.get_dict_file() as main:
+    with open(MAIN_DICT, "rb") as main:
         for raw in main:
             parts = raw.split(b" ")
             if len(parts) >= 2 and int(parts[1]) >= MIN_FREQ:
