@@ -11,7 +11,7 @@ from flask import Flask, Response
 import settings
 from bot.channels import wechat, wecom
 from bot.services import Services, utc_now
-from bot.wxapi import WeChatApi
+from bot.wxapi import DbTokenStorage, WeChatApi, WeComApi
 from models import make_engine, make_sessionmaker, transaction
 from models import demo as demo_estate
 from models.migrate import upgrade
@@ -33,12 +33,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(config["database"]["url"], schema=test_config.get("schema"))
-    wx = config["wechat"]
+    sessions = make_sessionmaker(engine)
+    clock = test_config.get("clock", utc_now)
+    tokens = DbTokenStorage(sessions, clock)
     services = Services(
-        config=config, engine=engine, sessions=make_sessionmaker(engine),
-        wechat=WeChatApi(wx["app_id"], wx["app_secret"], wx["api_base_url"]),
-        clock=test_config.get("clock", utc_now),
-        reply_deadline=test_config.get("reply_deadline", 4.0))
+        config=config, engine=engine, sessions=sessions,
+        wechat=WeChatApi(config["wechat"], tokens), wecom=WeComApi(config.get("wecom", {}), tokens),
+        clock=clock, reply_deadline=test_config.get("reply_deadline", 4.0))
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
     app.register_blueprint(wecom.bp)

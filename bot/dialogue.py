@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import intents
 from intents import Parse
-from bot import replies
+from bot import outbox, replies
 from bot.handlers import account, bind, general, media, report, status
 from bot.inbound import Inbound
 from bot.services import Services
@@ -56,6 +56,7 @@ def respond(services: Services, session: Session, inbound: Inbound) -> str:
     """Answer one message; an unexpected failure becomes an apology, not silence."""
     now = services.clock()
     turn = Turn(session, resident_for(session, inbound.sender, now), now, services)
+    outbox.release_held(session, inbound.sender, now)
     try:
         with session.begin_nested():
             return _route(turn, inbound)

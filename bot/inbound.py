@@ -94,21 +94,29 @@ def _claim(services: Services, inbound: Inbound) -> int | None:
 def _work(services: Services, inbound: Inbound, row_id: int, job: Job,
           respond: Responder) -> str:
     """Handle the message and store its reply in one transaction; push it if nobody waits."""
-    queued = None
     with transaction(services.sessions) as session:
         reply = respond(services, session, inbound)
         with job.lock:
             job.decided = True
             via = "push" if job.deferred else "passive"
-        if via == "push":
-            queued = outbox.enqueue(session, key=f"reply:{inbound.key}", recipient=inbound.sender,
-                                    body=reply, now=services.clock(), channel=inbound.channel)
+        if via == "push" and reply:
+            channel, recipient = _late_route(inbound)
+            outbox.enqueue(session, key=f"reply:{inbound.key}", channel=channel,
+                           recipient=recipient, body=reply, now=services.clock())
         row = session.get(InboundMessage, row_id)
         row.status, row.reply, row.reply_via = "done", reply, via
         row.finished_at = services.clock()
-    if queued is not None:
-        outbox.deliver(services, queued.id)
+    outbox.kick(services)  # whatever the handler queued goes out now, after the commit
     return reply
+
+
+def _late_route(inbound: Inbound) -> tuple[str, str]:
+    """Return the outbox channel and recipient for a reply that missed its request."""
+    if inbound.channel == "wecom_bot" and inbound.response_url:
+        return "wecom_response", inbound.response_url
+    if inbound.channel == "wecom":
+        return "wecom_app", inbound.sender
+    return "wechat", inbound.sender
 
 
 def _stored_reply(services: Services, key: str) -> str | None:

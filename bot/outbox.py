@@ -1,31 +1,54 @@
-"""Outbound delivery: a message is written to the outbox in the same transaction as
-the change that caused it, then sent; failures stay queued and are retried."""
+"""Outbound delivery.
+
+A message is a row written in the same transaction as the change that causes it,
+then delivered by a worker, one message at a time: claimed (`sending`, with a
+lease), sent, then marked `sent`. A worker that dies leaves at most the one
+claimed message; when its lease runs out it is sent again. That single repeat is
+the only duplicate possible, since WeChat's API has no idempotency key.
+"""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services import Services
-from bot.wxapi import DeliveryError
-from models import OutboxMessage, transaction
+from bot.wxapi import WINDOW_CLOSED, DeliveryError
+from models import OutboxMessage, Resident, transaction
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)
+WINDOW = timedelta(hours=48)  # customer-service messages: within 48 h of the resident's message
+PUSHES_PER_WINDOW = 5
+GROUP_PER_MINUTE = 20
 
 
-def enqueue(session: Session, *, key: str, recipient: str, body: str, now: datetime,
-            channel: str = "wechat", kind: str = "text") -> OutboxMessage | None:
-    """Queue a message once per key; return it, or None when the key was queued before."""
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-    if existing is not None:
+class Deferred(Exception):
+    """Not now (a rate limit): try again at `until`, without counting an attempt."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until.isoformat())
+        self.until = until
+
+
+class Held(Exception):
+    """The resident cannot be reached until they write again."""
+
+
+def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: str,
+            now: datetime, kind: str = "text", ticket_id: int | None = None) -> OutboxMessage | None:
+    """Queue a message once per key; None when that key was queued before."""
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
         return None
     message = OutboxMessage(dedupe_key=key, channel=channel, recipient=recipient, kind=kind,
-                            body=body, status="pending", attempts=0, due_at=now, created_at=now)
+                            body=body, status="pending", attempts=0, due_at=now, created_at=now,
+                            ticket_id=ticket_id)
     try:
         with session.begin_nested():
             session.add(message)
@@ -34,46 +57,155 @@ def enqueue(session: Session, *, key: str, recipient: str, body: str, now: datet
     return message
 
 
-def deliver(services: Services, message_id: int) -> bool:
-    """Try to send one queued message now; return whether it went out."""
+def release_held(session: Session, openid: str, now: datetime) -> int:
+    """The resident wrote: what waited for them may go now."""
+    return session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid,
+               OutboxMessage.status == "held")
+        .values(status="pending", due_at=now)).rowcount
+
+
+def kick(services: Services) -> Future[int]:
+    """Deliver what is due, in this process's sender thread, without waiting."""
+    return services.sender.submit(_deliver_logged, services)
+
+
+def _deliver_logged(services: Services) -> int:
+    try:
+        return deliver_due(services)
+    except Exception:  # the next kick or sweep tries again; nothing is lost
+        log.exception("outbox delivery stopped")
+        return 0
+
+
+def deliver_due(services: Services, limit: int | None = None) -> int:
+    """Send queued messages whose time has come, one at a time; return how many went."""
+    recover_stale(services)
+    sent = handled = 0
+    while limit is None or handled < limit:
+        message = _claim_next(services)
+        if message is None:
+            break
+        handled += 1
+        sent += _send(services, message)
+    return sent
+
+
+def recover_stale(services: Services) -> int:
+    """Put back messages whose worker died while sending them (their lease ran out)."""
     now = services.clock()
     with transaction(services.sessions) as session:
-        claimed = session.execute(
+        return session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-            .values(status="sending", attempts=OutboxMessage.attempts + 1)
-        ).rowcount
-        message = session.get(OutboxMessage, message_id)
-    if not claimed or message is None:
-        return False
+            .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - LEASE)
+            .values(status="pending", due_at=now)).rowcount
+
+
+def _claim_next(services: Services) -> OutboxMessage | None:
+    """Take the oldest due message for this worker alone."""
+    while True:
+        now = services.clock()
+        with transaction(services.sessions) as session:
+            candidate = session.scalar(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+                .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(1))
+            if candidate is None:
+                return None
+            taken = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == candidate, OutboxMessage.status == "pending")
+                .values(status="sending", claimed_at=now,
+                        attempts=OutboxMessage.attempts + 1)).rowcount
+            if taken:
+                return session.get(OutboxMessage, candidate)
+
+
+def _send(services: Services, message: OutboxMessage) -> bool:
+    now = services.clock()
     try:
-        services.wechat.send_text(message.recipient, message.body)
-    except DeliveryError as err:
-        _failed(services, message, str(err), err.permanent, now)
+        via = _dispatch(services, message, now)
+    except Deferred as wait:
+        _settle(services, message, status="pending", due_at=wait.until, attempts=message.attempts - 1)
         return False
-    with transaction(services.sessions) as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
-                        .values(status="sent", sent_at=now, last_error=None))
+    except Held:
+        _settle(services, message, status="held", last_error="waiting for the resident to write")
+        return False
+    except DeliveryError as err:
+        give_up = err.permanent or message.attempts >= MAX_ATTEMPTS
+        backoff = timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 3600))
+        log.warning("outbox #%s (%s) failed: %s%s", message.id, message.channel, err,
+                    "; giving up" if give_up else "")
+        _settle(services, message, status="failed" if give_up else "pending",
+                due_at=now + backoff, last_error=str(err))
+        return False
+    _settle(services, message, status="sent", sent_at=now, via=via, last_error=None)
     return True
 
 
-def _failed(services: Services, message: OutboxMessage, reason: str, permanent: bool,
-            now: datetime) -> None:
-    give_up = permanent or message.attempts >= MAX_ATTEMPTS
-    backoff = timedelta(seconds=30 * 2 ** min(message.attempts, 8))
-    log.warning("outbox %s to %s failed (%s)%s", message.id, message.channel, reason,
-                "; giving up" if give_up else "")
+def _settle(services: Services, message: OutboxMessage, **values: object) -> None:
     with transaction(services.sessions) as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
-            status="failed" if give_up else "pending", last_error=reason, due_at=now + backoff))
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
 
 
-def deliver_due(services: Services, limit: int = 100) -> int:
-    """Send every queued message whose time has come; return how many went out."""
-    now = services.clock()
+def _dispatch(services: Services, message: OutboxMessage, now: datetime) -> str:
+    """Send through the channel's API; return which API took it."""
+    if message.channel == "wechat":
+        return _to_resident(services, message, now)
+    if message.channel == "wecom_app":
+        services.wecom.send_app(message.recipient, message.body)
+        return "wecom message/send"
+    if message.channel == "wecom_group":
+        return _to_group(services, message, now)
+    if message.channel == "wecom_response":
+        services.wecom.send_response(message.recipient, message.body)
+        return "smart robot response_url"
+    raise DeliveryError(f"unknown channel {message.channel}", permanent=True)
+
+
+def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> str:
+    """Customer-service message while the window is open, else a template, else hold."""
     with services.sessions() as session:
-        ids = session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
-            .order_by(OutboxMessage.id).limit(limit)).all()
-    return sum(deliver(services, message_id) for message_id in ids)
+        resident = session.scalar(select(Resident).where(Resident.openid == message.recipient))
+    if resident is not None and not resident.following:
+        raise DeliveryError("the resident no longer follows the account", permanent=True)
+    window_open = (resident is not None and resident.last_inbound_at is not None
+                   and resident.last_inbound_at > now - WINDOW
+                   and resident.pushes_since_inbound < PUSHES_PER_WINDOW)
+    if window_open:
+        try:
+            services.wechat.send_text(message.recipient, message.body)
+        except DeliveryError as err:
+            if err.code not in WINDOW_CLOSED:
+                raise
+        else:
+            _count_push(services, message.recipient)
+            return "wechat message/custom/send"
+    template = services.config["wechat"].get("templates", {}).get("ticket_update")
+    if message.kind == "ticket_update" and template:
+        services.wechat.send_template(message.recipient, template,
+                                      {"content": {"value": message.body}})
+        return "wechat message/template/send"
+    raise Held()
+
+
+def _count_push(services: Services, openid: str) -> None:
+    with transaction(services.sessions) as session:
+        session.execute(update(Resident).where(Resident.openid == openid).values(
+            pushes_since_inbound=Resident.pushes_since_inbound + 1))
+
+
+def _to_group(services: Services, message: OutboxMessage, now: datetime) -> str:
+    """Post to a group robot, at most 20 messages a minute per group."""
+    url = services.config.get("wecom", {}).get("group_webhooks", {}).get(message.recipient)
+    if not url:
+        raise DeliveryError(f"no group robot configured for {message.recipient}", permanent=True)
+    with services.sessions() as session:
+        recent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.channel == "wecom_group", OutboxMessage.recipient == message.recipient,
+            OutboxMessage.status == "sent", OutboxMessage.sent_at > now - timedelta(minutes=1)))
+    if recent >= GROUP_PER_MINUTE:
+        raise Deferred(now + timedelta(seconds=15))
+    services.wecom.send_group(url, message.body)
+    return "wecom group robot webhook/send"

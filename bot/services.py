@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.wxapi import WeChatApi
+from bot.wxapi import WeChatApi, WeComApi
 
 Clock = Callable[[], datetime]
 
@@ -28,10 +28,14 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     wechat: WeChatApi
+    wecom: WeComApi
     clock: Clock = utc_now
     reply_deadline: float = 4.0  # seconds before WeChat's 5 s limit
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="linli"))
+    # one sender per process: outbound messages leave one at a time, in order
+    sender: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox"))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -41,3 +45,9 @@ class Services:
     def local(self, moment: datetime) -> datetime:
         """Return a moment in the estate's time zone."""
         return moment.astimezone(self.tz)
+
+    def close(self) -> None:
+        """Finish the work in hand and release the database."""
+        self.executor.shutdown(wait=True)
+        self.sender.shutdown(wait=True)
+        self.engine.dispose()

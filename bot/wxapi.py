@@ -1,50 +1,165 @@
-"""The Official Account's HTTP API, reached through the configured api_base_url."""
+"""The WeChat and WeCom HTTP APIs: the only code that calls them.
+
+Every call goes through the configured `api_base_url` — the token fetch too,
+which wechatpy 1.8.18 would otherwise send to the real host. Access tokens live
+in the database, shared by every process, so no worker fetches its own.
+"""
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable
 
 import requests
+from sqlalchemy.orm import Session, sessionmaker
 from wechatpy import WeChatClient
+from wechatpy.enterprise import WeChatClient as WeComClient
 from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+
+from models import AccessToken, transaction
 
 log = logging.getLogger(__name__)
 
+TIMEOUT = 5.0
+TOKEN_MARGIN = timedelta(seconds=120)  # refresh a little before WeChat's expiry
+# errcodes after which this recipient cannot be reached this way; retrying cannot help
+UNREACHABLE = frozenset({43004, 40003, 43101, 60111, 81013})
+# the customer-service window is closed or its quota of messages used up
+WINDOW_CLOSED = frozenset({45015, 45047})
+
 
 class DeliveryError(Exception):
-    """WeChat did not take the message; `permanent` says whether retrying can help."""
+    """The API did not take the message; `permanent` means retrying cannot help."""
 
-    def __init__(self, reason: str, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, permanent: bool = False, code: int | None = None) -> None:
         super().__init__(reason)
-        self.permanent = permanent
+        self.permanent, self.code = permanent, code
 
 
-# errcodes that no retry will fix: the user blocked us, or is not a follower
-PERMANENT_ERRORS = frozenset({43004, 40003, 45015, 45047})
+class DbTokenStorage(SessionStorage):
+    """wechatpy's token storage, kept in the database and shared by every process."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+        self.sessions, self.clock = sessions, clock
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self.sessions() as session:
+            row = session.get(AccessToken, key)
+        if row is None or row.expires_at - TOKEN_MARGIN <= self.clock():
+            return default
+        return row.value
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        expires = self.clock() + timedelta(seconds=ttl or 7200)
+        with transaction(self.sessions) as session:
+            row = session.get(AccessToken, key)
+            if row is None:
+                session.add(AccessToken(key=key, value=value, expires_at=expires))
+            else:
+                row.value, row.expires_at = value, expires
+
+    def delete(self, key: str) -> None:
+        with transaction(self.sessions) as session:
+            row = session.get(AccessToken, key)
+            if row is not None:
+                session.delete(row)
 
 
-class _Client(WeChatClient):
-    """wechatpy's client with the token endpoint under api_base_url too."""
+class _OfficialClient(WeChatClient):
+    """wechatpy's client, with tokens from `stable_token` under api_base_url."""
 
     def fetch_access_token(self) -> dict:
-        return self._fetch_access_token(
-            url=f"{self.API_BASE_URL}token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-        )
+        force = self.session.get(self.access_token_key) is not None  # it was refused: renew
+        response = self._http.post(f"{self.API_BASE_URL}stable_token", timeout=self.timeout, json={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
+            "force_refresh": force})
+        return _store_token(self, response)
+
+
+class _WeComClient(WeComClient):
+    """wechatpy's WeCom client, with `gettoken` under api_base_url."""
+
+    def fetch_access_token(self) -> dict:
+        response = self._http.get(f"{self.API_BASE_URL}gettoken", timeout=self.timeout,
+                                  params={"corpid": self.corp_id, "corpsecret": self.secret})
+        return _store_token(self, response)
+
+
+def _store_token(client: Any, response: requests.Response) -> dict:
+    try:
+        response.raise_for_status()
+        result = response.json()
+    except (requests.RequestException, ValueError):
+        raise WeChatClientException(None, "token endpoint failed", client=client) from None
+    if result.get("errcode"):
+        raise WeChatClientException(result["errcode"], result.get("errmsg"), client=client)
+    client.session.set(client.access_token_key, result["access_token"], result.get("expires_in", 7200))
+    return result
+
+
+def _call(send: Callable[[], Any]) -> Any:
+    """Run one API call; turn its failures into DeliveryError without leaking tokens."""
+    try:
+        return send()
+    except WeChatClientException as err:
+        code = err.errcode
+        raise DeliveryError(f"errcode {code}", permanent=code in UNREACHABLE, code=code) from None
+    except requests.RequestException as err:
+        raise DeliveryError(f"network: {type(err).__name__}") from None
 
 
 class WeChatApi:
-    """Send messages to residents through the Official Account API."""
+    """Messages to residents through the Official Account."""
 
-    def __init__(self, app_id: str, app_secret: str, base_url: str, timeout: float = 5.0) -> None:
-        self._client = _Client(app_id, app_secret, timeout=timeout)
-        self._client.API_BASE_URL = base_url
+    def __init__(self, config: dict[str, Any], storage: SessionStorage) -> None:
+        self._client = _OfficialClient(config["app_id"], config["app_secret"], session=storage,
+                                       timeout=TIMEOUT)
+        self._client.API_BASE_URL = config["api_base_url"]
 
     def send_text(self, openid: str, text: str) -> None:
-        """Send a customer-service text message (valid within WeChat's 48-hour window)."""
+        """Send a customer-service message (within 48 hours of the resident's last message)."""
+        _call(lambda: self._client.message.send_text(openid, text))
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any]) -> None:
+        """Send a template message (allowed outside the 48-hour window)."""
+        _call(lambda: self._client.message.send_template(openid, template_id, data))
+
+
+class WeComApi:
+    """Messages to staff: WeCom app messages, group robots and smart-robot replies."""
+
+    def __init__(self, config: dict[str, Any], storage: SessionStorage) -> None:
+        self._config = config
+        self._client = _WeComClient(config.get("corp_id", ""), config.get("secret", ""),
+                                    session=storage, timeout=TIMEOUT)
+        self._client.API_BASE_URL = config.get("api_base_url", "https://qyapi.weixin.qq.com/cgi-bin/")
+        self._http = requests.Session()
+
+    def send_app(self, user_id: str, markdown: str) -> None:
+        """Send a markdown app message to one staff member (`message/send`)."""
+        message = {"msgtype": "markdown", "markdown": {"content": markdown}}
+        _call(lambda: self._client.message.send(self._config["agent_id"], user_id, msg=message))
+
+    def send_group(self, webhook_url: str, markdown: str) -> None:
+        """Post markdown to a group chat through its group robot (`webhook/send`)."""
+        self._post_json(webhook_url, {"msgtype": "markdown", "markdown": {"content": markdown}})
+
+    def send_response(self, response_url: str, markdown: str) -> None:
+        """Answer a smart-robot message late, through the response_url it came with."""
+        self._post_json(response_url, {"msgtype": "markdown", "markdown": {"content": markdown}})
+
+    def _post_json(self, url: str, payload: dict[str, Any]) -> None:
+        def send() -> None:
+            response = self._http.post(url, timeout=TIMEOUT, data=json.dumps(
+                payload, ensure_ascii=False).encode("utf-8"),
+                headers={"Content-Type": "application/json"})
+            response.raise_for_status()
+            result = response.json() if response.content else {}
+            if result.get("errcode"):
+                raise WeChatClientException(result["errcode"], result.get("errmsg"), client=None)
         try:
-            self._client.message.send_text(openid, text)
-        except WeChatClientException as err:
-            code = err.errcode
-            raise DeliveryError(f"wechat errcode {code}", permanent=code in PERMANENT_ERRORS) from None
-        except requests.RequestException as err:
-            raise DeliveryError(f"network: {type(err).__name__}") from None
+            _call(send)
+        except ValueError:
+            raise DeliveryError("not JSON") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Numeric, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -100,6 +100,8 @@ class Resident(Base):
     subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # customer-service messages sent since they last wrote (WeChat allows 5 in 48 hours)
+    pushes_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
     unfollowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     home: Mapped[Home | None] = relationship()
@@ -112,11 +114,11 @@ def resident_for(session: Session, openid: str, now: datetime) -> Resident:
         try:
             with session.begin_nested():
                 resident = Resident(openid=openid, created_at=now, verified=False,
-                                    following=True, subscribed=False)
+                                    following=True, subscribed=False, pushes_since_inbound=0)
                 session.add(resident)
         except IntegrityError:  # another process made them a moment ago
             resident = session.scalars(select(Resident).where(Resident.openid == openid)).one()
-    resident.last_inbound_at = now
+    resident.last_inbound_at, resident.pushes_since_inbound = now, 0
     return resident
 
 

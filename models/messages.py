@@ -46,13 +46,28 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))  # "wechat"
-    recipient: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # "text"
+    # "wechat" (customer service, else template), "wecom_app", "wecom_group", "wecom_response"
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(500))  # openid, UserID, group name or URL
+    kind: Mapped[str] = mapped_column(String(16))  # "text", "markdown", "ticket_update"
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    # pending -> sending -> sent | failed; "held" waits for the resident to write again
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    ticket_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    via: Mapped[str | None] = mapped_column(String(32))  # the API that took it
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AccessToken(Base):
+    """An API access token, shared by every process so none fetches its own."""
+
+    __tablename__ = "access_tokens"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base, UTCDateTime
+from models.staff import Staff
 
 OPEN_STATES = ("open", "claimed", "reopened")
 
@@ -51,7 +52,16 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column(Integer)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
 
+    assignee: Mapped[Staff | None] = relationship()
+    followers: Mapped[list[Follower]] = relationship(order_by="Follower.id")
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id")
     photos: Mapped[list[TicketPhoto]] = relationship(order_by="TicketPhoto.id")
@@ -70,6 +80,19 @@ class TicketEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class Follower(Base):
+    """A resident who follows a ticket: its reporter, and anyone affected by the same problem."""
+
+    __tablename__ = "ticket_followers"
+    __table_args__ = (UniqueConstraint("ticket_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    how: Mapped[str] = mapped_column(String(16))  # "reported", "me_too", "merged"
 
 
 class TicketPhoto(Base):

@@ -85,7 +85,7 @@ def fake_wechat() -> Iterator[FakeWeChat]:
     """The fake WeChat API, served on 127.0.0.1."""
     fake = FakeWeChat()
     served = Served(fake)
-    fake.url = served.url + "/cgi-bin/"  # type: ignore[attr-defined]
+    fake.url = served.url + "/cgi-bin/"
     yield fake
     served.close()
 
@@ -100,7 +100,11 @@ def make_app(database: tuple[str, str | None], fake: FakeWeChat, clock: Clock,
              **overrides: Any) -> Flask:
     """Create the app on the database with the fake API, migrated and with the demo estate."""
     url, schema = database
-    settings = {"database.url": url, "wechat.api_base_url": fake.url}  # type: ignore[attr-defined]
+    base = fake.url.removesuffix("/cgi-bin/")
+    settings = {"database.url": url, "wechat.api_base_url": fake.url, "wecom.api_base_url": fake.url,
+                "wecom.group_webhooks": {role: f"{base}/cgi-bin/webhook/send?key={role}"
+                                         for role in ("grid", "property", "estate", "community",
+                                                      "street", "residents")}}
     settings.update(overrides.pop("settings", {}))
     app = create_app({"config_path": str(EXAMPLE), "overrides": settings, "clock": clock,
                       "schema": schema, **overrides})
@@ -116,8 +120,7 @@ def app(database: tuple[str, str | None], fake_wechat: FakeWeChat, clock: Clock)
     """The app, migrated, with the demo estate."""
     app = make_app(database, fake_wechat, clock)
     yield app
-    app.extensions["linli"].executor.shutdown(wait=True)
-    app.extensions["linli"].engine.dispose()
+    app.extensions["linli"].close()
 
 
 @pytest.fixture

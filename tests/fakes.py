@@ -1,13 +1,20 @@
-"""A small fake of the WeChat HTTP API, served on 127.0.0.1 by a fixture."""
+"""A small fake of the WeChat and WeCom HTTP APIs, served on 127.0.0.1 by a fixture.
+
+It issues access tokens, records every call, and fails on demand: an errcode for the
+next N sends, HTTP 500s, slowness, or expiring every token it has issued.
+"""
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+TOKEN_PATHS = ("/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/gettoken")
 
 
 @dataclass
@@ -21,29 +28,65 @@ class Call:
 
 @dataclass
 class FakeWeChat:
-    """Answers like api.weixin.qq.com/cgi-bin/; records every call; can be told to fail."""
+    """Answers like api.weixin.qq.com and qyapi.weixin.qq.com; records every call."""
 
     calls: list[Call] = field(default_factory=list)
-    errcode: int = 0  # answer message sends with this errcode
+    errcode: int = 0  # every send answers with this errcode while it is set
+    fail_next: list[int] = field(default_factory=list)  # errcodes (or 500) for the next sends
+    delay: float = 0.0  # seconds before answering a send
+    tokens_issued: int = 0
+    valid_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
-        body = json.loads(request.get_data() or b"null") if request.method == "POST" else None
+        raw = request.get_data()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = {"raw": raw.decode("utf-8", "replace")}
         with self.lock:
             self.calls.append(Call(request.path, dict(request.args), body))
-        if request.path.endswith("/token"):
-            payload: dict[str, Any] = {"access_token": "FAKE-TOKEN", "expires_in": 7200}
-        elif request.args.get("access_token") != "FAKE-TOKEN":
-            payload = {"errcode": 40001, "errmsg": "invalid credential"}
-        else:
-            payload = {"errcode": self.errcode, "errmsg": "ok" if not self.errcode else "fail"}
-        return Response(json.dumps(payload), mimetype="application/json")(environ, start_response)
+        status, payload = self._answer(request)
+        if self.delay and request.path not in TOKEN_PATHS:
+            time.sleep(self.delay)
+        return Response(json.dumps(payload), status=status,
+                        mimetype="application/json")(environ, start_response)
+
+    def _answer(self, request: Request) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            if request.path in TOKEN_PATHS:
+                self.tokens_issued += 1
+                token = f"FAKE-TOKEN-{self.tokens_issued}"
+                self.valid_tokens.add(token)
+                return 200, {"access_token": token, "expires_in": 7200}
+            needs_token = "/webhook/" not in request.path and "/response/" not in request.path
+            if needs_token and request.args.get("access_token") not in self.valid_tokens:
+                return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            if self.fail_next:
+                code = self.fail_next.pop(0)
+                if code == 500:
+                    return 500, {"errmsg": "internal error"}
+                return 200, {"errcode": code, "errmsg": "fail"}
+            if self.errcode:
+                return 200, {"errcode": self.errcode, "errmsg": "fail"}
+            return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far invalid, as WeChat does after two hours."""
+        with self.lock:
+            self.valid_tokens.clear()
 
     def sent(self, path_end: str = "message/custom/send") -> list[dict[str, Any]]:
-        """Return the bodies of the sends to one endpoint, in order."""
+        """Return the bodies of the successful-looking sends to one endpoint, in order."""
         with self.lock:
             return [c.body for c in self.calls if c.path.endswith(path_end) and c.body]
+
+    def token_fetches(self) -> int:
+        """How many times the bot asked for a token."""
+        with self.lock:
+            return sum(1 for c in self.calls if c.path in TOKEN_PATHS)
 
 
 class Served:

@@ -71,7 +71,7 @@ def test_slow_handling_answers_success_and_pushes_the_reply_once(
         deadline = time.monotonic() + 10
         while not fake_wechat.sent() and time.monotonic() < deadline:
             time.sleep(0.05)
-        app.extensions["linli"].executor.shutdown(wait=True)
+        app.extensions["linli"].close()
         pushes = fake_wechat.sent()
         assert len(pushes) == 1
         assert pushes[0]["touser"] == "oResident0000000000000000001"
@@ -95,6 +95,7 @@ def test_failed_push_stays_queued(database, fake_wechat: FakeWeChat, clock: Cloc
         peer = WeChatPeer(served.url, conf["token"], conf["app_id"])
         assert peer.post(text_xml("3栋电梯坏了", msg_id=7_000_000_006)).body == "success"
         app.extensions["linli"].executor.shutdown(wait=True)
+        app.extensions["linli"].sender.shutdown(wait=True)
         with app.extensions["linli"].sessions() as session:
             queued = session.scalars(select(OutboxMessage)).one()
         assert (queued.status, queued.attempts) == ("pending", 1)

@@ -1,0 +1,118 @@
+"""Staff: property workers, grid workers and officers, the level they act at, what they cover."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.db import Base
+
+LEVELS = ("grid", "property", "estate", "community", "street")
+COVERAGE_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+class Staff(Base):
+    """Someone who handles tickets, known by their id on their channel."""
+
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("channel", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))  # WeCom UserID or WeChat openid
+    channel: Mapped[str] = mapped_column(String(16))  # "wecom" or "wechat"
+    name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(16))  # one of LEVELS
+    buildings: Mapped[str] = mapped_column(String(200), default="")  # as given: "1-5,8"
+
+    coverage: Mapped[list[Coverage]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan")
+
+
+class Coverage(Base):
+    """A part of the estate a staff member answers for: a building, a unit, or one home."""
+
+    __tablename__ = "staff_coverage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    building: Mapped[str] = mapped_column(String(16), index=True)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    room: Mapped[str | None] = mapped_column(String(16))
+
+    staff: Mapped[Staff] = relationship(back_populates="coverage")
+
+
+class CoverageError(ValueError):
+    """A buildings list that cannot be read."""
+
+
+def parse_buildings(spec: str) -> list[str]:
+    """Read "1-5,8" as buildings 1, 2, 3, 4, 5 and 8."""
+    numbers: list[str] = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        match = COVERAGE_ITEM.match(item)
+        if not match:
+            raise CoverageError(f"cannot read {item!r}: write buildings like 1-5,8")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if last < first or last - first > 500:
+            raise CoverageError(f"cannot read {item!r}: a range goes from low to high")
+        numbers.extend(str(n) for n in range(first, last + 1))
+    return numbers
+
+
+def parse_homes(spec: str) -> list[tuple[str, str, str | None]]:
+    """Read "3-2-501,3-2-502,3-1" as homes (building, unit, room), or whole units."""
+    homes: list[tuple[str, str, str | None]] = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        parts = item.split("-")
+        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+            raise CoverageError(f"cannot read {item!r}: write homes like 3-2-501 or units like 3-2")
+        homes.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
+    return homes
+
+
+def staff_by_user(session: Session, user_id: str, channel: str | None = None) -> Staff | None:
+    """Return the registered staff member behind a channel id."""
+    query = select(Staff).where(Staff.user_id == user_id)
+    if channel:
+        query = query.where(Staff.channel == channel)
+    return session.scalars(query.order_by(Staff.id)).first()
+
+
+def covering(session: Session, role: str, building: str | None, unit: str | None = None,
+             room: str | None = None) -> list[Staff]:
+    """Return the staff of a level for a place: the most specific coverage wins.
+
+    Staff of a level with no coverage at all answer for the whole estate; when the
+    place has no building, they are the ones told.
+    """
+    everyone = session.scalars(select(Staff).where(Staff.role == role).order_by(Staff.id)).all()
+    if building is None:
+        return [s for s in everyone if not s.coverage] or list(everyone)
+    best: list[tuple[int, Staff]] = []
+    for member in everyone:
+        score = max((_fit(c, building, unit, room) for c in member.coverage), default=0)
+        if score:
+            best.append((score, member))
+    if not best:
+        return [s for s in everyone if not s.coverage]
+    top = max(score for score, _ in best)
+    return [member for score, member in best if score == top]
+
+
+def _fit(coverage: Coverage, building: str, unit: str | None, room: str | None) -> int:
+    """0 when the coverage misses the place; higher when it names it more exactly."""
+    if coverage.building != building:
+        return 0
+    if coverage.unit is None:
+        return 1
+    if unit is None:
+        return 1  # part of the building: told about a building-wide problem
+    if coverage.unit != unit:
+        return 0
+    if coverage.room is None:
+        return 2
+    if room is None:
+        return 2
+    return 3 if coverage.room == room else 0
