@@ -1,6 +1,7 @@
 """Decide a report's category and whether it is urgent."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from intents.lexicon import TOKEN_WEIGHT, Lexicon
@@ -30,20 +31,25 @@ def _stated(norm: str, end: int, weight: float, lex: Lexicon) -> float:
     return weight
 
 
-def category_hits(norm: str, tokens: list[tuple[str, int]], lex: Lexicon) -> list[Hit]:
-    """Find every category cue: the first match of each tier, and whole-token words."""
+def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], lex: Lexicon) -> list[Hit]:
+    """Find the category cues: per tier and category the first that is not a place, and whole-token words."""
     hits: list[Hit] = []
-    for rules in lex.categories:
-        for weight, pattern in rules.tiers:
-            for match in pattern.finditer(norm):
-                place = weight < 5 and _is_place(norm, match.end(), lex)
-                hits.append(Hit(rules.name, _stated(norm, match.end(), weight, lex), match.start(), place))
-                if not place:
-                    break
-        for token, start in tokens:
-            if token in rules.tokens:
-                place = _is_place(norm, start + len(token), lex)
-                hits.append(Hit(rules.name, TOKEN_WEIGHT, start, place))
+    for tier in lex.tiers:
+        settled: set[str] = set()
+        for match in tier.pattern.finditer(norm):
+            name = tier.category(match)
+            if name in settled:
+                continue
+            place = tier.weight < 5 and _is_place(norm, match.end(), lex)
+            hits.append(Hit(name, _stated(norm, match.end(), tier.weight, lex), match.start(), place))
+            if not place:
+                settled.add(name)
+    # Segmenting is needed only to check single-word cues, so only when one may be present.
+    if lex.token_chars and lex.token_chars.search(norm):
+        for token, start in tokenize(norm):
+            name = lex.token_categories.get(token)
+            if name:
+                hits.append(Hit(name, TOKEN_WEIGHT, start, _is_place(norm, start + len(token), lex)))
     return hits
 
 

@@ -62,7 +62,7 @@ class Engine:
         """Parse one message."""
         lex = self.lexicon
         norm = self.normalise(text)
-        hits = categories.category_hits(norm, self.tokens(norm), lex)
+        hits = categories.category_hits(norm, self.tokens, lex)
         category, weight = categories.choose_category(hits)
         choice, vote_no = slots.find_choice(norm, lex), slots.find_vote(norm, lex)
         evidence = scoring.Evidence(

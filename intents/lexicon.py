@@ -6,25 +6,35 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intents.firstchars import CueIndex, Guarded
+
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_PATH = DATA_DIR / "lexicon.toml"
 USERDICT_PATH = DATA_DIR / "userdict.txt"
 TIERS = {"dominant": 5.0, "override": 4.0, "strong": 3.0, "weak": 2.0, "place": 1.0}
 TOKEN_WEIGHT = 2.0
+LITERAL_GROUP = "words"
 
 
-def union(patterns: list[str]) -> re.Pattern[str] | None:
-    """Compile a list of regexes into one alternation (None when empty)."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+def union(patterns: list[str]) -> Guarded | None:
+    """Compile a list of regexes into one guarded alternation (None when empty)."""
+    return Guarded("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
 @dataclass(frozen=True)
-class CategoryRules:
-    """Compiled cues of one report category."""
+class Tier:
+    """All categories' cues of one weight, compiled as one pattern with a named group per category."""
 
-    name: str
-    tiers: tuple[tuple[float, re.Pattern[str]], ...]
-    tokens: frozenset[str]
+    weight: float
+    pattern: Guarded
+    groups: tuple[str, ...]
+    literals: dict[str, str]
+
+    def category(self, match: re.Match[str]) -> str:
+        """Return the category a match of this tier belongs to."""
+        if self.literals and match.group(LITERAL_GROUP) is not None:
+            return self.literals[match.group()]
+        return next(g for g in self.groups if match.group(g) is not None)
 
 
 @dataclass
@@ -34,25 +44,28 @@ class Lexicon:
     raw: dict
     replacements: dict[str, str] = field(default_factory=dict)
     replace_re: re.Pattern[str] | None = None
-    cues: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    cues: dict[str, Guarded] = field(default_factory=dict)
+    cue_index: CueIndex | None = None
     weights: dict[str, float] = field(default_factory=dict)
     order: tuple[str, ...] = ()
-    categories: tuple[CategoryRules, ...] = ()
+    tiers: tuple[Tier, ...] = ()
+    token_categories: dict[str, str] = field(default_factory=dict)
     locative: re.Pattern[str] | None = None
+    token_chars: re.Pattern[str] | None = None
     greeting_re: re.Pattern[str] | None = None
     filler_re: re.Pattern[str] | None = None
-    urgent_re: re.Pattern[str] | None = None
+    urgent_re: Guarded | None = None
     blockers: re.Pattern[str] | None = None
     negators: re.Pattern[str] | None = None
-    slots: dict[str, re.Pattern[str]] = field(default_factory=dict)
-    homes: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    slots: dict[str, Guarded] = field(default_factory=dict)
+    homes: dict[str, Guarded] = field(default_factory=dict)
     place_re: re.Pattern[str] | None = None
 
     @property
     def userdict_words(self) -> list[str]:
         """Words of the jieba user dictionary and of the category token tables."""
         words = [line.split()[0] for line in USERDICT_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return words + sorted({t for c in self.categories for t in c.tokens})
+        return words + sorted(self.token_categories)
 
 
 def literal_union(words: list[str]) -> re.Pattern[str]:
@@ -70,13 +83,49 @@ def _replacements(raw: dict) -> dict[str, str]:
     return table
 
 
-def _categories(raw: dict) -> tuple[CategoryRules, ...]:
-    """Compile each category's tiers, strongest first."""
-    rules = []
-    for name, spec in raw["category"].items():
-        tiers = tuple((weight, union(spec[tier])) for tier, weight in TIERS.items() if spec.get(tier))
-        rules.append(CategoryRules(name, tiers, frozenset(spec.get("tokens", []))))
-    return tuple(rules)
+def trie_pattern(words: list[str]) -> str:
+    """Return a regex source matching any of words, shaped as a trie so that scanning stays fast."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = True
+    return _trie_source(trie)
+
+
+def _trie_source(node: dict) -> str:
+    """Render one trie node; longer continuations are tried before stopping here."""
+    branches = [re.escape(ch) + _trie_source(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
+
+
+def _is_literal(pattern: str) -> bool:
+    """Tell whether a cue is a plain word rather than a regex."""
+    return re.escape(pattern) == pattern
+
+
+def _tiers(raw: dict) -> tuple[Tier, ...]:
+    """Compile the category cues into one pattern per tier, strongest first; plain words share a trie."""
+    tiers = []
+    for tier, weight in TIERS.items():
+        literals: dict[str, str] = {}
+        groups = []
+        for name, spec in raw["category"].items():
+            regexes = [p for p in spec.get(tier, []) if not _is_literal(p)]
+            for word in spec.get(tier, []):
+                if _is_literal(word):
+                    literals.setdefault(word, name)
+            if regexes:
+                groups.append((name, "|".join(f"(?:{p})" for p in regexes)))
+        parts = ([f"(?P<{LITERAL_GROUP}>{trie_pattern(list(literals))})"] if literals else [])
+        parts += [f"(?P<{name}>{source})" for name, source in groups]
+        if parts:
+            tiers.append(Tier(weight, Guarded("|".join(parts)), tuple(n for n, _ in groups), literals))
+    return tuple(tiers)
 
 
 def load(path: Path = LEXICON_PATH) -> Lexicon:
@@ -87,10 +136,13 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.replacements = _replacements(raw)
     lex.replace_re = literal_union(list(lex.replacements)) if lex.replacements else None
     lex.cues = {name: union(patterns) for name, patterns in raw["cues"].items() if patterns}
+    lex.cue_index = CueIndex({name: cue.pattern.pattern for name, cue in lex.cues.items()})
     weights = dict(raw["weights"])
     lex.order = tuple(weights.pop("order"))
     lex.weights = {k: float(v) for k, v in weights.items()}
-    lex.categories = _categories(raw)
+    lex.tiers = _tiers(raw)
+    lex.token_categories = {t: name for name, spec in raw["category"].items() for t in spec.get("tokens", [])}
+    lex.token_chars = literal_union(sorted(lex.token_categories)) if lex.token_categories else None
     lex.locative = re.compile(raw["locative"]["suffix"])
     lex.greeting_re = literal_union([w.lower() for w in raw["greeting"]["words"]])
     lex.filler_re = literal_union([w.lower() for w in raw["greeting"]["fillers"]])
@@ -98,7 +150,7 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.urgent_re = union(urgent["cues"])
     lex.blockers = re.compile(urgent["blockers"])
     lex.negators = re.compile(urgent["negators"])
-    lex.slots = {k: re.compile(v) for k, v in raw["slots"].items()}
-    lex.homes = {k: re.compile(v) for k, v in raw["homes"].items()}
+    lex.slots = {k: Guarded(v) for k, v in raw["slots"].items()}
+    lex.homes = {k: Guarded(v) for k, v in raw["homes"].items()}
     lex.place_re = literal_union(raw["places"]["nouns"])
     return lex

@@ -29,12 +29,12 @@ class Evidence:
 
     def has(self, *names: str) -> bool:
         """Tell whether any of the named cue groups matched."""
-        return any(name in self.cues for name in names)
+        return not self.cues.isdisjoint(names)
 
 
 def found_cues(norm: str, lex: Lexicon) -> frozenset[str]:
     """Return the names of the cue groups that match the text."""
-    found = {name for name, pattern in lex.cues.items() if pattern.search(norm)}
+    found = lex.cue_index.matching(norm)
     if "hypothetical" in found and "fault" in found:
         # A fault named only as what a proposal would prevent is no fault stated.
         if not lex.cues["fault"].search(lex.cues["hypothetical"].sub(" ", norm)):

@@ -1,0 +1,88 @@
+"""Benchmark the intent engine: start-up in a fresh process, and messages per second on one core.
+
+Run as `.venv/bin/python bench/bench_intents.py`. The baseline, measured in the same run over
+the same messages, is bare `jieba.lcut` (default dictionary, HMM on).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+STARTUP = """
+import time
+t0 = time.perf_counter()
+from intents import Engine
+engine = Engine()
+engine.parse("3栋2单元楼道的灯坏了")  # needs segmentation: loads the jieba cache
+print(time.perf_counter() - t0)
+"""
+
+
+def messages() -> list[str]:
+    """Return the held-out messages, plus the shared dev set when it is present."""
+    from tests.test_intents_heldout import CASES
+    texts = [case[0] for case in CASES]
+    dev = PROJECT.parent / "shared" / "intents" / "dev.jsonl"
+    if dev.exists():
+        texts += [json.loads(line)["text"] for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts
+
+
+def startup(cache_dir: str) -> tuple[float, float]:
+    """Return (in-process start-up, whole process wall time) of a fresh interpreter."""
+    env = dict(os.environ, LINLI_CACHE_DIR=cache_dir)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", STARTUP], cwd=PROJECT, env=env, capture_output=True,
+                         check=True, text=True)
+    return float(out.stdout.strip()), time.perf_counter() - t0
+
+
+def throughput(func, texts: list[str], seconds: float = 2.0) -> float:
+    """Return calls per second of func over texts, run for about `seconds`."""
+    for text in texts:
+        func(text)
+    done, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for text in texts:
+            func(text)
+        done += len(texts)
+    return done / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    """Print the benchmark table."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    texts = messages()
+    with tempfile.TemporaryDirectory() as cache:
+        cold, cold_wall = startup(cache)
+        warm, warm_wall = min(startup(cache) for _ in range(3))
+        os.environ["LINLI_CACHE_DIR"] = cache
+        from intents import Engine
+        engine = Engine()
+        ours = throughput(engine.parse, texts)
+    import jieba
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    base = throughput(jieba.lcut, texts)
+    rows = [
+        ("start-up, cold cache (s)", f"{cold:.3f}", f"process {cold_wall:.3f}"),
+        ("start-up, warm cache (s)", f"{warm:.3f}", f"process {warm_wall:.3f}"),
+        ("engine.parse (msg/s)", f"{ours:,.0f}", f"{ours / base:.2f}x baseline"),
+        ("baseline jieba.lcut (msg/s)", f"{base:,.0f}", "1.00x"),
+    ]
+    print(f"{len(texts)} distinct messages, one core")
+    for name, value, note in rows:
+        print(f"  {name:30s} {value:>10s}   {note}")
+
+
+if __name__ == "__main__":
+    main()
