@@ -75,42 +75,46 @@ def _charset(items: list) -> set[str]:
 
 
 class Guarded:
-    """A compiled regex that is only run when the text holds a character that can start it."""
+    """A compiled regex that is only tried where the text holds a character that can start it."""
 
-    __slots__ = ("pattern", "starts")
+    __slots__ = ("pattern", "starts", "_start_re")
 
     def __init__(self, source: str) -> None:
         """Compile source and work out its starting characters."""
         self.pattern = re.compile(source)
         self.starts = first_chars(source)
+        chars = "".join(sorted(self.starts)) if self.starts else ""
+        self._start_re = re.compile("[" + re.escape(chars) + "]") if chars else None
+
+    def _impossible(self, text: str) -> bool:
+        """Tell whether no character of text can start a match."""
+        return self.starts is not None and self.starts.isdisjoint(text)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
         """Like re.Pattern.search, skipping texts that cannot match."""
-        if self.starts is not None and self.starts.isdisjoint(text):
+        if self._impossible(text):
             return None
         return self.pattern.search(text, pos, len(text) if endpos is None else endpos)
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """Like re.Pattern.finditer, trying only the positions where a match can start."""
-        starts = self.starts
-        if starts is None:
-            yield from self.pattern.finditer(text)
+        if self._start_re is None:
+            if self.starts is None:
+                yield from self.pattern.finditer(text)
             return
-        pos, end = 0, len(text)
-        while pos < end:
-            if text[pos] in starts:
-                match = self.pattern.match(text, pos)
-                if match:
-                    yield match
-                    pos = max(match.end(), pos + 1)
-                    continue
-            pos += 1
+        pos, find, match_at = 0, self._start_re.search, self.pattern.match
+        while (candidate := find(text, pos)) is not None:
+            start = candidate.start()
+            match = match_at(text, start)
+            if match:
+                yield match
+                pos = max(match.end(), start + 1)
+            else:
+                pos = start + 1
 
     def sub(self, repl, text: str) -> str:
         """Like re.Pattern.sub, skipping texts that cannot match."""
-        if self.starts is not None and self.starts.isdisjoint(text):
-            return text
-        return self.pattern.sub(repl, text)
+        return text if self._impossible(text) else self.pattern.sub(repl, text)
 
 
 class CueIndex:
