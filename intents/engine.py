@@ -93,11 +93,16 @@ _default: Engine | None = None
 _default_lock = threading.Lock()
 
 
-def parse(text: str) -> Parse:
-    """Parse text with the module-level engine, created on first call."""
+def default_engine() -> Engine:
+    """Return the module-level engine, creating it on first use."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
                 _default = Engine()
-    return _default.parse(text)
+    return _default
+
+
+def parse(text: str) -> Parse:
+    """Parse text with the module-level engine."""
+    return default_engine().parse(text)

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from intents.lexicon import Lexicon, load
-from intents.normalize import Normaliser
+from intents.lexicon import Lexicon
 
 Home = tuple[str | None, str | None, str | None]
 
@@ -46,21 +44,16 @@ def place_in(norm: str, home: Home, lex: Lexicon) -> str | None:
     return phrase or None
 
 
-@lru_cache(maxsize=1)
-def _default() -> tuple[Lexicon, Normaliser]:
-    """Load the lexicon and normaliser once for the module-level helpers."""
-    lex = load()
-    return lex, Normaliser(lex)
-
-
 def find_home(text: str) -> Home:
     """Return (building, unit, room) as digit strings, or None where absent."""
-    lex, normalise = _default()
-    return home_in(normalise(text), lex)
+    from intents.engine import default_engine  # the engine imports this module
+    engine = default_engine()
+    return home_in(engine.normalise(text), engine.lexicon)
 
 
 def find_place(text: str) -> str | None:
     """Return a short place phrase for text ("3栋电梯", "地下车库"), or None."""
-    lex, normalise = _default()
-    norm = normalise(text)
-    return place_in(norm, home_in(norm, lex), lex)
+    from intents.engine import default_engine
+    engine = default_engine()
+    norm = engine.normalise(text)
+    return place_in(norm, home_in(norm, engine.lexicon), engine.lexicon)
