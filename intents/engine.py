@@ -49,28 +49,33 @@ class Engine:
         self._lock = threading.Lock()
 
     def tokens(self, norm: str) -> list[tuple[str, int]]:
-        """Segment normalised text with jieba and our domain dictionary."""
+        """Segment normalised text with jieba and our domain dictionary (loaded on first need)."""
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    from intents.segment import build_tokenizer
-                    self._tokenizer = build_tokenizer(self.lexicon.userdict_words)
+                    from intents import segment  # jieba is imported only when segmenting is needed
+                    self._tokenizer = segment.build_tokenizer(self.lexicon.userdict_words)
         from intents.segment import token_spans
         return token_spans(self._tokenizer, norm)
 
+    def evidence(self, norm: str) -> tuple[scoring.Evidence, str | None]:
+        """Collect everything the scores are computed from, and the report category."""
+        lex = self.lexicon
+        category, weight = categories.choose_category(categories.category_hits(norm, self.tokens, lex))
+        evidence = scoring.Evidence(
+            cues=scoring.found_cues(norm, lex), ticket=slots.find_ticket(norm, lex),
+            vote=slots.find_vote(norm, lex), choice=slots.find_choice(norm, lex),
+            rating=slots.find_rating(norm, lex), home=homes.home_in(norm, lex), category_weight=weight,
+            urgent=categories.is_urgent(norm, lex), greeting_only=scoring.greeting_only(norm, lex),
+            length=len(norm))
+        return evidence, category
+
     def parse(self, text: str) -> Parse:
         """Parse one message."""
-        lex = self.lexicon
         norm = self.normalise(text)
-        hits = categories.category_hits(norm, self.tokens, lex)
-        category, weight = categories.choose_category(hits)
-        choice, vote_no = slots.find_choice(norm, lex), slots.find_vote(norm, lex)
-        evidence = scoring.Evidence(
-            cues=scoring.found_cues(norm, lex), ticket=slots.find_ticket(norm, lex), vote=vote_no,
-            choice=choice, rating=slots.find_rating(norm, lex), home=homes.home_in(norm, lex),
-            category_weight=weight, urgent=categories.is_urgent(norm, lex), greeting_only=scoring.greeting_only(norm, lex), length=len(norm))
-        scores = scoring.score_intents(evidence, lex)
-        intent, confidence = scoring.decide(scores, lex.order)
+        evidence, category = self.evidence(norm)
+        scores = scoring.score_intents(evidence, self.lexicon)
+        intent, confidence = scoring.decide(scores, self.lexicon.order)
         return self._assemble(text, norm, intent, confidence, scores, evidence, category)
 
     def _assemble(self, text: str, norm: str, intent: str, confidence: float, scores: dict[str, float],

@@ -88,27 +88,29 @@ def _bind(ev: Evidence, w: dict[str, float]) -> float:
     if not has_home:
         return 0.0
     if ev.has("bind_phrase"):
-        return w["bind_phrase"] - (1.5 if ev.category_weight >= 2 else 0.0)
-    return w["bare_home"] if ev.length <= 14 and ev.category_weight == 0 else 0.0
+        # "我住3栋 楼上好吵": with a problem named, the problem is the request.
+        return w["bind_phrase"] - w["problem_named"] * (ev.category_weight >= 2)
+    return w["bare_home"] if ev.length <= w["bare_home_length"] and ev.category_weight == 0 else 0.0
 
 
 def _vote(ev: Evidence, w: dict[str, float]) -> tuple[float, float]:
     """Score casting a vote and asking about votes."""
-    cast = ev.choice is not None and (ev.has("vote_context") or ev.vote is not None or ev.length <= 6)
-    vote = w["vote_choice"] if cast else 0.0
-    ask = 0.0
-    if ev.has("vote_word") and not cast:
-        ask = w["vote_list"] + 0.5 * ev.has("vote_question")
-    return vote, ask
+    short = ev.length <= w["short_message"]
+    cast = ev.choice is not None and (ev.has("vote_context") or ev.vote is not None or short)
+    if cast:
+        return w["vote_choice"], 0.0
+    if ev.has("vote_word"):
+        return 0.0, w["vote_list"] + w["vote_question"] * ev.has("vote_question")
+    return 0.0, 0.0
 
 
 def _market(ev: Evidence, w: dict[str, float]) -> float:
-    """Score a question about the monthly market."""
-    score = w["market"] * ev.has("market")
-    if score or ev.has("market_service"):
-        score += w["market_service"] * ev.has("market_service") + w["market_date"] * ev.has("market_date")
-    if not ev.has("market"):
-        score *= ev.has("market_date", "question")
+    """Score a question about the monthly market (a service alone counts when asked or dated)."""
+    named = ev.has("market")
+    if not named and not (ev.has("market_service") and ev.has("market_date", "question")):
+        return 0.0
+    score = (w["market"] * named + w["market_service"] * ev.has("market_service")
+             + w["market_date"] * ev.has("market_date"))
     if ev.has("suggest"):
         score = min(score, w["suggest"] - 0.5)  # a proposal about the market is a suggestion
     return score
@@ -120,7 +122,7 @@ def score_intents(ev: Evidence, lex: Lexicon) -> dict[str, float]:
     vote, vote_list = _vote(ev, w)
     scores = {
         "report": _report(ev, w),
-        "suggest": w["suggest"] * ev.has("suggest") + 2.0 * ev.has("not_complaint"),
+        "suggest": w["suggest"] * ev.has("suggest") + w["not_complaint"] * ev.has("not_complaint"),
         "query_status": _query(ev, w),
         "rate": _rate(ev, w),
         "vote": vote,
