@@ -543,6 +543,49 @@ CASES += [
     ("加我微信领红包", "unknown", None, False, {}),
 ]
 
+# An eighth batch on the rules' harder points, written blind (37/40 at first); two cases whose
+# label the rules leave open were dropped.
+CASES += [
+    ("灯泡没坏 就是开关按了没反应", "report", "lighting", False, {}),
+    ("水管没漏 就是水压太小了", "report", "water", False, {}),
+    ("不是门禁的问题 是门本身关不上 谁都能推开", "report", "security", False, {}),
+    ("电梯倒是没停 就是门关得特别慢", "report", "elevator", False, {}),
+    ("工单35 催一下 漏水越来越严重了", "query_status", None, False, {"ticket": 35}),
+    ("我报的那个路灯 已经有人修好了 撤了吧", "query_status", None, False, {}),
+    ("#22 不用处理了 谢谢", "query_status", None, False, {"ticket": 22}),
+    ("我昨天投诉的噪音 今天还在吵 到底管不管", "query_status", None, False, {}),
+    ("物业做事太拖了 报个啥都要等一个礼拜", "report", "property_service", False, {}),
+    ("你好 打扰一下 4栋2单元门口有一堆建筑垃圾", "report", "sanitation", False, {"building": "4", "unit": "2"}),
+    ("您好 请问 市集是每个月几号", "market", None, False, {}),
+    ("谢谢 另外楼道灯也坏了", "report", "lighting", False, {}),
+    ("漏水解决了 谢谢师傅跑了两趟", "rate", None, False, {}),
+    ("师傅来看过了 但是没修好 还是漏", "rate", None, False, {}),
+    ("路灯下面的井盖松了 一踩就响", "report", "water", False, {}),
+    ("电梯口的垃圾桶坏了 盖子都掉了", "report", "sanitation", False, {}),
+    ("停车场的路灯坏了好几盏", "report", "lighting", False, {}),
+    ("车库里的消防栓被车撞坏了", "report", "fire_safety", False, {}),
+    ("建议把坏掉的监控换成高清的", "report", "security", False, {}),
+    ("建议物业把垃圾桶换成带盖子的 现在的太臭了", "report", "sanitation", False, {}),
+    ("能不能在3栋门口加个路灯 晚上太黑了", "suggest", None, False, {"building": "3"}),
+    ("市集上能修电动车的电瓶吗", "market", None, False, {}),
+    ("我家的旧手机可以拿去市集回收不", "market", None, False, {}),
+    ("市集的律师能帮我写个起诉状不", "market", None, False, {}),
+    ("以后别给我推投票了 只要市集的", "unsubscribe", None, False, {}),
+    ("市集的消息推给我", "subscribe", None, False, {}),
+    ("#3 赞成 早就该修了", "vote", None, False, {"vote": 3, "choice": "agree"}),
+    ("我支持换物业", "vote", None, False, {"choice": "agree"}),
+    ("这次表决我弃权", "vote", None, False, {"choice": "abstain"}),
+    ("表决有结果了没", "vote_list", None, False, {}),
+    ("帮我查下我的报修", "query_status", None, False, {}),
+    ("我上个月报的那几个单子都处理完了吗", "query_status", None, False, {}),
+    ("绑定房子要带什么证件", "help", None, False, {}),
+    ("你是AI吗", "unknown", None, False, {}),
+    ("小区附近有没有好点的幼儿园", "unknown", None, False, {}),
+    ("哪里可以办社保卡", "unknown", None, False, {}),
+    ("我是5栋的 楼顶水箱在往下漏水", "report", "water", False, {"building": "5"}),
+    ("住在三号楼的王婆婆摔倒了 在楼下花园 快来", "report", "assistance", True, {"building": "3"}),
+]
+
 SLOTS = ("building", "unit", "room", "ticket", "vote", "choice", "rating")
 
 
