@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,19 +26,20 @@ CATEGORIES = {"elevator", "fire_safety", "security", "sanitation", "greenery", "
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a temporary jieba cache directory shared by this module."""
-    return tmp_path_factory.getbasetemp() / "jieba-cache"
+@pytest.fixture(scope="module", autouse=True)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep jieba's cache in a temporary directory while these tests run, never in the user's."""
+    path = tmp_path_factory.getbasetemp() / "jieba-cache"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LINLI_CACHE_DIR", str(path))
+        yield path
 
 
 @pytest.fixture(scope="module")
 def engine(cache_dir: Path) -> Engine:
-    """Return an engine whose jieba cache lives in a temporary directory."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LINLI_CACHE_DIR", str(cache_dir))
-        engine = Engine()
-        engine.parse("预热")
+    """Return a ready engine (its jieba cache in the temporary directory)."""
+    engine = Engine()
+    engine.parse("门口的灯")  # segments, so the tokenizer is loaded here
     return engine
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from intents import Engine
+from tests.test_intents import cache_dir, engine  # noqa: F401  (shared fixtures)
 
 # (text, intent, category, urgent, slots) — slots lists only non-null fields.
 CASES: list[tuple[str, str, str | None, bool, dict]] = [
@@ -587,16 +588,6 @@ CASES += [
 ]
 
 SLOTS = ("building", "unit", "room", "ticket", "vote", "choice", "rating")
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """Return an engine whose jieba cache lives in a temporary directory."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LINLI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "jieba-cache"))
-        engine = Engine()
-        engine.parse("预热")
-    return engine
 
 
 @pytest.mark.parametrize(("text", "intent", "category", "urgent", "slots"), CASES, ids=[c[0] for c in CASES])
