@@ -1,12 +1,15 @@
 """Decide a report's category and whether it is urgent."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from intents.lexicon import TOKEN_WEIGHT, Lexicon
 
 FAULT_REACH = 5  # characters after an object within which a fault belongs to it
+WINDOW = 6  # characters segmented on each side of a single-word cue
+BREAKS = re.compile(r"[\s,.!?;:~，。！？；：、]")
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,35 @@ def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], l
             hits.append(Hit(name, _stated(norm, match.end(), tier.weight, lex), match.start(), place))
             if not place:
                 settled.add(name)
-    # Segmenting is needed only to check single-word cues, so only when one may be present.
-    if lex.token_chars and lex.token_chars.search(norm):
-        for token, start in tokenize(norm):
-            name = lex.token_categories.get(token)
-            if name:
-                hits.append(Hit(name, TOKEN_WEIGHT, start, _is_place(norm, start + len(token), lex)))
+    hits.extend(_token_hits(norm, tokenize, lex))
     return hits
+
+
+def _token_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], lex: Lexicon) -> list[Hit]:
+    """Find single-word cues that jieba segments as whole words, segmenting only around them."""
+    hits: list[Hit] = []
+    if lex.token_chars is None:
+        return hits
+    for found in lex.token_chars.finditer(norm):
+        # The word holding a cue lies within a few characters of it and within its clause.
+        start, end = _clause_window(norm, found.start(), found.end())
+        for token, offset in tokenize(norm[start:end]):
+            if offset + start == found.start() and token == found.group():
+                name = lex.token_categories[token]
+                hits.append(Hit(name, TOKEN_WEIGHT, found.start(), _is_place(norm, found.end(), lex)))
+    return hits
+
+
+def _clause_window(norm: str, start: int, end: int) -> tuple[int, int]:
+    """Return the span around [start, end) that stays within its clause and a few characters."""
+    left, right = max(0, start - WINDOW), min(len(norm), end + WINDOW)
+    cut = BREAKS.search(norm[left:start][::-1])
+    if cut:
+        left = start - cut.start()
+    cut = BREAKS.search(norm, end, right)
+    if cut:
+        right = cut.start()
+    return left, right
 
 
 def choose_category(hits: list[Hit]) -> tuple[str | None, float]:
