@@ -29,7 +29,7 @@ def _is_place(norm: str, end: int, lex: Lexicon) -> bool:
 
 def _stated(norm: str, end: int, weight: float, lex: Lexicon) -> float:
     """Raise a named object to the override tier when a fault follows it at once ("电梯坏了")."""
-    if weight == 3.0 and lex.cues["fault"].search(norm, end, end + FAULT_REACH):
+    if weight == 3.0 and lex.cues["object_fault"].search(norm, end, end + FAULT_REACH):
         return 4.0
     return weight
 
