@@ -23,7 +23,7 @@ class Hit:
 
 
 def _is_place(norm: str, end: int, lex: Lexicon) -> bool:
-    """Tell whether the word ending at end is followed by a locative (電梯里, 路灯下面)."""
+    """Tell whether the word ending at end is followed by a locative (电梯里, 路灯下面)."""
     return bool(lex.locative.match(norm, end))
 
 
@@ -82,7 +82,7 @@ def choose_category(hits: list[Hit]) -> tuple[str | None, float]:
     """Pick the problem's category: heaviest cue, earliest on a tie; places count last."""
     if not hits:
         return None, 0.0
-    things = [h for h in hits if not h.is_place] or [h for h in hits]
+    things = [h for h in hits if not h.is_place] or hits
     best = min(things, key=lambda h: (-h.weight, h.start))
     # A place alone names no problem: it decides the category but weighs less.
     weight = best.weight if any(not h.is_place for h in hits) else max(1.0, best.weight - 1.0)
@@ -91,9 +91,8 @@ def choose_category(hits: list[Hit]) -> tuple[str | None, float]:
 
 def is_urgent(norm: str, lex: Lexicon) -> bool:
     """Tell whether a danger is happening now (a cue not voided by a worry, past or negation)."""
-    window = int(lex.raw["urgent"]["window"])
     for match in lex.urgent_re.finditer(norm):
-        before = norm[max(0, match.start() - window):match.start()]
+        before = norm[max(0, match.start() - lex.urgent_window):match.start()]
         if lex.blockers.search(before) or lex.negators.search(before):
             continue
         return True

@@ -57,6 +57,7 @@ class Lexicon:
     urgent_re: Guarded | None = None
     blockers: re.Pattern[str] | None = None
     negators: re.Pattern[str] | None = None
+    urgent_window: int = 0
     slots: dict[str, Guarded] = field(default_factory=dict)
     homes: dict[str, Guarded] = field(default_factory=dict)
     place_re: re.Pattern[str] | None = None
@@ -150,6 +151,7 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.urgent_re = union(urgent["cues"])
     lex.blockers = re.compile(urgent["blockers"])
     lex.negators = re.compile(urgent["negators"])
+    lex.urgent_window = int(urgent["window"])
     lex.slots = {k: Guarded(v) for k, v in raw["slots"].items()}
     lex.homes = {k: Guarded(v) for k, v in raw["homes"].items()}
     lex.place_re = literal_union(raw["places"]["nouns"])

@@ -120,7 +120,7 @@ def score_intents(ev: Evidence, lex: Lexicon) -> dict[str, float]:
     """Return a score for every intent."""
     w = lex.weights
     vote, vote_list = _vote(ev, w)
-    scores = {
+    return {
         "report": _report(ev, w),
         "suggest": w["suggest"] * ev.has("suggest") + w["not_complaint"] * ev.has("not_complaint"),
         "query_status": _query(ev, w),
@@ -137,13 +137,11 @@ def score_intents(ev: Evidence, lex: Lexicon) -> dict[str, float]:
                                       w["bot_identity"] * ev.has("bot_identity"),
                                       w["info_request"] * ev.has("info_request")),
     }
-    return scores
 
 
 def decide(scores: dict[str, float], order: tuple[str, ...]) -> tuple[str, float]:
     """Pick the top intent (ties by the configured order) and a softmax confidence."""
-    rank = {name: i for i, name in enumerate(order)}
-    best = min(scores, key=lambda name: (-scores[name], rank.get(name, len(rank))))
+    best = min(scores, key=lambda name: (-scores[name], order.index(name) if name in order else len(order)))
     top = scores[best]
     total = sum(math.exp(s - top) for s in scores.values())
     return best, 1.0 / total
