@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
@@ -24,7 +24,7 @@ from wechatpy.utils import to_text
 
 from bot import dialogue, replies
 from bot.channels.wechat import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
-from bot.channels.wechat import BadMessage, _fields, _signed, sign
+from bot.channels.wechat import BadMessage, _fields, _services, _signed, sign
 from bot.inbound import Inbound, receive
 from bot.services import Services
 
@@ -42,10 +42,6 @@ MAX_NAME = 32  # msgtype, chattype, an event's name (inbound_messages.msg_type i
 MAX_URL = 2048
 MAX_MENTIONS = 5  # @-mentions stripped at each end of a group message
 MAX_STREAM_BYTES = 20480  # stream.content limit in WeCom's passive reply spec
-
-
-def _services() -> Services:
-    return current_app.extensions["linli"]
 
 
 def _config(services: Services, path: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -166,6 +162,8 @@ def _app_inbound(message: Any, fields: dict[str, str]) -> Inbound:
         msg_id, created = int(fields.get("MsgId") or 0), int(fields.get("CreateTime", ""))
     except ValueError:
         raise BadMessage("MsgId or CreateTime is not a number") from None
+    if not (0 <= msg_id < 2**64 and 0 <= created < 2**63):  # keeps the dedupe key short
+        raise BadMessage("MsgId or CreateTime is out of range")
     kind = fields["MsgType"].lower()
     kind = kind if kind in APP_KINDS else "unknown"
     if kind == "event":
@@ -249,17 +247,13 @@ def _string(parent: dict[str, Any], key: str, limit: int | None, *,
             or (limit is not None and len(value) > limit):
         raise BadMessage(f"{key} is missing or not a string" +
                          (f" of at most {limit} characters" if limit else ""))
-    if "\x00" in value or not _encodable(value):
+    try:
+        value.encode("utf-8")  # a lone surrogate (a \ud800 escape) cannot be stored
+    except UnicodeEncodeError:
+        raise BadMessage(f"{key} holds characters that cannot be stored") from None
+    if "\x00" in value:  # nor can NUL, in PostgreSQL
         raise BadMessage(f"{key} holds characters that cannot be stored")
     return value
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
-        return False
-    return True
 
 
 def _bot_inbound(message: dict[str, Any]) -> Inbound | None:
