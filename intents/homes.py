@@ -36,10 +36,14 @@ def home_in(norm: str, lex: Lexicon) -> Home:
 
 
 def place_in(norm: str, home: Home, lex: Lexicon) -> str | None:
-    """Compose a short place phrase: building and unit, then the first place noun."""
+    """Compose a short place phrase: building and unit, then the first place noun.
+
+    Parts that every building has (电梯, 楼道) locate nothing without a building or unit.
+    """
     building, unit, _room = home
     prefix = (f"{building}栋" if building else "") + (f"{unit}单元" if unit else "")
-    noun = lex.place_re.search(norm) if lex.place_re else None
+    nouns = lex.building_place_re if prefix else lex.estate_place_re
+    noun = nouns.search(norm)
     phrase = prefix + (noun.group() if noun else "")
     return phrase or None
 

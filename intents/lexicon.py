@@ -60,7 +60,8 @@ class Lexicon:
     urgent_window: int = 0
     slots: dict[str, Guarded] = field(default_factory=dict)
     homes: dict[str, Guarded] = field(default_factory=dict)
-    place_re: re.Pattern[str] | None = None
+    estate_place_re: re.Pattern[str] | None = None
+    building_place_re: re.Pattern[str] | None = None
 
     @property
     def userdict_words(self) -> list[str]:
@@ -154,5 +155,6 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.urgent_window = int(urgent["window"])
     lex.slots = {k: Guarded(v) for k, v in raw["slots"].items()}
     lex.homes = {k: Guarded(v) for k, v in raw["homes"].items()}
-    lex.place_re = literal_union(raw["places"]["nouns"])
+    lex.estate_place_re = literal_union(raw["places"]["estate"])
+    lex.building_place_re = literal_union(raw["places"]["estate"] + raw["places"]["building"])
     return lex

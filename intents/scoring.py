@@ -90,7 +90,9 @@ def _bind(ev: Evidence, w: dict[str, float]) -> float:
     if ev.has("bind_phrase"):
         # "我住3栋 楼上好吵": with a problem named, the problem is the request.
         return w["bind_phrase"] - w["problem_named"] * (ev.category_weight >= 2)
-    return w["bare_home"] if ev.length <= w["bare_home_length"] and ev.category_weight == 0 else 0.0
+    # A bare home ("7-1-302") is one to register; a building or unit alone ("7栋2单元") is no home.
+    full_home = ev.home[2] is not None and (ev.home[0] or ev.home[1]) is not None
+    return w["bare_home"] if full_home and ev.length <= w["bare_home_length"] and ev.category_weight == 0 else 0.0
 
 
 def _vote(ev: Evidence, w: dict[str, float]) -> tuple[float, float]:

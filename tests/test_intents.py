@@ -111,6 +111,7 @@ def test_find_place() -> None:
     assert find_place("地下车库积水很深") == "地下车库"
     assert find_place("7栋2单元楼道灯不亮") == "7栋2单元楼道"
     assert find_place("好吵") is None
+    assert find_place("电梯坏了") is None  # which lift? every building has one
 
 
 @pytest.mark.parametrize(("text", "intent", "category"), [
@@ -171,6 +172,14 @@ def test_slots(engine: Engine, text: str, slots: dict) -> None:
     """Tickets, vote numbers, choices and ratings are read only where the rules put them."""
     got = engine.parse(text)
     assert {name: getattr(got, name) for name in slots} == slots
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("7-1-302", "bind"), ("12栋3单元1201", "bind"), ("7栋2单元", "unknown"), ("3号楼", "unknown"),
+    ("我住3号楼", "bind"), ("绑定", "bind")])
+def test_bare_homes(engine: Engine, text: str, intent: str) -> None:
+    """A full home alone is a home to bind; a building or unit alone is not a home."""
+    assert engine.parse(text).intent == intent
 
 
 def test_vote_number_is_not_a_ticket(engine: Engine) -> None:
