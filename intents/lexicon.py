@@ -13,6 +13,8 @@ LEXICON_PATH = DATA_DIR / "lexicon.toml"
 USERDICT_PATH = DATA_DIR / "userdict.txt"
 TIERS = {"dominant": 5.0, "override": 4.0, "strong": 3.0, "weak": 2.0, "place": 1.0}
 TOKEN_WEIGHT = 2.0
+INTENTS = ("report", "suggest", "query_status", "rate", "vote", "vote_list", "market",
+           "subscribe", "unsubscribe", "bind", "help", "greeting", "unknown")
 LITERAL_GROUP = "words"
 
 
@@ -141,6 +143,8 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.cue_index = CueIndex({name: cue.pattern.pattern for name, cue in lex.cues.items()})
     weights = dict(raw["weights"])
     lex.order = tuple(weights.pop("order"))
+    if sorted(lex.order) != sorted(INTENTS):
+        raise ValueError(f"{path}: [weights].order must list each intent once: {', '.join(INTENTS)}")
     lex.weights = {k: float(v) for k, v in weights.items()}
     lex.tiers = _tiers(raw)
     lex.token_categories = {t: name for name, spec in raw["category"].items() for t in spec.get("tokens", [])}

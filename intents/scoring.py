@@ -5,10 +5,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from intents.lexicon import Lexicon
+from intents.lexicon import INTENTS, Lexicon
 
-INTENTS = ("report", "suggest", "query_status", "rate", "vote", "vote_list", "market",
-           "subscribe", "unsubscribe", "bind", "help", "greeting", "unknown")
+__all__ = ["INTENTS", "Evidence", "decide", "found_cues", "greeting_only", "score_intents"]
 FILLER = re.compile(r"[\s\W\d_]+")
 
 
@@ -142,8 +141,10 @@ def score_intents(ev: Evidence, lex: Lexicon) -> dict[str, float]:
 
 
 def decide(scores: dict[str, float], order: tuple[str, ...]) -> tuple[str, float]:
-    """Pick the top intent (ties by the configured order) and a softmax confidence."""
-    best = min(scores, key=lambda name: (-scores[name], order.index(name) if name in order else len(order)))
-    top = scores[best]
-    total = sum(math.exp(s - top) for s in scores.values())
+    """Pick the top intent (ties go to the earlier one in `order`) and a softmax confidence."""
+    best, top = "unknown", -math.inf
+    for name in order:
+        if scores[name] > top:
+            best, top = name, scores[name]
+    total = sum(math.exp(score - top) for score in scores.values())
     return best, 1.0 / total
