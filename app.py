@@ -5,16 +5,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import click
 from flask import Flask, Response
 
+import cli
 import settings
 from bot.channels import wechat, wecom
 from bot.services import Services, utc_now
 from bot.wxapi import DbTokenStorage, WeChatApi, WeComApi
-from models import make_engine, make_sessionmaker, transaction
-from models import demo as demo_estate
-from models.migrate import upgrade
+from models import make_engine, make_sessionmaker
 from web import health
 
 MAX_BODY = 64 * 1024  # bytes; WeChat's messages are far smaller
@@ -45,44 +43,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(wecom.bp)
     app.register_blueprint(health.bp)
     app.register_error_handler(413, _too_large)
-    app.cli.add_command(init_db)
-    app.cli.add_command(demo_data)
-    app.cli.add_command(serve)
+    for command in cli.COMMANDS:
+        app.cli.add_command(command)
     return app
 
 
 def _too_large(_error: Exception) -> Response:
     return Response("request body too large\n", status=413, mimetype="text/plain")
-
-
-def _services() -> Services:
-    from flask import current_app
-    return current_app.extensions["linli"]
-
-
-@click.command("init-db")
-def init_db() -> None:
-    """Create or upgrade the schema to the newest migration."""
-    upgrade(_services().engine)
-    click.echo("database is up to date")
-
-
-@click.command("demo-data")
-def demo_data() -> None:
-    """Load the demo estate (1,059 homes) unless it is there already."""
-    services = _services()
-    upgrade(services.engine)
-    estate = services.config.get("estate", {})
-    with transaction(services.sessions) as session:
-        made = demo_estate.load(session, estate.get("name", "邻里花园"),
-                                estate.get("community", "和顺社区"), estate.get("street", "龙溪街道"))
-    click.echo("demo estate loaded: 1,059 homes" if made else "demo estate already present")
-
-
-@click.command("serve")
-def serve() -> None:
-    """Serve on [server] host and port (threaded; for production use gunicorn)."""
-    from flask import current_app
-    server = _services().config["server"]
-    click.echo(f"邻里通 is serving on http://{server['host']}:{server['port']}  (WeChat: /wechat)")
-    current_app.run(host=server["host"], port=server["port"], threaded=True, use_reloader=False)

@@ -7,6 +7,7 @@ the resident politely; the handler's changes are rolled back.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -14,15 +15,18 @@ from sqlalchemy.orm import Session
 import intents
 from intents import Parse
 from bot import outbox, replies
-from bot.handlers import account, bind, general, media, report, status
+from bot.handlers import account, bind, followup, general, media, report, staff, status
 from bot.inbound import Inbound
 from bot.services import Services
 from bot.turn import Turn
-from models import resident_for
+from models import resident_for, staff_by_user
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
+STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
+# On the residents' account, a staff command must name a ticket to be taken as one.
+STRICT_COMMAND = re.compile(r"^\s*(?:\S{2}\s*[#＃]\s*\d+|待办\s*$)")
 
 Handler = Callable[[Turn, Parse], str]
 
@@ -35,7 +39,7 @@ HANDLERS: dict[str, Handler] = {
     "greeting": general.greet,
     "subscribe": account.subscribe,
     "unsubscribe": account.unsubscribe,
-    "rate": general.rate,
+    "rate": followup.rate,
     "vote": general.not_yet,
     "vote_list": general.not_yet,
     "market": general.not_yet,
@@ -54,15 +58,36 @@ def too_long(inbound: Inbound) -> bool:
 
 def respond(services: Services, session: Session, inbound: Inbound) -> str:
     """Answer one message; an unexpected failure becomes an apology, not silence."""
-    now = services.clock()
-    turn = Turn(session, resident_for(session, inbound.sender, now), now, services)
-    outbox.release_held(session, inbound.sender, now)
     try:
         with session.begin_nested():
+            if inbound.channel in STAFF_CHANNELS:
+                return _staff(services, session, inbound)
+            command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
+            if command and (STRICT_COMMAND.match(inbound.text or "")
+                            or staff_by_user(session, inbound.sender, "wechat")):
+                return _staff(services, session, inbound)
+            now = services.clock()
+            turn = Turn(session, resident_for(session, inbound.sender, now), now, services)
+            outbox.release_held(session, inbound.sender, now)
             return _route(turn, inbound)
     except Exception:
         log.exception("handling %s message %s failed", inbound.kind, inbound.key)
         return replies.SORRY
+
+
+def _staff(services: Services, session: Session, inbound: Inbound) -> str:
+    """Staff chats: only registered staff may act, and only through the chat grammar."""
+    if inbound.kind == "event":
+        return ""
+    channel = "wechat" if inbound.channel == "wechat" else "wecom"
+    member = staff_by_user(session, inbound.sender, channel)
+    if member is None:
+        return replies.NOT_STAFF
+    command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
+    if command is None:
+        return replies.STAFF_HELP
+    turn = staff.StaffTurn(session, member, services.clock(), services)
+    return staff.handle(turn, *command)
 
 
 def _route(turn: Turn, inbound: Inbound) -> str:
@@ -92,6 +117,9 @@ def understand(turn: Turn, text: str) -> str:
     if waiting is not None and waiting.waiting_for == "place" and text in replies.CANCEL_WORDS:
         turn.stop_waiting()
         return replies.REPORT_CANCELLED
+    added = followup.addition(turn, text)
+    if added is not None:
+        return added
     parse = intents.parse(text)
     if waiting is not None and waiting.waiting_for == "place" \
             and parse.intent not in NOT_A_PLACE and not _new_report(parse):

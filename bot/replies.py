@@ -79,3 +79,56 @@ def duration(seconds: int) -> str:
 
 SUGGESTION_LABEL = "建议"
 TENANT_MARKERS = ("租户", "租客", "租的", "租房")
+
+# ---- staff side ----------------------------------------------------------
+LEVEL_NAMES = {"grid": "网格", "property": "物业", "estate": "小区", "community": "社区",
+               "street": "街道"}
+STAFF_COMMANDS = {"接单": "claim", "回复": "reply", "完成": "resolve", "升级": "escalate",
+                  "退回": "reject", "合并": "merge", "待办": "todo"}
+URGENT_MARK = "【紧急】"
+CARD = ("**工单 #{number}** {urgent}{category}\n"
+        "> 地点：{place}\n> 内容：{text}\n{photos}"
+        "> 时间：{created}\n> 首次响应截止：{due}\n"
+        "回复“接单 #{number}”认领")
+CARD_PHOTO = "> 照片：{links}\n"
+ESCALATED_CARD = "**工单 #{number} 已升级到{level}**（原因：{reason}）\n{card}\n\n处理经过：\n{history}"
+HISTORY_LINE = "- {when} {who}：{what}"
+NOT_STAFF = "您不是登记的工作人员，不能操作工单。如需登记，请联系物业管理员。"
+STAFF_HELP = ("可用指令：\n接单 #N\n回复 #N 内容\n完成 #N [说明]\n升级 #N [原因]\n"
+              "退回 #N 原因\n合并 #N #M（把 #M 并入 #N）\n待办")
+STAFF_NO_TICKET = "没有找到工单 #{number}，请核对编号。"
+STAFF_BAD_STATE = "工单 #{number} 当前状态是「{state}」，不能{action}。"
+STAFF_NEED_TEXT = "请写上{what}，例如：{example}"
+STAFF_TAKEN = "工单 #{number} 已由{name}接单。"
+STAFF_CLAIMED = "已接单 #{number}，已告诉居民由您处理。请在{due}前处理完。"
+STAFF_REPLIED = "已把回复转给工单 #{number} 的居民。"
+STAFF_RESOLVED = "工单 #{number} 已办结，已请居民评价。"
+STAFF_ESCALATED = "工单 #{number} 已升级到{level}，已通知{level}的工作人员。"
+STAFF_TOP_LEVEL = "工单 #{number} 已在街道一级，不能再升级。"
+STAFF_REJECTED = "工单 #{number} 已退回，已告诉居民原因。"
+STAFF_MERGED = "已把 #{other} 并入 #{number}，{count}位居民改为跟进 #{number}。"
+STAFF_MERGE_SELF = "不能把工单并入它自己。"
+STAFF_TODO_EMPTY = "您目前没有待办工单。"
+STAFF_TODO_HEAD = "您的待办工单（{count}件，超时的在前）："
+STAFF_TODO_LINE = "#{number} {urgent}{category}｜{place}｜{state}{overdue}"
+OVERDUE_MARK = "｜已超时"
+STAFF_REOPENED = "工单 #{number} 被居民退回重办：{text}"
+STAFF_ADDITION = "工单 #{number} 的居民补充：{text}"
+STAFF_PHOTO_ADDED = "工单 #{number} 的居民补充了照片：{link}"
+
+# ---- what residents hear about their tickets -----------------------------
+RESIDENT_CLAIMED = "您的工单 #{number}（{category}）已由{name}受理，正在处理。"
+RESIDENT_REPLY = "关于工单 #{number}，{name}回复：{text}"
+RESIDENT_RESOLVED = ("您的工单 #{number}（{category}）已处理完成{note}。请为这次处理打分：回复1-5分，"
+                     "或“满意”“基本满意”“不满意”。如果没修好，请回复“没修好”。")
+RESIDENT_ESCALATED = "您的工单 #{number} 已转交{level}一级处理，请耐心等待。"
+RESIDENT_REJECTED = "您的工单 #{number} 未能受理，原因：{reason}。如有疑问，请重新描述问题。"
+RESIDENT_MERGED = "您反映的问题 #{other} 与 #{number} 是同一件事，已合并处理，之后的进展会按 #{number} 通知您。"
+RESIDENT_REOPENED = "收到，工单 #{number} 已重新打开，已通知处理人员尽快返工。"
+RESIDENT_RATED = "谢谢您的评价（{stars}），工单 #{number} 已办结。"
+RESIDENT_ADDED = "已把您的补充转给工单 #{number} 的处理人员。"
+RATE_WORDS = (("基本满意", 3), ("不满意", 1), ("满意", 5))  # longest first: 不满意 contains 满意
+DISSATISFIED = ("不满意", "没修好", "没有修好", "没解决", "没有解决", "又坏", "还是坏", "还没好",
+                "没弄好", "差评")
+ADD_WORDS = ("补充",)
+SUGGESTION_CATEGORY = "建议"

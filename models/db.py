@@ -68,6 +68,7 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     if backend == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     connect_args = {"connect_timeout": 3}
     if schema:
@@ -76,11 +77,19 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # Let SQLAlchemy, not pysqlite, say when transactions begin (SQLAlchemy's recipe).
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def _sqlite_begin(connection: object) -> None:
+    # Take the write lock up front: a deferred transaction that reads, then writes,
+    # fails at once with "database is locked" when another writer got in between.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -24,6 +24,7 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(50))
     role: Mapped[str] = mapped_column(String(16))  # one of LEVELS
     buildings: Mapped[str] = mapped_column(String(200), default="")  # as given: "1-5,8"
+    categories: Mapped[str] = mapped_column(String(300), default="")  # empty: every category
 
     coverage: Mapped[list[Coverage]] = relationship(
         back_populates="staff", cascade="all, delete-orphan")

@@ -65,6 +65,7 @@ def _postgres_schema(url: str) -> Iterator[str]:
         yield schema
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '20s'")  # a connection left open fails the run, not hangs it
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 

@@ -78,7 +78,7 @@ def test_slow_handling_answers_success_and_pushes_the_reply_once(
         assert "#1" in pushes[0]["text"]["content"]
         assert count(app, Ticket) == 1
         with app.extensions["linli"].sessions() as session:
-            sent = session.scalars(select(OutboxMessage)).one()
+            sent = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "wechat")).one()
         assert sent.status == "sent"
     finally:
         served.close()
@@ -97,7 +97,7 @@ def test_failed_push_stays_queued(database, fake_wechat: FakeWeChat, clock: Cloc
         app.extensions["linli"].executor.shutdown(wait=True)
         app.extensions["linli"].sender.shutdown(wait=True)
         with app.extensions["linli"].sessions() as session:
-            queued = session.scalars(select(OutboxMessage)).one()
+            queued = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "wechat")).one()
         assert (queued.status, queued.attempts) == ("pending", 1)
         assert "#1" in queued.body
         from bot import outbox

@@ -9,6 +9,7 @@ import binascii
 import hmac
 import logging
 import struct
+from typing import Any
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 
@@ -28,6 +29,8 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
 
+MAX_USER = 64  # openids and UserIDs; inbound_messages.sender is String(64)
+MAX_NAME = 32  # an event's name (inbound_messages.msg_type is String(32))
 KINDS = {"text": "text", "voice": "voice", "image": "image", "location": "location",
          "event": "event"}
 FOLLOW_EVENTS = {"subscribe": "subscribe", "subscribe_scan": "subscribe",
@@ -47,18 +50,18 @@ def sign(*parts: str) -> str:
     return signer.signature
 
 
-def _signed(expected: str, given: str | None) -> bool:
+def signed(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def _services() -> Services:
+def services_of() -> Services:
     return current_app.extensions["linli"]
 
 
 def _check_signature() -> None:
-    args, token = request.args, _services().config["wechat"]["token"]
+    args, token = request.args, services_of().config["wechat"]["token"]
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-    if not _signed(sign(token, timestamp, nonce), args.get("signature")):
+    if not signed(sign(token, timestamp, nonce), args.get("signature")):
         abort(403)
 
 
@@ -73,13 +76,13 @@ def url_check() -> Response:
 def incoming() -> Response:
     """Take a message or event, and answer with a passive reply or `success`."""
     _check_signature()
-    services = _services()
+    services = services_of()
     encrypted = request.args.get("encrypt_type", "raw").lower() == "aes"
     body = request.get_data(cache=False)
     try:
         xml = _open_envelope(services, body) if encrypted else body
-        message = _parse(xml)
-        inbound = _inbound(message)
+        message, fields = _parse(xml)
+        inbound = to_inbound(message, fields, "wechat")
     except BadMessage as err:
         log.info("rejected a /wechat body: %s", err)
         return Response(f"bad request: {err}\n", status=400, mimetype="text/plain")
@@ -106,12 +109,12 @@ def _crypto(services: Services) -> WeChatCrypto:
 def _open_envelope(services: Services, body: bytes) -> bytes:
     """Check msg_signature over the Encrypt field and decrypt it."""
     crypto = _crypto(services)
-    encrypt = _fields(body).get("Encrypt")
+    encrypt = fields_of(body).get("Encrypt")
     if not encrypt:
         raise BadMessage("no Encrypt field")
     args = request.args
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-    if not _signed(sign(services.config["wechat"]["token"], timestamp, nonce, encrypt),
+    if not signed(sign(services.config["wechat"]["token"], timestamp, nonce, encrypt),
                    args.get("msg_signature")):
         abort(403)
     try:
@@ -123,7 +126,7 @@ def _open_envelope(services: Services, body: bytes) -> bytes:
     return plain.encode("utf-8")
 
 
-def _fields(xml: bytes | str) -> dict[str, str]:
+def fields_of(xml: bytes | str) -> dict[str, str]:
     """Parse XML safely (no DTD, no entities) into the root's child texts."""
     try:
         root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -134,39 +137,45 @@ def _fields(xml: bytes | str) -> dict[str, str]:
     return {child.tag: (child.text or "") for child in root}
 
 
-def _parse(xml: bytes | str) -> object:
+def _parse(xml: bytes | str) -> tuple[Any, dict[str, str]]:
     """Check the XML with defusedxml, then let wechatpy build the message."""
-    fields = _fields(xml)
+    fields = fields_of(xml)
     if not fields.get("FromUserName") or not fields.get("MsgType"):
         raise BadMessage("FromUserName or MsgType is missing")
     try:
-        return parse_message(xml)
+        return parse_message(xml), fields
     except (KeyError, ExpatError, ValueError) as err:
         raise BadMessage(f"not a WeChat message ({type(err).__name__})") from None
 
 
-def _inbound(message: object) -> Inbound:
+def to_inbound(message: Any, fields: dict[str, str], channel: str) -> Inbound:
     """Map a wechatpy message to the channel-neutral form, with its dedupe key."""
-    kind = KINDS.get(message.type, "unknown")  # type: ignore[attr-defined]
-    sender: str = message.source  # type: ignore[attr-defined]
+    sender = fields["FromUserName"]
+    if len(sender) > MAX_USER:
+        raise BadMessage("FromUserName is too long")
     try:
-        msg_id, created = int(message.id), int(message.time)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
+        msg_id, created = int(fields.get("MsgId") or 0), int(fields.get("CreateTime", ""))
+    except ValueError:
         raise BadMessage("MsgId or CreateTime is not a number") from None
+    if not (0 <= msg_id < 2**64 and 0 <= created < 2**63):  # keeps the dedupe key short
+        raise BadMessage("MsgId or CreateTime is out of range")
+    kind = KINDS.get(fields["MsgType"].lower(), "unknown")
     if kind == "event":
-        event = FOLLOW_EVENTS.get(message.event, message.event)  # type: ignore[attr-defined]
+        event = fields.get("Event", "").lower()
+        if not event or len(event) > MAX_NAME:
+            raise BadMessage("Event is missing or too long")
+        event = FOLLOW_EVENTS.get(event, event)
         # wechatpy gives every event the id 0: key events on sender, time and type.
-        return Inbound("wechat", sender, "event", f"wechat:event:{sender}:{created}:{event}",
+        return Inbound(channel, sender, "event", f"{channel}:event:{sender}:{created}:{event}",
                        event=event)
-    key = f"wechat:msg:{msg_id}" if msg_id else f"wechat:{kind}:{sender}:{created}"
+    key = f"{channel}:msg:{msg_id}" if msg_id else f"{channel}:{kind}:{sender}:{created}"
     if kind == "text":
-        return Inbound("wechat", sender, kind, key, text=message.content or "")  # type: ignore[attr-defined]
+        return Inbound(channel, sender, kind, key, text=message.content or "")
     if kind == "voice":
-        return Inbound("wechat", sender, kind, key, text=message.recognition or "")  # type: ignore[attr-defined]
+        return Inbound(channel, sender, kind, key, text=message.recognition or "")
     if kind == "image":
-        return Inbound("wechat", sender, kind, key, media_id=message.media_id,  # type: ignore[attr-defined]
-                       pic_url=message.image)  # type: ignore[attr-defined]
+        return Inbound(channel, sender, kind, key, media_id=message.media_id, pic_url=message.image)
     if kind == "location":
-        return Inbound("wechat", sender, kind, key, label=message.label,  # type: ignore[attr-defined]
-                       latitude=message.location_x, longitude=message.location_y)  # type: ignore[attr-defined]
-    return Inbound("wechat", sender, "unknown", key)
+        return Inbound(channel, sender, kind, key, label=message.label,
+                       latitude=message.location_x, longitude=message.location_y)
+    return Inbound(channel, sender, "unknown", key)

@@ -24,7 +24,8 @@ from wechatpy.utils import to_text
 
 from bot import dialogue, replies
 from bot.channels.wechat import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
-from bot.channels.wechat import BadMessage, _fields, _services, _signed, sign
+from bot.channels.wechat import (MAX_NAME, MAX_USER, BadMessage, fields_of, services_of, sign,
+                                 signed, to_inbound)
 from bot.inbound import Inbound, receive
 from bot.services import Services
 
@@ -32,13 +33,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__)
 
 UNDECRYPTABLE = (*WECHAT_UNDECRYPTABLE, InvalidCorpIdException)
-APP_KINDS = frozenset({"text", "voice", "image", "location", "event"})
 BOT_RECEIVE_ID = ""  # an internal smart robot's receive id is the empty string
 APP, APP_KEYS = ("wecom",), ("corp_id", "token", "encoding_aes_key")
 BOT, BOT_KEYS = ("wecom", "bot"), ("token", "encoding_aes_key")
-MAX_USER = 64  # WeCom UserIDs are at most 64 bytes; inbound_messages.sender is String(64)
 MAX_ID = 128  # msgid, chatid: the dedupe key column holds 200
-MAX_NAME = 32  # msgtype, chattype, an event's name (inbound_messages.msg_type is String(32))
 MAX_URL = 2048
 MAX_MENTIONS = 5  # @-mentions stripped at each end of a group message
 MAX_STREAM_BYTES = 20480  # stream.content limit in WeCom's passive reply spec
@@ -58,7 +56,7 @@ def _check(token: str, encrypted: str) -> None:
     """Answer 403 unless msg_signature is the signature over token, time, nonce and ciphertext."""
     args = request.args
     expected = sign(token, args.get("timestamp", ""), args.get("nonce", ""), encrypted)
-    if not _signed(expected, args.get("msg_signature")):
+    if not signed(expected, args.get("msg_signature")):
         abort(403)
 
 
@@ -108,25 +106,25 @@ def _app_crypto(conf: dict[str, Any]) -> WeChatCrypto:
 @bp.get("/wecom")
 def app_url_check() -> Response:
     """Answer WeCom's URL check with the decrypted echostr, only when the signature holds."""
-    conf = _config(_services(), APP, APP_KEYS)
+    conf = _config(services_of(), APP, APP_KEYS)
     return _url_check(conf["token"], _app_crypto(conf))
 
 
 @bp.post("/wecom")
 def app_incoming() -> Response:
     """Take a staff member's message or event, and answer with an encrypted passive reply."""
-    services = _services()
+    services = services_of()
     conf = _config(services, APP, APP_KEYS)
     if not request.args.get("msg_signature"):
         abort(403)
     crypto = _app_crypto(conf)
     try:
-        encrypted = _fields(request.get_data(cache=False)).get("Encrypt")
+        encrypted = fields_of(request.get_data(cache=False)).get("Encrypt")
         if not encrypted:
             raise BadMessage("no Encrypt field")
         _check(conf["token"], encrypted)
         message, fields = _parse_app(_decrypt(crypto, encrypted))
-        inbound = _app_inbound(message, fields)
+        inbound = to_inbound(message, fields, "wecom")
     except BadMessage as err:
         return _rejected(err)
     text = _answer(services, inbound)
@@ -144,46 +142,13 @@ def _now(services: Services) -> str:
 
 def _parse_app(xml: str) -> tuple[Any, dict[str, str]]:
     """Check the XML with defusedxml, then let wechatpy.enterprise build the message."""
-    fields = _fields(xml)
+    fields = fields_of(xml)
     if not fields.get("FromUserName") or not fields.get("MsgType"):
         raise BadMessage("FromUserName or MsgType is missing")
     try:
         return parse_message(xml), fields
     except (KeyError, ExpatError, ValueError) as err:
         raise BadMessage(f"not a WeCom message ({type(err).__name__})") from None
-
-
-def _app_inbound(message: Any, fields: dict[str, str]) -> Inbound:
-    """Map a WeCom app message to the channel-neutral form; the sender is the UserID."""
-    sender = fields["FromUserName"]
-    if len(sender) > MAX_USER:
-        raise BadMessage("FromUserName is too long")
-    try:
-        msg_id, created = int(fields.get("MsgId") or 0), int(fields.get("CreateTime", ""))
-    except ValueError:
-        raise BadMessage("MsgId or CreateTime is not a number") from None
-    if not (0 <= msg_id < 2**64 and 0 <= created < 2**63):  # keeps the dedupe key short
-        raise BadMessage("MsgId or CreateTime is out of range")
-    kind = fields["MsgType"].lower()
-    kind = kind if kind in APP_KINDS else "unknown"
-    if kind == "event":
-        event = fields.get("Event", "").lower()
-        if not event or len(event) > MAX_NAME:
-            raise BadMessage("Event is missing or too long")
-        # Events carry no MsgId: key them on sender, time and type, as WeCom's docs advise.
-        return Inbound("wecom", sender, "event", f"wecom:event:{sender}:{created}:{event}",
-                       event=event)
-    key = f"wecom:msg:{msg_id}" if msg_id else f"wecom:{kind}:{sender}:{created}"
-    if kind == "text":
-        return Inbound("wecom", sender, kind, key, text=message.content or "")
-    if kind == "voice":
-        return Inbound("wecom", sender, kind, key, text=message.recognition or "")
-    if kind == "image":
-        return Inbound("wecom", sender, kind, key, media_id=message.media_id, pic_url=message.image)
-    if kind == "location":
-        return Inbound("wecom", sender, kind, key, label=message.label,
-                       latitude=message.location_x, longitude=message.location_y)
-    return Inbound("wecom", sender, "unknown", key)
 
 
 # --- /wecom/bot: the smart robot in staff group chats ----------------------------------------
@@ -195,14 +160,14 @@ def _bot_crypto(conf: dict[str, Any]) -> WeChatCrypto:
 @bp.get("/wecom/bot")
 def bot_url_check() -> Response:
     """Answer the smart robot's URL check (receive id "") with the decrypted echostr."""
-    conf = _config(_services(), BOT, BOT_KEYS)
+    conf = _config(services_of(), BOT, BOT_KEYS)
     return _url_check(conf["token"], _bot_crypto(conf))
 
 
 @bp.post("/wecom/bot")
 def bot_incoming() -> Response:
     """Take a group message that @-mentions the robot; answer with an encrypted stream reply."""
-    services = _services()
+    services = services_of()
     conf = _config(services, BOT, BOT_KEYS)
     if not request.args.get("msg_signature"):
         abort(403)

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
-
 from bot import replies
 from bot.turn import Turn
-from models import Ticket, TicketPhoto, record
+from bot.handlers import followup
+from models import TicketPhoto, record
 from models.tickets import OPEN_STATES
 
 
@@ -20,17 +19,16 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
         waiting.payload = json.dumps(fields, ensure_ascii=False)
         return replies.ASK_PLACE.format(category=replies.CATEGORY_NAMES.get(
             fields["category"], replies.CATEGORY_NAMES["other"]))
-    ticket = turn.session.scalar(
-        select(Ticket).where(Ticket.reporter_id == turn.resident.id,
-                             Ticket.state.in_(OPEN_STATES))
-        .order_by(Ticket.id.desc()).limit(1))
+    ticket = followup.followed(turn, None, OPEN_STATES)
     if ticket is None:
         photos = json.loads(waiting.payload)["photos"] if waiting is not None else []
         turn.wait_for("description", {"photos": [*photos, {"media_id": media_id,
                                                            "pic_url": pic_url}]})
         return replies.PHOTO_ASK
     ticket.photos.append(TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now))
-    record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
+    event = record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
+    turn.session.flush()
+    followup.photo_added(turn, ticket, pic_url, event.id)
     return replies.PHOTO_ATTACHED.format(number=ticket.id)
 
 

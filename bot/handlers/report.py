@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from intents import Parse
-from bot import replies
+from bot import notify, replies
 from bot.turn import Turn
-from models import Conversation, Ticket, TicketPhoto, record
+from models import Conversation, Follower, Ticket, TicketPhoto, record
 from models.sla import deadlines
 
 PLACE_MAX = 200
@@ -73,12 +74,18 @@ def _create(turn: Turn, fields: dict[str, Any]) -> Ticket:
                     building=fields["building"], unit=fields["unit"], room=fields["room"],
                     place=fields["place"], urgent=fields["urgent"], text=fields["text"],
                     state="open", level="grid", created_at=turn.now, updated_at=turn.now)
+    limits = deadlines(turn.services.config, ticket.category, ticket.urgent)
+    ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
+    ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     turn.session.add(ticket)
     for photo in fields.get("photos", []):
         ticket.photos.append(TicketPhoto(media_id=photo["media_id"], pic_url=photo.get("pic_url"),
                                          at=turn.now))
     record(turn.session, ticket, actor=turn.actor, action="opened", now=turn.now)
     turn.session.flush()
+    turn.session.add(Follower(ticket_id=ticket.id, resident_id=turn.resident.id,
+                              joined_at=turn.now, how="reported"))
+    notify.new_ticket(turn.services, turn.session, ticket, turn.now)
     return ticket
 
 

@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('buildings', sa.String(length=200), nullable=False),
+    sa.Column('categories', sa.String(length=300), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff')),
     sa.UniqueConstraint('channel', 'user_id', name=op.f('uq_staff_channel'))
     )

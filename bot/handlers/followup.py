@@ -1,0 +1,81 @@
+"""After staff act: residents rate the fix, reopen it, or add words and photos."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from intents import Parse
+from bot import notify, replies
+from bot.turn import Turn
+from models import Follower, Staff, Ticket, record, transition
+from models.tickets import OPEN_STATES
+
+ADDITION = re.compile(r"^\s*(\S{2})\s*[#＃]?\s*(\d{1,9})\s*(.+)$", re.S)
+
+
+def followed(turn: Turn, number: int | None, states: tuple[str, ...]) -> Ticket | None:
+    """The resident's ticket by number, else the latest one they follow in those states."""
+    query = (select(Ticket).join(Follower, Follower.ticket_id == Ticket.id)
+             .where(Follower.resident_id == turn.resident.id, Ticket.state.in_(states)))
+    if number is not None:
+        query = query.where(Ticket.id == number)
+    return turn.session.scalar(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))
+
+
+def rate(turn: Turn, parse: Parse) -> str:
+    """Record the resident's verdict on a resolved ticket: close it, or reopen it."""
+    ticket = followed(turn, parse.ticket, ("resolved",))
+    if ticket is None:
+        return replies.RATE_NO_TICKET
+    text = parse.text
+    if any(word in text for word in replies.DISSATISFIED) and not parse.rating:
+        return reopen(turn, ticket, text)
+    stars = parse.rating or next((score for word, score in replies.RATE_WORDS if word in text), None)
+    if stars is None:
+        return replies.RESIDENT_RESOLVED.format(number=ticket.id,
+                                                category=notify.category_name(ticket), note="")
+    ticket.rating = max(1, min(5, stars))
+    transition(turn.session, ticket, "closed", actor=turn.actor, now=turn.now,
+               note=f"rating {ticket.rating}")
+    return replies.RESIDENT_RATED.format(stars="★" * ticket.rating, number=ticket.id)
+
+
+def reopen(turn: Turn, ticket: Ticket, text: str) -> str:
+    """Send the ticket back to work and tell its handler why."""
+    transition(turn.session, ticket, "reopened", actor=turn.actor, now=turn.now, note=text)
+    ticket.reopen_count = (ticket.reopen_count or 0) + 1
+    _tell_handlers(turn, ticket, replies.STAFF_REOPENED.format(number=ticket.id, text=text),
+                   event=f"reopened:{len(ticket.events)}")
+    return replies.RESIDENT_REOPENED.format(number=ticket.id)
+
+
+def addition(turn: Turn, text: str) -> str | None:
+    """Pass "补充 #N words" to the ticket's handler; None when the text is not one."""
+    match = ADDITION.match(text)
+    if not match or match.group(1) not in replies.ADD_WORDS:
+        return None
+    ticket = followed(turn, int(match.group(2)), OPEN_STATES)
+    if ticket is None:
+        return replies.TICKET_NOT_FOUND.format(number=match.group(2))
+    words = match.group(3).strip()
+    event = record(turn.session, ticket, actor=turn.actor, action="added", now=turn.now, note=words)
+    turn.session.flush()
+    _tell_handlers(turn, ticket, replies.STAFF_ADDITION.format(number=ticket.id, text=words),
+                   event=f"added:{event.id}")
+    return replies.RESIDENT_ADDED.format(number=ticket.id)
+
+
+def photo_added(turn: Turn, ticket: Ticket, pic_url: str | None, event_id: int) -> None:
+    """Tell the ticket's handler that the resident sent a photo."""
+    _tell_handlers(turn, ticket, replies.STAFF_PHOTO_ADDED.format(number=ticket.id,
+                                                                  link=pic_url or "—"),
+                   event=f"photo:{event_id}")
+
+
+def _tell_handlers(turn: Turn, ticket: Ticket, text: str, *, event: str) -> None:
+    people: list[Staff] = [ticket.assignee] if ticket.assignee else \
+        notify.level_staff(turn.session, ticket, ticket.level)
+    for member in people:
+        notify.to_staff(turn.session, member, text, key=f"ticket:{ticket.id}:{event}:staff:{member.id}",
+                        now=turn.now, ticket=ticket)

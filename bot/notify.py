@@ -1,0 +1,112 @@
+"""Who hears about a ticket, and what they read: cards for staff, updates for residents.
+
+Everything here only queues messages in the outbox, inside the caller's transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import outbox, replies
+from bot.services import Services
+from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
+
+HISTORY_LIMIT = 10
+
+
+def category_name(ticket: Ticket) -> str:
+    """Say the ticket's category in Chinese."""
+    if ticket.kind == "suggestion":
+        return replies.SUGGESTION_CATEGORY
+    return replies.CATEGORY_NAMES.get(ticket.category or "other", replies.CATEGORY_NAMES["other"])
+
+
+def card(services: Services, ticket: Ticket) -> str:
+    """The ticket card staff see: number, category, place, urgency, words, photos, times."""
+    links = " ".join(f"[{i}]({p.pic_url})" for i, p in enumerate(ticket.photos, 1) if p.pic_url)
+    return replies.CARD.format(
+        number=ticket.id, urgent=replies.URGENT_MARK if ticket.urgent else "",
+        category=category_name(ticket), place=ticket.place or "—", text=ticket.text,
+        photos=replies.CARD_PHOTO.format(links=links) if links else "",
+        created=_when(services, ticket.created_at),
+        due=_when(services, ticket.response_due_at) if ticket.response_due_at else "—")
+
+
+def new_ticket(services: Services, session: Session, ticket: Ticket, now: datetime) -> None:
+    """Route a new ticket: its grid worker, the property team, and for urgent ones the group."""
+    text = card(services, ticket)
+    for member in level_staff(session, ticket, "grid") + level_staff(session, ticket, "property"):
+        to_staff(session, member, text, key=f"ticket:{ticket.id}:new:staff:{member.id}",
+                 now=now, ticket=ticket)
+    if ticket.urgent:
+        to_group(services, session, "property", text, key=f"ticket:{ticket.id}:new:group:property",
+                 now=now, ticket=ticket)
+
+
+def level_staff(session: Session, ticket: Ticket, level: str) -> list[Staff]:
+    """The staff of one level who answer for the ticket's place (and category, for property)."""
+    people = covering(session, level, ticket.building, ticket.unit, ticket.room)
+    if level == "property" and ticket.category:
+        people = [p for p in people if not p.categories or ticket.category in p.categories.split(",")]
+    return people
+
+
+def escalated(services: Services, session: Session, ticket: Ticket, reason: str,
+              now: datetime) -> None:
+    """Tell the ticket's new level, once: its people and its group chat, with the history."""
+    level = replies.LEVEL_NAMES[ticket.level]
+    text = replies.ESCALATED_CARD.format(number=ticket.id, level=level, reason=reason or "—",
+                                         card=card(services, ticket),
+                                         history=history(services, session, ticket))
+    stage = f"ticket:{ticket.id}:level:{ticket.level}:{len(ticket.events)}"
+    for member in level_staff(session, ticket, ticket.level):
+        to_staff(session, member, text, key=f"{stage}:staff:{member.id}", now=now, ticket=ticket)
+    to_group(services, session, ticket.level, text, key=f"{stage}:group", now=now, ticket=ticket)
+
+
+def history(services: Services, session: Session, ticket: Ticket) -> str:
+    """The ticket's latest events, one line each."""
+    events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                             .order_by(TicketEvent.id.desc()).limit(HISTORY_LIMIT)).all()
+    return "\n".join(replies.HISTORY_LINE.format(
+        when=_when(services, e.at), who=e.actor, what=e.action + (f"（{e.note}）" if e.note else ""))
+        for e in reversed(events))
+
+
+def to_followers(session: Session, ticket: Ticket, text: str, *, event: str,
+                 now: datetime) -> None:
+    """Queue an update for everyone who follows the ticket (reporter included)."""
+    for resident in followers(session, ticket):
+        outbox.enqueue(session, key=f"ticket:{ticket.id}:{event}:resident:{resident.id}",
+                       channel="wechat", recipient=resident.openid, body=text, now=now,
+                       kind="ticket_update", ticket_id=ticket.id)
+
+
+def followers(session: Session, ticket: Ticket) -> list[Resident]:
+    """The residents who follow the ticket."""
+    return list(session.scalars(select(Resident).join(Follower, Follower.resident_id == Resident.id)
+                                .where(Follower.ticket_id == ticket.id).order_by(Follower.id)))
+
+
+def to_staff(session: Session, member: Staff, text: str, *, key: str, now: datetime,
+             ticket: Ticket | None = None) -> None:
+    """Queue a message to one staff member on their channel."""
+    channel = "wecom_app" if member.channel == "wecom" else "wechat"
+    outbox.enqueue(session, key=key, channel=channel, recipient=member.user_id, body=text, now=now,
+                   kind="markdown" if channel == "wecom_app" else "ticket_update",
+                   ticket_id=ticket.id if ticket else None)
+
+
+def to_group(services: Services, session: Session, group: str, text: str, *, key: str,
+             now: datetime, ticket: Ticket | None = None) -> None:
+    """Queue a message to a staff group chat, when that group has a robot configured."""
+    if group not in services.config.get("wecom", {}).get("group_webhooks", {}):
+        return
+    outbox.enqueue(session, key=key, channel="wecom_group", recipient=group, body=text, now=now,
+                   kind="markdown", ticket_id=ticket.id if ticket else None)
+
+
+def _when(services: Services, moment: datetime) -> str:
+    return services.local(moment).strftime("%m-%d %H:%M")

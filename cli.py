@@ -1,0 +1,157 @@
+"""`flask --app app <command>`: the operator's commands (see CONTRACT.md, "Command line")."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from bot import outbox as outbox_worker
+from bot.services import Services
+from models import Coverage, OutboxMessage, Staff, Ticket, transaction
+from models import demo as demo_estate
+from models.migrate import upgrade
+from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
+
+CATEGORIES = ("elevator", "fire_safety", "security", "sanitation", "greenery", "lighting", "water",
+              "facilities", "parking", "noise", "illegal_construction", "property_service",
+              "neighbor_dispute", "assistance", "other")
+
+
+def services() -> Services:
+    """Return the running app's services."""
+    return current_app.extensions["linli"]
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    upgrade(services().engine)
+    click.echo("database is up to date")
+
+
+@click.command("demo-data")
+def demo_data() -> None:
+    """Load the demo estate (1,059 homes) unless it is there already."""
+    upgrade(services().engine)
+    estate = services().config.get("estate", {})
+    with transaction(services().sessions) as session:
+        made = demo_estate.load(session, estate.get("name", "邻里花园"),
+                                estate.get("community", "和顺社区"), estate.get("street", "龙溪街道"))
+    click.echo("demo estate loaded: 1,059 homes" if made else "demo estate already present")
+
+
+@click.command("serve")
+def serve() -> None:
+    """Serve on [server] host and port (threaded; for production use gunicorn)."""
+    server = services().config["server"]
+    outbox_worker.kick(services())  # whatever waited while we were down goes out now
+    click.echo(f"邻里通 is serving on http://{server['host']}:{server['port']}  (WeChat: /wechat)")
+    current_app.run(host=server["host"], port=server["port"], threaded=True, use_reloader=False)
+
+
+staff_cli = AppGroup("staff", help="Register the people who handle tickets.")
+
+
+@staff_cli.command("add")
+@click.option("--id", "user_id", required=True, help="WeCom UserID or WeChat openid")
+@click.option("--channel", type=click.Choice(["wecom", "wechat"]), required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(LEVELS), required=True)
+@click.option("--buildings", default="", help="buildings covered, e.g. 1-5,8")
+@click.option("--homes", default="", help="finer coverage: units or homes, e.g. 3-2,3-1-501")
+@click.option("--categories", default="", help="for property staff: e.g. elevator,water")
+def staff_add(user_id: str, channel: str, name: str, role: str, buildings: str, homes: str,
+              categories: str) -> None:
+    """Register a staff member, or update one already registered."""
+    try:
+        numbers, parts = parse_buildings(buildings), parse_homes(homes)
+    except CoverageError as err:
+        raise click.BadParameter(str(err)) from None
+    unknown = [c for c in filter(None, categories.split(",")) if c not in CATEGORIES]
+    if unknown:
+        raise click.BadParameter(f"unknown categories {', '.join(unknown)}; use {', '.join(CATEGORIES)}")
+    with transaction(services().sessions) as session:
+        member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
+        if member is None:
+            member = Staff(user_id=user_id, channel=channel)
+            session.add(member)
+        member.name, member.role, member.buildings, member.categories = name, role, buildings, categories
+        member.coverage = [Coverage(building=b) for b in numbers] + \
+            [Coverage(building=b, unit=u, room=r) for b, u, r in parts]
+    click.echo(f"staff {name} ({role}, {channel}:{user_id}) registered")
+
+
+@staff_cli.command("list")
+def staff_list() -> None:
+    """List the registered staff."""
+    with services().sessions() as session:
+        for m in session.scalars(select(Staff).order_by(Staff.role, Staff.id)):
+            cover = ",".join(filter(None, [m.buildings] + [
+                "-".join(filter(None, (c.building, c.unit, c.room))) for c in m.coverage if c.unit]))
+            click.echo(f"{m.channel}:{m.user_id}\t{m.name}\t{m.role}\t{cover or 'all'}"
+                       f"\t{m.categories or 'all categories'}")
+
+
+@staff_cli.command("remove")
+@click.option("--id", "user_id", required=True)
+@click.option("--channel", type=click.Choice(["wecom", "wechat"]), default="wecom")
+def staff_remove(user_id: str, channel: str) -> None:
+    """Remove a staff member; their open tickets go back to their level's queue."""
+    with transaction(services().sessions) as session:
+        member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
+        if member is None:
+            raise click.ClickException(f"no staff member {channel}:{user_id}")
+        for ticket in session.scalars(select(Ticket).where(Ticket.assignee_id == member.id)):
+            ticket.assignee_id = None  # back in the queue of its level
+        session.delete(member)
+    click.echo(f"staff {channel}:{user_id} removed")
+
+
+outbox_cli = AppGroup("outbox", help="See and retry outbound messages.")
+
+
+@outbox_cli.command("list")
+@click.option("--failed", is_flag=True, help="only the ones that gave up")
+def outbox_list(failed: bool) -> None:
+    """List outbound messages that are not sent yet (or that failed)."""
+    states = ("failed",) if failed else ("pending", "sending", "held", "failed")
+    with services().sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(states))
+                               .order_by(OutboxMessage.id)).all()
+    for m in rows:
+        click.echo(f"{m.id}\t{m.status}\t{m.channel}\t{m.recipient}\ttries={m.attempts}"
+                   f"\t{m.last_error or ''}\t{m.body[:40]!r}")
+    click.echo(f"{len(rows)} message(s)")
+
+
+@outbox_cli.command("retry")
+@click.option("--id", "ids", multiple=True, type=int, help="only these (default: every failed one)")
+def outbox_retry(ids: tuple[int, ...]) -> None:
+    """Give failed messages a fresh set of tries, and send what is due."""
+    with transaction(services().sessions) as session:
+        query = select(OutboxMessage).where(OutboxMessage.status == "failed")
+        if ids:
+            query = query.where(OutboxMessage.id.in_(ids))
+        rows = session.scalars(query).all()
+        for m in rows:
+            m.status, m.attempts, m.due_at = "pending", 0, services().clock()
+    sent = outbox_worker.deliver_due(services())
+    click.echo(f"{len(rows)} message(s) queued again, {sent} sent")
+
+
+@outbox_cli.command("deliver")
+@click.option("--loop", is_flag=True, help="keep delivering until stopped")
+def outbox_deliver(loop: bool) -> None:
+    """Send what is due now (the worker the scheduler runs)."""
+    while True:
+        sent = outbox_worker.deliver_due(services())
+        click.echo(f"{sent} sent")
+        if not loop:
+            return
+        time.sleep(1)
+
+
+COMMANDS = (init_db, demo_data, serve, staff_cli, outbox_cli)
