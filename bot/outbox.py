@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -159,9 +160,17 @@ def _dispatch(services: Services, message: OutboxMessage, now: datetime) -> str:
     if message.channel == "wecom_group":
         return _to_group(services, message, now)
     if message.channel == "wecom_response":
+        _check_response_host(services, message.recipient)
         services.wecom.send_response(message.recipient, message.body)
         return "smart robot response_url"
     raise DeliveryError(f"unknown channel {message.channel}", permanent=True)
+
+
+def _check_response_host(services: Services, url: str) -> None:
+    """Post late replies only to WeCom's own host: a response_url came from outside."""
+    base = services.config.get("wecom", {}).get("api_base_url", "https://qyapi.weixin.qq.com/cgi-bin/")
+    if urlsplit(url).netloc != urlsplit(base).netloc:
+        raise DeliveryError("response_url is not on the WeCom API host", permanent=True)
 
 
 def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,9 +23,15 @@ from models.migrate import upgrade
 from tests.factories import WeChatPeer
 from tests.fakes import FakeWeChat, Served
 
+# The intent engine caches jieba's dictionary; tests keep it out of the developer's home.
+os.environ.setdefault("LINLI_CACHE_DIR", tempfile.mkdtemp(prefix="linli-test-cache-"))
+
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "config.example.toml"
 START = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)  # 10:00 in Chongqing
+# WeCom's published sample (quoted in wechatpy's tests).
+SAMPLE = {"token": "123456", "key": "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+          "corp_id": "wx49f0ab532d5d035a"}
 
 
 class Clock:
@@ -144,3 +151,25 @@ def safe_peer(server: str, app: Flask) -> WeChatPeer:
     """WeChat's servers, posting in safe (AES) mode."""
     conf = app.extensions["linli"].config["wechat"]
     return WeChatPeer(server, conf["token"], conf["app_id"], conf["encoding_aes_key"])
+
+
+@pytest.fixture
+def sample_server(database, fake_wechat: FakeWeChat, clock: Clock) -> Iterator[tuple[str, Flask]]:
+    """The app configured with WeCom's published sample token, key and corp id."""
+    app = make_app(database, fake_wechat, clock, settings={
+        "wecom.token": SAMPLE["token"], "wecom.encoding_aes_key": SAMPLE["key"],
+        "wecom.corp_id": SAMPLE["corp_id"]})
+    served = Served(app)
+    yield served.url, app
+    served.close()
+    app.extensions["linli"].close()
+
+
+@pytest.fixture
+def slow_server(database, fake_wechat: FakeWeChat, clock: Clock) -> Iterator[tuple[str, Flask]]:
+    """The app with no time to answer passively: every reply goes out later."""
+    app = make_app(database, fake_wechat, clock, reply_deadline=0.0)
+    served = Served(app)
+    yield served.url, app
+    served.close()
+    app.extensions["linli"].close()

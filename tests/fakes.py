@@ -61,7 +61,8 @@ class FakeWeChat:
                 token = f"FAKE-TOKEN-{self.tokens_issued}"
                 self.valid_tokens.add(token)
                 return 200, {"access_token": token, "expires_in": 7200}
-            needs_token = "/webhook/" not in request.path and "/response/" not in request.path
+            # group robots and smart-robot response URLs carry their own key, not a token
+            needs_token = not request.path.endswith(("/webhook/send", "/aibot/response"))
             if needs_token and request.args.get("access_token") not in self.valid_tokens:
                 return 200, {"errcode": 42001, "errmsg": "access_token expired"}
             if self.fail_next:

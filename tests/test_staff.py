@@ -202,3 +202,30 @@ def test_outbox_list_and_retry(peer: WeChatPeer, app: Flask, fake_wechat: FakeWe
     assert cli(app, "outbox", "list", "--failed").strip().endswith("0 message(s)")
     with app.extensions["linli"].sessions() as session:
         assert all(m.status == "sent" for m in session.scalars(select(OutboxMessage)))
+
+
+def test_whole_ticket_life_through_wecom(peer: WeChatPeer, app: Flask, server: str,
+                                         fake_wechat: FakeWeChat) -> None:
+    """The issue's whole life: report on /wechat; the grid worker's WeCom and the property
+    group get cards; 接单 from WeCom reaches the resident; 完成 asks for a rating;
+    不满意 reopens; 合并 from the group chat moves followers."""
+    from tests.wecom_factories import app_peer, bot_peer, bot_text
+    register(app)
+    wecom, group = app_peer(server, app), bot_peer(server, app)
+    assert "#1" in (peer.say("3栋2单元电梯坏了，有人被困", openid="oAlice") or "")
+    wait_for(lambda: {"li", "zhao"} <= {u for u, _ in app_messages(fake_wechat)}
+             and len(fake_wechat.sent("webhook/send")) == 1)
+    assert "已接单 #1" in (wecom.say("接单 #1", userid="li") or "")
+    wait_for(lambda: any("李网格" in m for m in resident_messages(fake_wechat, "oAlice")))
+    assert "办结" in (wecom.say("完成 #1 已放人，电梯已修好", userid="li") or "")
+    wait_for(lambda: any("打分" in m for m in resident_messages(fake_wechat, "oAlice")))
+    assert "重新打开" in (peer.say("不满意，电梯还是在抖", openid="oAlice") or "")
+    wait_for(lambda: any("退回重办" in c for u, c in app_messages(fake_wechat) if u == "li"))
+    assert "#2" in (peer.say("3栋2单元电梯又困人了", openid="oBob") or "")
+    merged = group.say("合并 #1 #2", userid="zhao") or ""
+    assert "#2" in merged and "#1" in merged
+    wecom.say("完成 #1 换了主板", userid="li")
+    wait_for(lambda: sum("打分" in m for m in resident_messages(fake_wechat, "oBob")) == 1)
+    assert "不是登记的工作人员" in (group.say("完成 #1", userid="stranger") or "")
+    assert "不是登记的工作人员" in (wecom.say("接单 #2", userid="stranger") or "")
+    assert "接单 #N" in (wecom.say("你好", userid="li") or "")  # staff get their commands listed

@@ -17,17 +17,15 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from models import InboundMessage
-from tests.conftest import Clock, make_app
-from tests.factories import sign, xml_fields
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.utils import to_text
+
+from tests.conftest import SAMPLE, Clock, make_app
+from tests.factories import sign, xml_fields
 from tests.fakes import FakeWeChat, Served
 from tests.wecom_factories import (GROUP, RESPONSE_URL, STAFF, WeComBotPeer, WeComPeer,
-                                   app_event_xml, app_text_xml, bot_text)
+                                   app_event_xml, app_peer, app_text_xml, bot_peer, bot_text)
 
-# WeCom's published sample (quoted in wechatpy's tests).
-SAMPLE = {"token": "123456", "key": "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
-          "corp_id": "wx49f0ab532d5d035a"}
 SAMPLE_ENCRYPT = (
     "RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6"
     "IHCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTd"
@@ -44,47 +42,6 @@ def count(app: Flask) -> int:
 def rows(app: Flask) -> list[InboundMessage]:
     with app.extensions["linli"].sessions() as session:
         return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
-
-
-def app_peer(server: str, app: Flask) -> WeComPeer:
-    conf = app.extensions["linli"].config["wecom"]
-    return WeComPeer(server, conf["token"], conf["encoding_aes_key"], conf["corp_id"])
-
-
-def bot_peer(server: str, app: Flask) -> WeComBotPeer:
-    conf = app.extensions["linli"].config["wecom"]["bot"]
-    return WeComBotPeer(server, conf["token"], conf["encoding_aes_key"])
-
-
-@pytest.fixture
-def sample_server(database, fake_wechat: FakeWeChat, clock: Clock) -> Iterator[tuple[str, Flask]]:
-    """The app configured with WeCom's published sample token, key and corp id."""
-    app = make_app(database, fake_wechat, clock, settings={
-        "wecom.token": SAMPLE["token"], "wecom.encoding_aes_key": SAMPLE["key"],
-        "wecom.corp_id": SAMPLE["corp_id"]})
-    served = Served(app)
-    yield served.url, app
-    served.close()
-    app.extensions["linli"].close()
-
-
-@pytest.fixture
-def slow_server(database, fake_wechat: FakeWeChat, clock: Clock,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Flask]]:
-    """The app with no time to answer passively and a dialogue that takes a moment."""
-    from bot import dialogue
-    real = dialogue.respond
-
-    def slow(services, session, inbound):  # type: ignore[no-untyped-def]
-        time.sleep(0.3)
-        return real(services, session, inbound)
-
-    monkeypatch.setattr(dialogue, "respond", slow)
-    app = make_app(database, fake_wechat, clock, reply_deadline=0.0)
-    served = Served(app)
-    yield served.url, app
-    served.close()
-    app.extensions["linli"].close()
 
 
 # --- /wecom: URL check ------------------------------------------------------------------------

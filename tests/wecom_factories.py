@@ -9,6 +9,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import requests
+from flask import Flask
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import to_text
 
@@ -181,3 +182,13 @@ def _url_check(url: str, token: str, crypto: WeChatCrypto, receive_id: str, plai
     params = {"msg_signature": signature or sign(token, timestamp, nonce, echostr),
               "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
     return requests.get(url, params=params, timeout=10)
+
+
+def app_peer(server: str, app: Flask) -> WeComPeer:
+    conf = app.extensions["linli"].config["wecom"]
+    return WeComPeer(server, conf["token"], conf["encoding_aes_key"], conf["corp_id"])
+
+
+def bot_peer(server: str, app: Flask) -> WeComBotPeer:
+    conf = app.extensions["linli"].config["wecom"]["bot"]
+    return WeComBotPeer(server, conf["token"], conf["encoding_aes_key"])

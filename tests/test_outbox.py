@@ -1,0 +1,238 @@
+"""The outbox: every outbound message delivered once, whatever WeChat's API does."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from bot import outbox
+from bot.services import Services
+from models import OutboxMessage, Resident, transaction
+from tests.conftest import EXAMPLE, PROJECT, Clock
+from tests.fakes import FakeWeChat
+
+
+def services(app: Flask) -> Services:
+    return app.extensions["linli"]
+
+
+def queue(app: Flask, count: int, *, channel: str = "wechat", kind: str = "text",
+          recipient: str | None = None) -> None:
+    s = services(app)
+    with transaction(s.sessions) as session:
+        for n in range(count):
+            outbox.enqueue(session, key=f"test:{channel}:{recipient}:{n}", channel=channel,
+                           recipient=recipient or f"oUser{n:04d}", body=f"消息 {n}",
+                           now=s.clock(), kind=kind)
+
+
+def make_residents(app: Flask, count: int, *, wrote_hours_ago: float = 1) -> None:
+    s = services(app)
+    with transaction(s.sessions) as session:
+        for n in range(count):
+            session.add(Resident(openid=f"oUser{n:04d}", created_at=s.clock(), following=True,
+                                 last_inbound_at=s.clock() - timedelta(hours=wrote_hours_ago),
+                                 pushes_since_inbound=0))
+
+
+def states(app: Flask) -> list[str]:
+    with services(app).sessions() as session:
+        return [m.status for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def test_each_message_goes_once(app: Flask, fake_wechat: FakeWeChat) -> None:
+    make_residents(app, 5)
+    queue(app, 5)
+    assert outbox.deliver_due(services(app)) == 5
+    assert outbox.deliver_due(services(app)) == 0
+    assert sorted(b["touser"] for b in fake_wechat.sent()) == [f"oUser{n:04d}" for n in range(5)]
+
+
+def test_expired_token_is_renewed_once_and_shared(app: Flask, fake_wechat: FakeWeChat) -> None:
+    make_residents(app, 2)
+    queue(app, 1)
+    outbox.deliver_due(services(app))
+    fetches = fake_wechat.token_fetches()
+    fake_wechat.expire_tokens()
+    queue(app, 2)
+    assert outbox.deliver_due(services(app)) == 1
+    assert fake_wechat.token_fetches() == fetches + 1
+    stable = [c for c in fake_wechat.calls if c.path.endswith("stable_token")]
+    assert stable[-1].body["force_refresh"] is True  # the old one was refused
+    from bot.wxapi import DbTokenStorage
+    other_process = DbTokenStorage(services(app).sessions, services(app).clock)
+    assert other_process.get("wx0000000000demo_access_token", "").startswith("FAKE-TOKEN-")
+
+
+def test_server_errors_and_timeouts_are_retried_with_backoff(app: Flask, fake_wechat: FakeWeChat,
+                                                             clock: Clock) -> None:
+    make_residents(app, 1)
+    fake_wechat.fail_next = [500, 45009]
+    queue(app, 1)
+    assert outbox.deliver_due(services(app)) == 0
+    assert states(app) == ["pending"]
+    assert outbox.deliver_due(services(app)) == 0  # not due yet: backing off
+    clock.advance(seconds=31)
+    assert outbox.deliver_due(services(app)) == 0  # the quota error
+    clock.advance(seconds=61)
+    assert outbox.deliver_due(services(app)) == 1
+    assert len([b for b in fake_wechat.sent()]) == 3
+
+
+def test_gives_up_after_bounded_tries_and_lists_them(app: Flask, fake_wechat: FakeWeChat,
+                                                     clock: Clock) -> None:
+    make_residents(app, 1)
+    fake_wechat.errcode = 45009
+    queue(app, 1)
+    for _ in range(outbox.MAX_ATTEMPTS):
+        outbox.deliver_due(services(app))
+        clock.advance(hours=2)
+    assert states(app) == ["failed"]
+    listing = app.test_cli_runner().invoke(args=["outbox", "list", "--failed"]).output
+    assert "oUser0000" in listing and "errcode 45009" in listing
+
+
+def test_blocked_resident_is_skipped_and_recorded(app: Flask, fake_wechat: FakeWeChat) -> None:
+    make_residents(app, 1)
+    fake_wechat.errcode = 43004  # the user unfollowed / blocked us
+    queue(app, 1)
+    outbox.deliver_due(services(app))
+    with services(app).sessions() as session:
+        message = session.scalars(select(OutboxMessage)).one()
+    assert (message.status, message.attempts, message.last_error) == ("failed", 1, "errcode 43004")
+
+
+def test_closed_window_falls_back_to_template_else_waits(app: Flask, fake_wechat: FakeWeChat,
+                                                         clock: Clock) -> None:
+    make_residents(app, 2, wrote_hours_ago=50)  # WeChat's 48-hour window has closed
+    queue(app, 1, kind="ticket_update", recipient="oUser0000")
+    queue(app, 1, kind="text", recipient="oUser0001")
+    outbox.deliver_due(services(app))
+    assert [b["touser"] for b in fake_wechat.sent("message/template/send")] == ["oUser0000"]
+    assert fake_wechat.sent() == []
+    assert states(app) == ["sent", "held"]
+    with transaction(services(app).sessions) as session:  # oUser0001 writes again
+        outbox.release_held(session, "oUser0001", clock())
+        session.execute(Resident.__table__.update().where(Resident.openid == "oUser0001")
+                        .values(last_inbound_at=clock()))
+    assert outbox.deliver_due(services(app)) == 1
+    assert [b["touser"] for b in fake_wechat.sent()] == ["oUser0001"]
+
+
+def test_five_pushes_per_window_then_template(app: Flask, fake_wechat: FakeWeChat) -> None:
+    make_residents(app, 1)
+    for n in range(7):
+        with transaction(services(app).sessions) as session:
+            outbox.enqueue(session, key=f"update:{n}", channel="wechat", recipient="oUser0000",
+                           body=f"进展 {n}", now=services(app).clock(), kind="ticket_update")
+    outbox.deliver_due(services(app))
+    assert len(fake_wechat.sent()) == 5
+    assert len(fake_wechat.sent("message/template/send")) == 2
+
+
+def test_quota_error_45047_switches_to_template(app: Flask, fake_wechat: FakeWeChat) -> None:
+    make_residents(app, 1)
+    fake_wechat.fail_next = [45047]
+    queue(app, 1, kind="ticket_update", recipient="oUser0000")
+    assert outbox.deliver_due(services(app)) == 1
+    assert len(fake_wechat.sent("message/template/send")) == 1
+
+
+def test_group_robot_sends_at_most_20_a_minute(app: Flask, fake_wechat: FakeWeChat,
+                                               clock: Clock) -> None:
+    queue(app, 25, channel="wecom_group", kind="markdown", recipient="property")
+    outbox.deliver_due(services(app))
+    assert len(fake_wechat.sent("webhook/send")) == 20
+    clock.advance(seconds=61)
+    outbox.deliver_due(services(app))
+    assert len(fake_wechat.sent("webhook/send")) == 25
+    with services(app).sessions() as session:
+        assert {m.attempts for m in session.scalars(select(OutboxMessage))} == {1}
+
+
+def test_response_url_elsewhere_is_refused(app: Flask, fake_wechat: FakeWeChat) -> None:
+    queue(app, 1, channel="wecom_response", kind="markdown",
+          recipient="https://evil.example/aibot/response?code=1")
+    outbox.deliver_due(services(app))
+    assert states(app) == ["failed"]
+    assert fake_wechat.calls == []
+
+
+# ---- killing the worker ------------------------------------------------------------------
+
+@pytest.fixture
+def worker_env(app: Flask, database, fake_wechat: FakeWeChat, tmp_path: Path) -> dict[str, str]:
+    """Environment for a `flask outbox deliver` process on the test's database and fake API."""
+    url, schema = database
+    if schema:
+        url += f"?options=-csearch_path%3D{schema}"
+    config = EXAMPLE.read_text(encoding="utf-8").replace(
+        'api_base_url = "https://api.weixin.qq.com/cgi-bin/"', f'api_base_url = "{fake_wechat.url}"')
+    path = tmp_path / "worker.toml"
+    path.write_text(config, encoding="utf-8")
+    return dict(os.environ, LINLI_CONFIG=str(path), DATABASE_URL=url)
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "outbox", "deliver",
+                             "--loop"], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_until(check, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def killable(worker_env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+    workers: list[subprocess.Popen[bytes]] = []
+    yield workers
+    for worker in workers:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+
+
+@pytest.mark.parametrize("moment", ["before a send", "during a batch", "between send and commit"])
+def test_killed_worker_loses_nothing_and_repeats_at_most_one(
+        moment: str, app: Flask, fake_wechat: FakeWeChat, clock: Clock,
+        worker_env: dict[str, str], killable: list) -> None:
+    total = 30
+    clock.now = datetime.now(timezone.utc)  # the worker process runs on the real clock
+    make_residents(app, total)
+    queue(app, total)
+    fake_wechat.delay = {"before a send": 0.0, "during a batch": 0.05,
+                         "between send and commit": 1.5}[moment]
+    worker = start_worker(worker_env)
+    killable.append(worker)
+    if moment == "before a send":
+        time.sleep(0.05)  # still starting up: nothing sent yet
+    elif moment == "during a batch":
+        wait_until(lambda: len(fake_wechat.sent()) >= 10)
+    else:
+        wait_until(lambda: len(fake_wechat.sent()) >= 1)  # WeChat has it; the answer is slow
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    fake_wechat.delay = 0.0
+    clock.now = datetime.now(timezone.utc) + outbox.LEASE + timedelta(seconds=1)  # its lease ran out
+    assert outbox.deliver_due(services(app)) >= 0
+    received = [b["touser"] for b in fake_wechat.sent()]
+    assert set(received) == {f"oUser{n:04d}" for n in range(total)}  # nothing lost
+    repeats = len(received) - total
+    if moment == "between send and commit":
+        assert repeats == 1  # WeChat took it, the worker died before recording it: it goes again
+    else:
+        assert repeats <= 1  # at most the one message in flight
+    assert set(states(app)) == {"sent"}
