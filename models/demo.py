@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from models.estate import Building, Estate, Home, Owner, Unit
@@ -40,27 +40,30 @@ def load(session: Session, name: str, community: str, street: str) -> bool:
         return False
     estate = Estate(name=name, community=community, street=street)
     session.add(estate)
-    buildings: dict[str, Building] = {}
     units: dict[tuple[str, str], Unit] = {}
-    owners: list[Owner] = []
-    for index, (b, u, room) in enumerate(_layout()):
-        if b not in buildings:
-            buildings[b] = Building(estate=estate, number=b)
-        if (b, u) not in units:
-            units[(b, u)] = Unit(building=buildings[b], number=u)
-        home = Home(unit=units[(b, u)], room=room, area_m2=AREAS[index * 7 % len(AREAS)],
-                    unsold=index % 97 == 13)
-        if not home.unsold:
-            if index % 50 == 49:  # every 50th owner also owns the previous home
-                home.owner = owners[-1]
-            else:
-                owners.append(_owner(len(owners)))
-                home.owner = owners[-1]
-        session.add(home)
+    for b, count, _floors, _doors in SHAPES:
+        building = Building(estate=estate, number=str(b))
+        for u in range(1, count + 1):
+            units[(str(b), str(u))] = Unit(building=building, number=str(u))
+    session.add_all(units.values())
     session.flush()
+    homes, owner_of_home, owners = [], [], []
+    for index, (b, u, room) in enumerate(_layout()):
+        unsold = index % 97 == 13
+        homes.append({"unit_id": units[(b, u)].id, "room": room, "unsold": unsold,
+                      "area_m2": AREAS[index * 7 % len(AREAS)]})
+        if not unsold and index % 50 != 49:
+            owners.append(_owner(len(owners)))
+        # every 50th home belongs to the owner of the home before it
+        owner_of_home.append(None if unsold else len(owners) - 1)
+    ids = session.scalars(insert(Owner).returning(Owner.id, sort_by_parameter_order=True),
+                          owners).all()
+    for home, owner in zip(homes, owner_of_home):
+        home["owner_id"] = ids[owner] if owner is not None else None
+    session.execute(insert(Home), homes)
     return True
 
 
-def _owner(n: int) -> Owner:
+def _owner(n: int) -> dict[str, str]:
     name = SURNAMES[n % len(SURNAMES)] + GIVEN[n * 7 % len(GIVEN)] + GIVEN[n * 13 % len(GIVEN)]
-    return Owner(name=name, phone=f"139{n * 7919 % 100000000:08d}")
+    return {"name": name, "phone": f"139{n * 7919 % 100000000:08d}"}
