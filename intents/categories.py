@@ -20,11 +20,21 @@ class Hit:
     weight: float
     start: int
     is_place: bool
+    denied: bool = False  # said to be fine ("没坏"): it locates, and is still the source of a sound
 
 
 def _is_place(norm: str, end: int, lex: Lexicon) -> bool:
     """Tell whether the word ending at end is followed by a locative (电梯里, 路灯下面)."""
     return bool(lex.locative.match(norm, end))
+
+
+def _denied(norm: str, start: int, end: int, lex: Lexicon) -> str | None:
+    """Tell whether the object at [start, end) is said to be fine or not the problem ("电梯倒是没坏")."""
+    if lex.denied_after.match(norm, end):
+        return "fine"
+    if lex.denied_before.search(norm, max(0, start - 2), start) and lex.denied_tail.match(norm, end):
+        return "not_it"
+    return None
 
 
 def _stated(norm: str, end: int, weight: float, lex: Lexicon) -> float:
@@ -42,6 +52,11 @@ def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], l
         for match in tier.pattern.finditer(norm):
             name = tier.category(match)
             if name in settled:
+                continue
+            denied = _denied(norm, match.start(), match.end(), lex) if tier.weight < 5 else None
+            if denied:
+                # A denied object only locates; one said to be fine still makes its sounds.
+                hits.append(Hit(name, tier.weight, match.start(), True, denied=denied == "fine"))
                 continue
             place = tier.weight < 5 and _is_place(norm, match.end(), lex)
             hits.append(Hit(name, _stated(norm, match.end(), tier.weight, lex), match.start(), place))
@@ -78,12 +93,17 @@ def _clause_window(norm: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
-def choose_category(hits: list[Hit]) -> tuple[str | None, float]:
+def choose_category(hits: list[Hit], norm: str = "", lex: Lexicon | None = None) -> tuple[str | None, float]:
     """Pick the problem's category: heaviest cue, earliest on a tie; places count last."""
     if not hits:
         return None, 0.0
     things = [h for h in hits if not h.is_place] or hits
     best = min(things, key=lambda h: (-h.weight, h.start))
+    if best.category == "noise":
+        # Sound follows its source, even one said to be fine ("电梯没坏，就是很响").
+        source = next((h for h in hits if h.denied and h.start < best.start), None)
+        if source is not None and not (lex and lex.other_source.search(norm, source.start, best.start + 1)):
+            return source.category, best.weight
     # A place alone names no problem: it decides the category but weighs less.
     weight = best.weight if any(not h.is_place for h in hits) else max(1.0, best.weight - 1.0)
     return best.category, weight

@@ -61,7 +61,7 @@ class Engine:
     def evidence(self, norm: str) -> tuple[scoring.Evidence, str | None]:
         """Collect everything the scores are computed from, and the report category."""
         lex = self.lexicon
-        category, weight = categories.choose_category(categories.category_hits(norm, self.tokens, lex))
+        category, weight = categories.choose_category(categories.category_hits(norm, self.tokens, lex), norm, lex)
         evidence = scoring.Evidence(
             cues=scoring.found_cues(norm, lex), ticket=slots.find_ticket(norm, lex),
             vote=slots.find_vote(norm, lex), choice=slots.find_choice(norm, lex),

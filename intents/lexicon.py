@@ -53,6 +53,10 @@ class Lexicon:
     tiers: tuple[Tier, ...] = ()
     token_categories: dict[str, str] = field(default_factory=dict)
     locative: re.Pattern[str] | None = None
+    denied_after: re.Pattern[str] | None = None
+    denied_before: re.Pattern[str] | None = None
+    denied_tail: re.Pattern[str] | None = None
+    other_source: re.Pattern[str] | None = None
     token_chars: re.Pattern[str] | None = None
     greeting_re: re.Pattern[str] | None = None
     filler_re: re.Pattern[str] | None = None
@@ -150,6 +154,11 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.token_categories = {t: name for name, spec in raw["category"].items() for t in spec.get("tokens", [])}
     lex.token_chars = literal_union(sorted(lex.token_categories)) if lex.token_categories else None
     lex.locative = re.compile(raw["locative"]["suffix"])
+    negated = raw["negated"]
+    lex.denied_after = re.compile(negated["after"])
+    lex.denied_before = re.compile(negated["before"])
+    lex.denied_tail = re.compile(negated["tail"])
+    lex.other_source = re.compile(negated["other_source"])
     lex.greeting_re = literal_union([w.lower() for w in raw["greeting"]["words"]])
     lex.filler_re = literal_union([w.lower() for w in raw["greeting"]["fillers"]])
     urgent = raw["urgent"]

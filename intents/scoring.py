@@ -57,6 +57,8 @@ def _report(ev: Evidence, w: dict[str, float]) -> float:
     if ev.category_weight == 0 and bonus == 0:
         return 0.0
     score = ev.category_weight + bonus
+    if ev.category_weight and ev.has("personal_request"):
+        score += w["personal_request"]  # help asked for oneself is no proposal for the estate
     if ev.has("suggest") and ev.has("fault") and not ev.has("not_complaint"):
         score += w["shortcoming"]  # a proposal that states a fault outright
     return score
@@ -64,7 +66,9 @@ def _report(ev: Evidence, w: dict[str, float]) -> float:
 
 def _query(ev: Evidence, w: dict[str, float]) -> float:
     """Score a follow-up of one's own report."""
-    referent = max(w["ticket"] * (ev.ticket is not None), w["my_report"] * ev.has("my_report"),
+    # In a message about votes, "#N" is the vote's number, not one's ticket.
+    ticket = ev.ticket is not None and not ev.has("vote_word")
+    referent = max(w["ticket"] * ticket, w["my_report"] * ev.has("my_report"),
                    w["reference"] * ev.has("reference"))
     follow = max(w["followup"] * ev.has("status", "urge"), w["cancel"] * ev.has("cancel"))
     if not referent and not ev.has("status", "cancel"):
@@ -97,7 +101,9 @@ def _bind(ev: Evidence, w: dict[str, float]) -> float:
 def _vote(ev: Evidence, w: dict[str, float]) -> tuple[float, float]:
     """Score casting a vote and asking about votes."""
     short = ev.length <= w["short_message"]
-    cast = ev.choice is not None and (ev.has("vote_context") or ev.vote is not None or short)
+    # "同意的有好多" asks for a tally: the choice word names a side, it casts nothing.
+    cast = ev.choice is not None and not ev.has("vote_tally") and (
+        ev.has("vote_context") or ev.vote is not None or short)
     if cast:
         return w["vote_choice"], 0.0
     if ev.has("vote_word"):
