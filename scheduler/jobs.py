@@ -1,0 +1,42 @@
+"""The scheduled jobs, as data: name, what runs, and when (Asia/Shanghai).
+
+Each job is a plain function of the app's services that does its work now and
+returns one line saying what it did; `flask jobs run NAME` calls the same function.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from bot import outbox
+from bot.services import Services
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: its name, its function, and an APScheduler trigger ("cron" or "interval")."""
+
+    name: str
+    func: Callable[[Services], str]
+    trigger: str
+    when: dict[str, Any] = field(default_factory=dict)
+    help: str = ""
+
+
+def deliver_outbox(services: Services) -> str:
+    """Send every queued message that is due."""
+    return f"{outbox.deliver_due(services)} message(s) sent"
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("outbox", deliver_outbox, "interval", {"seconds": 15},
+            "send queued messages that are due (retries, held ones released)"),
+)
+
+
+def by_name(name: str) -> JobSpec:
+    """Return the job called `name`, or raise KeyError."""
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise KeyError(name)
