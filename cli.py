@@ -1,6 +1,7 @@
 """`flask --app app <command>`: the operator's commands (see CONTRACT.md, "Command line")."""
 from __future__ import annotations
 
+import json
 import time
 
 import click
@@ -12,6 +13,7 @@ from bot import outbox as outbox_worker
 from bot.services import Services
 from models import Coverage, OutboxMessage, Staff, Ticket, transaction
 from models import demo as demo_estate
+from models import figures
 from models.migrate import upgrade
 from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
 
@@ -46,10 +48,17 @@ def demo_data() -> None:
 @click.command("serve")
 def serve() -> None:
     """Serve on [server] host and port (threaded; for production use gunicorn)."""
+    from scheduler.leader import start_if_enabled  # here: only `serve` may start a scheduler
+
     server = services().config["server"]
     outbox_worker.kick(services())  # whatever waited while we were down goes out now
+    jobs = start_if_enabled(services())
     click.echo(f"邻里通 is serving on http://{server['host']}:{server['port']}  (WeChat: /wechat)")
-    current_app.run(host=server["host"], port=server["port"], threaded=True, use_reloader=False)
+    try:
+        current_app.run(host=server["host"], port=server["port"], threaded=True, use_reloader=False)
+    finally:
+        if jobs is not None:
+            jobs.shutdown()
 
 
 staff_cli = AppGroup("staff", help="Register the people who handle tickets.")
@@ -154,4 +163,42 @@ def outbox_deliver(loop: bool) -> None:
         time.sleep(1)
 
 
-COMMANDS = (init_db, demo_data, serve, staff_cli, outbox_cli)
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object, as the contract gives it")
+def stats(as_json: bool) -> None:
+    """Print the governance figures: grid share, response and fix times, satisfaction."""
+    s = services()
+    with s.sessions() as session:
+        rows = figures.rows(session, s.clock(), s.tz)
+    summary = figures.summarise(rows)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    click.echo(_figures_table("全部", {"全部": summary}))
+    for title, key in (("按类别", lambda r: r.category), ("按楼栋", lambda r: r.building),
+                       ("按月份", lambda r: r.month)):
+        click.echo("\n" + _figures_table(title, figures.breakdown(rows, key)))
+
+
+def _figures_table(title: str, groups: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    head = f"{title:<16}{'total':>6}{'open':>6}{'overdue':>8}{'grid%':>7}{'resp.min':>9}" \
+           f"{'fix.h':>7}{'satisf%':>8}{'reopen%':>8}"
+    lines = [head]
+    for name, f in groups.items():
+        t = f["tickets"]
+        lines.append(f"{name:<18}{t['total']:>6}{t['open']:>6}{t['overdue']:>8}"
+                     f"{_pct(f['grid_resolved_share']):>7}{_num(f['first_response_minutes']['median']):>9}"
+                     f"{_num(f['resolve_hours']['median']):>7}{_pct(f['satisfaction_rate']):>8}"
+                     f"{_pct(f['reopen_rate']):>8}")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+COMMANDS = (init_db, demo_data, serve, staff_cli, outbox_cli, stats)

@@ -117,6 +117,10 @@ def understand(turn: Turn, text: str) -> str:
     if waiting is not None and waiting.waiting_for == "place" and text in replies.CANCEL_WORDS:
         turn.stop_waiting()
         return replies.REPORT_CANCELLED
+    if waiting is not None and waiting.waiting_for == "duplicate":
+        answered = report.answer_duplicate(turn, waiting, text)
+        if answered is not None:
+            return answered
     added = followup.addition(turn, text)
     if added is not None:
         return added
@@ -124,9 +128,18 @@ def understand(turn: Turn, text: str) -> str:
     if waiting is not None and waiting.waiting_for == "place" \
             and parse.intent not in NOT_A_PLACE and not _new_report(parse):
         return report.fill_place(turn, waiting, parse)
+    if _verdict_on_a_fix(turn, parse):
+        return followup.rate(turn, parse)
     if parse.intent == "report":
         return report.report(turn, parse, media.described_photos(turn))
     return HANDLERS[parse.intent](turn, parse)
+
+
+def _verdict_on_a_fix(turn: Turn, parse: Parse) -> bool:
+    """"又坏了" with no place, just after a fix or a look back, judges that fix."""
+    return parse.intent in ("report", "unknown") and report.place_of(parse) is None \
+        and any(word in parse.text for word in replies.DISSATISFIED) \
+        and followup.reopenable(turn, parse.ticket) is not None
 
 
 def _new_report(parse: Parse) -> bool:

@@ -60,10 +60,17 @@ def escalated(services: Services, session: Session, ticket: Ticket, reason: str,
     text = replies.ESCALATED_CARD.format(number=ticket.id, level=level, reason=reason or "—",
                                          card=card(services, ticket),
                                          history=history(services, session, ticket))
-    stage = f"ticket:{ticket.id}:level:{ticket.level}:{len(ticket.events)}"
+    tell_level(services, session, ticket, text, stage=f"level:{ticket.level}:{len(ticket.events)}",
+               now=now)
+
+
+def tell_level(services: Services, session: Session, ticket: Ticket, text: str, *, stage: str,
+               now: datetime) -> None:
+    """Queue a message to the people of the ticket's level and to that level's group chat."""
+    key = f"ticket:{ticket.id}:{stage}"
     for member in level_staff(session, ticket, ticket.level):
-        to_staff(session, member, text, key=f"{stage}:staff:{member.id}", now=now, ticket=ticket)
-    to_group(services, session, ticket.level, text, key=f"{stage}:group", now=now, ticket=ticket)
+        to_staff(session, member, text, key=f"{key}:staff:{member.id}", now=now, ticket=ticket)
+    to_group(services, session, ticket.level, text, key=f"{key}:group", now=now, ticket=ticket)
 
 
 def history(services: Services, session: Session, ticket: Ticket) -> str:

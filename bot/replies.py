@@ -132,3 +132,31 @@ DISSATISFIED = ("不满意", "没修好", "没有修好", "没解决", "没有�
                 "没弄好", "差评")
 ADD_WORDS = ("补充",)
 SUGGESTION_CATEGORY = "建议"
+
+# ---- follow-through: deadlines, escalation, look-back, digest ------------
+ACTOR_SYSTEM = "系统"
+OVERDUE_RESPONSE = "超时未响应"
+OVERDUE_RESOLVE = "超时未办结"
+STAFF_WARNING = "提醒：工单 #{number}（{category}，{place}）将于{due}到期，请抓紧处理；办完请回复“完成 #{number}”。"
+STREET_REMINDER = "**工单 #{number} 仍未办结**（已到街道一级，每日提醒）\n{card}"
+RESIDENT_CLIMBED = "您的工单 #{number} 超时未办结，已按规定提交{level}一级督办。"
+LOOK_BACK = ("回头看：您反映的 #{number}（{category}，{place}）处理完已经{days}天了，现在还好吗？"
+             "如果又坏了，请回复“又坏了”，我们会重新处理。")
+LOOK_BACK_OK = "谢谢您的回复！有问题随时找我。"
+DIGEST_HEAD = "**每日工单简报**（{date}）\n> 新增：{new}\n> 未办结：{open}\n> 超时：{overdue}\n> 昨日办结：{resolved}"
+DIGEST_OVERDUE_HEAD = "超时工单（最久的在前）："
+DIGEST_LINE = "- #{number} {category}｜{place}｜{level}｜超时{late}"
+DUPLICATE_OFFER = ("已有同类问题 #{number}（{category}，{place}）正在处理。回复“是”一起跟进，处理进展都会通知您；"
+                   "如果不是同一件事，回复“不是”，我另外登记。")
+DUPLICATE_FOLLOWED = "好的，您已一起跟进 #{number}，处理进展会通知您。"
+YES_WORDS = ("是", "是的", "对", "对的", "嗯", "好", "好的", "跟进", "一起跟进", "要得", "可以")
+NO_WORDS = ("不是", "不对", "不是一回事", "另外登记", "单独登记", "不一样")
+
+
+def duration_rough(late: object) -> str:
+    """Say roughly how long: 2天, 5小时, 40分钟."""
+    seconds = int(late.total_seconds())  # type: ignore[attr-defined]
+    for size, name in UNITS[:3]:
+        if seconds >= size:
+            return f"{seconds // size}{name}"
+    return "不到1分钟"

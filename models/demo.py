@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from models import demo_history
 from models.estate import Building, Estate, Home, Owner, Unit
 
 HOMES = 1059
@@ -34,8 +35,11 @@ def _layout() -> list[tuple[str, str, str]]:
     return homes
 
 
-def load(session: Session, name: str, community: str, street: str) -> bool:
-    """Create the demo estate unless one with that name exists; return whether it was made."""
+def load(session: Session, name: str, community: str, street: str, *, history: bool = True) -> bool:
+    """Create the demo estate unless one with that name exists; return whether it was made.
+
+    With `history`, also its staff, residents and half a year of tickets (models.demo_history).
+    """
     if session.scalar(select(func.count()).select_from(Estate).where(Estate.name == name)):
         return False
     estate = Estate(name=name, community=community, street=street)
@@ -61,6 +65,8 @@ def load(session: Session, name: str, community: str, street: str) -> bool:
     for home, owner in zip(homes, owner_of_home):
         home["owner_id"] = ids[owner] if owner is not None else None
     session.execute(insert(Home), homes)
+    if history:
+        demo_history.load(session)
     return True
 
 

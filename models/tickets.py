@@ -1,9 +1,10 @@
 """Tickets, their append-only event log, their photos, and the allowed state changes."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
+                        select)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base, UTCDateTime
@@ -17,7 +18,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "claimed": frozenset({"resolved", "rejected", "merged"}),
     "reopened": frozenset({"claimed", "resolved", "rejected", "merged"}),
     "resolved": frozenset({"closed", "reopened"}),
-    "closed": frozenset(),
+    "closed": frozenset({"reopened"}),  # the look back (回头看) found it broken again
     "rejected": frozenset(),
     "merged": frozenset(),
 }
@@ -34,6 +35,7 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_reporter_created", "reporter_id", "created_at"),
         Index("ix_tickets_state_created", "state", "created_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
         {"sqlite_autoincrement": True},  # numbers are never reused
     )
 
@@ -59,6 +61,9 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # handler warned, this deadline
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last daily reminder at street
+    looked_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 回头看 asked
 
     assignee: Mapped[Staff | None] = relationship()
     followers: Mapped[list[Follower]] = relationship(order_by="Follower.id")
@@ -132,3 +137,27 @@ def transition(session: Session, ticket: Ticket, to: str, *, actor: str,
     if to == "resolved":
         ticket.resolved_at = now
     record(session, ticket, actor=actor, action=to, now=now, note=note)
+
+
+DUPLICATE_WINDOW = timedelta(hours=24)
+# Problems of the estate as a whole: one open ticket covers every report, wherever it is made.
+ESTATE_WIDE = frozenset({"property_service"})
+
+
+def similar_open(session: Session, *, category: str | None, building: str | None,
+                 place: str | None, now: datetime, resident_id: int) -> Ticket | None:
+    """Return an open ticket of the same problem from the last 24 hours, not the resident's own."""
+    if not category or category == "other":
+        return None
+    query = select(Ticket).where(
+        Ticket.kind == "problem", Ticket.category == category, Ticket.state.in_(OPEN_STATES),
+        Ticket.created_at >= now - DUPLICATE_WINDOW,
+        ~Ticket.followers.any(Follower.resident_id == resident_id))
+    if category not in ESTATE_WIDE:
+        if building:
+            query = query.where(Ticket.building == building)
+        elif place:
+            query = query.where(Ticket.building.is_(None), Ticket.place == place)
+        else:
+            return None
+    return session.scalar(query.order_by(Ticket.id).limit(1))

@@ -119,7 +119,7 @@ def make_app(database: tuple[str, str | None], fake: FakeWeChat, clock: Clock,
     services: Services = app.extensions["linli"]
     upgrade(services.engine)
     with transaction(services.sessions) as session:
-        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道")
+        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", history=False)
     return app
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -9,8 +10,10 @@ from intents import Parse
 from bot import notify, replies
 from bot.turn import Turn
 from models import Follower, Staff, Ticket, record, transition
+from models.sla import deadlines
 from models.tickets import OPEN_STATES
 
+LOOK_BACK_ANSWER = timedelta(days=7)  # how long a look-back question stays open
 ADDITION = re.compile(r"^\s*(\S{2})\s*[#＃]?\s*(\d{1,9})\s*(.+)$", re.S)
 
 
@@ -23,14 +26,26 @@ def followed(turn: Turn, number: int | None, states: tuple[str, ...]) -> Ticket 
     return turn.session.scalar(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))
 
 
+def reopenable(turn: Turn, number: int | None) -> Ticket | None:
+    """The resolved ticket the resident means, or a closed one they were just asked about."""
+    ticket = followed(turn, number, ("resolved", "closed"))
+    if ticket is not None and ticket.state == "closed" and not (
+            ticket.looked_back_at and ticket.looked_back_at >= turn.now - LOOK_BACK_ANSWER):
+        return followed(turn, number, ("resolved",))
+    return ticket
+
+
 def rate(turn: Turn, parse: Parse) -> str:
     """Record the resident's verdict on a resolved ticket: close it, or reopen it."""
-    ticket = followed(turn, parse.ticket, ("resolved",))
+    ticket = reopenable(turn, parse.ticket)
     if ticket is None:
         return replies.RATE_NO_TICKET
     text = parse.text
     if any(word in text for word in replies.DISSATISFIED) and not parse.rating:
         return reopen(turn, ticket, text)
+    if ticket.state == "closed":  # the look back: it stayed fixed
+        record(turn.session, ticket, actor=turn.actor, action="look_back_ok", now=turn.now, note=text)
+        return replies.LOOK_BACK_OK
     stars = parse.rating or next((score for word, score in replies.RATE_WORDS if word in text), None)
     if stars is None:
         return replies.RESIDENT_RESOLVED.format(number=ticket.id,
@@ -45,6 +60,10 @@ def reopen(turn: Turn, ticket: Ticket, text: str) -> str:
     """Send the ticket back to work and tell its handler why."""
     transition(turn.session, ticket, "reopened", actor=turn.actor, now=turn.now, note=text)
     ticket.reopen_count = (ticket.reopen_count or 0) + 1
+    limits = deadlines(turn.services.config, ticket.category, ticket.urgent)  # at the same level
+    ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
+    ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
+    ticket.warned_at = None
     _tell_handlers(turn, ticket, replies.STAFF_REOPENED.format(number=ticket.id, text=text),
                    event=f"reopened:{len(ticket.events)}")
     return replies.RESIDENT_REOPENED.format(number=ticket.id)

@@ -9,6 +9,7 @@ from intents import Parse
 from bot import notify, replies
 from bot.turn import Turn
 from models import Conversation, Follower, Ticket, TicketPhoto, record
+from models.tickets import similar_open
 from models.sla import deadlines
 
 PLACE_MAX = 200
@@ -31,7 +32,7 @@ def report(turn: Turn, parse: Parse, photos: list[dict[str, str]] | None = None)
     if fields["place"] is None:
         turn.wait_for("place", fields)
         return replies.ASK_PLACE.format(category=_category_name(fields["category"]))
-    return _open(turn, fields)
+    return _open_or_offer(turn, fields)
 
 
 def fill_place(turn: Turn, waiting: Conversation, parse: Parse, place: str | None = None) -> str:
@@ -41,7 +42,35 @@ def fill_place(turn: Turn, waiting: Conversation, parse: Parse, place: str | Non
     for slot in ("building", "unit", "room"):
         fields[slot] = fields[slot] or getattr(parse, slot)
     turn.stop_waiting()
-    return _open(turn, fields)
+    return _open_or_offer(turn, fields)
+
+
+def _open_or_offer(turn: Turn, fields: dict[str, Any]) -> str:
+    """Open the ticket, unless the same problem is already being handled: then offer to follow it."""
+    same = similar_open(turn.session, category=fields["category"], building=fields["building"],
+                        place=fields["place"], now=turn.now, resident_id=turn.resident.id)
+    if same is None:
+        return _open(turn, fields)
+    turn.wait_for("duplicate", fields | {"duplicate_of": same.id})
+    return replies.DUPLICATE_OFFER.format(number=same.id, category=notify.category_name(same),
+                                          place=same.place or "—")
+
+
+def answer_duplicate(turn: Turn, waiting: Conversation, text: str) -> str | None:
+    """Follow the open ticket on "是", file a new one on "不是"; None when it is neither."""
+    answer = text.strip(" 。.!！~～")
+    if answer not in replies.YES_WORDS and answer not in replies.NO_WORDS:
+        return None
+    fields: dict[str, Any] = json.loads(waiting.payload)
+    turn.stop_waiting()
+    ticket = turn.session.get(Ticket, fields.pop("duplicate_of"))
+    if answer in replies.NO_WORDS or ticket is None:
+        return _open(turn, fields)
+    turn.session.add(Follower(ticket_id=ticket.id, resident_id=turn.resident.id,
+                              joined_at=turn.now, how="me_too"))
+    record(turn.session, ticket, actor=turn.actor, action="me_too", now=turn.now,
+           note=fields["text"])
+    return replies.DUPLICATE_FOLLOWED.format(number=ticket.id)
 
 
 def suggest(turn: Turn, parse: Parse) -> str:
