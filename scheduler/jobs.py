@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from bot import outbox
+from bot import followthrough, outbox
 from bot.services import Services
 
 
@@ -31,6 +31,12 @@ def deliver_outbox(services: Services) -> str:
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("outbox", deliver_outbox, "interval", {"seconds": 15},
             "send queued messages that are due (retries, held ones released)"),
+    JobSpec("sla_sweep", followthrough.sla_sweep, "interval", {"seconds": 60},
+            "warn handlers before deadlines, climb overdue tickets a level, remind at street"),
+    JobSpec("look_back", followthrough.look_back, "interval", {"minutes": 30},
+            "回头看: ask whether tickets fixed [followup].look_back ago stayed fixed"),
+    JobSpec("daily_digest", followthrough.daily_digest, "cron", {"hour": 8, "minute": 30},
+            "post new, open, overdue and yesterday's resolved tickets to each staff group"),
 )
 
 
