@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response
 
 import cli
+import scheduler.cli
 import settings
 from bot.channels import wechat, wecom
 from bot.services import Services, utc_now
@@ -44,6 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_error_handler(413, _too_large)
     for command in cli.COMMANDS:
+        app.cli.add_command(command)
+    for command in scheduler.cli.COMMANDS:  # they start nothing until invoked
         app.cli.add_command(command)
     return app
 
