@@ -157,7 +157,8 @@ def test_escalate_tells_the_next_level_once_with_history(peer: WeChatPeer, app: 
 def test_merge_moves_followers(peer: WeChatPeer, app: Flask, fake_wechat: FakeWeChat) -> None:
     register(app)
     peer.say("5栋电梯坏了", openid="oFirst")
-    peer.say("5栋的电梯又停了", openid="oSecond")
+    assert "正在处理" in (peer.say("5栋的电梯又停了", openid="oSecond") or "")
+    assert "#2" in (peer.say("不是", openid="oSecond") or "")  # files its own; staff merge it
     reply = peer.say("合并 #1 #2", openid=GRID_OPENID) or ""
     assert "#2" in reply and "#1" in reply
     with app.extensions["linli"].sessions() as session:
@@ -221,7 +222,8 @@ def test_whole_ticket_life_through_wecom(peer: WeChatPeer, app: Flask, server: s
     wait_for(lambda: any("打分" in m for m in resident_messages(fake_wechat, "oAlice")))
     assert "重新打开" in (peer.say("不满意，电梯还是在抖", openid="oAlice") or "")
     wait_for(lambda: any("退回重办" in c for u, c in app_messages(fake_wechat) if u == "li"))
-    assert "#2" in (peer.say("3栋2单元电梯又困人了", openid="oBob") or "")
+    assert "#1" in (peer.say("3栋2单元电梯又困人了", openid="oBob") or "")  # offered to follow #1
+    assert "#2" in (peer.say("不是", openid="oBob") or "")
     merged = group.say("合并 #1 #2", userid="zhao") or ""
     assert "#2" in merged and "#1" in merged
     wecom.say("完成 #1 换了主板", userid="li")
