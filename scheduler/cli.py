@@ -56,7 +56,8 @@ def jobs_list() -> None:
     """Print each job's name, trigger and next run time (in the estate's time zone)."""
     s = services()
     with s.sessions() as session:
-        stored = dict(session.execute(select(StoredJob.id, StoredJob.next_run_time)).tuples().all())
+        stored = {row.id: row.next_run_time
+                  for row in session.execute(select(StoredJob.id, StoredJob.next_run_time))}
     for spec in JOBS:
         trigger = runner.trigger_for(spec, s.tz)
         if spec.name in stored:

@@ -112,7 +112,8 @@ class Scheduler:
             log.warning("scheduler %s: could not start; retrying", self.lease.holder, exc_info=True)
             return
         self._aps, self._binding = aps, binding
-        log.info("scheduler %s: took the lease; firing %d job(s)", self.lease.holder, len(self.jobs))
+        log.info("scheduler %s: took the lease; firing %d job(s)", self.lease.holder,
+                 len(self.jobs))
 
     def _build(self) -> BackgroundScheduler:
         store = AppEngineJobStore(engine=self.services.engine, tablename=StoredJob.__tablename__)
