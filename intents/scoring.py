@@ -78,9 +78,11 @@ def _query(ev: Evidence, w: dict[str, float]) -> float:
 
 def _rate(ev: Evidence, w: dict[str, float]) -> float:
     """Score a judgement of handled work."""
-    good = w["outcome_good"] * (ev.has("outcome_good") and not ev.has("question"))
+    # "不用管了 自己修好了" withdraws a report: a cancellation, whatever fixed it.
+    good = w["outcome_good"] * (ev.has("outcome_good") and not ev.has("question", "cancel"))
     return max(w["rating"] * (ev.rating is not None), w["rate_word"] * ev.has("rate_word"),
-               good, w["outcome_bad"] * ev.has("outcome_bad"))
+               good, w["outcome_bad"] * ev.has("outcome_bad"), w["marked_undone"] * ev.has("marked_undone"),
+               w["sloppy"] * ev.has("sloppy"))
 
 
 def _bind(ev: Evidence, w: dict[str, float]) -> float:
