@@ -37,6 +37,7 @@ REPORTS = {  # category: (share, what residents wrote)
 }
 LEVELS = ("grid", "property", "estate", "community", "street")
 LEVEL_WEIGHTS = (74, 17, 6, 2, 1)
+LOOK_BACK = timedelta(days=7)
 
 
 def load(session: Session) -> None:
@@ -128,3 +129,7 @@ def _handled(rng: random.Random, staff: dict[str, list[Staff]], ticket: Ticket, 
         ticket.state = "closed"
         events.append((ticket.resolved_at + timedelta(hours=rng.uniform(1, 30)), "resident",
                        "closed", f"rating {ticket.rating}"))
+    looked = ticket.resolved_at + LOOK_BACK
+    if looked < START + timedelta(days=DAYS):  # the 回头看 of older fixes is behind us
+        ticket.looked_back_at = looked
+        events.append((looked, "system", "look_back", None))
