@@ -58,7 +58,8 @@ def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], l
                 # A denied object only locates; one said to be fine still makes its sounds.
                 hits.append(Hit(name, tier.weight, match.start(), True, denied=denied == "fine"))
                 continue
-            place = tier.weight < 5 and _is_place(norm, match.end(), lex)
+            # "快递车压坏了草坪": what hits or runs over something only locates the damage.
+            place = tier.weight < 5 and (_is_place(norm, match.end(), lex) or bool(lex.agent.match(norm, match.end())))
             hits.append(Hit(name, _stated(norm, match.end(), tier.weight, lex), match.start(), place))
             if not place:
                 settled.add(name)

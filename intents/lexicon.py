@@ -11,7 +11,7 @@ from intents.firstchars import CueIndex, Guarded
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_PATH = DATA_DIR / "lexicon.toml"
 USERDICT_PATH = DATA_DIR / "userdict.txt"
-TIERS = {"dominant": 5.0, "override": 4.0, "strong": 3.0, "weak": 2.0, "place": 1.0}
+TIERS = {"decisive": 6.0, "dominant": 5.0, "override": 4.0, "strong": 3.0, "weak": 2.0, "place": 1.0}
 TOKEN_WEIGHT = 2.0
 INTENTS = ("report", "suggest", "query_status", "rate", "vote", "vote_list", "market",
            "subscribe", "unsubscribe", "bind", "help", "greeting", "unknown")
@@ -57,6 +57,7 @@ class Lexicon:
     denied_before: re.Pattern[str] | None = None
     denied_tail: re.Pattern[str] | None = None
     other_source: re.Pattern[str] | None = None
+    agent: re.Pattern[str] | None = None
     token_chars: re.Pattern[str] | None = None
     greeting_re: re.Pattern[str] | None = None
     filler_re: re.Pattern[str] | None = None
@@ -159,6 +160,7 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.denied_before = re.compile(negated["before"])
     lex.denied_tail = re.compile(negated["tail"])
     lex.other_source = re.compile(negated["other_source"])
+    lex.agent = re.compile(negated["agent"])
     lex.greeting_re = literal_union([w.lower() for w in raw["greeting"]["words"]])
     lex.filler_re = literal_union([w.lower() for w in raw["greeting"]["fillers"]])
     urgent = raw["urgent"]
