@@ -48,6 +48,8 @@ def demo_data() -> None:
 @click.command("serve")
 def serve() -> None:
     """Serve on [server] host and port (threaded; for production use gunicorn)."""
+    from werkzeug.serving import run_simple
+
     from scheduler.leader import start_if_enabled  # here: only `serve` may start a scheduler
 
     server = services().config["server"]
@@ -55,7 +57,9 @@ def serve() -> None:
     jobs = start_if_enabled(services())
     click.echo(f"邻里通 is serving on http://{server['host']}:{server['port']}  (WeChat: /wechat)")
     try:
-        current_app.run(host=server["host"], port=server["port"], threaded=True, use_reloader=False)
+        # Not app.run(): Flask ignores it inside a `flask` command and returns at once.
+        run_simple(server["host"], server["port"], current_app._get_current_object(),
+                   threaded=True, use_reloader=False)
     finally:
         if jobs is not None:
             jobs.shutdown()
