@@ -20,7 +20,7 @@ def category_name(ticket: Ticket) -> str:
     """Say the ticket's category in Chinese."""
     if ticket.kind == "suggestion":
         return replies.SUGGESTION_CATEGORY
-    return replies.CATEGORY_NAMES.get(ticket.category or "other", replies.CATEGORY_NAMES["other"])
+    return replies.category_name(ticket.category)
 
 
 def card(services: Services, ticket: Ticket) -> str:

@@ -10,6 +10,11 @@ CATEGORY_NAMES: dict[str, str] = {
     "assistance": "困难求助", "other": "其他",
 }
 
+def category_name(category: str | None) -> str:
+    """Say a category in Chinese; a missing one is 其他."""
+    return CATEGORY_NAMES.get(category or "other", CATEGORY_NAMES["other"])
+
+
 STATE_NAMES: dict[str, str] = {
     "open": "待受理", "claimed": "处理中", "reopened": "重新处理中",
     "resolved": "已处理，待您评价", "closed": "已办结", "rejected": "已退回",
@@ -77,7 +82,6 @@ def duration(seconds: int) -> str:
             return f"{seconds // size}{name}"
     return f"{seconds}秒"
 
-SUGGESTION_LABEL = "建议"
 TENANT_MARKERS = ("租户", "租客", "租的", "租房")
 
 # ---- staff side ----------------------------------------------------------

@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from intents import Engine
 from bot.services import Services
 from models import transaction
 from models import demo as demo_estate
@@ -46,6 +47,14 @@ class Clock:
     def advance(self, **delta: float) -> None:
         """Move the clock forward."""
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """A ready intent engine (its jieba cache in the session's temporary directory)."""
+    ready = Engine()
+    ready.parse("门口的灯")  # segments, so the tokenizer is loaded here
+    return ready
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,23 +23,6 @@ CATEGORIES = {"elevator", "fire_safety", "security", "sanitation", "greenery", "
               "facilities", "parking", "noise", "illegal_construction", "property_service",
               "neighbor_dispute", "assistance", "other"}
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Keep jieba's cache in a temporary directory while these tests run, never in the user's."""
-    path = tmp_path_factory.getbasetemp() / "jieba-cache"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LINLI_CACHE_DIR", str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
-def engine(cache_dir: Path) -> Engine:
-    """Return a ready engine (its jieba cache in the temporary directory)."""
-    engine = Engine()
-    engine.parse("门口的灯")  # segments, so the tokenizer is loaded here
-    return engine
 
 
 @pytest.mark.parametrize(("run", "value"), [
@@ -226,9 +208,9 @@ def test_full_width_digits_change_nothing(engine: Engine, text: str) -> None:
     assert engine.parse(text.translate(FULL_WIDTH)).as_dict() | {"text": text} == engine.parse(text).as_dict()
 
 
-def test_command_line(cache_dir: Path) -> None:
+def test_command_line() -> None:
     """`python -m intents` answers one JSON object per input line."""
-    env = dict(os.environ, LINLI_CACHE_DIR=str(cache_dir))
+    env = dict(os.environ)  # conftest points LINLI_CACHE_DIR at a temporary directory
     lines = "3栋电梯又坏了\n您好\n\n绑定 5栋2单元1203\n"
     proc = subprocess.run([sys.executable, "-m", "intents"], input=lines.encode(), capture_output=True,
                           cwd=PROJECT, env=env, timeout=60, check=True)

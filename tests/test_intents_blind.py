@@ -7,41 +7,16 @@ from pathlib import Path
 import pytest
 
 from intents import Engine
-from tests.test_intents import cache_dir, engine  # noqa: F401  (shared fixtures)
+from tests.intent_scoring import score
 
 BLIND_SET = Path(__file__).resolve().parent / "intents_blind.jsonl"
-HOME = ("building", "unit", "room")
 # Floors a little below what the engine reaches, so that a regression fails.
 FLOORS = {"intent": 0.98, "category": 0.95, "home": 0.98, "urgent_f1": 0.95}
 
 
-def _score(engine: Engine) -> dict[str, float]:
-    """Score the engine on the blind set the way ../shared/tools/score_intents.py does."""
-    gold = [json.loads(line) for line in BLIND_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
-    hits = {"intent": 0, "category": 0, "home": 0}
-    seen = {"intent": 0, "category": 0, "home": 0}
-    tp = fp = fn = 0
-    for g in gold:
-        got = engine.parse(g["text"]).as_dict()
-        seen["intent"] += 1
-        hits["intent"] += got["intent"] == g["intent"]
-        if g["intent"] == "report":
-            seen["category"] += 1
-            hits["category"] += got["category"] == g["category"]
-        if any(g[f] is not None for f in HOME) or any(got[f] is not None for f in HOME):
-            seen["home"] += 1
-            hits["home"] += all(got[f] == g[f] for f in HOME)
-        tp += g["urgent"] and got["urgent"]
-        fp += got["urgent"] and not g["urgent"]
-        fn += g["urgent"] and not got["urgent"]
-    scores = {k: hits[k] / seen[k] for k in hits}
-    scores["urgent_f1"] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
-    return scores
-
-
 def test_blind_set_floors(engine: Engine) -> None:  # noqa: F811
     """The engine keeps its figures on messages written without looking at it."""
-    scores = _score(engine)
+    scores = score(engine, BLIND_SET)
     low = {k: round(v, 3) for k, v in scores.items() if v < FLOORS[k]}
     assert not low, f"below the floors {FLOORS}: {low}"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from intents import Engine
-from tests.test_intents import cache_dir, engine  # noqa: F401  (shared fixtures)
 
 # (text, intent, category, urgent, slots) — slots lists only non-null fields.
 CASES: list[tuple[str, str, str | None, bool, dict]] = [

@@ -9,7 +9,7 @@ import binascii
 import hmac
 import logging
 import struct
-from typing import Any
+from typing import Any, Callable
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 
@@ -81,7 +81,7 @@ def incoming() -> Response:
     body = request.get_data(cache=False)
     try:
         xml = _open_envelope(services, body) if encrypted else body
-        message, fields = _parse(xml)
+        message, fields = parse_xml(xml)
         inbound = to_inbound(message, fields, "wechat")
     except BadMessage as err:
         log.info("rejected a /wechat body: %s", err)
@@ -137,15 +137,16 @@ def fields_of(xml: bytes | str) -> dict[str, str]:
     return {child.tag: (child.text or "") for child in root}
 
 
-def _parse(xml: bytes | str) -> tuple[Any, dict[str, str]]:
-    """Check the XML with defusedxml, then let wechatpy build the message."""
+def parse_xml(xml: bytes | str, parse: Callable[[Any], Any] = parse_message
+              ) -> tuple[Any, dict[str, str]]:
+    """Check the XML with defusedxml, then let wechatpy (or wechatpy.enterprise) build the message."""
     fields = fields_of(xml)
     if not fields.get("FromUserName") or not fields.get("MsgType"):
         raise BadMessage("FromUserName or MsgType is missing")
     try:
-        return parse_message(xml), fields
+        return parse(xml), fields
     except (KeyError, ExpatError, ValueError) as err:
-        raise BadMessage(f"not a WeChat message ({type(err).__name__})") from None
+        raise BadMessage(f"not a message ({type(err).__name__})") from None
 
 
 def to_inbound(message: Any, fields: dict[str, str], channel: str) -> Inbound:

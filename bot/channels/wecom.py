@@ -12,7 +12,6 @@ import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
-from xml.parsers.expat import ExpatError
 
 from flask import Blueprint, Response, abort, request
 from wechatpy.enterprise import parse_message
@@ -25,7 +24,7 @@ from wechatpy.utils import to_text
 from bot import dialogue, replies
 from bot.channels.wechat import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
 from bot.channels.wechat import (MAX_NAME, MAX_USER, BadMessage, fields_of, services_of, sign,
-                                 signed, to_inbound)
+                                 parse_xml, signed, to_inbound)
 from bot.inbound import Inbound, receive
 from bot.services import Services
 
@@ -123,7 +122,7 @@ def app_incoming() -> Response:
         if not encrypted:
             raise BadMessage("no Encrypt field")
         _check(conf["token"], encrypted)
-        message, fields = _parse_app(_decrypt(crypto, encrypted))
+        message, fields = parse_xml(_decrypt(crypto, encrypted), parse_message)
         inbound = to_inbound(message, fields, "wecom")
     except BadMessage as err:
         return _rejected(err)
@@ -138,17 +137,6 @@ def app_incoming() -> Response:
 
 def _now(services: Services) -> str:
     return str(int(services.clock().timestamp()))
-
-
-def _parse_app(xml: str) -> tuple[Any, dict[str, str]]:
-    """Check the XML with defusedxml, then let wechatpy.enterprise build the message."""
-    fields = fields_of(xml)
-    if not fields.get("FromUserName") or not fields.get("MsgType"):
-        raise BadMessage("FromUserName or MsgType is missing")
-    try:
-        return parse_message(xml), fields
-    except (KeyError, ExpatError, ValueError) as err:
-        raise BadMessage(f"not a WeCom message ({type(err).__name__})") from None
 
 
 # --- /wecom/bot: the smart robot in staff group chats ----------------------------------------

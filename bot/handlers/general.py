@@ -26,8 +26,3 @@ def unknown(turn: Turn, parse: Parse) -> str:
 def not_yet(turn: Turn, parse: Parse) -> str:
     """Answer a request for a function that is not open yet."""
     return replies.NOT_YET
-
-
-def rate(turn: Turn, parse: Parse) -> str:
-    """Thank the resident; ratings are taken once staff can resolve tickets."""
-    return replies.RATE_NO_TICKET

@@ -17,8 +17,7 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
         fields = json.loads(waiting.payload)
         fields.setdefault("photos", []).append({"media_id": media_id, "pic_url": pic_url})
         waiting.payload = json.dumps(fields, ensure_ascii=False)
-        return replies.ASK_PLACE.format(category=replies.CATEGORY_NAMES.get(
-            fields["category"], replies.CATEGORY_NAMES["other"]))
+        return replies.ASK_PLACE.format(category=replies.category_name(fields["category"]))
     ticket = followup.followed(turn, None, OPEN_STATES)
     if ticket is None:
         photos = json.loads(waiting.payload)["photos"] if waiting is not None else []

@@ -31,7 +31,7 @@ def report(turn: Turn, parse: Parse, photos: list[dict[str, str]] | None = None)
         fields["photos"] = photos
     if fields["place"] is None:
         turn.wait_for("place", fields)
-        return replies.ASK_PLACE.format(category=_category_name(fields["category"]))
+        return replies.ASK_PLACE.format(category=replies.category_name(fields["category"]))
     return _open_or_offer(turn, fields)
 
 
@@ -94,7 +94,7 @@ def _open(turn: Turn, fields: dict[str, Any]) -> str:
     else:
         next_step = replies.NEXT_STEP_NORMAL.format(response=replies.duration(limits.response),
                                                     resolve=replies.duration(limits.resolve))
-    return replies.TICKET_OPENED.format(number=ticket.id, category=_category_name(ticket.category),
+    return replies.TICKET_OPENED.format(number=ticket.id, category=replies.category_name(ticket.category),
                                         place=ticket.place, next_step=next_step)
 
 
@@ -116,7 +116,3 @@ def _create(turn: Turn, fields: dict[str, Any]) -> Ticket:
                               joined_at=turn.now, how="reported"))
     notify.new_ticket(turn.services, turn.session, ticket, turn.now)
     return ticket
-
-
-def _category_name(category: str | None) -> str:
-    return replies.CATEGORY_NAMES.get(category or "other", replies.CATEGORY_NAMES["other"])

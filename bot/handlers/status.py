@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from intents import Parse
-from bot import replies
+from bot import notify, replies
 from bot.turn import Turn
 from models import Ticket
 
@@ -18,7 +18,7 @@ def show_status(turn: Turn, parse: Parse) -> str:
         if ticket is None or ticket.reporter_id != turn.resident.id:
             return replies.TICKET_NOT_FOUND.format(number=parse.ticket)
         return replies.TICKET_DETAIL.format(
-            number=ticket.id, category=_label(ticket), place=ticket.place or "—",
+            number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
             state=replies.STATE_NAMES[ticket.state],
             created=_when(turn, ticket.created_at), updated=_when(turn, ticket.updated_at))
     tickets = turn.session.scalars(
@@ -27,16 +27,10 @@ def show_status(turn: Turn, parse: Parse) -> str:
     if not tickets:
         return replies.NO_TICKETS
     lines = [replies.TICKET_LINE.format(
-        number=t.id, category=_label(t), place=t.place or "—",
+        number=t.id, category=notify.category_name(t), place=t.place or "—",
         state=replies.STATE_NAMES[t.state], date=_when(turn, t.created_at, day_only=True))
         for t in tickets]
     return "\n".join([replies.TICKET_LIST_HEAD, *lines])
-
-
-def _label(ticket: Ticket) -> str:
-    if ticket.kind == "suggestion":
-        return replies.SUGGESTION_LABEL
-    return replies.CATEGORY_NAMES.get(ticket.category or "other", replies.CATEGORY_NAMES["other"])
 
 
 def _when(turn: Turn, moment: object, day_only: bool = False) -> str:
