@@ -26,10 +26,10 @@ def register_levels(app: Flask) -> None:
 
 
 def sweep(app: Flask) -> None:
-    """Run the SLA job as the scheduler would, then deliver what it queued."""
-    services = app.extensions["linli"]
-    followthrough.sla_sweep(services)
-    outbox.deliver_due(services)
+    """Run the SLA job as the scheduler would (`flask jobs run`), then deliver what it queued."""
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "sla_sweep"])
+    assert result.exit_code == 0 and "ticket(s)" in result.output, result.output
+    outbox.deliver_due(app.extensions["linli"])
 
 
 def ticket(app: Flask, number: int = 1) -> Ticket:
