@@ -136,10 +136,12 @@ def understand(turn: Turn, text: str) -> str:
 
 
 def _verdict_on_a_fix(turn: Turn, parse: Parse) -> bool:
-    """"又坏了" with no place, just after a fix or a look back, judges that fix."""
-    return parse.intent in ("report", "unknown") and report.place_of(parse) is None \
-        and any(word in parse.text for word in replies.DISSATISFIED) \
-        and followup.reopenable(turn, parse.ticket) is not None
+    """"又坏了" with no place, or a bare "没有", just after a fix or a look back, judges that fix."""
+    said = parse.text.strip(" 。.!！~～")
+    verdict = said in replies.LOOK_BACK_NO or (
+        parse.intent in ("report", "unknown") and report.place_of(parse) is None
+        and any(word in parse.text for word in replies.DISSATISFIED))
+    return verdict and followup.reopenable(turn, parse.ticket) is not None
 
 
 def _new_report(parse: Parse) -> bool:

@@ -135,6 +135,8 @@ RATE_WORDS = (("基本满意", 3), ("不满意", 1), ("满意", 5))  # longest f
 DISSATISFIED = ("不满意", "没修好", "没有修好", "没解决", "没有解决", "又坏", "还是坏", "还没好",
                 "没弄好", "差评")
 ADD_WORDS = ("补充",)
+# a whole answer to the look back's "现在还好吗？" that means it is not
+LOOK_BACK_NO = ("没有", "没好", "不好", "还没好", "没有好", "不行", "没修好")
 SUGGESTION_CATEGORY = "建议"
 
 # ---- follow-through: deadlines, escalation, look-back, digest ------------

@@ -112,6 +112,18 @@ def test_resolved_ticket_is_looked_back_on_and_reopened(peer: WeChatPeer, app: F
     assert (reopened.state, reopened.level, reopened.reopen_count) == ("reopened", "grid", 1)
 
 
+def test_look_back_answered_no_reopens(peer: WeChatPeer, app: Flask, clock: Clock) -> None:
+    """A bare "没有" to "现在还好吗？" means it is not fixed."""
+    register_levels(app)
+    peer.say("5栋电梯坏了")
+    peer.say("完成 #1", openid=GRID_OPENID)
+    peer.say("满意")
+    clock.advance(days=8)
+    followthrough.look_back(app.extensions["linli"])
+    assert "重新打开" in (peer.say("没有") or "")
+    assert ticket(app).state == "reopened"
+
+
 def test_look_back_answered_well_closes_the_question(peer: WeChatPeer, app: Flask, clock: Clock) -> None:
     register_levels(app)
     peer.say("5栋电梯坏了")

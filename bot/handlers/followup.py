@@ -41,7 +41,8 @@ def rate(turn: Turn, parse: Parse) -> str:
     if ticket is None:
         return replies.RATE_NO_TICKET
     text = parse.text
-    if any(word in text for word in replies.DISSATISFIED) and not parse.rating:
+    said_no = text.strip(" 。.!！~～") in replies.LOOK_BACK_NO
+    if (said_no or any(word in text for word in replies.DISSATISFIED)) and not parse.rating:
         return reopen(turn, ticket, text)
     if ticket.state == "closed":  # the look back: it stayed fixed
         record(turn.session, ticket, actor=turn.actor, action="look_back_ok", now=turn.now, note=text)
