@@ -1,17 +1,19 @@
 """SQLAlchemy 2 models, the session, and the domain rules that belong to them."""
 from models.db import Base, make_engine, make_sessionmaker, transaction
 from models.estate import Building, Estate, Home, Owner, Resident, Unit, find_home, resident_for
+from models.households import BindingLock
 from models.messages import AccessToken, Conversation, InboundMessage, OutboxMessage
 from models.scheduling import SchedulerLease, StoredJob
 from models.staff import Coverage, Staff, covering, staff_by_user
 from models.tickets import (Follower, Ticket, TicketEvent, TicketPhoto, TransitionError, record,
                             transition)
+from models.votes import Ballot, Vote, VoteError
 
 __all__ = [
     "AccessToken", "Coverage", "Follower", "Staff", "covering", "staff_by_user",
     "Base", "Building", "Conversation", "Estate", "Home", "InboundMessage", "OutboxMessage",
     "Owner", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
-    "SchedulerLease", "StoredJob",
+    "SchedulerLease", "StoredJob", "Ballot", "BindingLock", "Vote", "VoteError",
     "find_home", "make_engine", "make_sessionmaker", "record", "resident_for", "transaction",
     "transition",
 ]

@@ -1,0 +1,212 @@
+"""The register of homes: importing it from CSV, and the lock on guessing a home's phone digits."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import ForeignKey, Integer, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.db import Base, UTCDateTime
+from models.estate import Building, Estate, Home, Owner, Resident, Unit
+
+COLUMNS = ("building", "unit", "room", "area_m2", "owner_name", "phone")
+NUMBER = re.compile(r"^[0-9]{1,16}$")
+PHONE = re.compile(r"^\+?[0-9]{7,15}$")
+AREA = re.compile(r"^[0-9]{1,8}(\.[0-9]{1,2})?$")
+MAX_FAILURES = 5  # wrong phone digits in a row before a home's binding locks
+LOCK_FOR = timedelta(hours=24)
+
+
+class RegisterError(ValueError):
+    """A register file that cannot be imported; the message names the row and column."""
+
+
+class BindingLock(Base):
+    """Wrong phone digits given in a row for a home, and until when its binding is locked."""
+
+    __tablename__ = "binding_locks"
+
+    home_id: Mapped[int] = mapped_column(ForeignKey("homes.id"), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class Row:
+    """One checked line of the register."""
+
+    line: int
+    building: str
+    unit: str
+    room: str
+    area: Decimal
+    owner_name: str
+    phone: str
+    unsold: bool
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did."""
+
+    created: int
+    updated: int
+    removed: int
+    owners: int
+
+
+def read(text: str) -> list[Row]:
+    """Check a whole register file; raise RegisterError on the first bad row."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [(name or "").strip() for name in reader.fieldnames or []]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise RegisterError(f"row 1 (header): missing column(s) {', '.join(missing)}; "
+                            f"expected {','.join(COLUMNS)}[,unsold]")
+    reader.fieldnames = header
+    rows: list[Row] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    names: dict[str, tuple[str, int]] = {}
+    for line, raw in enumerate(reader, start=2):
+        row = _row(line, {k: unicodedata.normalize("NFKC", v or "").strip()
+                          for k, v in raw.items() if k is not None})
+        place = (row.building, row.unit, row.room)
+        if place in seen:
+            raise RegisterError(f"row {line}, column room: {'-'.join(place)} "
+                                f"is already on row {seen[place]}")
+        seen[place] = line
+        if row.phone and names.setdefault(row.phone, (row.owner_name, line))[0] != row.owner_name:
+            first = names[row.phone]
+            raise RegisterError(f"row {line}, column owner_name: phone {row.phone} belongs to "
+                                f"{first[0]} on row {first[1]}; one phone is one owner")
+        rows.append(row)
+    if not rows:
+        raise RegisterError("the file has no homes")
+    return rows
+
+
+def _row(line: int, cell: dict[str, str]) -> Row:
+    def bad(column: str, why: str) -> RegisterError:
+        return RegisterError(f"row {line}, column {column}: {cell.get(column, '')!r} {why}")
+
+    for column in ("building", "unit", "room"):
+        if not NUMBER.match(cell[column]):
+            raise bad(column, "is not a number (write 5, 2, 1203)")
+    if not AREA.match(cell["area_m2"]) or Decimal(cell["area_m2"]) <= 0:
+        raise bad("area_m2", "is not an area in m² with at most two decimals (e.g. 89.37)")
+    unsold = cell.get("unsold", "")
+    if unsold not in ("", "0", "1"):
+        raise bad("unsold", "must be 1 (unsold) or 0 / empty")
+    phone = re.sub(r"[\s-]", "", cell["phone"])
+    if phone and not PHONE.match(phone):
+        raise bad("phone", "is not a phone number")
+    if unsold != "1":  # a sold home has an owner; the developer's may be left blank
+        if not cell["owner_name"]:
+            raise bad("owner_name", "is empty")
+        if not phone:
+            raise bad("phone", "is empty")
+    if bool(cell["owner_name"]) != bool(phone):
+        raise bad("phone" if cell["owner_name"] else "owner_name", "is needed with the other")
+    try:
+        area = Decimal(cell["area_m2"])
+    except InvalidOperation:  # pragma: no cover - AREA has ruled it out
+        raise bad("area_m2", "is not a number") from None
+    return Row(line, cell["building"], cell["unit"], cell["room"], area, cell["owner_name"],
+               phone, unsold == "1")
+
+
+def apply(session: Session, estate: Estate, rows: list[Row], *, replace: bool) -> Imported:
+    """Write checked rows into the estate; homes keep their ids, so bindings stay."""
+    owners = _owners(session, rows)
+    units = {(u.building.number, u.number): u for u in session.scalars(
+        select(Unit).join(Building).where(Building.estate_id == estate.id))}
+    homes = {(h.unit.building.number, h.unit.number, h.room): h for h in session.scalars(
+        select(Home).join(Unit).join(Building).where(Building.estate_id == estate.id))}
+    created = updated = 0
+    for row in rows:
+        home = homes.pop((row.building, row.unit, row.room), None)
+        if home is None:
+            home = Home(unit=_unit(session, estate, units, row.building, row.unit), room=row.room)
+            session.add(home)
+            created += 1
+        else:
+            updated += 1
+        home.area_m2, home.unsold = row.area, row.unsold
+        home.owner = owners[row.phone] if row.phone else None
+    removed = len(homes) if replace else 0
+    if replace:
+        _remove(session, list(homes.values()))
+    session.flush()
+    return Imported(created, updated, removed, len(owners))
+
+
+def _owners(session: Session, rows: list[Row]) -> dict[str, Owner]:
+    """Find or make each owner by phone, with the name the file gives."""
+    known = {o.phone: o for o in session.scalars(
+        select(Owner).where(Owner.phone.in_({r.phone for r in rows if r.phone})))}
+    for row in rows:
+        if not row.phone:
+            continue
+        owner = known.get(row.phone)
+        if owner is None:
+            owner = known[row.phone] = Owner(phone=row.phone, name=row.owner_name)
+            session.add(owner)
+        owner.name = row.owner_name
+    return known
+
+
+def _unit(session: Session, estate: Estate, units: dict[tuple[str, str], Unit], building: str,
+          unit: str) -> Unit:
+    """The unit, made (with its building) when the estate does not have it yet."""
+    if (building, unit) not in units:
+        found = session.scalar(select(Building).where(Building.estate_id == estate.id,
+                                                      Building.number == building))
+        if found is None:
+            found = Building(estate=estate, number=building)
+            session.add(found)
+        units[(building, unit)] = Unit(building=found, number=unit)
+        session.add(units[(building, unit)])
+    return units[(building, unit)]
+
+
+def _remove(session: Session, homes: list[Home]) -> None:
+    """Drop homes no longer registered; whoever was bound to them is unbound."""
+    for home in homes:
+        for resident in session.scalars(select(Resident).where(Resident.home_id == home.id)):
+            resident.home_id, resident.role, resident.verified = None, None, False
+        lock = session.get(BindingLock, home.id)
+        if lock is not None:
+            session.delete(lock)
+        session.delete(home)
+
+
+def locked_until(session: Session, home: Home, now: datetime) -> datetime | None:
+    """Return until when the home's binding by phone digits is locked, or None."""
+    lock = session.get(BindingLock, home.id)
+    if lock is None or lock.locked_until is None or lock.locked_until <= now:
+        return None
+    return lock.locked_until
+
+
+def record_digits(session: Session, home: Home, right: bool, now: datetime) -> datetime | None:
+    """Count a try at the home's phone digits; return the lock's end if this one locked it."""
+    lock = session.get(BindingLock, home.id)
+    if lock is None:
+        lock = BindingLock(home_id=home.id, failures=0)
+        session.add(lock)
+    if right:
+        lock.failures, lock.locked_until = 0, None
+        return None
+    if lock.locked_until is not None and lock.locked_until <= now:
+        lock.failures, lock.locked_until = 0, None  # the last lock ran out: a fresh start
+    lock.failures += 1
+    if lock.failures >= MAX_FAILURES:
+        lock.locked_until = now + LOCK_FOR
+        return lock.locked_until
+    return None

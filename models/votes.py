@@ -1,0 +1,294 @@
+"""Votes and ballots, and the count under Article 278 of the Civil Code, in exact arithmetic.
+
+A ballot belongs to a household: for owners' votes the owner (so that one owner's
+several homes vote once, and co-owners of a home share its vote), for all of the
+developer's unsold homes together one household ("developer"), and for a
+consultation each home. The last choice a household makes is the one counted.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Iterable, Mapping
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.db import Base, UTCDateTime
+from models.estate import Home
+
+KINDS = ("consultation", "owners_ordinary", "owners_major")
+OWNERS_KINDS = ("owners_ordinary", "owners_major")
+MAJOR_ITEMS = (6, 7, 8)  # Article 278: raising funds, rebuilding, changing the use of common parts
+PLAIN = ("agree", "oppose", "abstain")
+ABSTAIN = "abstain"
+QUORUM = Fraction(2, 3)
+# kind -> (share of participating area and heads, whether reaching it exactly is enough)
+THRESHOLDS: dict[str, tuple[Fraction, bool]] = {
+    "owners_major": (Fraction(3, 4), True),
+    "owners_ordinary": (Fraction(1, 2), False),
+}
+DEVELOPER = "developer"
+
+
+class VoteError(ValueError):
+    """A vote that cannot be made or cast as asked; the message says why."""
+
+
+class Vote(Base):
+    """A vote: an owners' decision or a consultation, open from `opens_at` to `closes_at`."""
+
+    __tablename__ = "votes"
+    __table_args__ = {"sqlite_autoincrement": True}  # vote numbers are never reused
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(24))
+    item: Mapped[int | None] = mapped_column(Integer)  # Article 278 item, 1..9
+    candidates: Mapped[str | None] = mapped_column(Text)  # JSON list; None: agree/oppose/abstain
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    @property
+    def labels(self) -> list[str]:
+        """Return the candidates' labels, empty for an agree/oppose/abstain vote."""
+        return json.loads(self.candidates) if self.candidates else []
+
+    @property
+    def choices(self) -> list[str]:
+        """Return every choice a ballot may hold, in the order they are shown."""
+        return [*self.labels, ABSTAIN] if self.candidates else list(PLAIN)
+
+    def state(self, now: datetime) -> str:
+        """Say whether the vote is "scheduled", "open" or "closed" at `now`."""
+        if self.closed_at is not None or self.closes_at <= now:
+            return "closed"
+        return "open" if self.opens_at <= now else "scheduled"
+
+
+class Ballot(Base):
+    """One household's choice in one vote; changing it replaces it."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (UniqueConstraint("vote_id", "household"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
+    household: Mapped[str] = mapped_column(String(40))
+    choice: Mapped[str] = mapped_column(String(100))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changes: Mapped[int] = mapped_column(Integer, default=0)  # how many times it was replaced
+
+
+@dataclass(frozen=True)
+class RegisterHome:
+    """What the count needs of a home: its area, owner and whether it is still unsold."""
+
+    home_id: int
+    area: Decimal
+    owner_id: int | None
+    unsold: bool
+
+
+@dataclass(frozen=True)
+class OptionTally:
+    """One choice's support: area and heads, and their shares of those who took part."""
+
+    option: str
+    area: Decimal
+    heads: int
+    area_share: Fraction
+    head_share: Fraction
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The whole count of a vote."""
+
+    kind: str
+    eligible_area: Decimal
+    eligible_heads: int
+    voted_area: Decimal
+    voted_heads: int
+    quorum_met: bool
+    options: tuple[OptionTally, ...]
+    passed: bool
+
+    @property
+    def area_turnout(self) -> Fraction:
+        """Return the share of the total area that took part."""
+        return _share(self.voted_area, self.eligible_area)
+
+    @property
+    def head_turnout(self) -> Fraction:
+        """Return the share of the owners (by headcount) that took part."""
+        return _share(self.voted_heads, self.eligible_heads)
+
+
+def household_of(kind: str, home: RegisterHome) -> str:
+    """Return the household that votes for a home in a vote of this kind."""
+    if kind not in OWNERS_KINDS:
+        return f"home:{home.home_id}"
+    if home.unsold:
+        return DEVELOPER  # all the developer's unsold homes count once together
+    return f"owner:{home.owner_id}" if home.owner_id is not None else f"home:{home.home_id}"
+
+
+def tally(kind: str, choices: list[str], homes: Iterable[RegisterHome],
+          ballots: Mapping[str, str]) -> Tally:
+    """Count the ballots (household -> choice) over the register, exactly."""
+    areas: dict[str, Decimal] = {}
+    for home in homes:
+        key = household_of(kind, home)
+        areas[key] = areas.get(key, Decimal(0)) + Decimal(home.area)
+    counted = {h: c for h, c in ballots.items() if h in areas and c in choices}
+    voted_area = sum((areas[h] for h in counted), Decimal(0))
+    eligible_area = sum(areas.values(), Decimal(0))
+    per_option = {c: (sum((areas[h] for h, x in counted.items() if x == c), Decimal(0)),
+                      sum(1 for x in counted.values() if x == c)) for c in choices}
+    if kind in OWNERS_KINDS:
+        quorum = _share(voted_area, eligible_area) >= QUORUM \
+            and _share(len(counted), len(areas)) >= QUORUM
+    else:
+        quorum = bool(counted)  # a consultation has no quorum; it needs someone to answer
+    winner = _plurality(per_option) if kind not in OWNERS_KINDS else None
+    options = tuple(OptionTally(
+        c, area, heads, _share(area, voted_area), _share(heads, len(counted)),
+        quorum and c != ABSTAIN and (c == winner if kind not in OWNERS_KINDS
+                                     else _approves(kind, _share(area, voted_area),
+                                                    _share(heads, len(counted)))))
+        for c, (area, heads) in per_option.items())
+    passed = next(o.passed for o in options if o.option == "agree") if "agree" in choices \
+        else any(o.passed for o in options)
+    return Tally(kind, eligible_area, len(areas), voted_area, len(counted), quorum, options, passed)
+
+
+def _approves(kind: str, area_share: Fraction, head_share: Fraction) -> bool:
+    threshold, inclusive = THRESHOLDS[kind]
+    if inclusive:
+        return area_share >= threshold and head_share >= threshold
+    return area_share > threshold and head_share > threshold
+
+
+def _plurality(per_option: Mapping[str, tuple[Decimal, int]]) -> str | None:
+    """The choice with strictly the most households, abstentions aside; none on a tie."""
+    ranked = sorted(((heads, c) for c, (_area, heads) in per_option.items() if c != ABSTAIN),
+                    reverse=True)
+    if not ranked or ranked[0][0] == 0 or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return None
+    return ranked[0][1]
+
+
+def _share(part: Decimal | int, whole: Decimal | int) -> Fraction:
+    return Fraction(part) / Fraction(whole) if whole else Fraction(0)
+
+
+def register(session: Session) -> list[RegisterHome]:
+    """Return every registered home as the count sees it."""
+    return [RegisterHome(i, a, o, bool(u)) for i, a, o, u in session.execute(
+        select(Home.id, Home.area_m2, Home.owner_id, Home.unsold).order_by(Home.id))]
+
+
+def ballots_of(session: Session, vote: Vote) -> dict[str, str]:
+    """Return household -> choice for a vote."""
+    return dict(session.execute(select(Ballot.household, Ballot.choice)
+                                .where(Ballot.vote_id == vote.id)).tuples())
+
+
+def count(session: Session, vote: Vote) -> Tally:
+    """Count a vote over the current register."""
+    return tally(vote.kind, vote.choices, register(session), ballots_of(session, vote))
+
+
+def cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
+         now: datetime) -> str | None:
+    """Record a household's choice; return the choice it replaced, if any."""
+    if choice not in vote.choices:
+        raise VoteError(f"{choice!r} is not a choice of vote #{vote.id}")
+    query = select(Ballot).where(Ballot.vote_id == vote.id, Ballot.household == household)
+    ballot = session.scalar(query)
+    if ballot is None:
+        try:
+            with session.begin_nested():
+                session.add(Ballot(vote_id=vote.id, household=household, choice=choice,
+                                   resident_id=resident_id, cast_at=now, changes=0))
+            return None
+        except IntegrityError:  # a co-owner's ballot arrived a moment earlier
+            ballot = session.scalars(query).one()
+    previous = ballot.choice
+    ballot.choice, ballot.resident_id, ballot.cast_at = choice, resident_id, now
+    ballot.changes += 1
+    return previous
+
+
+def create(session: Session, *, title: str, kind: str, item: int | None, candidates: list[str],
+           opens_at: datetime, closes_at: datetime, now: datetime, by: str) -> Vote:
+    """Make a vote after checking its kind, Article 278 item, candidates and times."""
+    if kind not in KINDS:
+        raise VoteError(f"unknown kind {kind!r}; use {', '.join(KINDS)}")
+    if not title.strip():
+        raise VoteError("a vote needs a title")
+    if item is not None:
+        if kind not in OWNERS_KINDS:
+            raise VoteError("--item applies to owners' decisions only, not to a consultation")
+        if not 1 <= item <= 9:
+            raise VoteError("--item must be one of Article 278's items 1..9")
+        if (item in MAJOR_ITEMS) != (kind == "owners_major"):
+            raise VoteError(f"Article 278 item {item} is "
+                            + ("a major matter: use --kind owners_major" if item in MAJOR_ITEMS
+                               else "an ordinary matter: use --kind owners_ordinary"))
+    labels = [c.strip() for c in candidates if c.strip()]
+    if len(set(labels)) != len(labels) or set(labels) & set(PLAIN):
+        raise VoteError("candidates must have distinct labels other than agree/oppose/abstain")
+    if len(labels) == 1:
+        raise VoteError("give at least two candidates, or none for agree/oppose/abstain")
+    if closes_at <= max(opens_at, now):
+        raise VoteError("the closing time must be after the opening time and in the future")
+    vote = Vote(title=title.strip(), kind=kind, item=item,
+                candidates=json.dumps(labels, ensure_ascii=False) if labels else None,
+                opens_at=opens_at, closes_at=closes_at, created_at=now, created_by=by)
+    session.add(vote)
+    session.flush()
+    return vote
+
+
+def homes_of(session: Session, kind: str, household: str) -> list[Home]:
+    """Return the homes a household's ballot speaks for."""
+    what, _, number = household.partition(":")
+    if kind not in OWNERS_KINDS or what == "home":
+        query = select(Home).where(Home.id == int(number))
+    elif what == "owner":
+        query = select(Home).where(Home.owner_id == int(number), Home.unsold.is_(False))
+    else:
+        query = select(Home).where(Home.unsold.is_(True))
+    return list(session.scalars(query.order_by(Home.id)))
+
+
+def household_of_home(kind: str, home: Home) -> str:
+    """Return the household that votes for a registered home."""
+    return household_of(kind, RegisterHome(home.id, home.area_m2, home.owner_id, bool(home.unsold)))
+
+
+def votes_open(session: Session, now: datetime) -> list[Vote]:
+    """Return the votes one may cast in now, oldest first."""
+    return list(session.scalars(select(Vote).where(
+        Vote.closed_at.is_(None), Vote.opens_at <= now, Vote.closes_at > now).order_by(Vote.id)))
+
+
+def revoke_by(closed: date) -> date:
+    """Return the last day to ask a court to revoke a decision (Article 280: one year)."""
+    try:
+        return closed.replace(year=closed.year + 1)
+    except ValueError:  # 29 February
+        return closed.replace(year=closed.year + 1, day=28)
