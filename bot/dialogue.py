@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import intents
 from intents import Parse
 from bot import outbox, replies
-from bot.handlers import account, bind, followup, general, media, report, staff, status
+from bot.handlers import account, bind, followup, general, media, report, staff, status, vote
 from bot.inbound import Inbound
 from bot.services import Services
 from bot.turn import Turn
@@ -40,8 +40,8 @@ HANDLERS: dict[str, Handler] = {
     "subscribe": account.subscribe,
     "unsubscribe": account.unsubscribe,
     "rate": followup.rate,
-    "vote": general.not_yet,
-    "vote_list": general.not_yet,
+    "vote": vote.cast_vote,
+    "vote_list": vote.list_votes,
     "market": general.not_yet,
     "unknown": general.unknown,
 }

@@ -166,3 +166,75 @@ def duration_rough(late: object) -> str:
         if seconds >= size:
             return f"{seconds // size}{name}"
     return "不到1分钟"
+
+# ---- votes and binding ----------------------------------------------------
+ROLE_NAMES = {"owner": "业主", "tenant": "租户"}
+MORE_STAFF_COMMANDS = {"确认绑定": "confirm_binding", "拒绝绑定": "reject_binding",
+                       "发起征集": "open_consultation"}
+BIND_TRIES_LEFT = "（再错{left}次，该房屋的手机号验证将锁定24小时）"
+BIND_LOCKED = ("{home} 的手机号后四位已连续输错多次，为保护业主信息，验证已锁定到 {until}。"
+               "如确是本人，请联系物业人工核实。")
+BIND_NOT_STAFF = "只有登记的工作人员才能确认或拒绝绑定。绑定自己的房屋请发：绑定 5栋2单元1203 手机后四位"
+BIND_REQUEST = ("**绑定申请** {home}（{role}）申请编号 {number}\n"
+                "回复“确认绑定 {home} #{number}”通过，或“拒绝绑定 {home} #{number} 原因”")
+BIND_CONFIRMED = "您绑定 {home}（{role}）的申请已核实通过。"
+BIND_REFUSED = "您绑定 {home} 的申请未通过核实{reason}。如有疑问请联系物业。"
+STAFF_BIND_HELP = "请写明房号，例如：确认绑定 5栋2单元1203，或：拒绝绑定 5栋2单元1203 原因"
+STAFF_BIND_NONE = "{home} 没有待核实的绑定申请。"
+STAFF_BIND_WHICH = "{home} 有多个待核实的申请（编号 {numbers}），请写明编号，例如：确认绑定 {home} #{first}"
+STAFF_BIND_CONFIRMED = "已确认 {home} 的绑定（{role}，申请编号 {number}），已通知居民。"
+STAFF_BIND_REFUSED = "已拒绝 {home} 的绑定（申请编号 {number}），已通知居民。"
+
+KIND_NAMES = {"consultation": "意见征集", "owners_ordinary": "业主共同决定·一般事项",
+              "owners_major": "业主共同决定·重大事项"}
+CHOICE_NAMES = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}
+VOTE_STATES = {"scheduled": "未开始", "open": "进行中", "closed": "已截止"}
+VOTE_EXAMPLE_PLAIN = "投票 #{number} 同意（或 反对、弃权）"
+VOTE_EXAMPLE_CANDIDATES = "投票 #{number} 选1（或 弃权）"
+VOTE_OPTION_LINE = "{n}. {label}"
+VOTE_OPENED = "【{kind}】#{number} {title}\n{options}\n截止：{closes}\n请回复：{example}。截止前可以改投，以最后一次为准。"
+VOTE_REMINDER = "提醒：#{number} {title} 将于 {closes} 截止，您家还没有投票。请回复：{example}"
+VOTE_RESULT = "#{number} {title} 已截止。\n{summary}"
+VOTE_TURNOUT = "参与：面积 {area_share}（{voted_area}/{eligible_area} m²），人数 {head_share}（{voted_heads}/{eligible_heads}）"
+VOTE_QUORUM_MET = "达到法定参与比例（面积和人数均不少于2/3）"
+VOTE_QUORUM_MISSED = "未达到法定参与比例（面积和人数均须不少于2/3）"
+VOTE_TALLY_LINE = "{label}：{heads}户/人，{area} m²（人数占参与的 {head_share}，面积占 {area_share}）"
+VOTE_OUTCOME = "结果：{outcome}"
+VOTE_PASSED = "通过"
+VOTE_FAILED = "未通过"
+VOTE_INVALID = "参与不足，表决不成立"
+VOTE_ELECTED = "通过：{labels}"
+VOTE_NO_WINNER = "没有选项获得通过"
+VOTE_PLURALITY = "得票最多：{label}"
+VOTE_TIE = "没有唯一得票最多的选项"
+VOTE_REVOKE = "业主认为决定侵害其合法权益的，可在 {date} 前请求人民法院撤销（民法典第二百八十条）。"
+VOTE_COVERS = "这一票代表您名下 {count} 套房屋（合计 {area} m²），计为一人。"
+VOTE_COVERS_DEVELOPER = "这一票代表开发商全部未售房屋（{count} 套，合计 {area} m²），计为一人。"
+VOTE_RECORDED = "已记录：#{number} {title}，您家选择「{choice}」。{covers}{closes} 截止前可以改投。"
+VOTE_CHANGED = "已改投：#{number} {title}，您家的选择由「{previous}」改为「{choice}」，以最后一次为准。{covers}"
+VOTE_SAME = "#{number} 您家已经选了「{choice}」，无需重复投票。"
+VOTE_NONE_OPEN = "目前没有正在进行的投票。发“最近有什么表决”可查看结果。"
+VOTE_WHICH = "现在有 {count} 个投票在进行，请写明编号，例如“{example}”：\n{lines}"
+VOTE_UNKNOWN = "没有找到投票 #{number}，请核对编号。发“最近有什么表决”可查看。"
+VOTE_NOT_OPEN = "投票 #{number} 还没开始，{opens} 开始。"
+VOTE_CLOSED = "投票 #{number} 已于 {closes} 截止，不能再投或改投了。"
+VOTE_NEED_CHOICE = "请说明您的选择，例如：{example}\n{options}"
+VOTE_BAD_CHOICE = "#{number} 没有这个选项。可选：\n{options}\n例如：{example}"
+VOTE_TENANT = "#{number} 是业主共同决定的事项，依法由业主表决，租户不能参加。租户可以参加意见征集。"
+VOTE_BIND_FIRST = "投票前请先绑定房屋：发“绑定 5栋2单元1203 手机后四位”。"
+VOTE_VERIFY_FIRST = ("#{number} 是业主共同决定的事项，只有认证的业主可以投票。您的绑定还在等待核实；"
+                     "发“绑定 房号 登记手机号后四位”可立即认证。")
+VOTE_LIST_OPEN = "正在进行的投票："
+VOTE_LIST_LINE = "#{number} {title}（{kind}）截止 {closes}{mine}"
+VOTE_LIST_MINE = "｜您家已选「{choice}」"
+VOTE_LIST_RECENT = "最近的结果："
+VOTE_LIST_RESULT = "#{number} {title}：{outcome}"
+VOTE_LIST_EMPTY = "目前没有投票。"
+VOTE_LIST_HINT = "发“第N项表决结果”看详情。"
+VOTE_DETAIL = "#{number} {title}（{kind}）\n状态：{state}，{opens} 至 {closes}\n{summary}{mine}"
+VOTE_DETAIL_MINE = "\n您家的选择：「{choice}」"
+STAFF_CONSULT_HELP = ("发起意见征集请写：发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]，"
+                      "例如：发起征集 中心花园改造方案 截止 2026-12-10 18:00 方案一,方案二")
+STAFF_CONSULT_PAST = "截止时间 {closes} 已经过了，请写一个将来的时间。"
+STAFF_CONSULT_OPTIONS = "选项至少要两个且不能重复；不写选项就是 同意/反对/弃权。"
+STAFF_CONSULT_OPENED = "已发起意见征集 #{number}：{title}，{closes} 截止，已通知住户和住户群。"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from bot import followthrough, outbox
+from bot.handlers import vote
 from bot.services import Services
 
 
@@ -37,6 +38,8 @@ JOBS: tuple[JobSpec, ...] = (
             "回头看: ask whether tickets fixed [followup].look_back ago stayed fixed"),
     JobSpec("daily_digest", followthrough.daily_digest, "cron", {"hour": 8, "minute": 30},
             "post new, open, overdue and yesterday's resolved tickets to each staff group"),
+    JobSpec("vote_close", vote.vote_close, "interval", {"seconds": 60},
+            "announce votes that opened, remind non-voters a day before, close and publish due votes"),
 )
 
 

@@ -1,4 +1,5 @@
-"""The staff chat grammar: 接单, 回复, 完成, 升级, 退回, 合并, 待办 (see CONTRACT.md)."""
+"""The staff chat grammar: 接单, 回复, 完成, 升级, 退回, 合并, 待办 (see CONTRACT.md),
+and 确认绑定, 拒绝绑定, 发起征集."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import notify, replies
+from bot.handlers import bind, vote
 from bot.services import Services
 from models import Follower, Staff, Ticket, record, transition
 from models.staff import LEVELS
@@ -38,7 +40,11 @@ class StaffTurn:
 
 def command_of(text: str) -> tuple[str, str] | None:
     """Return (command, the rest) when the text is a staff command."""
-    match = COMMAND.match(unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFKC", text)
+    for word, command in replies.MORE_STAFF_COMMANDS.items():  # four characters, before the two
+        if text.lstrip().startswith(word):
+            return command, text.lstrip()[len(word):].strip()
+    match = COMMAND.match(text)
     if not match or match.group(1) not in replies.STAFF_COMMANDS:
         return None
     return replies.STAFF_COMMANDS[match.group(1)], match.group(2).strip()
@@ -48,6 +54,8 @@ def handle(turn: StaffTurn, command: str, rest: str) -> str:
     """Run one staff command and say what happened."""
     if command == "todo":
         return todo(turn)
+    if command in NOT_TICKETS:
+        return NOT_TICKETS[command](turn, rest)
     match = NUMBER.match(rest)
     if not match:
         return replies.STAFF_HELP
@@ -196,4 +204,10 @@ def _overdue(ticket: Ticket, now: datetime) -> bool:
 ACTIONS: dict[str, Callable[[StaffTurn, Ticket, str], str]] = {
     "claim": claim, "reply": reply, "resolve": resolve, "escalate": escalate,
     "reject": reject, "merge": merge,
+}
+
+# Commands about bindings and votes: they name a home or a title, not a ticket.
+NOT_TICKETS: dict[str, Callable[[StaffTurn, str], str]] = {
+    "confirm_binding": bind.confirm_binding, "reject_binding": bind.reject_binding,
+    "open_consultation": vote.open_consultation,
 }
