@@ -44,13 +44,19 @@ def _stated(norm: str, end: int, weight: float, lex: Lexicon) -> float:
     return weight
 
 
-def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], lex: Lexicon) -> list[Hit]:
-    """Find the category cues: per tier and category the first that is not a place, and whole-token words."""
+def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], lex: Lexicon,
+                  scanned: list | None = None) -> list[Hit]:
+    """Find the category cues: per tier and category the first that is not a place, and whole-token words.
+
+    scanned is `lex.scanner.scan(norm)` when the caller has it already.
+    """
+    if scanned is None:
+        scanned = lex.scanner.scan(norm)
     hits: list[Hit] = []
-    for tier in lex.tiers:
+    for tier, matches in zip(lex.tiers, scanned):
         settled: set[str] = set()
-        for match in tier.pattern.finditer(norm):
-            name = tier.category(match)
+        for match, names in matches:
+            name = tier.category(match, names)
             if name in settled:
                 continue
             denied = _denied(norm, match.start(), match.end(), lex) if tier.weight < 5 else None
@@ -110,9 +116,14 @@ def choose_category(hits: list[Hit], norm: str = "", lex: Lexicon | None = None)
     return best.category, weight
 
 
-def is_urgent(norm: str, lex: Lexicon) -> bool:
-    """Tell whether a danger is happening now (a cue not voided by a worry, past or negation)."""
-    for match in lex.urgent_re.finditer(norm):
+def is_urgent(norm: str, lex: Lexicon, scanned: list | None = None) -> bool:
+    """Tell whether a danger is happening now (a cue not voided by a worry, past or negation).
+
+    scanned is `lex.scanner.scan(norm)` when the caller has it already (the urgent cues come last).
+    """
+    if scanned is None:
+        scanned = lex.scanner.scan(norm)
+    for match, _names in scanned[-1]:
         before = norm[max(0, match.start() - lex.urgent_window):match.start()]
         if lex.blockers.search(before) or lex.negators.search(before):
             continue

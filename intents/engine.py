@@ -61,12 +61,14 @@ class Engine:
     def evidence(self, norm: str) -> tuple[scoring.Evidence, str | None]:
         """Collect everything the scores are computed from, and the report category."""
         lex = self.lexicon
-        category, weight = categories.choose_category(categories.category_hits(norm, self.tokens, lex), norm, lex)
+        scanned = lex.scanner.scan(norm)
+        category, weight = categories.choose_category(categories.category_hits(norm, self.tokens, lex, scanned),
+                                                      norm, lex)
         evidence = scoring.Evidence(
             cues=scoring.found_cues(norm, lex), ticket=slots.find_ticket(norm, lex),
             vote=slots.find_vote(norm, lex), choice=slots.find_choice(norm, lex),
             rating=slots.find_rating(norm, lex), home=homes.home_in(norm, lex), category_weight=weight,
-            urgent=categories.is_urgent(norm, lex), greeting_only=scoring.greeting_only(norm, lex),
+            urgent=categories.is_urgent(norm, lex, scanned), greeting_only=scoring.greeting_only(norm, lex),
             length=len(norm))
         return evidence, category
 

@@ -142,3 +142,147 @@ class CueIndex:
             if names:
                 candidates.update(names)
         return {name for name in candidates if self.patterns[name].search(text)}
+
+
+def alternatives(source: str) -> list[str]:
+    """Split a regex source at its top-level `|` (each piece is a regex of its own)."""
+    pieces, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            if source[i + 1:i + 2] == "^":
+                i += 1
+            if source[i + 1:i + 2] == "]":  # a leading "]" is a literal
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            pieces.append(source[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(source[start:])
+    return pieces
+
+
+class Alternation:
+    """Regexes tried in order as one alternation, each under a group name (None for none).
+
+    Words may be given as well: they form a trie under their own group, tried first.
+    """
+
+    def __init__(self, groups: list[tuple[str | None, list[str]]], words: list[str] = (),
+                 words_group: str | None = None) -> None:
+        """Split every regex into its top-level branches and find where each can start."""
+        from intents.lexicon import trie_pattern  # the lexicon imports this module
+        self.words_group = words_group
+        self.words = sorted(words)
+        self.groups = [(name, [(piece, first_chars(piece)) for source in sources for piece in alternatives(source)])
+                       for name, sources in groups]
+        self._trie = trie_pattern
+        parts = [self._word_part(self.words)] if self.words else []
+        parts += [self._group_part(name, [p for p, _ in pieces]) for name, pieces in self.groups]
+        self.source = "|".join(parts)
+        self.full = re.compile(self.source)
+        starts = first_chars(self.source)
+        if starts is not None:
+            for _name, pieces in self.groups:
+                if any(fc is None for _, fc in pieces):  # pragma: no cover (first_chars says so already)
+                    starts = None
+        self.starts = starts
+
+    def _word_part(self, words: list[str]) -> str:
+        """The trie of words, under its group name when there is one."""
+        trie = self._trie(words)
+        return f"(?P<{self.words_group}>{trie})" if self.words_group else f"(?:{trie})"
+
+    @staticmethod
+    def _group_part(name: str | None, pieces: list[str]) -> str:
+        """Alternative regexes under one group name."""
+        body = "|".join(f"(?:{p})" for p in pieces)
+        return f"(?P<{name}>{body})" if name else f"(?:{body})"
+
+    def at(self, ch: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
+        """Compile the alternation of just the branches that can start with ch, and its group names.
+
+        A branch's first characters are exact except for \\d, which they take as ASCII digits only:
+        at any other decimal digit every branch is kept.
+        """
+        keep_all = ch.isdecimal() and not ch.isascii()
+        parts, names = [], []
+        words = [w for w in self.words if w[0] == ch]
+        if words:
+            parts.append(self._word_part(words))
+            if self.words_group:
+                names.append(self.words_group)
+        for name, pieces in self.groups:
+            kept = [p for p, fc in pieces if keep_all or fc is None or ch in fc]
+            if kept:
+                parts.append(self._group_part(name, kept))
+                if name:
+                    names.append(name)
+        return (re.compile("|".join(parts)), tuple(names)) if parts else None
+
+
+class Scanner:
+    """Find every match of several alternations in one pass over the text.
+
+    Each alternation is scanned as `Guarded.finditer` would scan it (leftmost matches, no overlap),
+    but it is tried only at the characters that can start it, and there only with the branches
+    that can start with that character: a tier of sixty regexes costs one or two of them per try.
+    """
+
+    def __init__(self, alternations: list[Alternation]) -> None:
+        """Index every alternation by the characters that can start it; patterns compile on first use."""
+        self.alternations = alternations
+        self.count = len(alternations)
+        self._unbounded = [i for i, alt in enumerate(alternations) if alt.starts is None]
+        chars = set().union(*(alt.starts for alt in alternations if alt.starts is not None))
+        self._chars = frozenset(chars)
+        self._table: dict[str, tuple[tuple[int, re.Pattern[str], tuple[str, ...]], ...]] = {}
+
+    def _entry(self, ch: str) -> tuple[tuple[int, re.Pattern[str], tuple[str, ...]], ...]:
+        """The (alternation, pattern, group names) to try where ch stands."""
+        entry = self._table.get(ch)
+        if entry is None:
+            found = []
+            for i, alt in enumerate(self.alternations):
+                if alt.starts is not None and ch in alt.starts:
+                    compiled = alt.at(ch)
+                    if compiled is not None:
+                        found.append((i, *compiled))
+            entry = self._table[ch] = tuple(found)
+        return entry
+
+    def scan(self, text: str) -> list[list[tuple[re.Match[str], tuple[str, ...]]]]:
+        """Return, per alternation, its matches in order with the group names of the pattern that matched."""
+        found: list[list] = [[] for _ in range(self.count)]
+        for i in self._unbounded:
+            names = tuple(self.alternations[i].full.groupindex)
+            found[i] = [(m, names) for m in self.alternations[i].full.finditer(text)]
+        chars = self._chars
+        if chars.isdisjoint(text):
+            return found
+        resume = [0] * self.count
+        table = self._table
+        for pos, ch in enumerate(text):
+            if ch not in chars:
+                continue
+            entry = table.get(ch)
+            if entry is None:
+                entry = self._entry(ch)
+            for i, pattern, names in entry:
+                if pos >= resume[i]:
+                    match = pattern.match(text, pos)
+                    if match:
+                        found[i].append((match, names))
+                        resume[i] = match.end()
+        return found

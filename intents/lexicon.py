@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from intents.firstchars import CueIndex, Guarded
+from intents.firstchars import Alternation, CueIndex, Guarded, Scanner
 
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_PATH = DATA_DIR / "lexicon.toml"
@@ -28,15 +28,14 @@ class Tier:
     """All categories' cues of one weight, compiled as one pattern with a named group per category."""
 
     weight: float
-    pattern: Guarded
+    alternation: Alternation
     groups: tuple[str, ...]
     literals: dict[str, str]
 
-    def category(self, match: re.Match[str]) -> str:
-        """Return the category a match of this tier belongs to."""
-        if self.literals and match.group(LITERAL_GROUP) is not None:
-            return self.literals[match.group()]
-        return next(g for g in self.groups if match.group(g) is not None)
+    def category(self, match: re.Match[str], names: tuple[str, ...]) -> str:
+        """Return the category of a match (names: the groups of the pattern that matched, words first)."""
+        group = next(g for g in names if match.group(g) is not None)
+        return self.literals[match.group()] if group == LITERAL_GROUP else group
 
 
 @dataclass
@@ -62,6 +61,7 @@ class Lexicon:
     greeting_re: re.Pattern[str] | None = None
     filler_re: re.Pattern[str] | None = None
     urgent_re: Guarded | None = None
+    scanner: Scanner | None = None  # every tier, then the urgent cues, found in one pass
     blockers: re.Pattern[str] | None = None
     negators: re.Pattern[str] | None = None
     urgent_window: int = 0
@@ -129,11 +129,10 @@ def _tiers(raw: dict) -> tuple[Tier, ...]:
                 if _is_literal(word):
                     literals.setdefault(word, name)
             if regexes:
-                groups.append((name, "|".join(f"(?:{p})" for p in regexes)))
-        parts = ([f"(?P<{LITERAL_GROUP}>{trie_pattern(list(literals))})"] if literals else [])
-        parts += [f"(?P<{name}>{source})" for name, source in groups]
-        if parts:
-            tiers.append(Tier(weight, Guarded("|".join(parts)), tuple(n for n, _ in groups), literals))
+                groups.append((name, regexes))
+        if literals or groups:
+            alternation = Alternation(groups, list(literals), LITERAL_GROUP)
+            tiers.append(Tier(weight, alternation, tuple(n for n, _ in groups), literals))
     return tuple(tiers)
 
 
@@ -168,6 +167,7 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.blockers = re.compile(urgent["blockers"])
     lex.negators = re.compile(urgent["negators"])
     lex.urgent_window = int(urgent["window"])
+    lex.scanner = Scanner([tier.alternation for tier in lex.tiers] + [Alternation([(None, urgent["cues"])])])
     lex.slots = {k: Guarded(v) for k, v in raw["slots"].items()}
     lex.homes = {k: Guarded(v) for k, v in raw["homes"].items()}
     lex.estate_place_re = literal_union(raw["places"]["estate"])
