@@ -117,12 +117,30 @@ class Guarded:
         return text if self._impossible(text) else self.pattern.sub(repl, text)
 
 
+def anchored(source: str) -> re.Pattern[str]:
+    """Compile a regex for `search` that only says whether source matches somewhere, scanning fast.
+
+    The regex engine skips along the text in C when a pattern starts with a character class, so
+    the class of source's first characters is matched, and a lookbehind checks that source matches
+    from there: `[abc](?<=(?=source)[\\s\\S])`. The class takes any decimal digit where source may
+    start with one (\\d is more than ASCII). Sources without bounded first characters stay as they are.
+    """
+    starts = first_chars(source)
+    if starts is None:
+        return re.compile(source)
+    chars = re.escape("".join(sorted(starts)))
+    if not DIGITS.isdisjoint(starts):
+        chars += r"\d"
+    return re.compile(f"[{chars}](?<=(?={source})[\\s\\S])")
+
+
 class CueIndex:
     """Named patterns indexed by their starting characters: only plausible ones are run."""
 
     def __init__(self, sources: dict[str, str]) -> None:
         """Compile every pattern and index it by the characters that can start it."""
         self.patterns = {name: re.compile(source) for name, source in sources.items()}
+        self._anchored = {name: anchored(source) for name, source in sources.items()}
         self._always: list[str] = []
         self._by_char: dict[str, list[str]] = {}
         for name, source in sources.items():
@@ -141,7 +159,8 @@ class CueIndex:
             names = by_char.get(ch)
             if names:
                 candidates.update(names)
-        return {name for name in candidates if self.patterns[name].search(text)}
+        patterns = self._anchored
+        return {name for name in candidates if patterns[name].search(text)}
 
 
 def alternatives(source: str) -> list[str]:
