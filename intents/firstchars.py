@@ -12,6 +12,7 @@ except ImportError:  # pragma: no cover
     _parser = None
 
 DIGITS = frozenset(string.digits)
+ANY_DIGIT = re.compile(r"\d")  # any decimal digit, as \d matches it
 
 
 class Unknown(Exception):
@@ -59,6 +60,34 @@ def _item(op, av) -> tuple[set[str], bool]:
     raise Unknown
 
 
+def needs_digit(pattern: str) -> bool:
+    """Tell whether every match of pattern holds a decimal digit (a \\d or a digit it spells out)."""
+    if _parser is None:
+        return False
+    return _seq_needs_digit(list(_parser.parse(pattern).data))
+
+
+def _seq_needs_digit(items: list) -> bool:
+    """Whether some element of a sequence always consumes a digit."""
+    return any(_item_needs_digit(op, av) for op, av in items)
+
+
+def _item_needs_digit(op, av) -> bool:
+    """Whether one parsed element always consumes a digit."""
+    if op is C.LITERAL:
+        return chr(av).isdecimal()
+    if op is C.IN:
+        return all((o is C.CATEGORY and a is C.CATEGORY_DIGIT) or (o is C.LITERAL and chr(a).isdecimal())
+                   for o, a in av)
+    if op is C.SUBPATTERN:
+        return _seq_needs_digit(list(av[-1]))
+    if op is C.BRANCH:
+        return all(_seq_needs_digit(list(branch)) for branch in av[1])
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
+        return av[0] >= 1 and _seq_needs_digit(list(av[2]))
+    return False
+
+
 def _charset(items: list) -> set[str]:
     """Characters of a class like [a-c] or \\d (ASCII digits only for \\d)."""
     chars: set[str] = set()
@@ -77,18 +106,24 @@ def _charset(items: list) -> set[str]:
 class Guarded:
     """A compiled regex that is only tried where the text holds a character that can start it."""
 
-    __slots__ = ("pattern", "starts", "_start_re")
+    __slots__ = ("pattern", "starts", "digit", "_start_re")
 
     def __init__(self, source: str) -> None:
-        """Compile source and work out its starting characters."""
+        """Compile source and work out its starting characters, and whether a match needs a digit."""
         self.pattern = re.compile(source)
         self.starts = first_chars(source)
-        chars = "".join(sorted(self.starts)) if self.starts else ""
-        self._start_re = re.compile("[" + re.escape(chars) + "]") if chars else None
+        self.digit = needs_digit(source)
+        if self.starts is None:
+            self._start_re = None
+        else:  # an empty set of first characters can start nothing
+            chars = "".join(sorted(self.starts))
+            self._start_re = re.compile("[" + re.escape(chars) + "]" if chars else "(?!)")
 
     def _impossible(self, text: str) -> bool:
-        """Tell whether no character of text can start a match."""
-        return self.starts is not None and self.starts.isdisjoint(text)
+        """Tell whether no character of text can start a match, or a needed digit is missing."""
+        if self._start_re is not None and self._start_re.search(text) is None:
+            return True
+        return self.digit and ANY_DIGIT.search(text) is None
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
         """Like re.Pattern.search, skipping texts that cannot match."""
@@ -99,7 +134,7 @@ class Guarded:
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """Like re.Pattern.finditer, trying only the positions where a match can start."""
         if self._start_re is None:
-            if self.starts is None:
+            if not (self.digit and ANY_DIGIT.search(text) is None):
                 yield from self.pattern.finditer(text)
             return
         pos, find, match_at = 0, self._start_re.search, self.pattern.match

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from intents.firstchars import ANY_DIGIT
 from intents.lexicon import Lexicon
 
 Home = tuple[str | None, str | None, str | None]
@@ -20,6 +21,8 @@ def _groups(match: re.Match[str]) -> str:
 
 def home_in(norm: str, lex: Lexicon) -> Home:
     """Read building, unit and room from normalised text; each slot takes its first value."""
+    if lex.homes_need_digit and ANY_DIGIT.search(norm) is None:
+        return None, None, None
     pats = lex.homes
     buildings = [(m.start(), m.group(1)) for m in pats["building"].finditer(norm)]
     units = [(m.start(), m.group(1)) for m in pats["unit"].finditer(norm)]

@@ -67,6 +67,7 @@ class Lexicon:
     urgent_window: int = 0
     slots: dict[str, Guarded] = field(default_factory=dict)
     homes: dict[str, Guarded] = field(default_factory=dict)
+    homes_need_digit: bool = False  # no home pattern matches a text without a digit
     estate_place_re: re.Pattern[str] | None = None
     building_place_re: re.Pattern[str] | None = None
 
@@ -170,6 +171,7 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.scanner = Scanner([tier.alternation for tier in lex.tiers] + [Alternation([(None, urgent["cues"])])])
     lex.slots = {k: Guarded(v) for k, v in raw["slots"].items()}
     lex.homes = {k: Guarded(v) for k, v in raw["homes"].items()}
+    lex.homes_need_digit = all(pattern.digit for pattern in lex.homes.values())
     lex.estate_place_re = literal_union(raw["places"]["estate"])
     lex.building_place_re = literal_union(raw["places"]["estate"] + raw["places"]["building"])
     return lex
