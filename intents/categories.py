@@ -46,7 +46,8 @@ def _stated(norm: str, end: int, weight: float, lex: Lexicon) -> float:
 
 def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], lex: Lexicon,
                   scanned: list | None = None) -> list[Hit]:
-    """Find the category cues: per tier and category the first that is not a place, and whole-token words.
+    """Find the category cues: per tier and category the first that is not a place, and whole-token words
+    (those only when they could count: segmenting is the dearest step).
 
     scanned is `lex.scanner.scan(norm)` when the caller has it already.
     """
@@ -69,7 +70,10 @@ def category_hits(norm: str, tokenize: Callable[[str], list[tuple[str, int]]], l
             hits.append(Hit(name, _stated(norm, match.end(), tier.weight, lex), match.start(), place))
             if not place:
                 settled.add(name)
-    hits.extend(_token_hits(norm, tokenize, lex))
+    # A single-word cue weighs TOKEN_WEIGHT and is never denied: beside a heavier cue that is no
+    # place it can change neither the category nor its weight, so jieba need not run.
+    if not any(hit.weight > TOKEN_WEIGHT and not hit.is_place for hit in hits):
+        hits.extend(_token_hits(norm, tokenize, lex))
     return hits
 
 
