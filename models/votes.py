@@ -202,8 +202,8 @@ def register(session: Session) -> list[RegisterHome]:
 
 def ballots_of(session: Session, vote: Vote) -> dict[str, str]:
     """Return household -> choice for a vote."""
-    return dict(session.execute(select(Ballot.household, Ballot.choice)
-                                .where(Ballot.vote_id == vote.id)).tuples())
+    rows = session.execute(select(Ballot.household, Ballot.choice).where(Ballot.vote_id == vote.id))
+    return {household: choice for household, choice in rows}
 
 
 def count(session: Session, vote: Vote) -> Tally:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot import outbox
 from bot.handlers import vote as vote_chat
-from models import Ballot, Home, Resident, Vote
+from models import Ballot, Home, OutboxMessage, Resident, Vote
 from models.votes import PLAIN, RegisterHome, revoke_by, tally
 from tests.conftest import Clock
 from tests.factories import WeChatPeer
@@ -156,3 +156,223 @@ def test_tally_equals_a_brute_force_recount(election) -> None:  # type: ignore[n
         (expected["heads"], expected["voted"], expected["quorum"])
     for o in result.options:
         assert (o.area, o.heads, o.passed) == expected[o.option]
+
+
+# ---- by chat and command line ---------------------------------------------
+
+def cli(app: Flask, *args: str) -> str:
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def create_vote(app: Flask, *args: str, closes: str = "2026-12-05T18:00") -> int:
+    """Create a vote with the CLI; return its number from the `#N` last line."""
+    last = cli(app, "vote", "create", "--closes", closes, *args).strip().splitlines()[-1]
+    assert last.startswith("#")
+    return int(last[1:])
+
+
+def show(app: Flask, number: int) -> dict:  # type: ignore[type-arg]
+    return json.loads(cli(app, "vote", "show", str(number), "--json"))
+
+
+def owners(app: Flask) -> list[tuple[str, str, list[Home]]]:
+    """(phone, the first home's label "b栋u单元r", all their homes) for every demo owner."""
+    with app.extensions["linli"].sessions() as session:
+        found: dict[int, list[Home]] = {}
+        for home in session.scalars(select(Home).where(Home.owner_id.is_not(None)).order_by(Home.id)):
+            home.label, home.owner  # noqa: B018  load them
+            found.setdefault(home.owner_id, []).append(home)
+    return [(h[0].owner.phone, h[0].label, h) for h in found.values()]
+
+
+def bind(peer: WeChatPeer, openid: str, label: str, phone: str) -> None:
+    reply = peer.say(f"绑定 {label} {phone[-4:]}", openid=openid) or ""
+    assert "绑定成功" in reply, reply
+
+
+def test_json_shape_and_casting_forms(peer: WeChatPeer, app: Flask) -> None:
+    number = create_vote(app, "--title", "续聘物业公司", "--kind", "owners_ordinary", "--item", "4")
+    phone, label, _ = owners(app)[0]
+    bind(peer, "oVoter", label, phone)
+    reply = peer.say(f"投票 #{number} 同意", openid="oVoter") or ""
+    assert "已记录" in reply and "同意" in reply and f"#{number}" in reply
+    reply = peer.say(f"第{number}项弃权", openid="oVoter") or ""
+    assert "改投" in reply and "同意" in reply and "弃权" in reply
+    assert "无需重复" in (peer.say("我投弃权", openid="oVoter") or "")  # the only open vote
+    data = show(app, number)
+    assert list(data) == ["vote", "kind", "state", "eligible_area", "eligible_heads", "voted_area",
+                          "voted_heads", "quorum_met", "options", "passed"]
+    assert (data["vote"], data["kind"], data["state"], data["passed"]) == \
+        (number, "owners_ordinary", "open", None)
+    assert [o["option"] for o in data["options"]] == ["agree", "oppose", "abstain"]
+    assert data["voted_heads"] == 1 and data["options"][2]["heads"] == 1
+    assert isinstance(data["eligible_heads"], int) and "." in data["eligible_area"]
+    Decimal(data["eligible_area"])  # a decimal string
+    assert all(o["passed"] is None for o in data["options"])
+
+
+def test_candidates_vote_by_number(peer: WeChatPeer, app: Flask) -> None:
+    number = create_vote(app, "--title", "选举业委会主任", "--kind", "owners_ordinary", "--item", "3",
+                         "--options", "候选人甲,候选人乙")
+    phone, label, _ = owners(app)[1]
+    bind(peer, "oElector", label, phone)
+    assert "候选人乙" in (peer.say(f"#{number} 选2", openid="oElector") or "")
+    assert "没有这个选项" in (peer.say(f"#{number} 选5", openid="oElector") or "")
+    data = show(app, number)
+    assert [(o["option"], o["heads"]) for o in data["options"]] == \
+        [("候选人甲", 0), ("候选人乙", 1), ("abstain", 0)]
+
+
+def test_who_may_vote(peer: WeChatPeer, app: Flask) -> None:
+    number = create_vote(app, "--title", "筹集维修资金", "--kind", "owners_major", "--item", "6")
+    assert "绑定" in (peer.say(f"投票 #{number} 同意", openid="oNobody") or "")
+    peer.say("绑定 5栋2单元1203 租户", openid="oTenant")
+    assert "租户不能" in (peer.say(f"投票 #{number} 同意", openid="oTenant") or "")
+    peer.say("绑定 5栋2单元1203", openid="oUnverified")
+    assert "认证" in (peer.say(f"投票 #{number} 同意", openid="oUnverified") or "")
+    consult = create_vote(app, "--title", "花园改造", "--kind", "consultation",
+                          "--options", "方案一,方案二")
+    assert "方案一" in (peer.say(f"投票 #{consult} 选1", openid="oTenant") or "")  # tenants may
+    assert show(app, number)["voted_heads"] == 0 and show(app, consult)["voted_heads"] == 1
+
+
+def test_unknown_unopened_closed_and_ambiguous_votes(peer: WeChatPeer, app: Flask,
+                                                     clock: Clock) -> None:
+    phone, label, _ = owners(app)[2]
+    bind(peer, "oAsker", label, phone)
+    assert "没有正在进行" in (peer.say("投票 同意", openid="oAsker") or "")
+    assert "没有找到投票 #9" in (peer.say("投票 #9 同意", openid="oAsker") or "")
+    later = create_vote(app, "--title", "晚些开始", "--kind", "owners_ordinary",
+                        "--opens", "2026-12-01T09:00")
+    assert "还没开始" in (peer.say(f"投票 #{later} 同意", openid="oAsker") or "")
+    first = create_vote(app, "--title", "甲事项", "--kind", "owners_ordinary",
+                        closes="2026-11-29T18:00")
+    second = create_vote(app, "--title", "乙事项", "--kind", "owners_ordinary")
+    reply = peer.say("投票 同意", openid="oAsker") or ""
+    assert "请写明编号" in reply and f"#{first}" in reply and f"#{second}" in reply
+    clock.advance(days=2)  # the first one closed at 18:00 yesterday; no job has run yet
+    assert "已于" in (peer.say(f"投票 #{first} 反对", openid="oAsker") or "")
+    assert "乙事项" in (peer.say("投票 反对", openid="oAsker") or "")  # now only one is open
+
+
+def test_item_and_kind_must_agree(app: Flask) -> None:
+    for kind, item in (("owners_ordinary", "7"), ("owners_major", "4"), ("consultation", "3")):
+        result = app.test_cli_runner().invoke(args=[
+            "vote", "create", "--title", "x", "--kind", kind, "--item", item,
+            "--closes", "2026-12-05T18:00"])
+        assert result.exit_code != 0 and "item" in result.output
+    result = app.test_cli_runner().invoke(args=[
+        "vote", "create", "--title", "x", "--kind", "owners_major", "--closes", "2026-11-01T18:00"])
+    assert result.exit_code != 0 and "closing time" in result.output
+
+
+def test_an_owner_of_two_homes_votes_once_for_both(peer: WeChatPeer, app: Flask) -> None:
+    phone, label, their = next(o for o in owners(app) if len(o[2]) == 2)
+    number = create_vote(app, "--title", "续聘物业", "--kind", "owners_ordinary")
+    bind(peer, "oTwoHomes", their[1].label, phone)  # binding either home speaks for both
+    reply = peer.say(f"投票 #{number} 同意", openid="oTwoHomes") or ""
+    assert "2 套房屋" in reply
+    data = show(app, number)
+    assert (data["voted_heads"], data["voted_area"]) == \
+        (1, str(sum((h.area_m2 for h in their), Decimal(0))))
+
+
+def test_co_owners_share_one_vote_and_the_last_choice_counts(peer: WeChatPeer, app: Flask) -> None:
+    phone, label, _ = owners(app)[3]
+    number = create_vote(app, "--title", "改建车棚", "--kind", "owners_major", "--item", "7")
+    bind(peer, "oHusband", label, phone)
+    bind(peer, "oWife", label, phone)
+    peer.say(f"投票 #{number} 同意", openid="oHusband")
+    reply = peer.say(f"投票 #{number} 反对", openid="oWife") or ""
+    assert "改投" in reply and "同意" in reply
+    data = show(app, number)
+    assert data["voted_heads"] == 1 and [o["heads"] for o in data["options"]] == [0, 1, 0]
+    assert "反对" in (peer.say(f"第{number}项表决结果", openid="oHusband") or "")
+
+
+def test_closing_job_reminds_once_closes_once_and_announces(peer: WeChatPeer, app: Flask,
+                                                           clock: Clock,
+                                                           fake_wechat: FakeWeChat) -> None:
+    people = owners(app)[:3]
+    for n, (phone, label, _) in enumerate(people):
+        bind(peer, f"oJob{n}", label, phone)
+    number = create_vote(app, "--title", "更换物业", "--kind", "owners_ordinary",
+                         closes="2026-11-30T18:00")
+    peer.say(f"投票 #{number} 同意", openid="oJob0")
+    services = app.extensions["linli"]
+    clock.advance(hours=33)  # 19:00 on the 29th: within the last day
+    for _ in range(2):
+        vote_chat.vote_close(services)
+    outbox.deliver_due(services)
+    assert not any("提醒" in m for m in resident_messages(fake_wechat, "oJob0"))  # voted already
+    assert sum("提醒" in m for m in resident_messages(fake_wechat, "oJob1")) == 1
+    peer.say(f"投票 #{number} 反对", openid="oJob1")  # before the deadline: counted
+    clock.advance(days=1)
+    assert "已于" in (peer.say(f"投票 #{number} 同意", openid="oJob2") or "")  # late: refused
+    for _ in range(2):
+        vote_chat.vote_close(services)
+    outbox.deliver_due(services)
+    data = show(app, number)
+    assert (data["state"], data["voted_heads"], data["quorum_met"], data["passed"]) == \
+        ("closed", 2, False, False)
+    assert all(o["passed"] is False for o in data["options"])
+    with services.sessions() as session:  # queued once each; held while their 48 hours are over
+        results = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like(f"vote:{number}:result:resident:%"))).all()
+    assert sorted(m.recipient for m in results) == ["oJob0", "oJob1"]
+    assert all("已截止" in m.body and "未达到法定参与比例" in m.body for m in results)
+    groups = [b["markdown"]["content"] for b in fake_wechat.sent("webhook/send")]
+    assert sum("已截止" in g for g in groups) == 1 and sum("更换物业" in g for g in groups) == 2
+    text = cli(app, "vote", "show", str(number))
+    assert "2027-11-30" in text and "quorum: missed" in text and "2/" in text
+
+
+# ---- done when: a whole owners' vote on the demo estate ---------------------
+
+def recount_from_export(app: Flask, export: str) -> dict:  # type: ignore[type-arg]
+    """Recount from the ballots CSV and the register alone, without models.votes."""
+    with app.extensions["linli"].sessions() as session:
+        register = {f"{h.unit.building.number}-{h.unit.number}-{h.room}": h
+                    for h in session.scalars(select(Home))}
+        people = {"developer" if h.unsold else f"owner:{h.owner_id}" for h in register.values()}
+        total = sum((h.area_m2 for h in register.values()), Decimal(0))
+    ballots = list(csv.DictReader(io.StringIO(export)))
+    area = {b["household"]: sum((register[x].area_m2 for x in b["homes"].split()), Decimal(0))
+            for b in ballots}
+    voted = sum(area.values(), Decimal(0))
+    quorum = 3 * voted >= 2 * total and 3 * len(ballots) >= 2 * len(people)
+    options = []
+    for choice in PLAIN:
+        mine = [b["household"] for b in ballots if b["choice"] == choice]
+        backing = sum((area[h] for h in mine), Decimal(0))
+        options.append({"option": choice, "area": str(backing), "heads": len(mine),
+                        "passed": quorum and choice != "abstain" and 2 * backing > voted
+                        and 2 * len(mine) > len(ballots)})
+    return {"eligible_area": str(total), "eligible_heads": len(people), "voted_area": str(voted),
+            "voted_heads": len(ballots), "quorum_met": quorum, "options": options,
+            "passed": options[0]["passed"]}
+
+
+def test_demo_estate_vote_by_chat_matches_a_recount_from_the_export(peer: WeChatPeer,
+                                                                     app: Flask) -> None:
+    number = create_vote(app, "--title", "续聘物业服务企业", "--kind", "owners_ordinary",
+                         "--item", "4")
+    everyone = owners(app)
+    voting = everyone[:720]  # about 70% of the owners: enough for the quorum
+    forms = ("投票 #{n} 同意", "#{n} 同意", "第{n}项赞成", "投票 #{n} 反对", "第{n}项弃权")
+    for i, (phone, label, _) in enumerate(voting):
+        openid = f"oDemoOwner{i:04d}"
+        bind(peer, openid, label, phone)
+        if i % 25 == 0:  # some change their minds; the last choice counts
+            assert "已记录" in (peer.say(f"投票 #{number} 反对", openid=openid) or "")
+        reply = peer.say(forms[i * 7 % len(forms)].format(n=number), openid=openid) or ""
+        assert "已记录" in reply or "改投" in reply or "无需重复" in reply, reply
+    cli(app, "vote", "close", str(number))
+    shown = show(app, number)
+    export = cli(app, "vote", "export", str(number))
+    expected = recount_from_export(app, export)
+    assert {k: shown[k] for k in expected} == expected
+    assert shown["voted_heads"] == 720  # one per owner, whatever they own
+    assert (shown["state"], shown["quorum_met"], shown["passed"]) == ("closed", True, True)
