@@ -51,48 +51,52 @@ def greeting_only(norm: str, lex: Lexicon) -> bool:
 
 def _report(ev: Evidence, w: dict[str, float]) -> float:
     """Score a report: how clearly a problem is named and complained about."""
+    c = ev.cues
     # "我反映的…" refers to an earlier report: its complaint word is no new complaint.
-    complaint = ev.has("complaint") and not ev.has("my_report")
-    bonus = w["complaint"] * complaint + w["fault"] * (ev.has("fault") or ev.urgent)
+    complaint = "complaint" in c and "my_report" not in c
+    bonus = w["complaint"] * complaint + w["fault"] * ("fault" in c or ev.urgent)
     if ev.category_weight == 0 and bonus == 0:
         return 0.0
     score = ev.category_weight + bonus
-    if ev.category_weight and ev.has("personal_request"):
+    if ev.category_weight and "personal_request" in c:
         score += w["personal_request"]  # help asked for oneself is no proposal for the estate
-    if ev.has("suggest") and ev.has("fault") and not ev.has("not_complaint"):
+    if "suggest" in c and "fault" in c and "not_complaint" not in c:
         score += w["shortcoming"]  # a proposal that states a fault outright
     return score
 
 
 def _query(ev: Evidence, w: dict[str, float]) -> float:
     """Score a follow-up of one's own report."""
+    c = ev.cues
     # In a message about votes, "#N" is the vote's number, not one's ticket.
-    ticket = ev.ticket is not None and not ev.has("vote_word")
-    referent = max(w["ticket"] * ticket, w["my_report"] * ev.has("my_report"),
-                   w["reference"] * ev.has("reference"))
-    follow = max(w["followup"] * ev.has("status", "urge"), w["cancel"] * ev.has("cancel"))
-    if not referent and not ev.has("status", "cancel"):
+    ticket = ev.ticket is not None and "vote_word" not in c
+    referent = max(w["ticket"] * ticket, w["my_report"] * ("my_report" in c),
+                   w["reference"] * ("reference" in c))
+    follow = max(w["followup"] * ("status" in c or "urge" in c), w["cancel"] * ("cancel" in c))
+    if not referent and not ("status" in c or "cancel" in c):
         return 0.0
     return referent + follow
 
 
 def _rate(ev: Evidence, w: dict[str, float]) -> float:
     """Score a judgement of handled work."""
+    c = ev.cues
     # "不用管了 自己修好了" withdraws a report: a cancellation, whatever fixed it.
-    good = w["outcome_good"] * (ev.has("outcome_good") and not ev.has("question", "cancel"))
-    return max(w["rating"] * (ev.rating is not None), w["rate_word"] * ev.has("rate_word"),
-               good, w["outcome_bad"] * ev.has("outcome_bad"), w["marked_undone"] * ev.has("marked_undone"),
-               w["sloppy"] * ev.has("sloppy"))
+    good = w["outcome_good"] * ("outcome_good" in c and not ("question" in c or "cancel" in c))
+    return max(w["rating"] * (ev.rating is not None), w["rate_word"] * ("rate_word" in c),
+               good, w["outcome_bad"] * ("outcome_bad" in c), w["marked_undone"] * ("marked_undone" in c),
+               w["sloppy"] * ("sloppy" in c))
 
 
 def _bind(ev: Evidence, w: dict[str, float]) -> float:
     """Score a request to register a home."""
+    c = ev.cues
     has_home = any(ev.home)
-    if ev.has("bind_verb"):
+    if "bind_verb" in c:
         return w["bind_with_home"] if has_home else w["bind_verb"]
     if not has_home:
         return 0.0
-    if ev.has("bind_phrase"):
+    if "bind_phrase" in c:
         # "我住3栋 楼上好吵": with a problem named, the problem is the request.
         return w["bind_phrase"] - w["problem_named"] * (ev.category_weight >= 2)
     # A bare home ("7-1-302") is one to register; a building or unit alone ("7栋2单元") is no home.
@@ -102,49 +106,52 @@ def _bind(ev: Evidence, w: dict[str, float]) -> float:
 
 def _vote(ev: Evidence, w: dict[str, float]) -> tuple[float, float]:
     """Score casting a vote and asking about votes."""
+    c = ev.cues
     short = ev.length <= w["short_message"]
     # "同意的有好多" asks for a tally: the choice word names a side, it casts nothing.
-    cast = ev.choice is not None and not ev.has("vote_tally") and (
-        ev.has("vote_context") or ev.vote is not None or short)
+    cast = ev.choice is not None and "vote_tally" not in c and (
+        "vote_context" in c or ev.vote is not None or short)
     if cast:
         return w["vote_choice"], 0.0
-    if ev.has("vote_word"):
-        return 0.0, w["vote_list"] + w["vote_question"] * ev.has("vote_question")
+    if "vote_word" in c:
+        return 0.0, w["vote_list"] + w["vote_question"] * ("vote_question" in c)
     return 0.0, 0.0
 
 
 def _market(ev: Evidence, w: dict[str, float]) -> float:
     """Score a question about the monthly market (a service alone counts when asked or dated)."""
-    named = ev.has("market")
-    if not named and not (ev.has("market_service") and ev.has("market_date", "question")):
+    c = ev.cues
+    named = "market" in c
+    if not named and not ("market_service" in c and ("market_date" in c or "question" in c)):
         return 0.0
-    score = (w["market"] * named + w["market_service"] * ev.has("market_service")
-             + w["market_date"] * ev.has("market_date"))
-    if ev.has("suggest"):
+    score = (w["market"] * named + w["market_service"] * ("market_service" in c)
+             + w["market_date"] * ("market_date" in c))
+    if "suggest" in c:
         score = min(score, w["suggest"] - 0.5)  # a proposal about the market is a suggestion
     return score
 
 
 def score_intents(ev: Evidence, lex: Lexicon) -> dict[str, float]:
     """Return a score for every intent."""
+    c = ev.cues
     w = lex.weights
     vote, vote_list = _vote(ev, w)
     return {
         "report": _report(ev, w),
-        "suggest": w["suggest"] * ev.has("suggest") + w["not_complaint"] * ev.has("not_complaint"),
+        "suggest": w["suggest"] * ("suggest" in c) + w["not_complaint"] * ("not_complaint" in c),
         "query_status": _query(ev, w),
         "rate": _rate(ev, w),
         "vote": vote,
         "vote_list": vote_list,
         "market": _market(ev, w),
-        "subscribe": w["subscribe"] * ev.has("subscribe"),
-        "unsubscribe": w["unsubscribe"] * ev.has("unsubscribe"),
+        "subscribe": w["subscribe"] * ("subscribe" in c),
+        "unsubscribe": w["unsubscribe"] * ("unsubscribe" in c),
         "bind": _bind(ev, w),
-        "help": max(w["help"] * ev.has("help"), w["help_howto"] * ev.has("help_howto")),
+        "help": max(w["help"] * ("help" in c), w["help_howto"] * ("help_howto" in c)),
         "greeting": w["greeting_only"] * ev.greeting_only,
-        "unknown": w["unknown"] + max(w["spam"] * ev.has("spam"), w["offtopic"] * ev.has("offtopic"),
-                                      w["bot_identity"] * ev.has("bot_identity"),
-                                      w["info_request"] * ev.has("info_request")),
+        "unknown": w["unknown"] + max(w["spam"] * ("spam" in c), w["offtopic"] * ("offtopic" in c),
+                                      w["bot_identity"] * ("bot_identity" in c),
+                                      w["info_request"] * ("info_request" in c)),
     }
 
 
