@@ -62,14 +62,14 @@ def respond(services: Services, session: Session, inbound: Inbound) -> str:
         with session.begin_nested():
             if inbound.channel in STAFF_CHANNELS:
                 return _staff(services, session, inbound)
-            command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
-            if command and (STRICT_COMMAND.match(inbound.text or "")
-                            or staff_by_user(session, inbound.sender, "wechat")):
-                return _staff(services, session, inbound)
             now = services.clock()
-            turn = Turn(session, resident_for(session, inbound.sender, now), now, services)
-            outbox.release_held(session, inbound.sender, now)
-            return _route(turn, inbound)
+            resident = resident_for(session, inbound.sender, now)  # staff on WeChat too: the
+            outbox.release_held(session, inbound.sender, now)  # 48-hour window opens for them
+            command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
+            if command and (staff_by_user(session, inbound.sender, "wechat") or (
+                    STRICT_COMMAND.match(inbound.text or "") and command[0] != "reply")):
+                return _staff(services, session, inbound)
+            return _route(Turn(session, resident, now, services), inbound)
     except Exception:
         log.exception("handling %s message %s failed", inbound.kind, inbound.key)
         return replies.SORRY
@@ -125,11 +125,17 @@ def understand(turn: Turn, text: str) -> str:
     if added is not None:
         return added
     parse = intents.parse(text)
-    if waiting is not None and waiting.waiting_for == "place" \
-            and parse.intent not in NOT_A_PLACE and not _new_report(parse):
+    answers_where = parse.intent not in NOT_A_PLACE and not _new_report(parse)
+    if waiting is not None and waiting.waiting_for == "place" and answers_where:
         return report.fill_place(turn, waiting, parse)
+    if turn.expired == "place" and answers_where:
+        return replies.PLACE_EXPIRED
     if _verdict_on_a_fix(turn, parse):
         return followup.rate(turn, parse)
+    if parse.text.strip(" 。.!！~～") in replies.LOOK_BACK_YES:
+        confirmed = followup.stayed_fixed(turn)
+        if confirmed is not None:
+            return confirmed
     if parse.intent == "report":
         return report.report(turn, parse, media.described_photos(turn))
     return HANDLERS[parse.intent](turn, parse)
@@ -141,7 +147,9 @@ def _verdict_on_a_fix(turn: Turn, parse: Parse) -> bool:
     verdict = said in replies.LOOK_BACK_NO or (
         parse.intent in ("report", "unknown") and report.place_of(parse) is None
         and any(word in parse.text for word in replies.DISSATISFIED))
-    return verdict and followup.reopenable(turn, parse.ticket) is not None
+    ticket = followup.reopenable(turn, parse.ticket) if verdict else None
+    # "路灯又坏了" after a lift was fixed is a new problem, not a verdict on the lift
+    return ticket is not None and parse.category in (None, "other", ticket.category)
 
 
 def _new_report(parse: Parse) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from bot import notify, replies
 from bot.services import Services
 from models import Ticket, record, transaction
-from models.sla import deadlines
+from models.sla import CATEGORY_DEFAULTS, deadlines, restart_clock
 from models.staff import LEVELS
 from models.tickets import OPEN_STATES
 from settings import parse_duration
@@ -26,25 +26,26 @@ def sla_sweep(services: Services) -> str:
         due = session.scalars(select(Ticket).where(
             Ticket.state.in_(OPEN_STATES),
             or_(Ticket.response_due_at <= now, Ticket.resolve_due_at <= now + _longest_warning(services)))
-            .order_by(Ticket.id)).all()
+            .order_by(Ticket.id).with_for_update(skip_locked=True)).all()  # a second sweep skips them
         for ticket in due:
             moved += _step(services, session, ticket, now)
     return f"{moved} ticket(s) warned, escalated or reminded"
 
 
 def _longest_warning(services: Services) -> timedelta:
+    """How early the earliest warning can come, over every category the config or defaults name."""
+    named = set(CATEGORY_DEFAULTS) | set(services.config.get("sla", {}).get("category", {}))
     return timedelta(seconds=max(deadlines(services.config, c, u).resolve
-                                 for c in (None, "facilities", "parking") for u in (False, True))
-                     / WARN_SHARE)
+                                 for c in named | {None} for u in (False, True)) / WARN_SHARE)
 
 
 def _step(services: Services, session, ticket: Ticket, now: datetime) -> int:  # type: ignore[no-untyped-def]
     limits = deadlines(services.config, ticket.category, ticket.urgent)
     if ticket.assignee_id is None and ticket.response_due_at and ticket.response_due_at <= now:
-        return _climb(services, session, ticket, now, replies.OVERDUE_RESPONSE, limits.response)
+        return _climb(services, session, ticket, now, replies.OVERDUE_RESPONSE)
     if ticket.assignee_id is not None and ticket.resolve_due_at:
         if ticket.resolve_due_at <= now:
-            return _climb(services, session, ticket, now, replies.OVERDUE_RESOLVE, limits.resolve)
+            return _climb(services, session, ticket, now, replies.OVERDUE_RESOLVE)
         warn_from = ticket.resolve_due_at - timedelta(seconds=limits.resolve / WARN_SHARE)
         if ticket.warned_at is None and warn_from <= now:
             _warn(services, session, ticket, now)
@@ -63,8 +64,8 @@ def _warn(services: Services, session, ticket: Ticket, now: datetime) -> None:  
         key=f"ticket:{ticket.id}:warned:{event.id}", now=now, ticket=ticket)
 
 
-def _climb(services: Services, session, ticket: Ticket, now: datetime, reason: str,  # type: ignore[no-untyped-def]
-           length: int) -> int:
+def _climb(services: Services, session, ticket: Ticket, now: datetime,  # type: ignore[no-untyped-def]
+           reason: str) -> int:
     """Hand an overdue ticket one level up with a fresh deadline; at street, remind daily."""
     if ticket.level == LEVELS[-1]:
         if ticket.reminded_at is not None and now - ticket.reminded_at < REMIND_EVERY:
@@ -76,16 +77,12 @@ def _climb(services: Services, session, ticket: Ticket, now: datetime, reason: s
         notify.tell_level(services, session, ticket, text, stage=f"reminded:{event.id}", now=now)
         return 1
     ticket.level = LEVELS[LEVELS.index(ticket.level) + 1]
-    fresh = now + timedelta(seconds=length)
-    if ticket.assignee_id is None:
-        ticket.response_due_at = fresh
-    else:
-        ticket.resolve_due_at, ticket.warned_at = fresh, None
+    restart_clock(services.config, ticket, now)
     record(session, ticket, actor=SYSTEM, action=f"escalated:{ticket.level}", now=now, note=reason)
     session.flush()
     notify.escalated(services, session, ticket, reason, now)
     notify.to_followers(session, ticket, replies.RESIDENT_CLIMBED.format(
-        number=ticket.id, level=replies.LEVEL_NAMES[ticket.level]),
+        number=ticket.id, reason=reason, level=replies.LEVEL_NAMES[ticket.level]),
         event=f"climbed:{ticket.level}", now=now)
     return 1
 

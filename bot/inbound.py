@@ -13,10 +13,11 @@ import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import outbox
@@ -26,6 +27,9 @@ from models import InboundMessage, transaction
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
+# A row still "processing" this long after it arrived was left by a handler that died:
+# its transaction rolled back, so handling it again cannot double anything.
+STALE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -79,20 +83,48 @@ def receive(services: Services, inbound: Inbound, respond: Responder) -> str | N
 
 
 def _claim(services: Services, inbound: Inbound) -> int | None:
-    """Insert the message under its key; None when it was there already."""
+    """Insert the message under its key; None when another arrival has it in hand or done."""
+    now = services.clock()
     row = InboundMessage(channel=inbound.channel, dedupe_key=inbound.key, sender=inbound.sender,
                          msg_type=inbound.event or inbound.kind, content=inbound.text,
-                         received_at=services.clock(), status="processing")
+                         received_at=now, status="processing")
     try:
         with transaction(services.sessions) as session:
             session.add(row)
+        return row.id
     except IntegrityError:
-        return None
-    return row.id
+        pass
+    with transaction(services.sessions) as session:  # a failed or abandoned first try: take it over
+        taken = session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.dedupe_key == inbound.key,
+                   or_(InboundMessage.status == "failed",
+                       and_(InboundMessage.status == "processing",
+                            InboundMessage.received_at < now - STALE)))
+            .values(status="processing", received_at=now)).rowcount
+        if not taken:
+            return None
+        return session.scalar(select(InboundMessage.id).where(InboundMessage.dedupe_key == inbound.key))
 
 
 def _work(services: Services, inbound: Inbound, row_id: int, job: Job,
           respond: Responder) -> str:
+    """Handle the message, or mark it failed so that WeChat's next retry handles it again."""
+    try:
+        return _handle(services, inbound, row_id, job, respond)
+    except Exception:
+        log.exception("message %s could not be handled; a retry will take it over", row_id)
+        try:
+            with transaction(services.sessions) as session:
+                session.execute(update(InboundMessage).where(InboundMessage.id == row_id)
+                                .values(status="failed"))
+        except SQLAlchemyError:
+            log.warning("message %s stays processing until it is stale", row_id)
+        raise
+
+
+def _handle(services: Services, inbound: Inbound, row_id: int, job: Job,
+            respond: Responder) -> str:
     """Handle the message and store its reply in one transaction; push it if nobody waits."""
     with transaction(services.sessions) as session:
         reply = respond(services, session, inbound)
@@ -114,7 +146,7 @@ def _late_route(inbound: Inbound) -> tuple[str, str]:
     """Return the outbox channel and recipient for a reply that missed its request."""
     if inbound.channel == "wecom_bot" and inbound.response_url:
         return "wecom_response", inbound.response_url
-    if inbound.channel == "wecom":
+    if inbound.channel in ("wecom", "wecom_bot"):
         return "wecom_app", inbound.sender
     return "wechat", inbound.sender
 

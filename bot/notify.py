@@ -78,8 +78,20 @@ def history(services: Services, session: Session, ticket: Ticket) -> str:
     events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                              .order_by(TicketEvent.id.desc()).limit(HISTORY_LIMIT)).all()
     return "\n".join(replies.HISTORY_LINE.format(
-        when=_when(services, e.at), who=e.actor, what=e.action + (f"（{e.note}）" if e.note else ""))
-        for e in reversed(events))
+        when=_when(services, e.at), who=_actor(e.actor),
+        what=_action(e.action) + (f"（{e.note}）" if e.note else "")) for e in reversed(events))
+
+
+def _actor(actor: str) -> str:
+    """居民 for residents, 系统 for the system, staff by their level and name."""
+    return replies.ACTORS.get(actor.split(":", 1)[0], actor)
+
+
+def _action(action: str) -> str:
+    """An event's action in Chinese: 接单, 升级到物业, ..."""
+    if action.startswith("escalated:"):
+        return "升级到" + replies.LEVEL_NAMES.get(action.split(":", 1)[1], "")
+    return replies.ACTION_NAMES.get(action, action)
 
 
 def to_followers(session: Session, ticket: Ticket, text: str, *, event: str,

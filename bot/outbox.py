@@ -133,7 +133,9 @@ def _send(services: Services, message: OutboxMessage) -> bool:
     except Held:
         _settle(services, message, status="held", last_error="waiting for the resident to write")
         return False
-    except DeliveryError as err:
+    except Exception as err:  # noqa: BLE001 - anything else still counts towards MAX_ATTEMPTS
+        if not isinstance(err, DeliveryError):
+            err = DeliveryError(f"unexpected {type(err).__name__}")  # its text may hold secrets
         give_up = err.permanent or message.attempts >= MAX_ATTEMPTS
         backoff = timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 3600))
         log.warning("outbox #%s (%s) failed: %s%s", message.id, message.channel, err,

@@ -49,6 +49,7 @@ REPORT_CANCELLED = "好的，刚才那条报修已取消。"
 
 PHOTO_ATTACHED = "照片已补充到工单 #{number}，处理人员会看到。"
 PHOTO_ASK = "收到照片。请用一句话说明照片里是什么问题、在哪里，我来登记。"
+PHOTO_KEPT = "照片收到了。请先回复“是”一起跟进已有的工单，或回复“不是”另外登记，照片会一并附上。"
 LOCATION_NO_REPORT = "收到您的位置。请再用文字说明是什么问题，我来登记。"
 
 NO_TICKETS = "您还没有报过问题。直接告诉我问题和位置就能登记，比如“3栋电梯坏了”。"
@@ -97,6 +98,12 @@ CARD = ("**工单 #{number}** {urgent}{category}\n"
 CARD_PHOTO = "> 照片：{links}\n"
 ESCALATED_CARD = "**工单 #{number} 已升级到{level}**（原因：{reason}）\n{card}\n\n处理经过：\n{history}"
 HISTORY_LINE = "- {when} {who}：{what}"
+ACTION_NAMES = {"opened": "登记", "claimed": "接单", "replied": "回复", "resolved": "办结",
+                "closed": "评价办结", "reopened": "重新打开", "rejected": "退回", "merged": "并入",
+                "absorbed": "合并", "added": "补充", "photo": "补充照片", "warned": "到期提醒",
+                "reminded": "每日督办", "look_back": "回头看", "look_back_ok": "回头看确认正常",
+                "me_too": "同一问题跟进"}
+ACTORS = {"system": "系统", "resident": "居民"}
 NOT_STAFF = "您不是登记的工作人员，不能操作工单。如需登记，请联系物业管理员。"
 STAFF_HELP = ("可用指令：\n接单 #N\n回复 #N 内容\n完成 #N [说明]\n升级 #N [原因]\n"
               "退回 #N 原因\n合并 #N #M（把 #M 并入 #N）\n待办")
@@ -122,7 +129,7 @@ STAFF_PHOTO_ADDED = "工单 #{number} 的居民补充了照片：{link}"
 
 # ---- what residents hear about their tickets -----------------------------
 RESIDENT_CLAIMED = "您的工单 #{number}（{category}）已由{name}受理，正在处理。"
-RESIDENT_REPLY = "关于工单 #{number}，{name}回复：{text}"
+RESIDENT_REPLY = "关于工单 #{number}，{name}回复：{text}\n如需补充，请发“补充 #{number} 内容”。"
 RESIDENT_RESOLVED = ("您的工单 #{number}（{category}）已处理完成{note}。请为这次处理打分：回复1-5分，"
                      "或“满意”“基本满意”“不满意”。如果没修好，请回复“没修好”。")
 RESIDENT_ESCALATED = "您的工单 #{number} 已转交{level}一级处理，请耐心等待。"
@@ -134,20 +141,22 @@ RESIDENT_ADDED = "已把您的补充转给工单 #{number} 的处理人员。"
 RATE_WORDS = (("基本满意", 3), ("不满意", 1), ("满意", 5))  # longest first: 不满意 contains 满意
 DISSATISFIED = ("不满意", "没修好", "没有修好", "没解决", "没有解决", "又坏", "还是坏", "还没好",
                 "没弄好", "差评")
-ADD_WORDS = ("补充",)
+ADD_WORDS = ("补充", "回复")  # a resident answering a staff reply with 回复 #N adds to it
 # a whole answer to the look back's "现在还好吗？" that means it is not
 LOOK_BACK_NO = ("没有", "没好", "不好", "还没好", "没有好", "不行", "没修好")
 SUGGESTION_CATEGORY = "建议"
 
 # ---- follow-through: deadlines, escalation, look-back, digest ------------
 ACTOR_SYSTEM = "系统"
-OVERDUE_RESPONSE = "超时未响应"
+OVERDUE_RESPONSE = "超时未受理"
 OVERDUE_RESOLVE = "超时未办结"
 STAFF_WARNING = "提醒：工单 #{number}（{category}，{place}）将于{due}到期，请抓紧处理；办完请回复“完成 #{number}”。"
 STREET_REMINDER = "**工单 #{number} 仍未办结**（已到街道一级，每日提醒）\n{card}"
-RESIDENT_CLIMBED = "您的工单 #{number} 超时未办结，已按规定提交{level}一级督办。"
+RESIDENT_CLIMBED = "您的工单 #{number} {reason}，已按规定提交{level}一级督办。"
 LOOK_BACK = ("回头看：您反映的 #{number}（{category}，{place}）处理完已经{days}天了，现在还好吗？"
-             "如果又坏了，请回复“又坏了”，我们会重新处理。")
+             "一切正常请回复“好了”；如果又坏了，请回复“又坏了”，我们会重新处理。")
+LOOK_BACK_YES = ("好了", "好的", "挺好", "挺好的", "还好", "很好", "没问题", "正常", "一切正常", "好着呢",
+                 "现在好了", "没坏", "没有坏", "没再坏", "可以", "不错")
 LOOK_BACK_OK = "谢谢您的回复！有问题随时找我。"
 DIGEST_HEAD = "**每日工单简报**（{date}）\n> 新增：{new}\n> 未办结：{open}\n> 超时：{overdue}\n> 昨日办结：{resolved}"
 DIGEST_OVERDUE_HEAD = "超时工单（最久的在前）："

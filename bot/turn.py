@@ -22,6 +22,7 @@ class Turn:
     resident: Resident
     now: datetime
     services: Services
+    expired: str | None = None  # what the bot waited for until it expired during this turn
 
     @property
     def actor(self) -> str:
@@ -32,6 +33,7 @@ class Turn:
         """Return what the bot waits for from this resident, dropping it once expired."""
         waiting = self.session.get(Conversation, self.resident.id)
         if waiting is not None and waiting.expires_at <= self.now:
+            self.expired = waiting.waiting_for
             self.session.delete(waiting)
             self.session.flush()
             return None

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import requests
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from wechatpy import WeChatClient
 from wechatpy.enterprise import WeChatClient as WeComClient
@@ -53,12 +54,17 @@ class DbTokenStorage(SessionStorage):
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         expires = self.clock() + timedelta(seconds=ttl or 7200)
-        with transaction(self.sessions) as session:
-            row = session.get(AccessToken, key)
-            if row is None:
-                session.add(AccessToken(key=key, value=value, expires_at=expires))
-            else:
-                row.value, row.expires_at = value, expires
+        for _ in range(2):  # two processes may store their first token at once
+            try:
+                with transaction(self.sessions) as session:
+                    row = session.get(AccessToken, key)
+                    if row is None:
+                        session.add(AccessToken(key=key, value=value, expires_at=expires))
+                    else:
+                        row.value, row.expires_at = value, expires
+                return
+            except IntegrityError:
+                continue
 
     def delete(self, key: str) -> None:
         with transaction(self.sessions) as session:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from settings import parse_duration
@@ -30,3 +31,13 @@ def deadlines(config: dict[str, Any], category: str | None, urgent: bool) -> Dea
         override = sla.get("category", {}).get(category, CATEGORY_DEFAULTS.get(category, {}))
         chosen |= override
     return Deadlines(parse_duration(chosen["response"]), parse_duration(chosen["resolve"]))
+
+
+def restart_clock(config: dict[str, Any], ticket: Any, now: datetime) -> None:
+    """Give a ticket that changed level a fresh deadline of the same length (CONTRACT [sla])."""
+    limits = deadlines(config, ticket.category, ticket.urgent)
+    if ticket.assignee_id is None:
+        ticket.response_due_at = now + timedelta(seconds=limits.response)
+    else:
+        ticket.resolve_due_at = now + timedelta(seconds=limits.resolve)
+        ticket.warned_at = None

@@ -57,6 +57,16 @@ def rate(turn: Turn, parse: Parse) -> str:
     return replies.RESIDENT_RATED.format(stars="★" * ticket.rating, number=ticket.id)
 
 
+def stayed_fixed(turn: Turn) -> str | None:
+    """Take "好了" as the answer to a recent look back; None when none was asked."""
+    ticket = followed(turn, None, ("resolved", "closed"))
+    if ticket is None or not (ticket.looked_back_at
+                              and ticket.looked_back_at >= turn.now - LOOK_BACK_ANSWER):
+        return None
+    record(turn.session, ticket, actor=turn.actor, action="look_back_ok", now=turn.now)
+    return replies.LOOK_BACK_OK
+
+
 def reopen(turn: Turn, ticket: Ticket, text: str) -> str:
     """Send the ticket back to work and tell its handler why."""
     transition(turn.session, ticket, "reopened", actor=turn.actor, now=turn.now, note=text)

@@ -20,7 +20,12 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
         return replies.ASK_PLACE.format(category=replies.category_name(fields["category"]))
     ticket = followup.followed(turn, None, OPEN_STATES)
     if ticket is None:
-        photos = json.loads(waiting.payload)["photos"] if waiting is not None else []
+        earlier = json.loads(waiting.payload) if waiting is not None else {}
+        if waiting is not None and waiting.waiting_for == "duplicate":  # keep the pending offer
+            earlier.setdefault("photos", []).append({"media_id": media_id, "pic_url": pic_url})
+            waiting.payload = json.dumps(earlier, ensure_ascii=False)
+            return replies.PHOTO_KEPT
+        photos = earlier.get("photos", []) if waiting is not None else []
         turn.wait_for("description", {"photos": [*photos, {"media_id": media_id,
                                                            "pic_url": pic_url}]})
         return replies.PHOTO_ASK

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import notify, replies
 from bot.handlers import bind, vote
 from bot.services import Services
 from models import Follower, Staff, Ticket, record, transition
+from models.sla import restart_clock
 from models.staff import LEVELS
 from models.tickets import OPEN_STATES, TRANSITIONS
 
@@ -72,11 +73,14 @@ def _refuse(ticket: Ticket, action: str) -> str:
 
 def claim(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
     """Take the ticket; the resident hears who is on it."""
-    if ticket.state == "claimed" and ticket.assignee is not None:
+    if ticket.state == "claimed" and _held_at_level(ticket):
         return replies.STAFF_TAKEN.format(number=ticket.id, name=ticket.assignee.name)
-    if "claimed" not in TRANSITIONS[ticket.state]:
+    if ticket.state == "claimed":  # it climbed past its handler, or they left: this level takes it
+        record(turn.session, ticket, actor=turn.actor, action="claimed", now=turn.now)
+    elif "claimed" in TRANSITIONS[ticket.state]:
+        transition(turn.session, ticket, "claimed", actor=turn.actor, now=turn.now)
+    else:
         return _refuse(ticket, "接单")
-    transition(turn.session, ticket, "claimed", actor=turn.actor, now=turn.now)
     ticket.assignee = turn.staff
     ticket.first_response_at = ticket.first_response_at or turn.now
     notify.to_followers(turn.session, ticket, replies.RESIDENT_CLAIMED.format(
@@ -85,6 +89,11 @@ def claim(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
     due = turn.services.local(ticket.resolve_due_at).strftime("%m-%d %H:%M") \
         if ticket.resolve_due_at else "—"
     return replies.STAFF_CLAIMED.format(number=ticket.id, due=due)
+
+
+def _held_at_level(ticket: Ticket) -> bool:
+    """Whether someone of the ticket's current level is handling it."""
+    return ticket.assignee is not None and ticket.assignee.role == ticket.level
 
 
 def reply(turn: StaffTurn, ticket: Ticket, text: str) -> str:
@@ -121,6 +130,7 @@ def escalate(turn: StaffTurn, ticket: Ticket, reason: str) -> str:
     if ticket.level == LEVELS[-1]:
         return replies.STAFF_TOP_LEVEL.format(number=ticket.id)
     ticket.level = LEVELS[LEVELS.index(ticket.level) + 1]
+    restart_clock(turn.services.config, ticket, turn.now)
     record(turn.session, ticket, actor=turn.actor, action=f"escalated:{ticket.level}",
            now=turn.now, note=reason or None)
     turn.session.flush()
@@ -180,12 +190,9 @@ def _move_followers(turn: StaffTurn, source: Ticket, target: Ticket) -> int:
 def todo(turn: StaffTurn) -> str:
     """List the staff member's open tickets, overdue first."""
     tickets = [t for t in turn.session.scalars(
-        select(Ticket).where(Ticket.state.in_(OPEN_STATES),
-                             or_(Ticket.assignee_id == turn.staff.id,
-                                 Ticket.assignee_id.is_(None)))
-        .order_by(Ticket.resolve_due_at, Ticket.id))
-        if t.assignee_id == turn.staff.id or turn.staff in notify.level_staff(
-            turn.session, t, t.level)]
+        select(Ticket).where(Ticket.state.in_(OPEN_STATES)).order_by(Ticket.resolve_due_at, Ticket.id))
+        if t.assignee_id == turn.staff.id or (not _held_at_level(t) and turn.staff in
+                                              notify.level_staff(turn.session, t, t.level))]
     if not tickets:
         return replies.STAFF_TODO_EMPTY
     tickets.sort(key=lambda t: (not _overdue(t, turn.now), t.resolve_due_at or turn.now, t.id))

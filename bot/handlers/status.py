@@ -1,12 +1,12 @@
 """Follow up one's own tickets."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from intents import Parse
 from bot import notify, replies
 from bot.turn import Turn
-from models import Ticket
+from models import Follower, Ticket
 
 LIST_LIMIT = 5
 
@@ -14,16 +14,15 @@ LIST_LIMIT = 5
 def show_status(turn: Turn, parse: Parse) -> str:
     """Show the ticket the resident names, or their latest tickets."""
     if parse.ticket is not None:
-        ticket = turn.session.get(Ticket, parse.ticket)
-        if ticket is None or ticket.reporter_id != turn.resident.id:
+        ticket = turn.session.scalar(_followed(turn).where(Ticket.id == parse.ticket))
+        if ticket is None:
             return replies.TICKET_NOT_FOUND.format(number=parse.ticket)
         return replies.TICKET_DETAIL.format(
             number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
             state=replies.STATE_NAMES[ticket.state],
             created=_when(turn, ticket.created_at), updated=_when(turn, ticket.updated_at))
     tickets = turn.session.scalars(
-        select(Ticket).where(Ticket.reporter_id == turn.resident.id)
-        .order_by(Ticket.id.desc()).limit(LIST_LIMIT)).all()
+        _followed(turn).order_by(Ticket.id.desc()).limit(LIST_LIMIT)).all()
     if not tickets:
         return replies.NO_TICKETS
     lines = [replies.TICKET_LINE.format(
@@ -31,6 +30,12 @@ def show_status(turn: Turn, parse: Parse) -> str:
         state=replies.STATE_NAMES[t.state], date=_when(turn, t.created_at, day_only=True))
         for t in tickets]
     return "\n".join([replies.TICKET_LIST_HEAD, *lines])
+
+
+def _followed(turn: Turn) -> Select[tuple[Ticket]]:
+    """The tickets the resident follows: reported, joined as "me too", or merged into."""
+    return select(Ticket).join(Follower, Follower.ticket_id == Ticket.id).where(
+        Follower.resident_id == turn.resident.id)
 
 
 def _when(turn: Turn, moment: object, day_only: bool = False) -> str:
