@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from bot.handlers import vote as vote_chat
@@ -31,6 +31,7 @@ def services() -> Services:
 
 
 @click.command("import-households")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="remove registered homes the file does not list")
 def import_households(file: Path, replace: bool) -> None:
