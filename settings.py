@@ -122,8 +122,17 @@ def _lookup(tree: dict[str, Any], path: str) -> tuple[bool, Any]:
     return True, node
 
 
+# A configured WeCom app needs all of these, or staff messages cannot be sent.
+WECOM_APP = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key")
+
+
 def validate(tree: dict[str, Any], source: str) -> dict[str, Any]:
     """Check every rule; raise ConfigError naming the first bad key."""
+    wecom = tree.get("wecom")
+    if isinstance(wecom, dict) and wecom.get("corp_id"):
+        for key in WECOM_APP:
+            if key not in wecom:
+                raise ConfigError(source, f"[wecom] {key}", "is missing")
     for rule in RULES:
         section, _, key = rule.path.rpartition(".")
         found, value = _lookup(tree, rule.path)

@@ -33,6 +33,7 @@ def test_example_config_is_valid() -> None:
     ("token = \"linli-demo-token\"", "[wechat] token is missing"),
     ("app_secret", "[wechat] app_secret is missing"),
     ("port", "[server] port is missing"),
+    ("agent_id", "[wecom] agent_id is missing"),
 ])
 def test_missing_key_is_named(tmp_path: Path, drop: str, named: str) -> None:
     with pytest.raises(settings.ConfigError) as raised:
