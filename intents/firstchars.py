@@ -78,6 +78,7 @@ def _item_needs_digit(op, av) -> bool:
         return chr(av).isdecimal()
     if op is C.IN:
         return all((o is C.CATEGORY and a is C.CATEGORY_DIGIT) or (o is C.LITERAL and chr(a).isdecimal())
+                   or (o is C.RANGE and all(chr(c).isdecimal() for c in range(a[0], a[1] + 1)))
                    for o, a in av)
     if op is C.SUBPATTERN:
         return _seq_needs_digit(list(av[-1]))

@@ -1,6 +1,7 @@
 """The intent engine: normalisation, homes, slots, categories, scores, the CLI and properties."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -230,3 +231,73 @@ def test_dev_set(engine: Engine) -> None:
     category = sum(p.category == g["category"] for p, g in reports) / len(reports)
     assert intent >= 0.97
     assert category >= 0.93
+
+
+# Speed machinery: each shortcut must answer exactly what the plain regex answers.
+FRAGMENTS = st.sampled_from(["电梯", "坏了", "3栋", "2单元", "501", "楼上", "扔下来", "水管", "漏水", "没坏", "不是", "的问题",
+                             "灯", "门口", "打架", "拿刀", "着火", "冒烟", "投票", "#4", "同意", "٣", "١5号", "第", "项",
+                             "煤气味", "困在", "里头", "物业费", "垃圾", "费", "撞", "了", " ", ",", "!", "?", "吗"])
+MIXED_TEXT = st.lists(st.one_of(FRAGMENTS, st.text(max_size=3)), max_size=12).map("".join)
+
+
+@functools.lru_cache(maxsize=None)
+def _guarded(source: str):
+    """The whole alternation, scanned the plain way (compiled once)."""
+    from intents.firstchars import Guarded
+    return Guarded(source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED_TEXT)
+def test_scanner_finds_what_each_alternation_finds(engine: Engine, text: str) -> None:
+    """The one-pass scanner yields, per tier and for the urgent cues, the matches of the whole alternation."""
+    lex = engine.lexicon
+    for alternation, found in zip(lex.scanner.alternations, lex.scanner.scan(text)):
+        whole = _guarded(alternation.source)
+        assert [m.span() for m, _ in found] == [m.span() for m in whole.finditer(text)]
+    for tier, found in zip(lex.tiers, lex.scanner.scan(text)):
+        whole = tier.alternation.full
+        for match, names in found:
+            again = whole.match(text, match.start())
+            assert tier.category(match, names) == tier.category(again, tuple(whole.groupindex))
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED_TEXT)
+def test_cue_shortcuts_answer_like_plain_search(engine: Engine, text: str) -> None:
+    """Anchored cue searches and the digit gate agree with plain regex search."""
+    from intents.firstchars import ANY_DIGIT
+    lex = engine.lexicon
+    index = lex.cue_index
+    for name, pattern in index.patterns.items():
+        assert bool(index._anchored[name].search(text)) == bool(pattern.search(text)), name
+    for guarded in list(lex.slots.values()) + list(lex.homes.values()):
+        if guarded.digit and ANY_DIGIT.search(text) is None:
+            assert guarded.pattern.search(text) is None
+
+
+def test_digit_requirement_is_read_from_the_pattern() -> None:
+    """A pattern needs a digit only when every branch consumes one."""
+    from intents.firstchars import needs_digit
+    assert needs_digit(r"#\s*(\d+)|第(\d)项")
+    assert needs_digit(r"[0-9]{2}")
+    assert not needs_digit(r"\d*楼")
+    assert not needs_digit(r"(一|1)分")
+    assert not needs_digit(r"(?=\d)楼")
+
+
+@pytest.mark.skipif(not DEV_SET.exists(), reason="the shared dev set is not present")
+def test_segmenting_only_when_it_can_count(engine: Engine) -> None:
+    """Leaving out single-word cues beside a heavier cue never changes the category or its weight."""
+    from intents import categories
+    lex = engine.lexicon
+    texts = [json.loads(line)["text"] for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    skipped = 0
+    for text in texts:
+        norm = engine.normalise(text)
+        lazy = categories.category_hits(norm, engine.tokens, lex)
+        tokens = categories._token_hits(norm, engine.tokens, lex)
+        full = lazy if any(h.weight == 2.0 and h in lazy for h in tokens) else lazy + tokens
+        skipped += full is not lazy and bool(tokens)
+        assert categories.choose_category(full, norm, lex) == categories.choose_category(lazy, norm, lex)
+    assert skipped  # the dev set does exercise the shortcut
