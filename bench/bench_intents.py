@@ -32,8 +32,10 @@ import time
 t0 = time.perf_counter()
 from intents import Engine
 engine = Engine()
-engine.parse("3栋2单元楼道的灯坏了")  # needs segmentation: loads the jieba cache
-print(time.perf_counter() - t0)
+engine.parse("3栋门口的门关不上")  # only the single-word cue 门 names the problem: jieba must segment
+elapsed = time.perf_counter() - t0
+assert engine._tokenizer is not None, "the start-up message no longer needs segmentation"
+print(elapsed)
 """
 
 
@@ -133,7 +135,7 @@ def main() -> None:
         ("start-up, warm cache (s)", f"best {min(warm):.3f}", f"median {med(warm):.3f}"),
         ("engine.parse (msg/s)", f"best {max(ours):,.0f}", f"median {med(ours):,.0f}"),
         ("baseline jieba.lcut (msg/s)", f"best {max(base):,.0f}", f"median {med(base):,.0f}"),
-        ("engine / baseline (same round)", f"best {max(ratios):.2f}x", f"median {med(ratios):.2f}x"),
+        ("engine / baseline", f"best {max(ours) / max(base):.2f}x", f"median {med(ratios):.2f}x (per round)"),
     ]
     for name, best, median in rows:
         print(f"  {name:32s} {best:>16s}   {median}")
