@@ -19,12 +19,17 @@ class Unknown(Exception):
     """The first character cannot be bounded (".", a negated class, an empty match)."""
 
 
-def first_chars(pattern: str) -> frozenset[str] | None:
+def parse(pattern: str):
+    """Parse pattern once for first_chars and needs_digit (None without the parser)."""
+    return None if _parser is None else _parser.parse(pattern)
+
+
+def first_chars(pattern: str, tree=None) -> frozenset[str] | None:
     """Return every character that can start a match of pattern, or None when unbounded."""
     if _parser is None:
         return None
     try:
-        chars, nullable = _seq(list(_parser.parse(pattern).data))
+        chars, nullable = _seq(list((tree or _parser.parse(pattern)).data))
     except Unknown:
         return None
     return None if nullable else frozenset(chars)
@@ -60,11 +65,11 @@ def _item(op, av) -> tuple[set[str], bool]:
     raise Unknown
 
 
-def needs_digit(pattern: str) -> bool:
+def needs_digit(pattern: str, tree=None) -> bool:
     """Tell whether every match of pattern holds a decimal digit (a \\d or a digit it spells out)."""
     if _parser is None:
         return False
-    return _seq_needs_digit(list(_parser.parse(pattern).data))
+    return _seq_needs_digit(list((tree or _parser.parse(pattern)).data))
 
 
 def _seq_needs_digit(items: list) -> bool:
@@ -112,8 +117,9 @@ class Guarded:
     def __init__(self, source: str) -> None:
         """Compile source and work out its starting characters, and whether a match needs a digit."""
         self.pattern = re.compile(source)
-        self.starts = first_chars(source)
-        self.digit = needs_digit(source)
+        tree = parse(source)
+        self.starts = first_chars(source, tree)
+        self.digit = needs_digit(source, tree)
         if self.starts is None:
             self._start_re = None
         else:  # an empty set of first characters can start nothing
@@ -153,15 +159,15 @@ class Guarded:
         return text if self._impossible(text) else self.pattern.sub(repl, text)
 
 
-def anchored(source: str) -> re.Pattern[str]:
+def anchored(source: str, starts: frozenset[str] | None) -> re.Pattern[str]:
     """Compile a regex for `search` that only says whether source matches somewhere, scanning fast.
 
     The regex engine skips along the text in C when a pattern starts with a character class, so
     the class of source's first characters is matched, and a lookbehind checks that source matches
     from there: `[abc](?<=(?=source)[\\s\\S])`. The class takes any decimal digit where source may
     start with one (\\d is more than ASCII). Sources without bounded first characters stay as they are.
+    starts is first_chars(source).
     """
-    starts = first_chars(source)
     if starts is None:
         return re.compile(source)
     chars = re.escape("".join(sorted(starts)))
@@ -173,18 +179,19 @@ def anchored(source: str) -> re.Pattern[str]:
 class CueIndex:
     """Named patterns indexed by their starting characters: only plausible ones are run."""
 
-    def __init__(self, sources: dict[str, str]) -> None:
-        """Compile every pattern and index it by the characters that can start it."""
+    def __init__(self, sources: dict[str, str], starts: dict[str, frozenset[str] | None] | None = None) -> None:
+        """Compile every pattern and index it by the characters that can start it (given, or worked out)."""
+        if starts is None:
+            starts = {name: first_chars(source) for name, source in sources.items()}
         self.patterns = {name: re.compile(source) for name, source in sources.items()}
-        self._anchored = {name: anchored(source) for name, source in sources.items()}
+        self._anchored = {name: anchored(source, starts[name]) for name, source in sources.items()}
         self._always: list[str] = []
         self._by_char: dict[str, list[str]] = {}
-        for name, source in sources.items():
-            starts = first_chars(source)
-            if starts is None:
+        for name in sources:
+            if starts[name] is None:
                 self._always.append(name)
             else:
-                for ch in starts:
+                for ch in starts[name]:
                     self._by_char.setdefault(ch, []).append(name)
 
     def matching(self, text: str) -> set[str]:
@@ -246,13 +253,18 @@ class Alternation:
         parts = [self._word_part(self.words)] if self.words else []
         parts += [self._group_part(name, [p for p, _ in pieces]) for name, pieces in self.groups]
         self.source = "|".join(parts)
-        self.full = re.compile(self.source)
-        starts = first_chars(self.source)
-        if starts is not None:
-            for _name, pieces in self.groups:
-                if any(fc is None for _, fc in pieces):  # pragma: no cover (first_chars says so already)
-                    starts = None
-        self.starts = starts
+        self._full: re.Pattern[str] | None = None
+        # The alternation starts where one of its branches or words does.
+        firsts = [fc for _name, pieces in self.groups for _piece, fc in pieces]
+        self.starts = None if None in firsts or "" in self.words else frozenset(
+            {word[0] for word in self.words}.union(*firsts))
+
+    @property
+    def full(self) -> re.Pattern[str]:
+        """The whole alternation, compiled on first need."""
+        if self._full is None:
+            self._full = re.compile(self.source)
+        return self._full
 
     def _word_part(self, words: list[str]) -> str:
         """The trie of words, under its group name when there is one."""

@@ -145,7 +145,8 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     lex.replacements = _replacements(raw)
     lex.replace_re = literal_union(list(lex.replacements)) if lex.replacements else None
     lex.cues = {name: union(patterns) for name, patterns in raw["cues"].items() if patterns}
-    lex.cue_index = CueIndex({name: cue.pattern.pattern for name, cue in lex.cues.items()})
+    lex.cue_index = CueIndex({name: cue.pattern.pattern for name, cue in lex.cues.items()},
+                             {name: cue.starts for name, cue in lex.cues.items()})
     weights = dict(raw["weights"])
     lex.order = tuple(weights.pop("order"))
     if sorted(lex.order) != sorted(INTENTS):
