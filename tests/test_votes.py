@@ -39,7 +39,8 @@ def option(result, name: str):  # type: ignore[no-untyped-def]
 def test_exactly_two_thirds_turnout_is_a_quorum_and_just_less_is_not() -> None:
     register = homes(("100", 1), ("100", 2), ("100", 3))
     result = tally("owners_ordinary", list(PLAIN), register, {"owner:1": "agree", "owner:2": "agree"})
-    assert (result.area_turnout, result.head_turnout, result.quorum_met) == (Fraction(2, 3),) * 2 + (True,)
+    assert (result.area_turnout, result.head_turnout) == (Fraction(2, 3), Fraction(2, 3))
+    assert result.quorum_met
     assert result.passed
     short = homes(("100", 1), ("100", 2), ("100.01", 3))  # area turnout 200/300.01 < 2/3
     result = tally("owners_ordinary", list(PLAIN), short, {"owner:1": "agree", "owner:2": "agree"})

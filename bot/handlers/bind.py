@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -61,9 +62,9 @@ def bind_home(turn: Turn, parse: Parse) -> str:
                     + replies.BIND_TRIES_LEFT.format(left=left))
 
 
-def _locked(turn: Turn, label: str, until: object) -> str:
-    return replies.BIND_LOCKED.format(home=label, until=turn.services.local(until).strftime(  # type: ignore[arg-type]
-        "%m-%d %H:%M"))
+def _locked(turn: Turn, label: str, until: datetime) -> str:
+    return replies.BIND_LOCKED.format(home=label,
+                                      until=turn.services.local(until).strftime("%m-%d %H:%M"))
 
 
 def _pending(turn: Turn, home: Home, answer: str) -> str:
