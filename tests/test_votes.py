@@ -377,3 +377,23 @@ def test_demo_estate_vote_by_chat_matches_a_recount_from_the_export(peer: WeChat
     assert {k: shown[k] for k in expected} == expected
     assert shown["voted_heads"] == 720  # one per owner, whatever they own
     assert (shown["state"], shown["quorum_met"], shown["passed"]) == ("closed", True, True)
+
+
+def test_opening_is_announced_once_to_those_who_may_vote(peer: WeChatPeer, app: Flask,
+                                                         clock: Clock,
+                                                         fake_wechat: FakeWeChat) -> None:
+    phone, label, _ = owners(app)[4]
+    bind(peer, "oAnnounced", label, phone)
+    peer.say("绑定 5栋2单元1203 租户", openid="oTenantToo")
+    number = create_vote(app, "--title", "重建围墙", "--kind", "owners_major", "--item", "7",
+                         "--opens", "2026-11-29T09:00")
+    services = app.extensions["linli"]
+    vote_chat.vote_close(services)
+    clock.advance(days=1)
+    vote_chat.vote_close(services)
+    vote_chat.vote_close(services)
+    with services.sessions() as session:
+        notices = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like(f"vote:{number}:open:%"))).all()
+    assert sorted(m.recipient for m in notices) == ["oAnnounced", "residents"]  # not the tenant
+    assert all("重建围墙" in m.body and f"投票 #{number} 同意" in m.body for m in notices)
