@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
 # On the residents' account, a staff command must name a ticket to be taken as one.
+# Four-character staff words that no resident writes otherwise (确认绑定, 发起征集, ...).
+STAFF_ONLY = frozenset(replies.MORE_STAFF_COMMANDS.values())
 STRICT_COMMAND = re.compile(r"^\s*(?:\S{2}\s*[#＃]\s*\d+|待办\s*$)")
 
 Handler = Callable[[Turn, Parse], str]
@@ -66,7 +68,8 @@ def respond(services: Services, session: Session, inbound: Inbound) -> str:
             resident = resident_for(session, inbound.sender, now)  # staff on WeChat too: the
             outbox.release_held(session, inbound.sender, now)  # 48-hour window opens for them
             command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
-            if command and (staff_by_user(session, inbound.sender, "wechat") or (
+            if command and (staff_by_user(session, inbound.sender, "wechat")
+                            or command[0] in STAFF_ONLY or (
                     STRICT_COMMAND.match(inbound.text or "") and command[0] != "reply")):
                 return _staff(services, session, inbound)
             return _route(Turn(session, resident, now, services), inbound)

@@ -193,8 +193,9 @@ def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> s
         else:
             _count_push(services, message.recipient)
             return "wechat message/custom/send"
-    template = services.config["wechat"].get("templates", {}).get("ticket_update")
-    if message.kind == "ticket_update" and template:
+    # a message kind named like a template ([wechat.templates]) may go as that template
+    template = services.config["wechat"].get("templates", {}).get(message.kind)
+    if template:
         services.wechat.send_template(message.recipient, template,
                                       {"content": {"value": message.body}})
         return "wechat message/template/send"

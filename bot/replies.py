@@ -106,7 +106,9 @@ ACTION_NAMES = {"opened": "登记", "claimed": "接单", "replied": "回复", "r
 ACTORS = {"system": "系统", "resident": "居民"}
 NOT_STAFF = "您不是登记的工作人员，不能操作工单。如需登记，请联系物业管理员。"
 STAFF_HELP = ("可用指令：\n接单 #N\n回复 #N 内容\n完成 #N [说明]\n升级 #N [原因]\n"
-              "退回 #N 原因\n合并 #N #M（把 #M 并入 #N）\n待办")
+              "退回 #N 原因\n合并 #N #M（把 #M 并入 #N）\n待办\n"
+              "确认绑定 5栋2单元1203 / 拒绝绑定 5栋2单元1203 原因\n"
+              "发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]")
 STAFF_NO_TICKET = "没有找到工单 #{number}，请核对编号。"
 STAFF_BAD_STATE = "工单 #{number} 当前状态是「{state}」，不能{action}。"
 STAFF_NEED_TEXT = "请写上{what}，例如：{example}"

@@ -55,6 +55,8 @@ class Vote(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The register as it stood at closing (JSON): a closed vote's count never changes after.
+    frozen_register: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
 
@@ -207,8 +209,20 @@ def ballots_of(session: Session, vote: Vote) -> dict[str, str]:
 
 
 def count(session: Session, vote: Vote) -> Tally:
-    """Count a vote over the current register."""
-    return tally(vote.kind, vote.choices, register(session), ballots_of(session, vote))
+    """Count a vote: over the register frozen at its closing, or the current one while open."""
+    homes = thaw(vote.frozen_register) if vote.frozen_register else register(session)
+    return tally(vote.kind, vote.choices, homes, ballots_of(session, vote))
+
+
+def freeze(session: Session, vote: Vote) -> None:
+    """Keep the register as it stands now with the vote, so re-imports cannot change its result."""
+    vote.frozen_register = json.dumps(
+        [[h.home_id, str(h.area), h.owner_id, h.unsold] for h in register(session)])
+
+
+def thaw(frozen: str) -> list[RegisterHome]:
+    """Read a frozen register back, areas as exact decimals."""
+    return [RegisterHome(i, Decimal(a), o, bool(u)) for i, a, o, u in json.loads(frozen)]
 
 
 def cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,

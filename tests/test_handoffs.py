@@ -136,3 +136,10 @@ def test_a_resident_answering_a_staff_reply_adds_to_the_ticket(peer: WeChatPeer,
     peer.say("回复 #1 明天上午来修", openid=GRID_OPENID)
     reply = peer.say("回复 #1 好的 上午家里有人") or ""
     assert "转给" in reply and "不是登记的工作人员" not in reply
+
+
+def test_staff_only_words_from_a_resident_change_nothing(peer: WeChatPeer, app: Flask) -> None:
+    reply = peer.say("发起征集 小区换门禁 截止 2026-12-10 18:00")
+    assert reply is not None and "不是登记的工作人员" in reply
+    with app.extensions["linli"].sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []

@@ -236,3 +236,11 @@ def test_killed_worker_loses_nothing_and_repeats_at_most_one(
     else:
         assert repeats <= 1  # at most the one message in flight
     assert set(states(app)) == {"sent"}
+
+
+def test_vote_notices_fall_back_to_their_own_template(app: Flask, fake_wechat: FakeWeChat) -> None:
+    make_residents(app, 1, wrote_hours_ago=50)
+    queue(app, 1, kind="vote_notice", recipient="oUser0000")
+    outbox.deliver_due(services(app))
+    [sent] = fake_wechat.sent("message/template/send")
+    assert sent["template_id"] == "demo-vote-notice"

@@ -397,3 +397,23 @@ def test_opening_is_announced_once_to_those_who_may_vote(peer: WeChatPeer, app: 
             OutboxMessage.dedupe_key.like(f"vote:{number}:open:%"))).all()
     assert sorted(m.recipient for m in notices) == ["oAnnounced", "residents"]  # not the tenant
     assert all("重建围墙" in m.body and f"投票 #{number} 同意" in m.body for m in notices)
+
+
+def test_a_closed_votes_result_survives_a_later_reimport(peer: WeChatPeer, app: Flask,
+                                                         tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Re-importing the register after closing changes nothing in the published result."""
+    number = create_vote(app, "--title", "选聘物业", "--kind", "owners_ordinary", "--item", "4")
+    phone, label, homes = owners(app)[0]
+    bind(peer, "oFrozen", label, phone)
+    peer.say(f"投票 #{number} 同意", openid="oFrozen")
+    cli(app, "vote", "close", str(number))
+    before = show(app, number)
+    home = homes[0]
+    with app.extensions["linli"].sessions() as session:
+        home = session.get(Home, home.id)
+        building, unit, room = home.unit.building.number, home.unit.number, home.room
+    csv_file = tmp_path / "homes.csv"
+    csv_file.write_text("building,unit,room,area_m2,owner_name,phone\n"
+                        f"{building},{unit},{room},999.99,新业主,13800000000\n", encoding="utf-8")
+    cli(app, "import-households", str(csv_file))
+    assert show(app, number) == before

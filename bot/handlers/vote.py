@@ -16,8 +16,8 @@ from bot import notify, outbox, replies
 from bot.services import Services
 from bot.turn import Turn
 from models import Ballot, Resident, transaction
-from models.votes import (OWNERS_KINDS, Tally, Vote, VoteError, cast, count, create, homes_of,
-                          household_of_home, revoke_by, votes_open)
+from models.votes import (OWNERS_KINDS, Tally, Vote, VoteError, cast, count, create, freeze,
+                          homes_of, household_of_home, revoke_by, votes_open)
 
 if TYPE_CHECKING:
     from bot.handlers.staff import StaffTurn
@@ -246,6 +246,8 @@ def remind(services: Services, session: Session, vote: Vote, now: datetime) -> N
 def close(services: Services, session: Session, vote: Vote, now: datetime) -> Tally:
     """Close the vote and tell the households that took part and the group chat, once."""
     vote.closed_at = vote.closed_at or min(now, vote.closes_at)
+    if vote.frozen_register is None:
+        freeze(session, vote)
     result = count(session, vote)
     text = replies.VOTE_RESULT.format(number=vote.id, title=vote.title,
                                       summary=summary(services, vote, result))
