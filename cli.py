@@ -16,6 +16,7 @@ from models import demo as demo_estate
 from models import figures
 from models.migrate import upgrade
 from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
+import market_cli
 import votes_cli
 
 CATEGORIES = ("elevator", "fire_safety", "security", "sanitation", "greenery", "lighting", "water",
@@ -206,4 +207,5 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
 
 
-COMMANDS = (init_db, demo_data, serve, staff_cli, outbox_cli, stats) + votes_cli.COMMANDS
+COMMANDS = (init_db, demo_data, serve, staff_cli, outbox_cli, stats) + votes_cli.COMMANDS \
+    + market_cli.COMMANDS

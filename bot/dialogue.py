@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 import intents
 from intents import Parse
 from bot import outbox, replies
-from bot.handlers import account, bind, followup, general, media, report, staff, status, vote
+from bot.handlers import (account, bind, followup, general, market, media, report, staff, status,
+                          vote)
 from bot.inbound import Inbound
 from bot.services import Services
 from bot.turn import Turn
@@ -44,7 +45,7 @@ HANDLERS: dict[str, Handler] = {
     "rate": followup.rate,
     "vote": vote.cast_vote,
     "vote_list": vote.list_votes,
-    "market": general.not_yet,
+    "market": market.market_day,
     "unknown": general.unknown,
 }
 

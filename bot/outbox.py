@@ -1,15 +1,17 @@
 """Outbound delivery.
 
 A message is a row written in the same transaction as the change that causes it,
-then delivered by a worker, one message at a time: claimed (`sending`, with a
-lease), sent, then marked `sent`. A worker that dies leaves at most the one
-claimed message; when its lease runs out it is sent again. That single repeat is
-the only duplicate possible, since WeChat's API has no idempotency key.
+then delivered by a worker, one message at a time per sender: claimed (`sending`,
+with a lease), sent, then marked `sent`. A worker that dies leaves at most the one
+claimed message per sender; when its lease runs out it is sent again. That single
+repeat is the only duplicate possible, since WeChat's API has no idempotency key.
+Fan-outs (reminders, notices) use several senders side by side.
 """
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -28,6 +30,9 @@ LEASE = timedelta(seconds=60)
 WINDOW = timedelta(hours=48)  # customer-service messages: within 48 h of the resident's message
 PUSHES_PER_WINDOW = 5
 GROUP_PER_MINUTE = 20
+# Senders in one process take turns at the database: SQLite's busy handler sleeps up to
+# 100 ms when writers collide, which would turn parallel senders back into a queue.
+_DB_TURN = threading.Lock()
 
 
 class Deferred(Exception):
@@ -80,9 +85,22 @@ def _deliver_logged(services: Services) -> int:
         return 0
 
 
-def deliver_due(services: Services, limit: int | None = None) -> int:
-    """Send queued messages whose time has come, one at a time; return how many went."""
+def deliver_due(services: Services, limit: int | None = None, senders: int = 1) -> int:
+    """Send queued messages whose time has come; return how many went.
+
+    With `senders` above one, that many threads send side by side, each with at most
+    one message claimed at a time, so a worker that dies repeats at most one per sender.
+    """
     recover_stale(services)
+    if senders <= 1:
+        return _send_loop(services, limit)
+    share = None if limit is None else -(-limit // senders)
+    with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="outbox-fan") as pool:
+        return sum(pool.map(lambda _n: _send_loop_logged(services, share), range(senders)))
+
+
+def _send_loop(services: Services, limit: int | None) -> int:
+    """Claim, send and settle one message after another until none is due."""
     sent = handled = 0
     while limit is None or handled < limit:
         message = _claim_next(services)
@@ -91,6 +109,14 @@ def deliver_due(services: Services, limit: int | None = None) -> int:
         handled += 1
         sent += _send(services, message)
     return sent
+
+
+def _send_loop_logged(services: Services, limit: int | None) -> int:
+    try:
+        return _send_loop(services, limit)
+    except Exception:  # the other senders go on; what this one held is recovered by its lease
+        log.exception("outbox sender stopped")
+        return 0
 
 
 def recover_stale(services: Services) -> int:
@@ -107,7 +133,7 @@ def _claim_next(services: Services) -> OutboxMessage | None:
     """Take the oldest due message for this worker alone."""
     while True:
         now = services.clock()
-        with transaction(services.sessions) as session:
+        with _DB_TURN, transaction(services.sessions) as session:
             candidate = session.scalar(
                 select(OutboxMessage.id)
                 .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
@@ -148,7 +174,7 @@ def _send(services: Services, message: OutboxMessage) -> bool:
 
 
 def _settle(services: Services, message: OutboxMessage, **values: object) -> None:
-    with transaction(services.sessions) as session:
+    with _DB_TURN, transaction(services.sessions) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
 
 
@@ -177,7 +203,7 @@ def _check_response_host(services: Services, url: str) -> None:
 
 def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> str:
     """Customer-service message while the window is open, else a template, else hold."""
-    with services.sessions() as session:
+    with _DB_TURN, services.sessions() as session:
         resident = session.scalar(select(Resident).where(Resident.openid == message.recipient))
     if resident is not None and not resident.following:
         raise DeliveryError("the resident no longer follows the account", permanent=True)
@@ -203,7 +229,7 @@ def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> s
 
 
 def _count_push(services: Services, openid: str) -> None:
-    with transaction(services.sessions) as session:
+    with _DB_TURN, transaction(services.sessions) as session:
         session.execute(update(Resident).where(Resident.openid == openid).values(
             pushes_since_inbound=Resident.pushes_since_inbound + 1))
 

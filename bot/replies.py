@@ -27,6 +27,7 @@ WELCOME = (
     "2. 查进度：发“查询”或“查一下#12”\n"
     "3. 绑定房屋：发“绑定 5栋2单元1203 手机后四位”\n"
     "4. 提建议：如“建议在花园加几张椅子”\n"
+    "5. 问市集：如“这个月市集几号”；发“订阅”可在市集前收到提醒和社区通知\n"
     "发“帮助”可随时查看。"
 )
 HELP = WELCOME.replace("欢迎来到邻里通！", "")
@@ -249,3 +250,36 @@ STAFF_CONSULT_HELP = ("发起意见征集请写：发起征集 标题 截止 YYY
 STAFF_CONSULT_PAST = "截止时间 {closes} 已经过了，请写一个将来的时间。"
 STAFF_CONSULT_OPTIONS = "选项至少要两个且不能重复；不写选项就是 同意/反对/弃权。"
 STAFF_CONSULT_OPENED = "已发起意见征集 #{number}：{title}，{closes} 截止，已通知住户和住户群。"
+
+
+# ---- market and notices
+WEEKDAYS = "一二三四五六日"
+MARKET_NEXT = ("下一次便民市集：{date}（周{weekday}）{hours}，地点：{place}。\n"
+               "服务项目：{services}。{subscribe}")
+MARKET_SUBSCRIBE_HINT = "发“订阅”可在市集前一晚和当天早上收到提醒。"
+MARKET_NONE = "近期没有安排便民市集，有新安排会通知大家。"
+MARKET_OFFERED = "有的，{date}（周{weekday}）{hours}的市集上有{service}，地点：{place}。"
+MARKET_NOT_OFFERED = ("这次市集暂时没有{service}。{date}的市集有：{services}。"
+                      "如有需要可以发“建议 …”告诉我们。")
+MARKET_SERVICE_LIST_SEP = "、"
+# words a resident may use for a service -> the service's name in [market].services
+MARKET_SERVICE_WORDS = {
+    "家电维修": ("家电", "电器", "空调", "冰箱", "洗衣机", "电视", "热水器", "油烟机", "维修", "修理"),
+    "法律咨询": ("法律", "律师", "打官司", "纠纷咨询"),
+    "磨刀配钥匙": ("磨刀", "钥匙", "剪刀"),
+    "义诊": ("义诊", "看病", "医生", "血压", "血糖", "体检"),
+}
+MARKET_ASKED_SERVICE = r"(?:有没有|有无|能不能|可以|有)([^，。？?！!吗呢的]{2,8}?)(?:的)?(?:吗|呢|没有|不|？|\?|$)"
+MARKET_NOT_A_SERVICE = ("市集", "集市", "没", "活动", "几号", "时间", "地方", "哪里", "什么")
+MARKET_REMINDER_EVENING = ("【市集提醒】明天（{date}，周{weekday}）{hours}在{place}有便民市集，"
+                           "服务项目：{services}。发“退订”可不再接收提醒。")
+MARKET_REMINDER_MORNING = ("【市集提醒】今天{hours}在{place}有便民市集，"
+                           "服务项目：{services}。发“退订”可不再接收提醒。")
+MARKET_REMINDER_ADVANCE = ("【市集预告】下一次便民市集：{date}（周{weekday}）{hours}，地点：{place}，"
+                           "服务项目：{services}。发“退订”可不再接收提醒。")
+NOTICE = "【社区通知】{text}"
+STAFF_NOTICE_HELP = "发全体通知请写：通知 全体 通知内容，例如：通知 全体 周六上午9点停水检修"
+STAFF_NOTICE_SENT = "通知已排队发送：{residents}位订阅居民，{groups}个群。"
+NOTICE_AUDIENCE_ALL = "全体"
+STAFF_COMMANDS["通知"] = "notice"
+STAFF_HELP += "\n通知 全体 通知内容（发给所有订阅居民和各群）"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from bot import followthrough, outbox
-from bot.handlers import vote
+from bot.handlers import market, vote
 from bot.services import Services
 
 
@@ -40,6 +40,8 @@ JOBS: tuple[JobSpec, ...] = (
             "post new, open, overdue and yesterday's resolved tickets to each staff group"),
     JobSpec("vote_close", vote.vote_close, "interval", {"seconds": 60},
             "announce votes that opened, remind non-voters a day before, close and publish due votes"),
+    JobSpec("market_reminder", market.market_reminder, "cron", {"minute": "0,30"},
+            "remind subscribers and groups of market day: the evening before and that morning"),
 )
 
 

