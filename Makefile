@@ -25,6 +25,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench_intents.py
+	$(BIN)/python bench/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
