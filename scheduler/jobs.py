@@ -22,6 +22,8 @@ class JobSpec:
     trigger: str
     when: dict[str, Any] = field(default_factory=dict)
     help: str = ""
+    # What the trigger runs, when a timed run must differ from `flask jobs run` (which runs `func`).
+    on_schedule: Callable[[Services], str] | None = None
 
 
 def deliver_outbox(services: Services) -> str:
@@ -41,7 +43,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("vote_close", vote.vote_close, "interval", {"seconds": 60},
             "announce votes that opened, remind non-voters a day before, close and publish due votes"),
     JobSpec("market_reminder", market.market_reminder, "cron", {"minute": "0,30"},
-            "remind subscribers and groups of market day: the evening before and that morning"),
+            "remind subscribers and groups of market day: the evening before and that morning",
+            on_schedule=market.market_reminder_due),
 )
 
 

@@ -168,8 +168,13 @@ def test_by_hand_ahead_of_time_it_sends_an_advance_notice(app: Flask, fake_wecha
     residents(app, clock, subscribed=1)
     assert "2026-12-15 advance reminder: 7 queued" in run_job(app)
     assert "市集预告" in fake_wechat.sent()[0]["text"]["content"]
-    clock.now = at("2026-11-28 10:30").astimezone(timezone.utc)  # the trigger's own firing
-    assert "no reminder due" in run_job(app)
+    clock.now = at("2026-11-28 10:30").astimezone(timezone.utc)  # by hand, even on the half hour
+    assert "advance reminder: 0 queued" in run_job(app)  # once per recipient
+    from scheduler import jobs, runner
+    spec = jobs.by_name("market_reminder")  # the trigger's own run sends nothing this early
+    assert "no reminder due" in runner.run(spec, app.extensions["linli"], scheduled=True)
+    clock.now = at("2026-12-14 19:00").astimezone(timezone.utc)
+    assert "evening reminder" in runner.run(spec, app.extensions["linli"], scheduled=True)
 
 
 def test_blocked_subscriber_fails_with_its_errcode(app: Flask, fake_wechat: FakeWeChat,

@@ -66,35 +66,36 @@ def _when_where(held: Occurrence) -> dict[str, str]:
 # ---- reminders and notices: one message per subscriber and group, then a parallel send
 
 FAN_OUT_SENDERS = 16  # each sender has at most one message in flight
-SCHEDULED_MINUTES = (0, 30)  # the job's trigger fires on these minutes of every hour
 
 
 def market_reminder(services: Services) -> str:
-    """Remind subscribers and groups of the coming market: the evening before, the morning of.
+    """Remind subscribers and groups of the coming market now (`flask jobs run market_reminder`).
 
-    Run by hand before the evening reminder is due, it sends an advance notice; run by
-    its half-hourly trigger, it sends only when a reminder moment has come. Each
-    (market, moment, recipient) gets one message however often it runs.
+    Before the evening reminder is due it sends an advance notice. Each (market, moment,
+    recipient) gets one message however often it runs.
     """
+    return _remind(services, scheduled=False)
+
+
+def market_reminder_due(services: Services) -> str:
+    """The half-hourly trigger: remind only once the evening or morning moment has come."""
+    return _remind(services, scheduled=True)
+
+
+def _remind(services: Services, *, scheduled: bool) -> str:
     now = services.clock()
     with transaction(services.sessions) as session:
         held = upcoming(session, services.config, now, services.tz)
         if held is None:
             return "no market ahead"
         moment = reminder_moment(held, now)
-        local = services.local(now)
-        if moment == "advance" and _fired_on_schedule(local):
+        if moment == "advance" and scheduled:
             return f"no reminder due: next market {held.day}, reminder at {held.evening_reminder}"
         text = _reminder_text(held, moment)
         queued = fan_out(services, session, f"market:{held.day}:{moment}", text, now=now,
                          kind="market_reminder", groups=market_config(services.config).groups)
     sent = outbox.deliver_due(services, senders=FAN_OUT_SENDERS)
     return f"market {held.day} {moment} reminder: {queued} queued, {sent} sent"
-
-
-def _fired_on_schedule(local: datetime) -> bool:
-    """A run in the trigger's own minute is taken as the trigger's, not a person's."""
-    return local.minute in SCHEDULED_MINUTES
 
 
 def reminder_moment(held: Occurrence, now: datetime) -> str:
