@@ -44,12 +44,17 @@ class DbTokenStorage(SessionStorage):
 
     def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
         self.sessions, self.clock = sessions, clock
+        self._known: dict[str, tuple[str, datetime]] = {}  # this process's copy, until it expires
 
     def get(self, key: str, default: Any = None) -> Any:
+        known = self._known.get(key)
+        if known is not None and known[1] - TOKEN_MARGIN > self.clock():
+            return known[0]
         with self.sessions() as session:
             row = session.get(AccessToken, key)
         if row is None or row.expires_at - TOKEN_MARGIN <= self.clock():
             return default
+        self._known[key] = (row.value, row.expires_at)
         return row.value
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
@@ -62,11 +67,13 @@ class DbTokenStorage(SessionStorage):
                         session.add(AccessToken(key=key, value=value, expires_at=expires))
                     else:
                         row.value, row.expires_at = value, expires
+                self._known[key] = (value, expires)
                 return
             except IntegrityError:
                 continue
 
     def delete(self, key: str) -> None:
+        self._known.pop(key, None)
         with transaction(self.sessions) as session:
             row = session.get(AccessToken, key)
             if row is not None:
