@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ LEASE = timedelta(seconds=60)
 WINDOW = timedelta(hours=48)  # customer-service messages: within 48 h of the resident's message
 PUSHES_PER_WINDOW = 5
 GROUP_PER_MINUTE = 20
+CLAIM_BATCH = 20  # claimed per commit; still sent and settled one at a time
 # Senders in one process take turns at the database: SQLite's busy handler sleeps up to
 # 100 ms when writers collide, which would turn parallel senders back into a queue.
 _DB_TURN = threading.Lock()
@@ -100,14 +102,24 @@ def deliver_due(services: Services, limit: int | None = None, senders: int = 1) 
 
 
 def _send_loop(services: Services, limit: int | None) -> int:
-    """Claim, send and settle one message after another until none is due."""
+    """Claim a few due messages at once, then send and settle them one after another.
+
+    Claiming several in one commit is safe: a claimed message that was never sent goes
+    back to the queue when its lease runs out, so only the one actually in flight can
+    be sent twice. Unsent claims are handed back well before the lease could run out.
+    """
     sent = handled = 0
     while limit is None or handled < limit:
-        message = _claim_next(services)
-        if message is None:
+        batch = _claim_batch(services, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled))
+        if not batch:
             break
-        handled += 1
-        sent += _send(services, message)
+        claimed = time.monotonic()
+        for index, message in enumerate(batch):
+            if time.monotonic() - claimed > LEASE.total_seconds() / 3:
+                _release(services, batch[index:])
+                break
+            handled += 1
+            sent += _send(services, message)
     return sent
 
 
@@ -129,24 +141,33 @@ def recover_stale(services: Services) -> int:
             .values(status="pending", due_at=now)).rowcount
 
 
-def _claim_next(services: Services) -> OutboxMessage | None:
-    """Take the oldest due message for this worker alone."""
-    while True:
-        now = services.clock()
-        with _DB_TURN, transaction(services.sessions) as session:
-            candidate = session.scalar(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
-                .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(1))
-            if candidate is None:
-                return None
-            taken = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == candidate, OutboxMessage.status == "pending")
-                .values(status="sending", claimed_at=now,
-                        attempts=OutboxMessage.attempts + 1)).rowcount
-            if taken:
-                return session.get(OutboxMessage, candidate)
+def _claim_batch(services: Services, size: int) -> list[OutboxMessage]:
+    """Take the oldest due messages for this worker alone (rows others hold are skipped)."""
+    now = services.clock()
+    with _DB_TURN, transaction(services.sessions) as session:
+        ids = session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(size)
+            .with_for_update(skip_locked=True)).all()
+        if not ids:
+            return []
+        session.execute(update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                        .values(status="sending", claimed_at=now,
+                                attempts=OutboxMessage.attempts + 1))
+        return list(session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
+            OutboxMessage.claimed_at == now).order_by(OutboxMessage.due_at, OutboxMessage.id)))
+
+
+def _release(services: Services, messages: list[OutboxMessage]) -> None:
+    """Hand back claimed messages that were not sent: they are due again at once."""
+    with _DB_TURN, transaction(services.sessions) as session:
+        session.execute(update(OutboxMessage)
+                        .where(OutboxMessage.id.in_([m.id for m in messages]),
+                               OutboxMessage.status == "sending")
+                        .values(status="pending", attempts=OutboxMessage.attempts - 1))
 
 
 def _send(services: Services, message: OutboxMessage) -> bool:
