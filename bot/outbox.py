@@ -31,7 +31,7 @@ LEASE = timedelta(seconds=60)
 WINDOW = timedelta(hours=48)  # customer-service messages: within 48 h of the resident's message
 PUSHES_PER_WINDOW = 5
 GROUP_PER_MINUTE = 20
-CLAIM_BATCH = 20  # claimed per commit; still sent and settled one at a time
+CLAIM_BATCH = 20  # claimed per commit by fan-out senders; still sent and settled one at a time
 # Senders in one process take turns at the database: SQLite's busy handler sleeps up to
 # 100 ms when writers collide, which would turn parallel senders back into a queue.
 _DB_TURN = threading.Lock()
@@ -94,14 +94,14 @@ def deliver_due(services: Services, limit: int | None = None, senders: int = 1) 
     one message claimed at a time, so a worker that dies repeats at most one per sender.
     """
     recover_stale(services)
-    if senders <= 1:
-        return _send_loop(services, limit)
+    if senders <= 1:  # the everyday path: one message claimed at a time
+        return _send_loop(services, limit, batch=1)
     share = None if limit is None else -(-limit // senders)
     with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="outbox-fan") as pool:
         return sum(pool.map(lambda _n: _send_loop_logged(services, share), range(senders)))
 
 
-def _send_loop(services: Services, limit: int | None) -> int:
+def _send_loop(services: Services, limit: int | None, batch: int = CLAIM_BATCH) -> int:
     """Claim a few due messages at once, then send and settle them one after another.
 
     Claiming several in one commit is safe: a claimed message that was never sent goes
@@ -110,13 +110,13 @@ def _send_loop(services: Services, limit: int | None) -> int:
     """
     sent = handled = 0
     while limit is None or handled < limit:
-        batch = _claim_batch(services, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled))
-        if not batch:
+        taken = _claim_batch(services, batch if limit is None else min(batch, limit - handled))
+        if not taken:
             break
         claimed = time.monotonic()
-        for index, message in enumerate(batch):
+        for index, message in enumerate(taken):
             if time.monotonic() - claimed > LEASE.total_seconds() / 3:
-                _release(services, batch[index:])
+                _release(services, taken[index:])
                 break
             handled += 1
             sent += _send(services, message)
