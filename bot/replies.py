@@ -69,7 +69,6 @@ BIND_ALREADY = "您已绑定 {home}，无需重复绑定。"
 
 SUBSCRIBED = "已订阅市集和社区通知，活动前会提醒您。发“退订”可随时取消。"
 UNSUBSCRIBED = "已退订，不再给您推送提醒和通知。工单进展仍会告诉您。发“订阅”可重新开启。"
-NOT_YET = "这个功能正在准备中，开放后会通知大家。现在可以报事报修、查进度和绑定房屋。"
 RATE_NO_TICKET = "谢谢反馈！您目前没有待评价的工单。"
 
 CANCEL_WORDS = ("取消", "算了", "不报了", "不用了")
@@ -150,7 +149,6 @@ LOOK_BACK_NO = ("没有", "没好", "不好", "还没好", "没有好", "不行"
 SUGGESTION_CATEGORY = "建议"
 
 # ---- follow-through: deadlines, escalation, look-back, digest ------------
-ACTOR_SYSTEM = "系统"
 OVERDUE_RESPONSE = "超时未受理"
 OVERDUE_RESOLVE = "超时未办结"
 STAFF_WARNING = "提醒：工单 #{number}（{category}，{place}）将于{due}到期，请抓紧处理；办完请回复“完成 #{number}”。"

@@ -21,8 +21,3 @@ def greet(turn: Turn, parse: Parse) -> str:
 def unknown(turn: Turn, parse: Parse) -> str:
     """Say briefly what the bot can help with."""
     return replies.UNKNOWN
-
-
-def not_yet(turn: Turn, parse: Parse) -> str:
-    """Answer a request for a function that is not open yet."""
-    return replies.NOT_YET
