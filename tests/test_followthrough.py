@@ -39,6 +39,15 @@ def ticket(app: Flask, number: int = 1) -> Ticket:
         return found
 
 
+def fixed_and_looked_back(peer: WeChatPeer, app: Flask, clock: Clock, rating: str) -> None:
+    """A report of the resident's, fixed by the grid worker, rated, and a week later looked back on."""
+    peer.say("5栋电梯坏了")
+    peer.say("完成 #1", openid=GRID_OPENID)
+    peer.say(rating)
+    clock.advance(days=8)
+    followthrough.look_back(app.extensions["linli"])
+
+
 def settle(app: Flask) -> None:
     """Let the deliveries queued by the last webhook call finish."""
     app.extensions["linli"].sender.submit(lambda: None).result(10)
@@ -115,22 +124,14 @@ def test_resolved_ticket_is_looked_back_on_and_reopened(peer: WeChatPeer, app: F
 def test_look_back_answered_no_reopens(peer: WeChatPeer, app: Flask, clock: Clock) -> None:
     """A bare "没有" to "现在还好吗？" means it is not fixed."""
     register_levels(app)
-    peer.say("5栋电梯坏了")
-    peer.say("完成 #1", openid=GRID_OPENID)
-    peer.say("满意")
-    clock.advance(days=8)
-    followthrough.look_back(app.extensions["linli"])
+    fixed_and_looked_back(peer, app, clock, "满意")
     assert "重新打开" in (peer.say("没有") or "")
     assert ticket(app).state == "reopened"
 
 
 def test_look_back_answered_well_closes_the_question(peer: WeChatPeer, app: Flask, clock: Clock) -> None:
     register_levels(app)
-    peer.say("5栋电梯坏了")
-    peer.say("完成 #1", openid=GRID_OPENID)
-    peer.say("5分")
-    clock.advance(days=8)
-    followthrough.look_back(app.extensions["linli"])
+    fixed_and_looked_back(peer, app, clock, "5分")
     assert "谢谢" in (peer.say("修好了 一直没坏") or "")
     assert ticket(app).state == "closed"
 

@@ -11,7 +11,7 @@ from models import InboundMessage, Ticket
 from tests.conftest import Clock
 from tests.factories import WeChatPeer, image_xml
 from tests.fakes import FakeWeChat
-from tests.test_followthrough import register_levels, settle, sweep, ticket
+from tests.test_followthrough import fixed_and_looked_back, register_levels, settle, sweep, ticket
 from tests.test_staff import GRID_OPENID, app_messages, cli, register
 
 PROPERTY = "oPropertyZhaoOnWechat"
@@ -107,11 +107,7 @@ def test_a_late_answer_to_where_is_told_the_report_expired(peer: WeChatPeer, app
 
 def test_ordinary_answers_to_the_look_back(peer: WeChatPeer, app: Flask, clock: Clock) -> None:
     register(app)
-    peer.say("5栋电梯坏了")
-    peer.say("完成 #1", openid=GRID_OPENID)
-    peer.say("5分")
-    clock.advance(days=8)
-    cli(app, "jobs", "run", "look_back")
+    fixed_and_looked_back(peer, app, clock, "5分")
     for said in ("挺好的", "没问题", "现在好了"):
         assert "谢谢" in (peer.say(said) or ""), said
     assert ticket(app).state == "closed"
