@@ -14,7 +14,7 @@ from bot.channels import wechat, wecom
 from bot.services import Services, utc_now
 from bot.wxapi import DbTokenStorage, WeChatApi, WeComApi
 from models import make_engine, make_sessionmaker
-from web import health
+from web import board, health, open311, sim, stats
 
 MAX_BODY = 64 * 1024  # bytes; WeChat's messages are far smaller
 
@@ -42,7 +42,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
     app.register_blueprint(wecom.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (health.bp, board.bp, open311.bp, stats.bp, sim.bp):
+        app.register_blueprint(blueprint)
     app.register_error_handler(413, _too_large)
     for command in cli.COMMANDS:
         app.cli.add_command(command)
