@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     test_config = test_config or {}
     path = test_config.get("config_path")
     config = settings.load(Path(path) if path else None, test_config.get("overrides"))
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(config["database"]["url"], schema=test_config.get("schema"))

@@ -1,6 +1,6 @@
 """/board and /board.json: the public list of every ticket (清单化公示)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from web.pages import page_blueprint
 
-bp = Blueprint("board", __name__)
+bp = page_blueprint("board", __name__)

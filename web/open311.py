@@ -1,6 +1,6 @@
 """Open311 GeoReport v2 under /open311/v2/."""
 from __future__ import annotations
 
-from flask import Blueprint
+from web.pages import page_blueprint
 
-bp = Blueprint("open311", __name__)
+bp = page_blueprint("open311", __name__)

@@ -1,6 +1,6 @@
 """/sim: a chat simulator that drives the real dialogue."""
 from __future__ import annotations
 
-from flask import Blueprint
+from web.pages import page_blueprint
 
-bp = Blueprint("sim", __name__)
+bp = page_blueprint("sim", __name__)

@@ -1,6 +1,6 @@
 """/stats: the governance figures as charts."""
 from __future__ import annotations
 
-from flask import Blueprint
+from web.pages import page_blueprint
 
-bp = Blueprint("stats", __name__)
+bp = page_blueprint("stats", __name__)
