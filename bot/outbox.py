@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ LEASE = timedelta(seconds=60)
 WINDOW = timedelta(hours=48)  # customer-service messages: within 48 h of the resident's message
 PUSHES_PER_WINDOW = 5
 GROUP_PER_MINUTE = 20
+CUSTOMER_SERVICE = "wechat message/custom/send"
 CLAIM_BATCH = 20  # claimed per commit by fan-out senders; still sent and settled one at a time
 # Senders in one process take turns at the database: SQLite's busy handler sleeps up to
 # 100 ms when writers collide, which would turn parallel senders back into a queue.
@@ -47,6 +49,23 @@ class Deferred(Exception):
 
 class Held(Exception):
     """The resident cannot be reached until they write again."""
+
+
+@dataclass
+class Reach:
+    """What decides how a resident can be reached, read when their message was claimed."""
+
+    following: bool
+    last_inbound_at: datetime | None
+    pushes_since_inbound: int
+
+
+@dataclass
+class Claimed:
+    """A message this worker holds, with its resident's reach (None: not a known resident)."""
+
+    message: OutboxMessage
+    reach: Reach | None = None
 
 
 def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: str,
@@ -114,12 +133,12 @@ def _send_loop(services: Services, limit: int | None, batch: int = CLAIM_BATCH) 
         if not taken:
             break
         claimed = time.monotonic()
-        for index, message in enumerate(taken):
+        for index, held in enumerate(taken):
             if time.monotonic() - claimed > LEASE.total_seconds() / 3:
-                _release(services, taken[index:])
+                _release(services, [h.message for h in taken[index:]])
                 break
             handled += 1
-            sent += _send(services, message)
+            sent += _send(services, held)
     return sent
 
 
@@ -141,8 +160,9 @@ def recover_stale(services: Services) -> int:
             .values(status="pending", due_at=now)).rowcount
 
 
-def _claim_batch(services: Services, size: int) -> list[OutboxMessage]:
-    """Take the oldest due messages for this worker alone (rows others hold are skipped)."""
+def _claim_batch(services: Services, size: int) -> list[Claimed]:
+    """Take the oldest due messages for this worker alone (rows others hold are skipped),
+    with what decides how each resident among their recipients can be reached."""
     now = services.clock()
     with _DB_TURN, transaction(services.sessions) as session:
         ids = session.scalars(
@@ -156,9 +176,18 @@ def _claim_batch(services: Services, size: int) -> list[OutboxMessage]:
                         .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
                         .values(status="sending", claimed_at=now,
                                 attempts=OutboxMessage.attempts + 1))
-        return list(session.scalars(select(OutboxMessage).where(
-            OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
-            OutboxMessage.claimed_at == now).order_by(OutboxMessage.due_at, OutboxMessage.id)))
+        rows = session.execute(
+            select(OutboxMessage, Resident.following, Resident.last_inbound_at,
+                   Resident.pushes_since_inbound)
+            .outerjoin(Resident, (OutboxMessage.channel == "wechat")
+                       & (Resident.openid == OutboxMessage.recipient))
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
+                   OutboxMessage.claimed_at == now)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)).all()
+        reaches: dict[str, Reach] = {}  # one per resident, so pushes counted here add up
+        return [Claimed(message, None if following is None else reaches.setdefault(
+                    message.recipient, Reach(following, last, pushes)))
+                for message, following, last, pushes in rows]
 
 
 def _release(services: Services, messages: list[OutboxMessage]) -> None:
@@ -170,10 +199,10 @@ def _release(services: Services, messages: list[OutboxMessage]) -> None:
                         .values(status="pending", attempts=OutboxMessage.attempts - 1))
 
 
-def _send(services: Services, message: OutboxMessage) -> bool:
-    now = services.clock()
+def _send(services: Services, held: Claimed) -> bool:
+    message, now = held.message, services.clock()
     try:
-        via = _dispatch(services, message, now)
+        via = _dispatch(services, held, now)
     except Deferred as wait:
         _settle(services, message, status="pending", due_at=wait.until, attempts=message.attempts - 1)
         return False
@@ -190,19 +219,31 @@ def _send(services: Services, message: OutboxMessage) -> bool:
         _settle(services, message, status="failed" if give_up else "pending",
                 due_at=now + backoff, last_error=str(err))
         return False
-    _settle(services, message, status="sent", sent_at=now, via=via, last_error=None)
+    pushed = via == CUSTOMER_SERVICE
+    _settle(services, message, pushed_to=message.recipient if pushed else None,
+            status="sent", sent_at=now, via=via, last_error=None)
+    if pushed and held.reach is not None:
+        held.reach.pushes_since_inbound += 1
     return True
 
 
-def _settle(services: Services, message: OutboxMessage, **values: object) -> None:
-    with _DB_TURN, transaction(services.sessions) as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
+def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = None,
+            **values: object) -> None:
+    """Record the outcome in one short commit; a customer-service push also counts
+    towards the resident's five pushes per window, in the same commit."""
+    with _DB_TURN, services.engine.begin() as connection:
+        connection.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                           .values(**values))
+        if pushed_to is not None:
+            connection.execute(update(Resident).where(Resident.openid == pushed_to).values(
+                pushes_since_inbound=Resident.pushes_since_inbound + 1))
 
 
-def _dispatch(services: Services, message: OutboxMessage, now: datetime) -> str:
+def _dispatch(services: Services, held: Claimed, now: datetime) -> str:
     """Send through the channel's API; return which API took it."""
+    message = held.message
     if message.channel == "wechat":
-        return _to_resident(services, message, now)
+        return _to_resident(services, message, held.reach, now)
     if message.channel == "wecom_app":
         services.wecom.send_app(message.recipient, message.body)
         return "wecom message/send"
@@ -222,10 +263,9 @@ def _check_response_host(services: Services, url: str) -> None:
         raise DeliveryError("response_url is not on the WeCom API host", permanent=True)
 
 
-def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> str:
+def _to_resident(services: Services, message: OutboxMessage, resident: Reach | None,
+                 now: datetime) -> str:
     """Customer-service message while the window is open, else a template, else hold."""
-    with _DB_TURN, services.sessions() as session:
-        resident = session.scalar(select(Resident).where(Resident.openid == message.recipient))
     if resident is not None and not resident.following:
         raise DeliveryError("the resident no longer follows the account", permanent=True)
     window_open = (resident is not None and resident.last_inbound_at is not None
@@ -238,8 +278,7 @@ def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> s
             if err.code not in WINDOW_CLOSED:
                 raise
         else:
-            _count_push(services, message.recipient)
-            return "wechat message/custom/send"
+            return CUSTOMER_SERVICE
     # a message kind named like a template ([wechat.templates]) may go as that template
     template = services.config["wechat"].get("templates", {}).get(message.kind)
     if template:
@@ -247,12 +286,6 @@ def _to_resident(services: Services, message: OutboxMessage, now: datetime) -> s
                                       {"content": {"value": message.body}})
         return "wechat message/template/send"
     raise Held()
-
-
-def _count_push(services: Services, openid: str) -> None:
-    with _DB_TURN, transaction(services.sessions) as session:
-        session.execute(update(Resident).where(Resident.openid == openid).values(
-            pushes_since_inbound=Resident.pushes_since_inbound + 1))
 
 
 def _to_group(services: Services, message: OutboxMessage, now: datetime) -> str:

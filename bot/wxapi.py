@@ -24,6 +24,7 @@ from models import AccessToken, transaction
 log = logging.getLogger(__name__)
 
 TIMEOUT = 5.0
+POOL = 32  # kept-alive connections per host: enough for every fan-out sender at once
 TOKEN_MARGIN = timedelta(seconds=120)  # refresh a little before WeChat's expiry
 # errcodes after which this recipient cannot be reached this way; retrying cannot help
 UNREACHABLE = frozenset({43004, 40003, 43101, 60111, 81013})
@@ -112,6 +113,14 @@ def _store_token(client: Any, response: requests.Response) -> dict:
     return result
 
 
+def _pooled(http: requests.Session) -> requests.Session:
+    """Let parallel senders each keep a connection open instead of reconnecting."""
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL)
+    http.mount("https://", adapter)
+    http.mount("http://", adapter)
+    return http
+
+
 def _call(send: Callable[[], Any]) -> Any:
     """Run one API call; turn its failures into DeliveryError without leaking tokens."""
     try:
@@ -130,6 +139,7 @@ class WeChatApi:
         self._client = _OfficialClient(config["app_id"], config["app_secret"], session=storage,
                                        timeout=TIMEOUT)
         self._client.API_BASE_URL = config["api_base_url"]
+        _pooled(self._client._http)
 
     def send_text(self, openid: str, text: str) -> None:
         """Send a customer-service message (within 48 hours of the resident's last message)."""
@@ -148,7 +158,8 @@ class WeComApi:
         self._client = _WeComClient(config.get("corp_id", ""), config.get("secret", ""),
                                     session=storage, timeout=TIMEOUT)
         self._client.API_BASE_URL = config.get("api_base_url", "https://qyapi.weixin.qq.com/cgi-bin/")
-        self._http = requests.Session()
+        _pooled(self._client._http)
+        self._http = _pooled(requests.Session())
 
     def send_app(self, user_id: str, markdown: str) -> None:
         """Send a markdown app message to one staff member (`message/send`)."""
