@@ -57,7 +57,10 @@ def serve() -> None:
     server = services().config["server"]
     outbox_worker.kick(services())  # whatever waited while we were down goes out now
     jobs = start_if_enabled(services())
-    click.echo(f"邻里通 is serving on http://{server['host']}:{server['port']}  (WeChat: /wechat)")
+    address = f"http://{server['host']}:{server['port']}"
+    click.echo(f"邻里通 is serving on {address}  (WeChat: /wechat)")
+    if services().config.get("sim", {}).get("enabled") is True:
+        click.echo(f"chat simulator: {address}/sim")
     try:
         # Not app.run(): Flask ignores it inside a `flask` command and returns at once.
         run_simple(server["host"], server["port"], current_app._get_current_object(),

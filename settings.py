@@ -108,6 +108,7 @@ RULES: tuple[Rule, ...] = (
     Rule("sla.normal.resolve", _duration, 'must be a duration like "3d"', required=False),
     Rule("followup.look_back", _duration, 'must be a duration like "7d"', required=False),
     Rule("market.day_of_month", _int, "must be an integer", required=False),
+    Rule("sim.enabled", _bool, "must be true or false", required=False),
 )
 
 SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key"})

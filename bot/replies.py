@@ -281,3 +281,13 @@ STAFF_NOTICE_SENT = "通知已排队发送：{residents}位订阅居民，{group
 NOTICE_AUDIENCE_ALL = "全体"
 STAFF_COMMANDS["通知"] = "notice"
 STAFF_HELP += "\n通知 全体 通知内容（发给所有订阅居民和各群）"
+
+
+# ---- the chat simulator (/sim): what its page and API say
+SIM_OFF = "聊天模拟器未开启。管理员可在配置文件中写入 [sim] enabled = true 后重启服务。"
+SIM_BAD_IDENTITY = "请先在左侧选择一位居民或工作人员。"
+SIM_EMPTY = "请输入要发送的文字。"
+SIM_UNSTORABLE = "消息里有无法保存的字符，请删掉后再发。"
+SIM_BAD_REQUEST = "请求格式不对，请刷新页面后重试。"
+SIM_NOT_JSON = "只接受 JSON 格式的请求（Content-Type: application/json）。"
+SIM_CROSS_SITE = "只接受本站页面发出的请求。"
