@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services import Services
-from bot.wxapi import WINDOW_CLOSED, DeliveryError
+from bot.wxapi import UNFOLLOWED, WINDOW_CLOSED, DeliveryError
 from models import OutboxMessage, Resident, transaction
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,10 @@ def _send(services: Services, held: Claimed) -> bool:
         backoff = timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 3600))
         log.warning("outbox #%s (%s) failed: %s%s", message.id, message.channel, err,
                     "; giving up" if give_up else "")
-        _settle(services, message, status="failed" if give_up else "pending",
+        # A resident who blocked or left the account is recorded as gone, so no later
+        # fan-out queues them again until they follow anew.
+        gone = message.recipient if message.channel == "wechat" and err.code in UNFOLLOWED else None
+        _settle(services, message, unfollowed=gone, status="failed" if give_up else "pending",
                 due_at=now + backoff, last_error=str(err))
         return False
     pushed = via == CUSTOMER_SERVICE
@@ -228,7 +231,7 @@ def _send(services: Services, held: Claimed) -> bool:
 
 
 def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = None,
-            **values: object) -> None:
+            unfollowed: str | None = None, **values: object) -> None:
     """Record the outcome in one short commit; a customer-service push also counts
     towards the resident's five pushes per window, in the same commit."""
     with _DB_TURN, services.engine.begin() as connection:
@@ -237,6 +240,9 @@ def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = 
         if pushed_to is not None:
             connection.execute(update(Resident).where(Resident.openid == pushed_to).values(
                 pushes_since_inbound=Resident.pushes_since_inbound + 1))
+        if unfollowed is not None:
+            connection.execute(update(Resident).where(Resident.openid == unfollowed)
+                               .values(following=False))
 
 
 def _dispatch(services: Services, held: Claimed, now: datetime) -> str:

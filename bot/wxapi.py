@@ -28,6 +28,8 @@ POOL = 32  # kept-alive connections per host: enough for every fan-out sender at
 TOKEN_MARGIN = timedelta(seconds=120)  # refresh a little before WeChat's expiry
 # errcodes after which this recipient cannot be reached this way; retrying cannot help
 UNREACHABLE = frozenset({43004, 40003, 43101, 60111, 81013})
+# the resident blocked or no longer follows the Official Account
+UNFOLLOWED = frozenset({43004})
 # the customer-service window is closed or its quota of messages used up
 WINDOW_CLOSED = frozenset({45015, 45047})
 

@@ -1,7 +1,8 @@
 """A small fake of the WeChat and WeCom HTTP APIs, served on 127.0.0.1 by a fixture.
 
 It issues access tokens, records every call, and fails on demand: an errcode for the
-next N sends, HTTP 500s, slowness, or expiring every token it has issued.
+next N sends, HTTP 500s, slowness, sends that hang past the client's timeout, or
+expiring every token it has issued.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Call:
     path: str
     params: dict[str, str]
     body: dict[str, Any] | None
+    status: int = 0  # HTTP status answered
+    errcode: int = 0  # errcode answered
 
 
 @dataclass
@@ -34,6 +37,8 @@ class FakeWeChat:
     errcode: int = 0  # every send answers with this errcode while it is set
     fail_next: list[int] = field(default_factory=list)  # errcodes (or 500) for the next sends
     delay: float = 0.0  # seconds before answering a send
+    hang_next: int = 0  # the next N sends never reach "WeChat": they hang until the client gives up
+    hang_seconds: float = 6.0
     tokens_issued: int = 0
     valid_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -46,9 +51,14 @@ class FakeWeChat:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = {"raw": raw.decode("utf-8", "replace")}
+        if request.path not in TOKEN_PATHS and self._hangs():
+            time.sleep(self.hang_seconds)  # the client has timed out by now; nothing was taken
+            return Response("", status=504)(environ, start_response)
+        call = Call(request.path, dict(request.args), body)
         with self.lock:
-            self.calls.append(Call(request.path, dict(request.args), body))
+            self.calls.append(call)
         status, payload = self._answer(request)
+        call.status, call.errcode = status, payload.get("errcode", 0)
         if self.delay and request.path not in TOKEN_PATHS:
             time.sleep(self.delay)
         return Response(json.dumps(payload), status=status,
@@ -74,6 +84,13 @@ class FakeWeChat:
                 return 200, {"errcode": self.errcode, "errmsg": "fail"}
             return 200, {"errcode": 0, "errmsg": "ok"}
 
+    def _hangs(self) -> bool:
+        with self.lock:
+            if self.hang_next:
+                self.hang_next -= 1
+                return True
+            return False
+
     def expire_tokens(self) -> None:
         """Make every token issued so far invalid, as WeChat does after two hours."""
         with self.lock:
@@ -83,6 +100,12 @@ class FakeWeChat:
         """Return the bodies of the successful-looking sends to one endpoint, in order."""
         with self.lock:
             return [c.body for c in self.calls if c.path.endswith(path_end) and c.body]
+
+    def delivered(self, path_end: str = "message/custom/send") -> list[dict[str, Any]]:
+        """Return the bodies of the sends to one endpoint that the fake took (errcode 0)."""
+        with self.lock:
+            return [c.body for c in self.calls if c.path.endswith(path_end) and c.body
+                    and c.status == 200 and c.errcode == 0]
 
     def token_fetches(self) -> int:
         """How many times the bot asked for a token."""

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import outbox
 from bot.services import Services
@@ -130,3 +130,30 @@ def test_killed_fan_out_worker_resumes_with_at_most_one_repeat_per_sender(
     assert repeats <= FAN_OUT_SENDERS and max(received.values()) <= 2
     with services(app).sessions() as session:
         assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+
+
+def test_fan_out_survives_api_faults_and_delivers_each_once(app: Flask, fake_wechat: FakeWeChat,
+                                                             clock: Clock) -> None:
+    total = 120
+    subscribers(app, total, clock)
+    with transaction(services(app).sessions) as session:
+        from bot.handlers.market import send_notice
+        send_notice(services(app), session, "明早停水", key="faults", now=clock())
+    fake_wechat.expire_tokens()  # the first send finds its token expired
+    fake_wechat.fail_next = [500, 45009, -1, 500, 45009, 45009, 500, 45011]  # 500s, quota, busy
+    fake_wechat.hang_next = 1  # and one send times out without reaching WeChat
+    for _round in range(12):  # the API recovers; backoff reaches 30 s, 1 min, ...
+        outbox.deliver_due(services(app), senders=SENDERS)
+        with services(app).sessions() as session:
+            if not session.scalar(select(OutboxMessage.id).where(OutboxMessage.status != "sent")
+                                  .limit(1)):
+                break
+        clock.advance(minutes=5)
+    delivered = Counter(b["touser"] for b in fake_wechat.delivered())
+    assert set(delivered) == {f"oFan{n:05d}" for n in range(total)}  # nothing lost
+    assert max(delivered.values()) == 1  # nothing twice
+    with services(app).sessions() as session:
+        assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+        retried = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.attempts > 1))
+    assert retried == 9  # each failed send, and only those, went again

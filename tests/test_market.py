@@ -1,6 +1,7 @@
 """Market day: the next date across month ends, overrides and time zones; the questions; reminders."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -177,9 +178,9 @@ def test_by_hand_ahead_of_time_it_sends_an_advance_notice(app: Flask, fake_wecha
     assert "evening reminder" in runner.run(spec, app.extensions["linli"], scheduled=True)
 
 
-def test_blocked_subscriber_fails_with_its_errcode(app: Flask, fake_wechat: FakeWeChat,
+def test_blocked_subscriber_fails_with_its_errcode_and_is_skipped_after(app: Flask, fake_wechat: FakeWeChat,
                                                    clock: Clock) -> None:
-    from models import OutboxMessage
+    from models import OutboxMessage, Resident
     clock.now = at("2026-12-14 19:05").astimezone(timezone.utc)
     residents(app, clock, subscribed=1)
     fake_wechat.errcode = 43004
@@ -187,3 +188,29 @@ def test_blocked_subscriber_fails_with_its_errcode(app: Flask, fake_wechat: Fake
     with app.extensions["linli"].sessions() as session:
         message = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "wechat")).one()
     assert (message.status, message.last_error) == ("failed", "errcode 43004")
+    with app.extensions["linli"].sessions() as session:
+        assert not session.scalars(select(Resident.following)).one()  # recorded as gone
+    fake_wechat.errcode = 0
+    clock.now = at("2026-12-15 08:00").astimezone(timezone.utc)
+    output = run_job(app)
+    assert "6 queued" in output and "1 resident(s) skipped" in output  # groups only
+
+
+def test_done_when_the_demo_estate_is_reminded_once(app: Flask, fake_wechat: FakeWeChat,
+                                                    clock: Clock) -> None:
+    from models import Resident, demo_history
+    with transaction(app.extensions["linli"].sessions) as session:
+        demo_history.load(session)  # the demo's 300 residents, some subscribed
+    with app.extensions["linli"].sessions() as session:
+        subscribed = set(session.scalars(select(Resident.openid).where(
+            Resident.subscribed.is_(True), Resident.following.is_(True))))
+    assert len(subscribed) > 100
+    clock.now = at("2026-12-14 19:00").astimezone(timezone.utc)
+    first = run_job(app)
+    assert "0 queued" in run_job(app)  # a second run sends nothing
+    reached = Counter(b["touser"] for end in ("message/custom/send", "message/template/send")
+                      for b in fake_wechat.delivered(end))
+    assert set(reached) == subscribed and set(reached.values()) == {1}
+    groups = Counter(c.params.get("key") for c in fake_wechat.calls if c.path.endswith("webhook/send"))
+    assert set(groups.values()) == {1} and len(groups) == 6
+    assert f"{len(subscribed) + 6} queued, {len(subscribed) + 6} sent" in first

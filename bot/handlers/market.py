@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intents import Parse
@@ -95,7 +95,22 @@ def _remind(services: Services, *, scheduled: bool) -> str:
         queued = fan_out(services, session, f"market:{held.day}:{moment}", text, now=now,
                          kind="market_reminder", groups=market_config(services.config).groups)
     sent = outbox.deliver_due(services, senders=FAN_OUT_SENDERS)
-    return f"market {held.day} {moment} reminder: {queued} queued, {sent} sent"
+    return (f"market {held.day} {moment} reminder: {queued} queued, {sent} sent; "
+            + fan_out_report(services, f"market:{held.day}:{moment}"))
+
+
+def fan_out_report(services: Services, prefix: str) -> str:
+    """Who was skipped and who is still owed the message, for the operator."""
+    with services.sessions() as session:
+        skipped = session.scalar(select(func.count()).select_from(Resident).where(
+            ~(Resident.subscribed.is_(True) & Resident.following.is_(True))))
+        rows = session.execute(select(OutboxMessage.status, func.count())
+                               .where(OutboxMessage.dedupe_key.like(f"{prefix}:%"))
+                               .group_by(OutboxMessage.status)).all()
+    by_status = dict(rows)
+    return (f"{skipped} resident(s) skipped (not subscribed, blocked or unfollowed); "
+            f"{by_status.get('pending', 0) + by_status.get('sending', 0)} being retried, "
+            f"{by_status.get('failed', 0)} failed (flask outbox list --failed)")
 
 
 def reminder_moment(held: Occurrence, now: datetime) -> str:
