@@ -178,15 +178,14 @@ def stats(as_json: bool) -> None:
     """Print the governance figures: grid share, response and fix times, satisfaction."""
     s = services()
     with s.sessions() as session:
-        rows = figures.rows(session, s.clock(), s.tz)
-    summary = figures.summarise(rows)
-    if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False))
-        return
-    click.echo(_figures_table("全部", {"全部": summary}))
-    for title, key in (("按类别", lambda r: r.category), ("按楼栋", lambda r: r.building),
-                       ("按月份", lambda r: r.month)):
-        click.echo("\n" + _figures_table(title, figures.breakdown(rows, key)))
+        summary = figures.summary(session, s.clock(), s.tz)
+        if as_json:
+            click.echo(json.dumps(summary, ensure_ascii=False))
+            return
+        click.echo(_figures_table("全部", {"全部": summary}))
+        for title, dimension in (("按类别", "category"), ("按楼栋", "building"), ("按月份", "month")):
+            groups = figures.breakdown(session, dimension, s.clock(), s.tz)
+            click.echo("\n" + _figures_table(title, groups))
 
 
 def _figures_table(title: str, groups: dict[str, dict]) -> str:  # type: ignore[type-arg]

@@ -1,49 +1,41 @@
-"""The governance figures the field report measures, from tickets and their event log.
+"""The governance figures the field report measures, counted by the database.
 
 Satisfaction counts 满意 and 基本满意 (3 stars and up) as satisfied, as the report's
 surveys do. A ticket counts as settled at grid level when it was resolved while the
 grid held it.
+
+Everything is SQL aggregation that runs the same on SQLite and PostgreSQL, so no
+ticket is read into Python: one GROUP BY per grouping for the counts, and for the
+times one window query per grouping and measure. Percentiles are nearest-rank (the
+value at rank ceil(p·n) in ascending order), which needs only ROW_NUMBER() and
+COUNT() over a partition, both dialects have them; ceil(n/2) and ceil(9n/10) are
+integer arithmetic, so no CEIL function is needed (SQLite lacks one by default).
+Only the few tickets that sit at a percentile's rank come back, and their times are
+subtracted in Python, to the microsecond, as before. Two expressions differ by
+dialect, each with the same meaning: the local month of a date, and the order of
+two durations.
 """
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from models.staff import Staff
 from models.tickets import OPEN_STATES, Ticket
 
 SATISFIED_FROM = 3
 DONE_STATES = ("resolved", "closed")
-
-
-@dataclass(frozen=True)
-class Row:
-    """What the figures need of one ticket."""
-
-    category: str
-    building: str
-    month: str
-    state: str
-    level: str
-    overdue: bool
-    response_minutes: float | None
-    resolve_hours: float | None
-    rating: int | None
-    reopened: bool
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile; None for no data."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+DIMENSIONS = ("category", "building", "month", "handler")
+# measure -> (from, to, unit in seconds)
+MEASURES = {
+    "first_response_minutes": (Ticket.created_at, Ticket.first_response_at, 60),
+    "resolve_hours": (Ticket.created_at, Ticket.resolved_at, 3600),
+}
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -54,47 +46,169 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def summarise(rows: list[Row]) -> dict[str, Any]:
-    """The figures for a set of tickets, in the shape `flask stats --json` prints."""
-    done = [r for r in rows if r.state in DONE_STATES]
-    rated = [r.rating for r in rows if r.rating is not None]
-    responses = [r.response_minutes for r in rows if r.response_minutes is not None]
-    fixes = [r.resolve_hours for r in rows if r.resolve_hours is not None]
-    ever_done = [r for r in rows if r.resolve_hours is not None]
-    return {
-        "tickets": {"total": len(rows), "open": sum(r.state in OPEN_STATES for r in rows),
-                    "overdue": sum(r.overdue for r in rows), "resolved": len(done)},
-        "grid_resolved_share": _share(sum(r.level == "grid" for r in done), len(done)),
-        "first_response_minutes": {"median": _round(percentile(responses, 0.5)),
-                                   "p90": _round(percentile(responses, 0.9))},
-        "resolve_hours": {"median": _round(percentile(fixes, 0.5)),
-                          "p90": _round(percentile(fixes, 0.9))},
-        "satisfaction_rate": _share(sum(r >= SATISFIED_FROM for r in rated), len(rated)),
-        "reopen_rate": _share(sum(r.reopened for r in ever_done), len(ever_done)),
-    }
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
-def rows(session: Session, now: datetime, tz: ZoneInfo) -> list[Row]:
-    """Read every problem ticket as a Row."""
-    out = []
-    for t in session.scalars(select(Ticket).where(Ticket.kind == "problem")):
-        due = t.response_due_at if t.assignee_id is None else t.resolve_due_at
-        out.append(Row(
-            category=t.category or "other", building=t.building or "—",
-            month=t.created_at.astimezone(tz).strftime("%Y-%m"), state=t.state, level=t.level,
-            overdue=t.state in OPEN_STATES and due is not None and due < now,
-            response_minutes=(t.first_response_at - t.created_at).total_seconds() / 60
-            if t.first_response_at else None,
-            resolve_hours=(t.resolved_at - t.created_at).total_seconds() / 3600
-            if t.resolved_at else None,
-            rating=t.rating, reopened=(t.reopen_count or 0) > 0))
+def local_month(session: Session, tz: ZoneInfo, now: datetime) -> ColumnElement[str]:
+    """The month a ticket was opened in, "YYYY-MM" in the estate's time zone.
+
+    PostgreSQL converts with the zone's own rules. SQLite knows no zones: it adds the
+    zone's offset at `now`, which is exact for zones without daylight saving (Asia/Shanghai
+    has none since 1991); for a zone with it, a ticket opened within an hour of midnight
+    on a month's first or last day of summer time could fall in the neighbouring month.
+    """
+    if _dialect(session) == "postgresql":
+        return func.to_char(func.timezone(_inline(tz.key), Ticket.created_at), _inline("YYYY-MM"))
+    offset = now.astimezone(tz).utcoffset() or timedelta(0)
+    # whole seconds: SQLite rounds a time to the millisecond, which could carry
+    # 23:59:59.9996 over into the next month
+    return func.strftime(_inline("%Y-%m"), func.substr(Ticket.created_at, 1, 19),
+                         _inline(f"{int(offset.total_seconds()):+d} seconds"))
+
+
+def _inline(value: str) -> ColumnElement[str]:
+    # Written into the statement, not bound: PostgreSQL matches a GROUP BY expression to
+    # the selected one by its text, and two parameters are never the same text.
+    return literal(value, literal_execute=True)
+
+
+def _key(session: Session, dimension: str | None, tz: ZoneInfo,
+         now: datetime) -> ColumnElement[Any] | None:
+    if dimension is None:
+        return None
+    if dimension == "category":
+        return func.coalesce(Ticket.category, _inline("other"))
+    if dimension == "building":
+        return func.coalesce(Ticket.building, _inline("—"))
+    if dimension == "month":
+        return local_month(session, tz, now)
+    if dimension == "handler":
+        return Ticket.assignee_id
+    raise ValueError(f"unknown dimension {dimension!r}")
+
+
+def _tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _counts(session: Session, key: ColumnElement[Any] | None, now: datetime,
+            ranked_in_sql: bool) -> dict[Any, dict[str, Any]]:
+    """Every figure but the times per group; with `ranked_in_sql`, the times too."""
+    is_open = Ticket.state.in_(OPEN_STATES)
+    is_done = Ticket.state.in_(DONE_STATES)
+    due = case((Ticket.assignee_id.is_(None), Ticket.response_due_at), else_=Ticket.resolve_due_at)
+    columns = [func.count(), _tally(is_open), _tally(and_(is_open, due < now)), _tally(is_done),
+               _tally(and_(is_done, Ticket.level == "grid")), func.count(Ticket.rating),
+               _tally(Ticket.rating >= SATISFIED_FROM), func.count(Ticket.resolved_at),
+               _tally(and_(Ticket.resolved_at.is_not(None), Ticket.reopen_count > 0))]
+    if ranked_in_sql:
+        # PostgreSQL's ordered-set aggregate: nearest rank, ceil(p·n), nulls left out
+        columns += [func.percentile_disc(postgresql.array([0.5, 0.9])).within_group(end - start)
+                    for start, end, _unit in MEASURES.values()]
+    query = select(*(columns if key is None else [key, *columns])).where(Ticket.kind == "problem")
+    if key is not None:
+        query = query.group_by(key)
+    out = {}
+    for row in session.execute(query):
+        name, values = (None, row) if key is None else (row[0], row[1:])
+        total, open_, overdue, done, grid, rated, satisfied, ever_done, reopened = \
+            (int(v or 0) for v in values[:9])
+        out[name] = {
+            "tickets": {"total": total, "open": open_, "overdue": overdue, "resolved": done},
+            "grid_resolved_share": _share(grid, done),
+            "first_response_minutes": {"median": None, "p90": None},
+            "resolve_hours": {"median": None, "p90": None},
+            "satisfaction_rate": _share(satisfied, rated),
+            "reopen_rate": _share(reopened, ever_done),
+        }
+        for measure, (_start, _end, unit), picked in zip(MEASURES, MEASURES.values(), values[9:]):
+            median, p90 = picked or (None, None)
+            out[name][measure] = {"median": _in(median, unit), "p90": _in(p90, unit)}
     return out
 
 
-def breakdown(items: Iterable[Row], key: Callable[[Row], str]) -> dict[str, dict[str, Any]]:
-    """The figures per category, building or month."""
-    groups: dict[str, list[Row]] = defaultdict(list)
-    for row in items:
-        groups[key(row)].append(row)
-    order = sorted(groups, key=lambda name: (len(name), name) if name.isdigit() else (99, name))
-    return {name: summarise(groups[name]) for name in order}
+def _in(length: timedelta | None, unit: int) -> float | None:
+    return None if length is None else _round(length.total_seconds() / unit)
+
+
+def _ranked(session: Session, key: ColumnElement[Any] | None, measure: str,
+            ) -> dict[Any, dict[str, float | None]]:
+    """Median and 90th percentile (nearest rank) of a measure per group, by window functions."""
+    start, end, unit = MEASURES[measure]
+    if _dialect(session) == "postgresql":
+        length: ColumnElement[Any] = end - start  # an interval orders by its length
+    else:
+        length = func.julianday(end) - func.julianday(start)  # days, to the millisecond
+    partition = {} if key is None else {"partition_by": key}
+    ranked = select((key if key is not None else null()).label("key"),
+                    start.label("a"), end.label("b"),
+                    func.row_number().over(order_by=(length, Ticket.id), **partition).label("rank"),
+                    func.count().over(**partition).label("n"),
+                    ).where(Ticket.kind == "problem", end.is_not(None)).subquery()
+    median_rank = (ranked.c.n + 1) // 2  # ceil(n / 2)
+    p90_rank = (9 * ranked.c.n + 9) // 10  # ceil(9n / 10)
+    query = select(ranked.c.key, ranked.c.a, ranked.c.b, ranked.c.rank, median_rank, p90_rank
+                   ).where(or_(ranked.c.rank == median_rank, ranked.c.rank == p90_rank))
+    out: dict[Any, dict[str, float | None]] = {}
+    for name, a, b, rank, median_at, p90_at in session.execute(query):
+        group = out.setdefault(name, {"median": None, "p90": None})
+        if rank == median_at:
+            group["median"] = _in(b - a, unit)
+        if rank == p90_at:
+            group["p90"] = _in(b - a, unit)
+    return out
+
+
+def _figures(session: Session, dimension: str | None, now: datetime, tz: ZoneInfo,
+             portable: bool = False) -> dict[Any, dict[str, Any]]:
+    """The figures per group; `portable` ranks by window functions on PostgreSQL too."""
+    key = _key(session, dimension, tz, now)
+    ranked_in_sql = _dialect(session) == "postgresql" and not portable
+    groups = _counts(session, key, now, ranked_in_sql)
+    if not ranked_in_sql:
+        for measure in MEASURES:
+            for name, values in _ranked(session, key, measure).items():
+                groups[name][measure] = values
+    return groups
+
+
+def summary(session: Session, now: datetime, tz: ZoneInfo, *,
+            portable: bool = False) -> dict[str, Any]:
+    """The figures over every problem ticket, in the shape `flask stats --json` prints.
+
+    `portable` ranks the times by window functions on PostgreSQL too, as on SQLite
+    (slower there; tests use it to check both ways agree).
+    """
+    return _figures(session, None, now, tz, portable)[None]
+
+
+def _order(name: str) -> tuple[int, str]:
+    return (len(name), name) if name.isdigit() else (99, name)
+
+
+def breakdown(session: Session, dimension: str, now: datetime, tz: ZoneInfo, *,
+              portable: bool = False) -> dict[Any, dict[str, Any]]:
+    """The figures per category, building or month (name -> figures), in reading order.
+
+    For "handler", per staff member who holds tickets: keys are staff ids, and each
+    entry also carries the member's registered "name" and "role".
+    """
+    groups = _figures(session, dimension, now, tz, portable)
+    if dimension == "handler":
+        staff = {s.id: s for s in session.scalars(
+            select(Staff).where(Staff.id.in_([k for k in groups if k is not None])))}
+        return {k: {**groups[k], "name": staff[k].name, "role": staff[k].role}
+                for k in sorted(k for k in groups if k in staff)}
+    return {name: groups[name] for name in sorted(groups, key=_order)}
+
+
+def category_states(session: Session) -> dict[str, dict[str, int]]:
+    """How many problem tickets each category has in each state."""
+    category = func.coalesce(Ticket.category, _inline("other"))
+    out: dict[str, dict[str, int]] = {}
+    for name, state, n in session.execute(
+            select(category, Ticket.state, func.count()).where(Ticket.kind == "problem")
+            .group_by(category, Ticket.state)):
+        out.setdefault(name, {})[state] = n
+    return {name: out[name] for name in sorted(out)}
