@@ -64,6 +64,10 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _api_key(value: Any) -> bool:
+    return isinstance(value, str) and len(value) >= 16 and value.isprintable() and " " not in value
+
+
 def _bool(value: Any) -> bool:
     return isinstance(value, bool)
 
@@ -108,10 +112,11 @@ RULES: tuple[Rule, ...] = (
     Rule("sla.normal.resolve", _duration, 'must be a duration like "3d"', required=False),
     Rule("followup.look_back", _duration, 'must be a duration like "7d"', required=False),
     Rule("market.day_of_month", _int, "must be an integer", required=False),
+    Rule("open311.api_key", _api_key, "must be at least 16 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),
 )
 
-SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key"})
+SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key"})
 
 
 def _lookup(tree: dict[str, Any], path: str) -> tuple[bool, Any]:

@@ -291,3 +291,113 @@ SIM_UNSTORABLE = "消息里有无法保存的字符，请删掉后再发。"
 SIM_BAD_REQUEST = "请求格式不对，请刷新页面后重试。"
 SIM_NOT_JSON = "只接受 JSON 格式的请求（Content-Type: application/json）。"
 SIM_CROSS_SITE = "只接受本站页面发出的请求。"
+
+
+# ---- the public board (清单化公示) and Open311 -------------------------------
+STAFF_COMMANDS["公示"] = "publish"
+MORE_STAFF_COMMANDS["撤回公示"] = "unpublish"
+STAFF_HELP += "\n公示 #N（把居民原话公示到公示清单，电话和房号自动隐去）/ 撤回公示 #N"
+ACTION_NAMES["published"] = "公示原话"
+ACTION_NAMES["unpublished"] = "撤回公示"
+STAFF_PUBLISHED = "工单 #{number} 的居民原话已公示（电话、房号和登记过的姓名已隐去）：{text}\n如需撤回，请发“撤回公示 #{number}”。"
+STAFF_UNPUBLISHED = "工单 #{number} 的居民原话已从公示清单撤下。"
+STAFF_PUBLISH_SAME = "工单 #{number} 的居民原话{state}，无需重复操作。"
+PUBLISH_STATES = {True: "已经公示", False: "本来就没有公示"}
+# on the board, resolved tickets wait for the resident's rating: no "您" on a public page
+BOARD_STATE_NAMES = STATE_NAMES | {"resolved": "已处理，待评价"}
+BOARD_OVERDUE = "已超时"
+BOARD_SUGGESTION = "suggestion"  # the board's category code for suggestions (建议)
+# what stands in for personal details in published words
+SCRUB_MASKS = {"phone": "[电话已隐去]", "room": "[房号已隐去]", "email": "[邮箱已隐去]",
+               "name": "[姓名已隐去]"}
+BOARD_BAD = {
+    "state": "没有“{value}”这种状态，请从“状态”下拉框里选择。",
+    "category": "没有“{value}”这个类别，请从“类别”下拉框里选择。",
+    "building": "本小区没有“{value}”栋，请从“楼栋”下拉框里选择。",
+    "month": "月份“{value}”写得不对，请写成 2026-11 这样的年-月。",
+    "size": "每页条数“{value}”不对，请写 1 到 {limit} 之间的整数。",
+    "after": "翻页位置“{value}”不对，请回到第一页重新翻页。",
+    "before": "翻页位置“{value}”不对，请回到第一页重新翻页。",
+    "both": "不能同时向前和向后翻页，请回到第一页重新翻页。",
+    "unknown": "不认识参数“{value}”，可用的筛选是 state、category、building、month。",
+}
+
+# Open311 GeoReport v2: our categories as services, our levels as agencies
+OPEN311_GROUPS = {"设施设备": ("elevator", "lighting", "water", "facilities"),
+                  "安全": ("fire_safety", "security"),
+                  "环境秩序": ("sanitation", "greenery", "parking", "noise", "illegal_construction"),
+                  "物业与邻里": ("property_service", "neighbor_dispute", "assistance", "other"),
+                  "建议": ("suggestion",)}
+OPEN311_KEYWORDS = {
+    "elevator": "电梯,困人,异响", "fire_safety": "消防通道,灭火器,飞线充电",
+    "security": "门禁,监控,高空抛物,陌生人", "sanitation": "垃圾,卫生,异味",
+    "greenery": "绿化,毁绿种菜", "lighting": "路灯,楼道灯", "water": "积水,漏水,停水,管道",
+    "facilities": "健身器材,座椅,墙砖脱落,门窗,游乐设施", "parking": "停车,车库,充电桩,占道",
+    "noise": "噪音,装修扰民", "illegal_construction": "违建,私搭乱建",
+    "property_service": "物业态度,收费", "neighbor_dispute": "邻里纠纷,宠物",
+    "assistance": "独居老人,行动不便,求助", "other": "其他", "suggestion": "建议,意见",
+}
+OPEN311_DESCRIPTION = "小区{name}问题：{keywords}等。"
+OPEN311_SUGGESTION = "对小区管理和设施的建议。"
+OPEN311_AGENCIES = {"grid": "{estate}网格员", "property": "{estate}物业服务中心",
+                    "estate": "{estate}党支部和业委会", "community": "{community}居委会",
+                    "street": "{street}办事处"}
+OPEN311_NOTICE_URGENT = "紧急问题：{response}内响应，{resolve}内处理完。"
+OPEN311_NOTICE_NORMAL = "{response}内响应，{resolve}内处理完。"
+OPEN311_NOTES = "{state}（{level}一级处理）"
+OPEN311_NOTES_MERGED = "已合并到 #{number} 一并处理"
+OPEN311_ERRORS = {
+    "api_key": "api_key 缺失或不正确。",
+    "disabled": "本站未开放 Open311 提交（未配置 [open311] api_key）。",
+    "service_code": "service_code 缺失或不是本站的服务类别，请先查看 services.json。",
+    "location": "请提供位置：address_string（如“3栋2单元”），或 lat 和 long。",
+    "description": "请提供 description，说明是什么问题（不超过{limit}字）。",
+    "too_long": "{field} 太长了（不超过{limit}字）。",
+    "bad_number": "{field} 必须是数字。",
+    "date": "{field} 不是 ISO 8601 时间（如 2026-11-28T10:00:00+08:00）。",
+    "range": "end_date 不能早于 start_date，时间范围也不能超过90天。",
+    "status": "status 只能是 open 或 closed（可用逗号分隔）。",
+    "request_id": "service_request_id 必须是用逗号分隔的工单编号，最多{limit}个。",
+    "not_found": "没有编号为 {value} 的工单。",
+    "format": "本站只提供 JSON 格式，请把地址末尾的 .{format} 换成 .json。",
+}
+
+
+# ---- personal information (PIPL): seeing and erasing what the bot holds -------
+# Matched against the message with spaces and punctuation removed.
+PRIVACY_VIEW_PATTERN = (r"(?:请|麻烦)?(?:帮我)?(?:查看|查询|查一下|看看|看一下|显示)?我的(?:个人)?(?:信息|资料|数据)"
+                        r"|(?:你们|邻里通|系统)(?:都)?(?:存|保存|记录|收集|掌握)?(?:了|着)?"
+                        r"(?:我|我的)(?:哪些|什么|多少)(?:个人)?(?:信息|资料|数据)(?:吗|呢)?")
+PRIVACY_ERASE_PATTERN = (r"(?:请|麻烦)?(?:帮我)?(?:删除|删掉|清除|清空|抹掉)(?:我的)?(?:全部|所有)?(?:个人)?"
+                         r"(?:信息|资料|数据)|注销(?:我的)?(?:账号|账户|帐号|帐户)?")
+PRIVACY_CONFIRM_WORDS = ("确认删除", "确定删除", "确认注销", "确定注销")
+PRIVACY_HOME = "绑定房屋：{home}（{role}，{state}）"
+PRIVACY_NO_HOME = "绑定房屋：没有"
+PRIVACY_VERIFIED = "已核验"
+PRIVACY_UNVERIFIED = "待工作人员确认"
+PRIVACY_SUBSCRIBED = {True: "已订阅", False: "未订阅"}
+PRIVACY_SUMMARY = ("邻里通保存的您的信息：\n"
+                   "- {home}\n"
+                   "- 市集和通知提醒：{subscribed}\n"
+                   "- 工单：您报了{reported}件，跟进别人报的{followed}件\n"
+                   "- 投票：{ballots}张选票\n"
+                   "- 聊天记录：{messages}条消息\n"
+                   "- 开始使用：{since}\n"
+                   "您的手机号和门牌号只给负责处理的工作人员看，不会发到居民群或公示清单。"
+                   "如需删除，请发“删除我的信息”。")
+PRIVACY_WITHDRAWS = "您在还没结束的表决{votes}里投的票会被撤回，不再计入结果（截止前可以重新绑定后再投）。\n"
+PRIVACY_ERASE_ASK = ("确定要删除您在邻里通的个人信息吗？\n"
+                     "将删除：房屋绑定、提醒订阅、聊天内容、还没发出的消息，以后也不再向您推送工单进展。\n"
+                     "{withdraw}"
+                     "将保留（去掉您的身份、手机号和门牌号）：您报过的工单，以及已结束表决的选票，"
+                     "这是小区公示和表决结果依法需要的。\n"
+                     "确定请在10分钟内回复“确认删除”；不删请回复“取消”。")
+PRIVACY_ERASE_CANCELLED = "好的，已取消，您的信息保持不变。"
+PRIVACY_NOTHING_TO_CONFIRM = "现在没有等待确认的删除。如需删除您的信息，请先发“删除我的信息”。"
+PRIVACY_ERASED = ("已删除您的个人信息。保留的{tickets}件工单和{ballots}张已结束表决的选票已匿名处理，"
+                  "撤回了{withdrawn}张进行中表决的选票。\n"
+                  "以后再给我发消息，就当是第一次使用；需要时可以重新绑定房屋。")
+
+
+# ---- faults
+RATE_LIMITED = "您发消息太快了，请稍等一分钟再发。这段时间里发来的新消息暂时不会处理。"

@@ -36,6 +36,11 @@ class Ticket(Base):
         Index("ix_tickets_reporter_created", "reporter_id", "created_at"),
         Index("ix_tickets_state_created", "state", "created_at"),
         Index("ix_tickets_resolved_at", "resolved_at"),
+        # the public board and Open311: newest first, each filter a range of one index
+        Index("ix_tickets_board", "created_at", "id"),
+        Index("ix_tickets_board_state", "state", "created_at", "id"),
+        Index("ix_tickets_board_category", "category", "created_at", "id"),
+        Index("ix_tickets_board_building", "building", "created_at", "id"),
         {"sqlite_autoincrement": True},  # numbers are never reused
     )
 
@@ -64,6 +69,9 @@ class Ticket(Base):
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # handler warned, this deadline
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last daily reminder at street
     looked_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 回头看 asked
+    # the resident's words as staff published them on the board, scrubbed (None: not published)
+    public_text: Mapped[str | None] = mapped_column(Text)
+
 
     assignee: Mapped[Staff | None] = relationship()
     followers: Mapped[list[Follower]] = relationship(order_by="Follower.id")

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 import settings
 from app import create_app
 from bot import replies
-from models import InboundMessage, OutboxMessage, Resident, Ticket
+from models import InboundMessage, OutboxMessage, Resident, Ticket, find_home
 from models import demo as demo_estate
 from models import transaction
 from models.migrate import upgrade
-from tests.conftest import EXAMPLE, Clock, make_app
+from tests.conftest import EXAMPLE, START, Clock, make_app
 from tests.fakes import FakeWeChat, Served
 
 FRESH = "resident:sim-0123456789ab"
@@ -98,6 +98,21 @@ def test_report_as_resident_claim_as_staff(server: str, app: Flask) -> None:
     assert any("张伟" in row["text"] for row in pushes), pushes
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, number).state == "claimed"
+
+
+def test_people_are_residents_of_several_buildings_and_the_staff(server: str, app: Flask) -> None:
+    add_staff(app)
+    with transaction(app.extensions["linli"].sessions) as session:
+        for n, home in enumerate((("3", "2", "501"), ("3", "1", "101"), ("5", "2", "1203"))):
+            session.add(Resident(openid=f"oHoused{n}", home=find_home(session, *home), role="owner",
+                                 verified=True, following=True, subscribed=False, created_at=START,
+                                 pushes_since_inbound=0))
+    say(server, FRESH, "你好")
+    people = requests.get(f"{server}/sim/api/people", timeout=10).json()
+    assert [(p["id"], p["home"]) for p in people["residents"]] == [
+        ("resident:oHoused0", "3栋2单元501"), ("resident:oHoused2", "5栋2单元1203"), (FRESH, "")]
+    assert sorted(m["name"] for m in people["staff"]) == sorted(["张伟", "赵师傅"])
+    assert say(server, "resident:oHoused2", "你好")["reply"]
 
 
 def test_a_resident_cannot_claim(server: str, app: Flask) -> None:

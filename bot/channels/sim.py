@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from bot import dialogue, replies
 from bot.inbound import STALE, Inbound, receive
 from bot.services import Services
-from models import InboundMessage, OutboxMessage, Resident, Staff
+from models import Home, InboundMessage, OutboxMessage, Resident, Staff, Unit
 
 CHANNEL = "sim"
 FRESH = re.compile(r"^sim-[0-9a-f]{12}$")  # a new resident made up in the browser
@@ -74,9 +74,7 @@ def people(session: Session) -> dict[str, list[dict[str, str]]]:
     """The residents (a few with homes, and those made up here) and every staff member."""
     made_up = session.scalars(select(Resident).where(Resident.openid.like("sim-%"))
                               .order_by(Resident.id.desc()).limit(RESIDENTS_LISTED)).all()
-    housed = session.scalars(select(Resident).where(Resident.home_id.is_not(None),
-                                                    Resident.openid.not_like("sim-%"))
-                             .order_by(Resident.id).limit(RESIDENTS_LISTED)).all()
+    housed = _one_per_building(session)
     staff = session.scalars(select(Staff).order_by(Staff.role, Staff.id)).all()
     return {
         "residents": [{"id": f"resident:{r.openid}", "home": _home(r), "role": r.role or ""}
@@ -84,6 +82,21 @@ def people(session: Session) -> dict[str, list[dict[str, str]]]:
         "staff": [{"id": f"staff:{m.id}", "name": m.name, "role": m.role, "channel": m.channel}
                   for m in staff],
     }
+
+
+def _one_per_building(session: Session) -> list[Resident]:
+    """A few residents with homes, the first of each building, in building order."""
+    firsts = (select(func.min(Resident.id)).join(Home, Resident.home_id == Home.id)
+              .join(Unit, Home.unit_id == Unit.id).where(Resident.openid.not_like("sim-%"))
+              .group_by(Unit.building_id))
+    residents = session.scalars(select(Resident).where(Resident.id.in_(firsts)).options(
+        joinedload(Resident.home).joinedload(Home.unit).joinedload(Unit.building))).all()
+    residents = sorted(residents, key=lambda r: (len(_building(r)), _building(r)))
+    return residents[:RESIDENTS_LISTED]
+
+
+def _building(resident: Resident) -> str:
+    return resident.home.unit.building.number if resident.home else ""
 
 
 def _home(resident: Resident) -> str:
@@ -198,7 +211,7 @@ def _pushed(services: Services, row: OutboxMessage) -> dict[str, Any]:
     # a response_url carries a one-off key: name the robot, never the address
     to = row.recipient if row.channel == "wecom_group" else ("robot" if group else "me")
     return {"id": row.id, "at": _at(services, row.created_at), "pane": "group" if group else "push",
-            "to": to, "text": row.body, "status": row.status}
+            "to": to, "text": row.body, "markdown": row.kind == "markdown", "status": row.status}
 
 
 def _at(services: Services, moment: datetime | None) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import notify, replies
 from bot.handlers import bind, market, vote
 from bot.services import Services
-from models import Follower, Staff, Ticket, record, transition
+from models import Follower, Staff, Ticket, board, record, transition
 from models.sla import restart_clock
 from models.staff import LEVELS
 from models.tickets import OPEN_STATES, TRANSITIONS
@@ -208,9 +208,25 @@ def _overdue(ticket: Ticket, now: datetime) -> bool:
     return due is not None and due < now
 
 
+def publish(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
+    """Put the resident's words on the public board, phones, rooms and registered names hidden."""
+    if not board.set_published(turn.session, ticket, True, replies.SCRUB_MASKS, actor=turn.actor,
+                               now=turn.now):
+        return replies.STAFF_PUBLISH_SAME.format(number=ticket.id, state=replies.PUBLISH_STATES[True])
+    return replies.STAFF_PUBLISHED.format(number=ticket.id, text=ticket.public_text)
+
+
+def unpublish(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
+    """Take the resident's words off the public board."""
+    if not board.set_published(turn.session, ticket, False, replies.SCRUB_MASKS, actor=turn.actor,
+                               now=turn.now):
+        return replies.STAFF_PUBLISH_SAME.format(number=ticket.id, state=replies.PUBLISH_STATES[False])
+    return replies.STAFF_UNPUBLISHED.format(number=ticket.id)
+
+
 ACTIONS: dict[str, Callable[[StaffTurn, Ticket, str], str]] = {
     "claim": claim, "reply": reply, "resolve": resolve, "escalate": escalate,
-    "reject": reject, "merge": merge,
+    "reject": reject, "merge": merge, "publish": publish, "unpublish": unpublish,
 }
 
 # Commands about bindings and votes: they name a home or a title, not a ticket.

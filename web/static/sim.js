@@ -38,6 +38,29 @@
     return item;
   }
 
+  // WeCom markdown (cards): **bold** and "> " quote lines, built as elements, never parsed as HTML.
+  function markdown(text) {
+    var box = el("div", "sim-text");
+    text.split("\n").forEach(function (line) {
+      var quote = line.indexOf("> ") === 0;
+      var row = el("div", quote ? "sim-quote" : null);
+      (quote ? line.slice(2) : line).split(/\*\*(.+?)\*\*/).forEach(function (part, index) {
+        row.appendChild(index % 2 ? el("strong", null, part) : document.createTextNode(part));
+      });
+      box.appendChild(row);
+    });
+    return box;
+  }
+
+  function card(list, row, meta) {
+    var item = el("li", "sim-msg sim-bot");
+    item.dataset.outbox = row.id;
+    item.appendChild(el("span", "sim-meta", meta));
+    item.appendChild(row.markdown ? markdown(row.text) : el("div", "sim-text", row.text));
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
   function showError(text) { error.textContent = text || ""; }
 
   function residentLabel(person) {
@@ -75,8 +98,8 @@
       init.body = JSON.stringify(body);
     }
     return fetch(url, init).then(function (response) {
-      return response.json().then(function (data) {
-        if (!response.ok) { throw new Error(data.error || response.statusText); }
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) { throw new Error(data.error || words.failed); }
         return data;
       });
     });
@@ -100,12 +123,10 @@
   function renderOutgoing(row) {
     if (state.seenOut[row.id]) { return; }
     state.seenOut[row.id] = true;
-    var status = words.status[row.status] || row.status;
     if (row.pane === "group") {
-      var name = words.groups[row.to] || row.to;
-      bubble(groups, "bot", row.text, name + " · " + row.at + " · " + status).dataset.outbox = row.id;
+      card(groups, row, (words.groups[row.to] || row.to) + " · " + row.at);
     } else {
-      bubble(pushes, "bot", row.text, row.at + " · " + status).dataset.outbox = row.id;
+      card(pushes, row, row.at);
     }
   }
 
