@@ -72,7 +72,6 @@ class Ticket(Base):
     # the resident's words as staff published them on the board, scrubbed (None: not published)
     public_text: Mapped[str | None] = mapped_column(Text)
 
-
     assignee: Mapped[Staff | None] = relationship()
     followers: Mapped[list[Follower]] = relationship(order_by="Follower.id")
     events: Mapped[list[TicketEvent]] = relationship(
