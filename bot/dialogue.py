@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 import intents
 from intents import Parse
 from bot import outbox, replies
-from bot.handlers import (account, bind, followup, general, market, media, report, staff, status,
-                          vote)
+from bot.handlers import (account, bind, followup, general, market, media, privacy, report, staff,
+                          status, vote)
 from bot.inbound import Inbound
 from bot.services import Services
 from bot.turn import Turn
@@ -117,6 +117,9 @@ def understand(turn: Turn, text: str) -> str:
     """Read a text with the intent engine and hand it to one handler."""
     if len(text) > MAX_TEXT:
         return replies.TOO_LONG.format(limit=MAX_TEXT)
+    private = privacy.answer(turn, text)  # PIPL requests: no intent label, recognised first
+    if private is not None:
+        return private
     waiting = turn.pending()
     if waiting is not None and waiting.waiting_for == "place" and text in replies.CANCEL_WORDS:
         turn.stop_waiting()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, replies
 from bot.services import Services
 from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
+from models.privacy import mask_phones
 
 HISTORY_LIMIT = 10
 
@@ -120,11 +121,14 @@ def to_staff(session: Session, member: Staff, text: str, *, key: str, now: datet
 
 def to_group(services: Services, session: Session, group: str, text: str, *, key: str,
              now: datetime, ticket: Ticket | None = None) -> None:
-    """Queue a message to a staff group chat, when that group has a robot configured."""
+    """Queue a message to a staff group chat, when that group has a robot configured.
+
+    A group is wider than the staff who handle a ticket: phone numbers go half hidden.
+    """
     if group not in services.config.get("wecom", {}).get("group_webhooks", {}):
         return
-    outbox.enqueue(session, key=key, channel="wecom_group", recipient=group, body=text, now=now,
-                   kind="markdown", ticket_id=ticket.id if ticket else None)
+    outbox.enqueue(session, key=key, channel="wecom_group", recipient=group, body=mask_phones(text),
+                   now=now, kind="markdown", ticket_id=ticket.id if ticket else None)
 
 
 def _when(services: Services, moment: datetime) -> str:

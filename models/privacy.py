@@ -1,0 +1,178 @@
+"""Personal information (PIPL): what the bot holds about a resident, and erasing it.
+
+Erasure keeps what the estate must keep — the tickets a resident reported and the
+ballots of votes already decided — under a pseudonym: the resident's row stays
+(tickets and ballots point at it) but its openid becomes a random token, so the
+same person writing again starts afresh and nothing links the two. Everything
+else goes: the binding and settings, message texts (their dedupe keys stay, so a
+late WeChat retry is still recognised), the pending conversation, queued messages,
+follows, and ballots in votes still open (an owner's open ballot is theirs to
+withdraw). Phone and room numbers are scrubbed from the kept tickets.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.db import Base, UTCDateTime
+from models.estate import Resident
+from models.messages import Conversation, InboundMessage, OutboxMessage
+from models.tickets import Follower, Ticket, TicketEvent
+from models.votes import Ballot, Vote
+
+PSEUDONYM_PREFIX = "erased:"
+MASK = "***"
+UNSENT = ("pending", "held", "sending", "failed")
+# Mainland mobiles (optionally +86), and landlines with an area code.
+PHONE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)"
+                   r"|(?<!\d)0\d{2,3}[\s-]?\d{7,8}(?!\d)")
+CN_DIGITS = "零〇一二三四五六七八九十两百"
+# A room after its unit, in digits or Chinese numerals: 2单元1203, 二单元五零一.
+ROOM_AFTER_UNIT = re.compile(rf"(单元\s*)(?:\d{{2,4}}|[{CN_DIGITS}]{{3,5}})(?!\d)")
+ROOM_DASHED = re.compile(r"(?<![\d-])(\d{1,3}\s*-\s*\d{1,2}\s*-\s*)\d{2,4}(?!\d)")
+ROOM_MARKED = re.compile(r"(?<!\d)\d{3,4}(?=\s*(?:室|房|号房|户))")
+
+
+class Erasure(Base):
+    """A resident's erasure: the pseudonym their kept records go by, and when (no openid)."""
+
+    __tablename__ = "erasures"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What the bot holds about one resident."""
+
+    home: str | None
+    role: str | None
+    verified: bool
+    subscribed: bool
+    reported: int
+    followed: int
+    ballots: int
+    messages: int
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure did, for the reply and the tests."""
+
+    pseudonym: str
+    tickets_kept: int
+    ballots_kept: int
+    ballots_withdrawn: int
+    messages_blanked: int
+
+
+def holding(session: Session, resident: Resident) -> Holding:
+    """Return what the bot holds about the resident."""
+    return Holding(
+        home=resident.home.label if resident.home else None, role=resident.role,
+        verified=resident.verified, subscribed=resident.subscribed,
+        reported=_count(session, Ticket.id, Ticket.reporter_id == resident.id),
+        followed=_count(session, Follower.id, Follower.resident_id == resident.id,
+                        Follower.how != "reported"),
+        ballots=_count(session, Ballot.id, Ballot.resident_id == resident.id),
+        messages=_count(session, InboundMessage.id, InboundMessage.sender == resident.openid),
+        since=resident.created_at)
+
+
+def open_ballots(session: Session, resident: Resident, now: datetime) -> list[int]:
+    """Return the numbers of undecided votes the resident's ballots are in (erasure withdraws them)."""
+    return [v.id for v in _ballot_votes(session, resident) if v.state(now) != "closed"]
+
+
+def erase(session: Session, resident: Resident, now: datetime) -> Erased:
+    """Erase the resident's personal information; keep tickets and decided ballots pseudonymised."""
+    openid, pseudonym = resident.openid, PSEUDONYM_PREFIX + secrets.token_hex(12)
+    undecided = open_ballots(session, resident, now)
+    withdrawn = session.execute(delete(Ballot).where(
+        Ballot.resident_id == resident.id, Ballot.vote_id.in_(undecided))).rowcount if undecided else 0
+    kept_ballots = _count(session, Ballot.id, Ballot.resident_id == resident.id)
+    tickets = list(session.scalars(select(Ticket).where(Ticket.reporter_id == resident.id)))
+    rooms = {t.room for t in tickets if t.room} | ({resident.home.room} if resident.home else set())
+    for ticket in tickets:
+        ticket.text, ticket.place, ticket.room = scrub(ticket.text, rooms), \
+            scrub(ticket.place, rooms) if ticket.place else None, None
+    _scrub_notes(session, resident, [t.id for t in tickets], rooms)
+    _scrub_sent(session, [t.id for t in tickets], rooms)
+    session.execute(delete(Follower).where(Follower.resident_id == resident.id))
+    session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
+    session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status.in_(UNSENT), or_(
+            and_(OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid),
+            OutboxMessage.dedupe_key.like(f"bind:{resident.id}:%"))))  # staff asked to confirm
+    session.execute(update(OutboxMessage).where(
+        OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid)
+        .values(recipient=pseudonym, body=""))
+    blanked = session.execute(update(InboundMessage).where(InboundMessage.sender == openid)
+                              .values(sender=pseudonym, content=None, reply=None)).rowcount
+    resident.openid, resident.home = pseudonym, None
+    resident.role, resident.verified, resident.subscribed, resident.following = None, False, False, False
+    resident.last_inbound_at, resident.unfollowed_at, resident.pushes_since_inbound = None, None, 0
+    session.add(Erasure(resident_id=resident.id, pseudonym=pseudonym, erased_at=now))
+    session.flush()
+    return Erased(pseudonym, len(tickets), kept_ballots, withdrawn, blanked)
+
+
+def scrub(text: str, rooms: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    """Remove phone numbers and room numbers from a text, keeping building and unit."""
+    text = PHONE.sub(MASK, text)
+    text = ROOM_AFTER_UNIT.sub(rf"\g<1>{MASK}", text)
+    text = ROOM_DASHED.sub(rf"\g<1>{MASK}", text)
+    text = ROOM_MARKED.sub(MASK, text)
+    for room in sorted((r for r in rooms if len(r) >= 3), key=len, reverse=True):
+        text = re.sub(rf"(?<!\d){re.escape(room)}(?!\d)", MASK, text)
+    return text
+
+
+def mask_phones(text: str) -> str:
+    """Hide the middle of every phone number (139****5678), as group chats are wide."""
+    return PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}" if m.group(1) else MASK, text)
+
+
+def _scrub_notes(session: Session, resident: Resident, ticket_ids: list[int],
+                 rooms: set[str]) -> None:
+    """Scrub the notes of the resident's tickets and of what they added to others'.
+
+    The event log is append-only for everything else; erasure is the one edit the law
+    asks for, so it goes through a plain UPDATE that never touches who did what or when.
+    """
+    notes = session.execute(select(TicketEvent.id, TicketEvent.note).where(
+        TicketEvent.note.is_not(None),
+        or_(TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.actor == f"resident:{resident.id}")))
+    for event_id, note in notes.all():
+        clean = scrub(note, rooms)
+        if clean != note:
+            session.execute(update(TicketEvent.__table__).where(TicketEvent.__table__.c.id == event_id)
+                            .values(note=clean))
+
+
+def _scrub_sent(session: Session, ticket_ids: list[int], rooms: set[str]) -> None:
+    """Scrub the kept copies of cards and updates about the resident's tickets."""
+    rows = session.execute(select(OutboxMessage.id, OutboxMessage.body).where(
+        OutboxMessage.ticket_id.in_(ticket_ids))).all() if ticket_ids else []
+    for message_id, body in rows:
+        clean = scrub(body, rooms)
+        if clean != body:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                            .values(body=clean))
+
+
+def _ballot_votes(session: Session, resident: Resident) -> list[Vote]:
+    return list(session.scalars(select(Vote).join(Ballot, Ballot.vote_id == Vote.id)
+                                .where(Ballot.resident_id == resident.id).order_by(Vote.id)))
+
+
+def _count(session: Session, column: object, *where: object) -> int:
+    return session.scalar(select(func.count(column)).where(*where)) or 0  # type: ignore[arg-type]
