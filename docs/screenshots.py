@@ -82,7 +82,10 @@ def shoot_stats(page: Page, url: str) -> None:
     canvases = page.locator("canvas")
     expect(canvases.first).to_be_visible()
     expect(page.locator("canvas:not([data-drawn='1'])")).to_have_count(0)
-    page.screenshot(path=str(HERE / "stats.png"), full_page=True)
+    charts = page.locator("section.charts").bounding_box()  # the key figures and the charts
+    height = int(charts["y"] + charts["height"] + 24) if charts else 1800
+    page.screenshot(path=str(HERE / "stats.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1440, "height": height})
 
 
 SHOTS = {"sim": shoot_sim, "board": shoot_board, "stats": shoot_stats}

@@ -10,13 +10,13 @@ from models import Ticket
 from tests.test_sim import REPORT, add_staff
 
 
-def _fresh_resident(page: Page, server: str) -> None:
+def fresh_resident(page: Page, server: str) -> None:
     page.goto(f"{server}/sim")
     page.click("#sim-fresh")
     expect(page.locator("#sim-log .sim-bot")).to_contain_text("欢迎")  # the welcome on following
 
 
-def _say(page: Page, text: str) -> str:
+def say(page: Page, text: str) -> str:
     """Type a message, send it, and return the bot's answer to it."""
     answers = page.locator("#sim-log .sim-bot")
     before = answers.count()
@@ -28,8 +28,8 @@ def _say(page: Page, text: str) -> str:
 
 def test_report_to_staff_card_and_claim(page: Page, server: str, app: Flask) -> None:
     add_staff(app)
-    _fresh_resident(page, server)
-    answer = _say(page, REPORT)
+    fresh_resident(page, server)
+    answer = say(page, REPORT)
     number = int(re.search(r"#(\d+)", answer).group(1))
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, number).text == REPORT
@@ -39,7 +39,7 @@ def test_report_to_staff_card_and_claim(page: Page, server: str, app: Flask) -> 
 
     page.select_option("#sim-who", label="张伟 · 网格员")
     expect(page.locator("#sim-pushes")).to_contain_text(card)  # the grid worker's own card
-    claimed = _say(page, f"接单 #{number}")
+    claimed = say(page, f"接单 #{number}")
     assert f"#{number}" in claimed
 
     page.select_option("#sim-who", resident)
@@ -50,9 +50,9 @@ def test_report_to_staff_card_and_claim(page: Page, server: str, app: Flask) -> 
 
 
 def test_markup_is_shown_as_text(page: Page, server: str) -> None:
-    _fresh_resident(page, server)
+    fresh_resident(page, server)
     markup = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
-    _say(page, markup + REPORT)  # urgent: the words reach the property group's card too
+    say(page, markup + REPORT)  # urgent: the words reach the property group's card too
     expect(page.locator("#sim-log .sim-me .sim-text").last).to_have_text(markup + REPORT)
     expect(page.locator("#sim-groups")).to_contain_text(markup)
     assert page.locator("#sim img, #sim script").count() == 0
