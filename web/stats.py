@@ -1,12 +1,14 @@
 """/stats and /stats.json: the governance figures as charts, tables and plain text.
 
 The figures are SQL aggregates (models/figures.py). Over a million tickets one
-computation takes seconds, so each process keeps the last one for CACHE_SECONDS
-(by the app's clock): the page may be up to a minute behind, and while one request
-recomputes, the others are served the previous figures instead of waiting.
+computation takes seconds, so each process keeps the last one and renews it in the
+background (on the app's worker pool) once it is CACHE_SECONDS old by the app's
+clock: the page is at most a minute and one computation behind, and only the
+first request a process serves waits for the figures.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +25,7 @@ from models import figures, votes
 from web.pages import page_blueprint
 
 bp = page_blueprint("stats", __name__)
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60
 VOTES_SHOWN = 12
@@ -34,25 +37,35 @@ TARGETS = {"grid_resolved_share": 0.7, "satisfaction_rate": 0.9, "quorum": round
 class Cache:
     """The last figures a process computed, and when (by the app's clock)."""
 
-    value: dict[str, Any] | None = None
-    at: datetime | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    entry: tuple[dict[str, Any], datetime] | None = None  # the figures and when; one swap
+    lock: threading.Lock = field(default_factory=threading.Lock)  # held while computing
 
-    def get(self, now: datetime, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Return figures at most CACHE_SECONDS old, or older ones while another request renews them."""
-        fresh = self.at is not None and now - self.at < timedelta(seconds=CACHE_SECONDS)
-        if self.value is not None and fresh:
-            return self.value
-        if self.value is not None and not self.lock.acquire(blocking=False):
-            return self.value  # someone is renewing them now
-        if self.value is None:
-            self.lock.acquire()  # the very first figures: wait for whoever computes them
-            if self.value is not None:
-                self.lock.release()
-                return self.value
+    def get(self, now: datetime, compute: Callable[[], dict[str, Any]],
+            submit: Callable[..., object]) -> dict[str, Any]:
+        """Return the figures; once they are CACHE_SECONDS old, renew them in the background.
+
+        Only the very first request waits for a computation; later ones are answered
+        from the last figures at once, while `submit` runs one renewal at a time.
+        """
+        entry = self.entry
+        if entry is not None:
+            value, at = entry
+            if now - at >= timedelta(seconds=CACHE_SECONDS) and self.lock.acquire(blocking=False):
+                try:
+                    submit(self._renew, compute, now)
+                except RuntimeError:  # the app is shutting down: keep what we have
+                    self.lock.release()
+            return value
+        with self.lock:
+            if self.entry is None:
+                self.entry = (compute(), now)
+            return self.entry[0]
+
+    def _renew(self, compute: Callable[[], dict[str, Any]], now: datetime) -> None:
         try:
-            self.value, self.at = compute(), now
-            return self.value
+            self.entry = (compute(), now)
+        except Exception:  # keep the last figures; the next request tries again
+            log.exception("could not renew the figures for /stats")
         finally:
             self.lock.release()
 
@@ -120,7 +133,7 @@ def current() -> dict[str, Any]:
         with s.sessions() as session:
             return collect(session, s.clock(), s)
 
-    return cache().get(s.clock(), compute)
+    return cache().get(s.clock(), compute, s.executor.submit)
 
 
 @bp.get("/stats")
