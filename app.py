@@ -11,9 +11,12 @@ import cli
 import scheduler.cli
 import settings
 from bot.channels import wechat, wecom
+from bot.ratelimit import Limiter
 from bot.services import Services, utc_now
+from bot.spool import Drainer, Spool, spool_dir
 from bot.wxapi import DbTokenStorage, WeChatApi, WeComApi
 from models import make_engine, make_sessionmaker
+from models.db import PROJECT
 from web import board, health, open311, sim, stats
 
 MAX_BODY = 64 * 1024  # bytes; WeChat's messages are far smaller
@@ -38,7 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     services = Services(
         config=config, engine=engine, sessions=sessions,
         wechat=WeChatApi(config["wechat"], tokens), wecom=WeComApi(config.get("wecom", {}), tokens),
-        clock=clock, reply_deadline=test_config.get("reply_deadline", 4.0))
+        clock=clock, reply_deadline=test_config.get("reply_deadline", 4.0),
+        spool=_drainer(config, test_config.get("schema"), prepare=not test_config),
+        limiter=Limiter.from_config(config))
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
     app.register_blueprint(wecom.bp)
@@ -50,6 +55,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for command in scheduler.cli.COMMANDS:  # they start nothing until invoked
         app.cli.add_command(command)
     return app
+
+
+def _drainer(config: dict[str, Any], schema: str | None, *, prepare: bool) -> Drainer:
+    """The spool for this database; a real start makes its folder (tests make none)."""
+    conf = config.get("spool", {})
+    spool = Spool(spool_dir(conf.get("dir", "data/spool"), config["database"]["url"], schema, PROJECT),
+                  conf.get("max_messages", 10_000))
+    if prepare:
+        try:
+            spool.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise settings.ConfigError("config", "[spool] dir", f"cannot be created ({err.strerror})")
+    return Drainer(spool)
 
 
 def _too_large(_error: Exception) -> Response:

@@ -64,6 +64,10 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _positive(value: Any) -> bool:
+    return _int(value) and value > 0
+
+
 def _api_key(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 16 and value.isprintable() and " " not in value
 
@@ -139,6 +143,11 @@ def validate(tree: dict[str, Any], source: str) -> dict[str, Any]:
         for key in WECOM_APP:
             if key not in wecom:
                 raise ConfigError(source, f"[wecom] {key}", "is missing")
+    ratelimit = tree.get("ratelimit")
+    if ratelimit is not None:
+        for key in ("per_minute", "burst"):
+            if not isinstance(ratelimit, dict) or key not in ratelimit:
+                raise ConfigError(source, f"[ratelimit] {key}", "is missing")
     for rule in RULES:
         section, _, key = rule.path.rpartition(".")
         found, value = _lookup(tree, rule.path)

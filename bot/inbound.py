@@ -5,23 +5,34 @@ first arrival inserts a row under the message's dedupe key (unique in the
 database, so it holds across processes) and is handled; any later arrival finds
 the row and gets the stored reply. When handling takes longer than the deadline,
 the request answers "success" and the reply goes out afterwards as a push.
+
+When the database is down (or does not answer within CLAIM_TIMEOUT), the message is
+kept in the local spool (bot/spool.py), the request answers "success", and a drainer
+replays it under its own dedupe key once the database is back; the reply is pushed.
+A flooding resident is refused before anything is stored (bot/ratelimit.py).
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
-from typing import Callable
+from functools import partial
+from typing import Any, Callable
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (DBAPIError, IntegrityError, InterfaceError, OperationalError,
+                            SQLAlchemyError)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import outbox, replies
+from bot.ratelimit import ALLOWED, SILENT, Verdict
 from bot.services import Services
+from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
 
 log = logging.getLogger(__name__)
@@ -30,6 +41,11 @@ POLL_SECONDS = 0.1
 # A row still "processing" this long after it arrived was left by a handler that died:
 # its transaction rolled back, so handling it again cannot double anything.
 STALE = timedelta(seconds=60)
+# How long a request waits for the database to take a message before keeping it in the
+# spool instead: WeChat gives 5 s, and a locked SQLite file or a dead PostgreSQL host
+# could otherwise hold the request for the whole busy or connect timeout.
+CLAIM_TIMEOUT = 3.0
+LIMITED_CHANNELS = frozenset({"wechat"})  # residents; staff on WeCom are never slowed
 
 
 @dataclass(frozen=True)
@@ -51,47 +67,149 @@ class Inbound:
     response_url: str | None = None  # where a late answer to a group chat goes
 
 
+INBOUND_FIELDS = tuple(item.name for item in fields(Inbound))
+
+
 @dataclass
 class Job:
     """Hand-over between the request thread and the worker for one message."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
+    admitted: threading.Event = field(default_factory=threading.Event)  # the claim is settled
+    claim: Claim | None = None
+    failure: BaseException | None = None  # the claim's error
     deferred: bool = False  # the request gave up waiting: the worker must push the reply
     decided: bool = False  # the worker chose how the reply goes out
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of admitting a message: ours to handle (row_id), someone else's, or refused."""
+
+    row_id: int | None = None
+    verdict: Verdict = ALLOWED
+
+
+class Unavailable(Exception):
+    """The database is down and the spool is full: the message cannot be taken now."""
 
 
 # The dialogue: given the session and the message, produce the reply text.
 Responder = Callable[[Services, Session, Inbound], str]
 
 
+def is_outage(err: BaseException) -> bool:
+    """Tell whether a database error means the database cannot be reached (or is locked)."""
+    if isinstance(err, (OperationalError, InterfaceError, PoolTimeout)):
+        return True
+    return isinstance(err, DBAPIError) and err.connection_invalidated
+
+
 def receive(services: Services, inbound: Inbound, respond: Responder) -> str | None:
-    """Handle a message once however often it arrives; return the passive reply or None."""
-    row_id = _claim(services, inbound)
-    if row_id is None:
+    """Handle a message once however often it arrives; return the passive reply or None.
+
+    When the database does not take the message within CLAIM_TIMEOUT, or fails, the
+    message is kept in the spool and handled once the database is back.
+    """
+    started = time.monotonic()
+    job = Job(deferred=services.reply_deadline <= 0)  # no time to answer: always push
+    future = services.executor.submit(_admit_and_work, services, inbound, job, respond)
+    if not job.admitted.wait(CLAIM_TIMEOUT):
+        with job.lock:
+            gave_up = not job.admitted.is_set()
+            job.deferred = job.deferred or gave_up
+        if gave_up:  # the worker handles it (pushing the reply) if the database wakes up
+            log.warning("database did not take message in %.0f s; spooled", CLAIM_TIMEOUT)
+            return _keep(services, inbound, respond)
+    if job.failure is not None:
+        if is_outage(job.failure):
+            log.warning("database unreachable (%s); message spooled", type(job.failure).__name__)
+            return _keep(services, inbound, respond)
+        raise job.failure
+    claim = job.claim or Claim()
+    if not claim.verdict.allowed:
+        return replies.RATE_LIMITED if claim.verdict.warn else None
+    _drain_soon(services, respond)
+    if claim.row_id is None:
         return _stored_reply(services, inbound.key)
-    job = Job()
-    future = services.executor.submit(_work, services, inbound, row_id, job, respond)
     try:
-        return future.result(timeout=services.reply_deadline)
+        return future.result(timeout=max(0.0, services.reply_deadline - (time.monotonic() - started)))
     except FutureTimeout:
         with job.lock:
             if not job.decided:
                 job.deferred = True
-                log.info("message %s is slow; its reply will be pushed", row_id)
+                log.info("message %s is slow; its reply will be pushed", claim.row_id)
                 return None
+        return _result_or_keep(services, inbound, respond, future)
+    except SQLAlchemyError as err:
+        if not is_outage(err):
+            raise
+        log.warning("database lost while handling message %s; spooled", claim.row_id)
+        return _keep(services, inbound, respond)
+
+
+def _result_or_keep(services: Services, inbound: Inbound, respond: Responder,
+                    future: Future[str | None]) -> str | None:
+    try:
         return future.result()
+    except SQLAlchemyError as err:
+        if not is_outage(err):
+            raise
+        return _keep(services, inbound, respond)
 
 
-def _claim(services: Services, inbound: Inbound) -> int | None:
-    """Insert the message under its key; None when another arrival has it in hand or done."""
+def _admit_and_work(services: Services, inbound: Inbound, job: Job,
+                    respond: Responder) -> str | None:
+    """Claim the message (and take a rate-limit token); then handle it if it is ours."""
+    try:
+        claim = _admit(services, inbound)
+    except BaseException as err:
+        with job.lock:
+            job.failure = err
+            job.admitted.set()
+        return None
+    with job.lock:
+        job.claim = claim
+        job.admitted.set()
+    if claim.row_id is None:
+        return None
+    return _work(services, inbound, claim.row_id, job, respond)
+
+
+def _admit(services: Services, inbound: Inbound) -> Claim:
+    """Refuse a flooding sender, else claim the message; a retry is never counted twice."""
+    limiter = services.limiter
+    limited = limiter is not None and inbound.channel in LIMITED_CHANNELS \
+        and inbound.kind != "event"
+    if limited:
+        sender, now = f"{inbound.channel}:{inbound.sender}", services.clock().timestamp()
+        if limiter.known_refused(sender, now):
+            return Claim(verdict=SILENT)
+
+    def gate(session: Session) -> Verdict:
+        return limiter.check(session, sender, now) if limited else ALLOWED
+
+    return _claim(services, inbound, gate)
+
+
+def _claim(services: Services, inbound: Inbound,
+           gate: Callable[[Session], Verdict] = lambda _session: ALLOWED) -> Claim:
+    """Insert the message under its key; no row_id when another arrival has it in hand or done.
+
+    `gate` runs first in the same transaction: a refused message stores nothing but its
+    sender's counter, and a duplicate rolls the counter back with it.
+    """
     now = services.clock()
     row = InboundMessage(channel=inbound.channel, dedupe_key=inbound.key, sender=inbound.sender,
                          msg_type=inbound.event or inbound.kind, content=inbound.text,
                          received_at=now, status="processing")
     try:
         with transaction(services.sessions) as session:
+            verdict = gate(session)
+            if not verdict.allowed:
+                return Claim(verdict=verdict)
             session.add(row)
-        return row.id
+        return Claim(row.id)
     except IntegrityError:
         pass
     with transaction(services.sessions) as session:  # a failed or abandoned first try: take it over
@@ -103,12 +221,65 @@ def _claim(services: Services, inbound: Inbound) -> int | None:
                             InboundMessage.received_at < now - STALE)))
             .values(status="processing", received_at=now)).rowcount
         if not taken:
-            return None
-        return session.scalar(select(InboundMessage.id).where(InboundMessage.dedupe_key == inbound.key))
+            return Claim()
+        return Claim(session.scalar(select(InboundMessage.id)
+                                    .where(InboundMessage.dedupe_key == inbound.key)))
+
+
+# --- the spool: messages kept while the database is down ------------------------------------
+
+def _keep(services: Services, inbound: Inbound, respond: Responder) -> None:
+    """Keep the message in the spool for later; raise Unavailable when it cannot be kept."""
+    drainer = services.spool
+    if drainer is None:
+        raise Unavailable("the database is down and no spool is configured")
+    try:
+        drainer.spool.keep(inbound.key, asdict(inbound))
+    except (SpoolFull, OSError) as err:
+        log.error("message could not be spooled (%s)", type(err).__name__)
+        raise Unavailable(str(err)) from None
+    drainer.kick(partial(_replay_kept, services, respond))
+    return None
+
+
+def _drain_soon(services: Services, respond: Responder) -> None:
+    """The database answers: start draining if this process has not looked lately."""
+    drainer = services.spool
+    if drainer is not None and drainer.due_for_look():
+        drainer.kick(partial(_replay_kept, services, respond))
+
+
+def _replay_kept(services: Services, respond: Responder, key: str, message: dict[str, Any]) -> bool:
+    inbound = Inbound(**{name: message.get(name) for name in INBOUND_FIELDS})
+    if inbound.key != key or not all(isinstance(getattr(inbound, name), str)
+                                     for name in ("channel", "sender", "kind", "key")):
+        raise ValueError("a spooled message does not match its key")
+    return replay(services, inbound, respond)
+
+
+def replay(services: Services, inbound: Inbound, respond: Responder) -> bool:
+    """Handle a message kept while the database was down, pushing its reply.
+
+    Return True once it is handled (here, or earlier by one of WeChat's retries), False
+    while another worker has it in hand; raise spool.Outage while the database is down.
+    """
+    try:
+        claim = _claim(services, inbound)
+        if claim.row_id is None:
+            with services.sessions() as session:
+                status = session.scalar(select(InboundMessage.status)
+                                        .where(InboundMessage.dedupe_key == inbound.key))
+            return status == "done"
+        _work(services, inbound, claim.row_id, Job(deferred=True), respond)
+    except SQLAlchemyError as err:
+        if is_outage(err):
+            raise Outage(type(err).__name__) from None
+        raise
+    return True
 
 
 def _work(services: Services, inbound: Inbound, row_id: int, job: Job,
-          respond: Responder) -> str:
+          respond: Responder) -> str | None:
     """Handle the message, or mark it failed so that WeChat's next retry handles it again."""
     try:
         return _handle(services, inbound, row_id, job, respond)
@@ -124,7 +295,7 @@ def _work(services: Services, inbound: Inbound, row_id: int, job: Job,
 
 
 def _handle(services: Services, inbound: Inbound, row_id: int, job: Job,
-            respond: Responder) -> str:
+            respond: Responder) -> str | None:
     """Handle the message and store its reply in one transaction; push it if nobody waits."""
     with transaction(services.sessions) as session:
         reply = respond(services, session, inbound)
@@ -139,7 +310,7 @@ def _handle(services: Services, inbound: Inbound, row_id: int, job: Job,
         row.status, row.reply, row.reply_via = "done", reply, via
         row.finished_at = services.clock()
     outbox.kick(services)  # whatever the handler queued goes out now, after the commit
-    return reply
+    return reply if via == "passive" else None  # a pushed reply must not also go passively
 
 
 def _late_route(inbound: Inbound) -> tuple[str, str]:
@@ -155,8 +326,13 @@ def _stored_reply(services: Services, key: str) -> str | None:
     """Wait briefly for the first arrival's reply; None if it is not ready (or was pushed)."""
     deadline = time.monotonic() + services.reply_deadline
     while True:
-        with services.sessions() as session:
-            row = session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == key))
+        try:
+            with services.sessions() as session:
+                row = session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == key))
+        except SQLAlchemyError as err:
+            if not is_outage(err):
+                raise
+            return None  # whoever holds the message keeps it in the spool if it fails
         if row is not None and row.status == "done":
             return row.reply if row.reply_via == "passive" else None
         if time.monotonic() >= deadline:

@@ -4,13 +4,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.wxapi import WeChatApi, WeComApi
+
+if TYPE_CHECKING:
+    from bot.ratelimit import Limiter
+    from bot.spool import Drainer
 
 Clock = Callable[[], datetime]
 
@@ -36,6 +40,8 @@ class Services:
     # one sender per process: outbound messages leave one at a time, in order
     sender: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox"))
+    spool: Drainer | None = None  # messages kept on disk while the database is down
+    limiter: Limiter | None = None  # rate limits per sender ([ratelimit])
 
     @property
     def tz(self) -> ZoneInfo:
@@ -48,6 +54,8 @@ class Services:
 
     def close(self) -> None:
         """Finish the work in hand and release the database."""
+        if self.spool is not None:
+            self.spool.close()
         self.executor.shutdown(wait=True)
         self.sender.shutdown(wait=True)
         self.engine.dispose()

@@ -23,7 +23,7 @@ from wechatpy.replies import create_reply
 from wechatpy.utils import WeChatSigner
 
 from bot import dialogue, replies
-from bot.inbound import Inbound, receive
+from bot.inbound import Inbound, Unavailable, receive
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,12 @@ def _check_signature() -> None:
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     if not signed(sign(token, timestamp, nonce), args.get("signature")):
         abort(403)
+
+
+@bp.errorhandler(Unavailable)
+def unavailable(_error: Unavailable) -> Response:
+    """The database is down and the spool is full: 503, so WeChat tries again."""
+    return Response("service unavailable\n", status=503, mimetype="text/plain")
 
 
 @bp.get("/wechat")

@@ -23,13 +23,15 @@ from wechatpy.utils import to_text
 
 from bot import dialogue, replies
 from bot.channels.wechat import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
+from bot.channels.wechat import unavailable
 from bot.channels.wechat import (MAX_NAME, MAX_USER, BadMessage, fields_of, services_of, sign,
                                  parse_xml, signed, to_inbound)
-from bot.inbound import Inbound, receive
+from bot.inbound import Inbound, Unavailable, receive
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__)
+bp.register_error_handler(Unavailable, unavailable)
 
 UNDECRYPTABLE = (*WECHAT_UNDECRYPTABLE, InvalidCorpIdException)
 BOT_RECEIVE_ID = ""  # an internal smart robot's receive id is the empty string

@@ -4,8 +4,8 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-28
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision = '0009'
 down_revision = '0008'
@@ -14,8 +14,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        'rate_limits',
+        sa.Column('sender', sa.String(length=100), nullable=False),
+        sa.Column('tokens', sa.Float(), nullable=False),
+        sa.Column('stamp', sa.Float(), nullable=False),
+        sa.Column('allowed', sa.Boolean(), nullable=False),
+        sa.Column('warned', sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint('sender', name=op.f('pk_rate_limits')),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('rate_limits')

@@ -1,0 +1,100 @@
+"""Rate limits per sender: one flooding resident is slowed, nobody else.
+
+A token bucket per sender lives in the database (`rate_limits`), so the limit holds
+across every web process and host: `burst` messages at once, then `per_minute`. Each
+message costs one UPSERT that refills, takes a token and returns the verdict, in the
+same transaction that stores the message (a refused message stores nothing else).
+The first refusal in a minute gets one polite answer; the rest get `success` alone.
+
+Fast path: once the database has refused a sender, this process remembers until when
+the bucket stays empty and refuses their messages without asking the database, so a
+flood costs the database one write per token, not one per message.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Float, and_, case, literal, not_, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from models.ratelimit import RateLimit
+
+WARN_EVERY = 60.0  # seconds: a limited sender is told at most once a minute
+MAX_REMEMBERED = 10_000  # senders this process remembers as refused
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a message may be handled, and whether to tell the sender to slow down."""
+
+    allowed: bool
+    warn: bool = False
+
+
+ALLOWED = Verdict(True)
+SILENT = Verdict(False)
+
+
+class Limiter:
+    """The per-sender token bucket, with this process's memory of who is refused."""
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self.rate = per_minute / 60.0  # tokens per second
+        self.burst = float(burst)
+        self._refused_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Limiter | None:
+        """Build the limiter from `[ratelimit]`; None when the section is absent."""
+        section = config.get("ratelimit")
+        if not isinstance(section, dict):
+            return None
+        return cls(section["per_minute"], section["burst"])
+
+    def known_refused(self, sender: str, now: float) -> bool:
+        """Tell, without the database, whether the sender's bucket is still empty."""
+        with self._lock:
+            until = self._refused_until.get(sender)
+            if until is None:
+                return False
+            if now < until:
+                return True
+            del self._refused_until[sender]
+            return False
+
+    def check(self, session: Session, sender: str, now: float) -> Verdict:
+        """Take a token for the sender in the session's transaction; return the verdict."""
+        table = RateLimit.__table__
+        c = table.c
+        at = literal(now, Float)
+        elapsed = case((at > c.stamp, at - c.stamp), else_=0.0)
+        refilled = c.tokens + elapsed * self.rate
+        refilled = case((refilled > self.burst, self.burst), else_=refilled)
+        has_token = refilled >= 1.0
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(table).values(
+            sender=sender, tokens=self.burst - 1.0, stamp=now, allowed=True, warned=None
+        ).on_conflict_do_update(index_elements=[c.sender], set_={
+            "tokens": case((has_token, refilled - 1.0), else_=refilled),
+            "stamp": at,
+            "allowed": has_token,
+            "warned": case((and_(not_(has_token),
+                                 or_(c.warned.is_(None), c.warned <= at - WARN_EVERY)), at),
+                           else_=c.warned),
+        }).returning(c.tokens, c.allowed, c.warned)
+        tokens, allowed, warned = session.execute(statement).one()
+        if allowed:
+            return ALLOWED
+        self._remember(sender, now + (1.0 - tokens) / self.rate if self.rate else float("inf"))
+        return Verdict(False, warn=warned == now)
+
+    def _remember(self, sender: str, until: float) -> None:
+        with self._lock:
+            if len(self._refused_until) >= MAX_REMEMBERED:
+                self._refused_until.clear()  # forgetting only costs a database round trip
+            self._refused_until[sender] = until

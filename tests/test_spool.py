@@ -1,0 +1,217 @@
+"""The database stops during traffic: /healthz says 503, WeChat still hears back within 5 s,
+and every message is handled once the database is back, with one ticket however often
+WeChat retried it.
+
+PostgreSQL is taken away for real: the app reaches it through a TCP forwarder that the
+test stops (refused and reset connections, as when the server stops) or turns into a
+black hole (connections accepted and never answered). SQLite has no server to stop; its
+outage is another process holding the file's write lock (a VACUUM, a stuck writer),
+which would otherwise hold every request for the 15 s busy timeout.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bot.spool import Spool
+from models import InboundMessage, Ticket
+from tests.conftest import Clock, _postgres_schema, make_app
+from tests.factories import WeChatPeer, text_xml
+from tests.fakes import FakeWeChat, Served
+from tests.tcp_proxy import TcpProxy
+
+WECHAT_LIMIT = 5.0  # seconds WeChat waits before it retries
+RESIDENT_B, RESIDENT_C = "oResidentSpoolB00000000000001", "oResidentSpoolC00000000000001"
+
+
+def rows(app: Flask, model: type) -> int:
+    with app.extensions["linli"].sessions() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def health(url: str) -> tuple[int, float]:
+    response, elapsed = timed(lambda: requests.get(f"{url}/healthz", timeout=10))
+    return response.status_code, elapsed
+
+
+def pushed_to(fake: FakeWeChat, openid: str) -> list[str]:
+    return [body["text"]["content"] for body in fake.sent() if body.get("touser") == openid]
+
+
+def spooled(app: Flask) -> list[Path]:
+    return app.extensions["linli"].spool.spool.pending()
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (CI sets it)")
+    parsed = make_url(url)
+    forwarder = TcpProxy((parsed.host or "127.0.0.1", parsed.port or 5432))
+    yield forwarder
+    forwarder.close()
+
+
+@pytest.fixture
+def proxied(proxy: TcpProxy, fake_wechat: FakeWeChat, clock: Clock,
+            tmp_path: Path) -> Iterator[tuple[Flask, str, TcpProxy]]:
+    """The app on PostgreSQL through the forwarder, served over HTTP."""
+    url = make_url(os.environ["TEST_DATABASE_URL"]).set(host="127.0.0.1", port=proxy.port)
+    for schema in _postgres_schema(os.environ["TEST_DATABASE_URL"]):
+        app = make_app((url.render_as_string(hide_password=False), schema), fake_wechat, clock,
+                       settings={"spool.dir": str(tmp_path / "spool")})
+        served = Served(app)
+        try:
+            yield app, served.url, proxy
+        finally:
+            served.close()
+            app.extensions["linli"].close()
+
+
+def peer_of(app: Flask, url: str) -> WeChatPeer:
+    conf = app.extensions["linli"].config["wechat"]
+    return WeChatPeer(url, conf["token"], conf["app_id"])
+
+
+def test_postgres_stops_messages_wait_in_the_spool_and_are_answered_once(
+        proxied: tuple[Flask, str, TcpProxy], fake_wechat: FakeWeChat) -> None:
+    app, url, proxy = proxied
+    peer = peer_of(app, url)
+    assert "#1" in (peer.say("3栋电梯坏了") or "")
+    assert health(url)[0] == 200
+
+    proxy.stop()
+    status, elapsed = health(url)
+    assert status == 503 and elapsed < 2.5
+    b = text_xml("5栋电梯坏了，门打不开", openid=RESIDENT_B, msg_id=7_100_000_000_000_000_001)
+    c = text_xml("7栋2单元楼道灯坏了", openid=RESIDENT_C, msg_id=7_100_000_000_000_000_002)
+    for xml in (b, c, b, b):  # B is retried twice while the database is away
+        reply, elapsed = timed(lambda: peer.post(xml))
+        assert (reply.status, reply.body) == (200, "success")
+        assert elapsed < WECHAT_LIMIT
+    assert len(spooled(app)) == 2  # one file per message, however often it came
+
+    proxy.start()
+    assert wait_for(lambda: health(url)[0] == 200)
+    again = peer.post(b)  # WeChat's third retry of B, after the database is back
+    assert again.status == 200
+    assert wait_for(lambda: not spooled(app) and pushed_to(fake_wechat, RESIDENT_C))
+    app.extensions["linli"].executor.shutdown(wait=True)
+    app.extensions["linli"].sender.shutdown(wait=True)
+
+    assert rows(app, Ticket) == 3
+    with app.extensions["linli"].sessions() as session:
+        keys = session.scalars(select(InboundMessage.dedupe_key)).all()
+    assert sorted(keys).count("wechat:msg:7100000000000000001") == 1
+    to_c = pushed_to(fake_wechat, RESIDENT_C)
+    assert len(to_c) == 1 and "#" in to_c[0]
+    answers_to_b = pushed_to(fake_wechat, RESIDENT_B) + ([again.content] if again.content else [])
+    assert len(answers_to_b) == 1 and "#" in answers_to_b[0]  # one reply, passive or pushed
+
+
+def test_a_database_host_that_never_answers_costs_one_connect_timeout(
+        proxied: tuple[Flask, str, TcpProxy], fake_wechat: FakeWeChat) -> None:
+    app, url, proxy = proxied
+    peer = peer_of(app, url)
+    assert "#1" in (peer.say("3栋电梯坏了") or "")
+    proxy.blackhole()
+    status, elapsed = health(url)
+    assert status == 503 and elapsed < 3.0
+    xml = text_xml("9栋门禁坏了", openid=RESIDENT_B, msg_id=7_100_000_000_000_000_003)
+    reply, elapsed = timed(lambda: peer.post(xml))
+    assert (reply.status, reply.body) == (200, "success") and elapsed < WECHAT_LIMIT
+    assert len(spooled(app)) == 1
+
+    proxy.stop()
+    proxy.start()
+    assert wait_for(lambda: health(url)[0] == 200)
+    assert "#" in (peer.say("10栋路灯坏了", openid=RESIDENT_C) or "")  # also wakes the drainer
+    assert wait_for(lambda: not spooled(app) and pushed_to(fake_wechat, RESIDENT_B))
+    assert rows(app, Ticket) == 3
+    assert "9栋" in pushed_to(fake_wechat, RESIDENT_B)[0]
+
+
+def test_sqlite_locked_by_another_writer_spools_and_answers_in_time(
+        fake_wechat: FakeWeChat, clock: Clock, tmp_path: Path) -> None:
+    database = tmp_path / "linli.db"
+    app = make_app((f"sqlite:///{database}", None), fake_wechat, clock,
+                   settings={"spool.dir": str(tmp_path / "spool")})
+    served = Served(app)
+    try:
+        peer = peer_of(app, served.url)
+        assert "#1" in (peer.say("3栋电梯坏了") or "")
+        other = sqlite3.connect(database, isolation_level=None, timeout=1)
+        other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+        status, elapsed = health(served.url)
+        assert status == 503 and elapsed < 2.5
+        b = text_xml("5栋电梯坏了，门打不开", openid=RESIDENT_B, msg_id=7_100_000_000_000_000_004)
+        for _ in range(2):  # the message and WeChat's first retry, both while locked
+            reply, elapsed = timed(lambda: peer.post(b))
+            assert (reply.status, reply.body) == (200, "success") and elapsed < WECHAT_LIMIT
+        assert len(spooled(app)) == 1
+        other.execute("COMMIT")
+        other.close()
+
+        assert wait_for(lambda: health(served.url)[0] == 200)
+        assert peer.post(b).status == 200  # the last retry, after the lock is gone
+        assert wait_for(lambda: not spooled(app) and pushed_to(fake_wechat, RESIDENT_B))
+        app.extensions["linli"].executor.shutdown(wait=True)
+        app.extensions["linli"].sender.shutdown(wait=True)
+        assert rows(app, Ticket) == 2
+        pushes = pushed_to(fake_wechat, RESIDENT_B)
+        assert len(pushes) == 1 and "#2" in pushes[0]
+    finally:
+        served.close()
+        app.extensions["linli"].close()
+
+
+# --- the spool itself ------------------------------------------------------------------------
+
+def test_a_retry_overwrites_its_own_file_and_the_spool_has_a_bound(tmp_path: Path, caplog) -> None:
+    spool = Spool(tmp_path / "spool", max_messages=2)
+    spool.keep("wechat:msg:1", {"text": "一"})
+    spool.keep("wechat:msg:1", {"text": "一"})
+    spool.keep("wechat:msg:2", {"text": "二"})
+    assert spool.count() == 2
+    with pytest.raises(Exception, match="spool"):
+        spool.keep("wechat:msg:3", {"text": "三"})
+    assert "is full" in caplog.text
+    spool.keep("wechat:msg:2", {"text": "二"})  # a retry of a kept message still fits
+    assert not [p for p in (tmp_path / "spool").iterdir() if p.name.startswith(".")]  # no temp files
+    loaded = [spool.load(path) for path in spool.pending()]
+    assert sorted(key for key, _ in loaded) == ["wechat:msg:1", "wechat:msg:2"]
+
+
+def test_an_unreadable_spool_file_is_set_aside_not_replayed(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", max_messages=10)
+    spool.keep("wechat:msg:1", {"text": "一"})
+    path = spool.pending()[0]
+    path.write_text("{not json")
+    assert spool.load(path) is None
+    assert spool.count() == 0
+    assert (tmp_path / "spool" / "failed" / path.name).exists()
