@@ -74,7 +74,8 @@ def shoot_sim(page: Page, url: str) -> None:
 def shoot_board(page: Page, url: str) -> None:
     page.goto(f"{url}/board")
     expect(page.locator("table#board")).to_be_visible()
-    page.screenshot(path=str(HERE / "board.png"), full_page=True)
+    page.screenshot(path=str(HERE / "board.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1440, "height": 1100})
 
 
 def shoot_stats(page: Page, url: str) -> None:
