@@ -9,6 +9,7 @@ from models.staff import Coverage, Staff, covering, staff_by_user
 from models.tickets import (Follower, Ticket, TicketEvent, TicketPhoto, TransitionError, record,
                             transition)
 from models.votes import Ballot, Vote, VoteError
+from models import indexes  # noqa: F401,E402  (the scale indexes, declared on the tables above)
 
 __all__ = [
     "AccessToken", "Coverage", "Follower", "Staff", "covering", "staff_by_user",

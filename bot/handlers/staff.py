@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot import notify, replies
@@ -16,7 +16,7 @@ from bot.handlers import bind, market, vote
 from bot.services import Services
 from models import Follower, Staff, Ticket, board, record, transition
 from models.sla import restart_clock
-from models.staff import LEVELS
+from models.staff import LEVELS, Coverage, _fit
 from models.tickets import OPEN_STATES, TRANSITIONS
 
 COMMAND = re.compile(r"^\s*(\S{2})\s*(.*)$", re.S)
@@ -189,10 +189,7 @@ def _move_followers(turn: StaffTurn, source: Ticket, target: Ticket) -> int:
 
 def todo(turn: StaffTurn) -> str:
     """List the staff member's open tickets, overdue first."""
-    tickets = [t for t in turn.session.scalars(
-        select(Ticket).where(Ticket.state.in_(OPEN_STATES)).order_by(Ticket.resolve_due_at, Ticket.id))
-        if t.assignee_id == turn.staff.id or (not _held_at_level(t) and turn.staff in
-                                              notify.level_staff(turn.session, t, t.level))]
+    tickets = _queue(turn.session, turn.staff)
     if not tickets:
         return replies.STAFF_TODO_EMPTY
     tickets.sort(key=lambda t: (not _overdue(t, turn.now), t.resolve_due_at or turn.now, t.id))
@@ -201,6 +198,59 @@ def todo(turn: StaffTurn) -> str:
         place=t.place or "—", state=replies.STATE_NAMES[t.state],
         overdue=replies.OVERDUE_MARK if _overdue(t, turn.now) else "") for t in tickets[:TODO_LIMIT]]
     return "\n".join([replies.STAFF_TODO_HEAD.format(count=len(tickets)), *lines])
+
+
+def _queue(session: Session, me: Staff) -> list[Ticket]:
+    """The open tickets assigned to me, or at my level, not held there, in a place I answer for.
+
+    The same tickets as asking `notify.level_staff` of every open ticket, but the database
+    narrows them first (models/indexes.py): only my level's unheld tickets in my buildings
+    (or, with no coverage of my own, in buildings nobody of my level covers whole), so a
+    street's million tickets cost a few hundred rows. The exact rule is then applied here.
+    """
+    mine = {c.building for c in me.coverage}
+    colleagues = select(Staff.id).where(Staff.role == me.role)
+    bare = set(session.scalars(colleagues.where(~Staff.coverage.any())))
+    if mine:
+        place = Ticket.building.in_(mine)
+        if not bare:  # with nobody uncovered, a ticket with no building goes to everyone
+            place = or_(place, Ticket.building.is_(None))
+    else:
+        whole = select(Coverage.building).join(Staff).where(Staff.role == me.role, Coverage.unit.is_(None))
+        place = or_(Ticket.building.is_(None), Ticket.building.not_in(whole))
+    unheld = or_(Ticket.assignee_id.is_(None), Ticket.assignee_id.not_in(colleagues))
+    found = session.scalars(select(Ticket).where(
+        Ticket.state.in_(OPEN_STATES),
+        or_(Ticket.assignee_id == me.id, and_(Ticket.level == me.role, unheld, place)))).all()
+    scores = _scores(session, me.role, {t.building for t in found if t.building is not None})
+    return [t for t in found if t.assignee_id == me.id or _answers_for(me, t, me.id in bare, bool(bare), scores)]
+
+
+def _scores(session: Session, role: str, buildings: set[str]) -> dict[str, list[tuple[int, Coverage]]]:
+    """Building -> (staff id, coverage) of the staff of a level, for the buildings asked about."""
+    found: dict[str, list[tuple[int, Coverage]]] = {}
+    if buildings:
+        for staff_id, cover in session.execute(select(Coverage.staff_id, Coverage).join(Staff).where(
+                Staff.role == role, Coverage.building.in_(buildings))):
+            found.setdefault(cover.building, []).append((staff_id, cover))
+    return found
+
+
+def _answers_for(me: Staff, ticket: Ticket, me_bare: bool, any_bare: bool,
+                 scores: dict[str, list[tuple[int, Coverage]]]) -> bool:
+    """Whether `covering` would name me for the ticket (models/staff.py), and my categories fit."""
+    if ticket.building is None:
+        named = me_bare or not any_bare
+    else:
+        best: dict[int, int] = {}
+        for staff_id, cover in scores.get(ticket.building, []):
+            fit = _fit(cover, ticket.building, ticket.unit, ticket.room)
+            best[staff_id] = max(best.get(staff_id, 0), fit)
+        top = max(best.values(), default=0)
+        named = best.get(me.id, 0) == top if top else me_bare
+    if named and ticket.level == "property" and ticket.category:
+        return not me.categories or ticket.category in me.categories.split(",")
+    return named
 
 
 def _overdue(ticket: Ticket, now: datetime) -> bool:
