@@ -23,9 +23,16 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-bench: install
-	$(BIN)/python bench/bench_intents.py
-	$(BIN)/python bench/bench_fanout.py
+BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements.txt requirements-bench.txt | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-bench.txt
+	rm -f $(VENV)/.bench-*
+	touch $@
+
+# Every benchmark, then one table (bench/run_all.py). PostgreSQL: BENCH_PG_URL, default the local test server.
+bench: install $(BENCH_STAMP)
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

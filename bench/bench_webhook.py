@@ -1,0 +1,399 @@
+"""Webhook benchmark: the bot under gunicorn beside a bare echo app and WeRoBot, same run, interleaved.
+
+Each server runs under gunicorn with 2 sync workers on 127.0.0.1. The load comes from separate
+processes (4 by default) with threads, 32 connections in all, a new connection per message
+(gunicorn's sync workers close each one anyway), for `--duration` seconds per measurement. Every
+message is a signed plaintext text message with its own MsgId from one of the demo estate's 300
+residents: half reports (buildings 1-16, units, the demo's problem texts), half status queries.
+All three servers get the same messages.
+
+Measured, rounds interleaved (bot on SQLite, bot on PostgreSQL, echo, WeRoBot; again):
+- messages/s completed inside the window; p50 and p99 latency (connect to last byte);
+- server CPU per message: the gunicorn workers' utime+stime (/proc/<pid>/stat) over the window;
+- the load generator's own CPU per message and its share of the machine, to show it is not what limits.
+
+The bot's outbound API (staff cards, late replies) goes to tests/fakes.py's FakeWeChat, served in
+a process of its own; nothing leaves the machine. PostgreSQL: a scratch database created and
+dropped here. `python bench/bench_webhook.py --duration 20 --rounds 2` (defaults).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (PROJECT, children, cpu_seconds, percentile, pg_create, pg_drop,  # noqa: E402
+                          pg_url, result, row)
+from wechatpy.utils import WeChatSigner  # noqa: E402
+
+TOKEN = "linli-demo-token"  # config.example.toml's [wechat].token; the baselines use the same
+BIN = Path(sys.executable).parent
+RESIDENTS = [f"oDemoResident{n:04d}" for n in range(300)]  # models/demo_history.py
+BUILDINGS = {b: units for b, units, _f, _d in (
+    (1, 2, 0, 0), (2, 2, 0, 0), (3, 3, 0, 0), (4, 2, 0, 0), (5, 2, 0, 0), (6, 3, 0, 0), (7, 2, 0, 0),
+    (8, 2, 0, 0), (9, 3, 0, 0), (10, 2, 0, 0), (11, 2, 0, 0), (12, 3, 0, 0), (13, 2, 0, 0),
+    (14, 2, 0, 0), (15, 3, 0, 0), (16, 1, 0, 0))}
+PROBLEMS = ("电梯运行时异响很大", "电梯门关不拢", "楼下垃圾桶满了没人收", "楼道里有股臭味", "楼道灯不亮了",
+            "声控灯不灵", "下水道堵了反水", "楼顶水箱漏水", "单元门闭门器坏了", "外墙瓷砖掉了几块",
+            "楼道里堆满杂物堵住通道", "有人飞线给电瓶车充电", "绿化带被挖了种菜", "单元门禁坏了谁都能进",
+            "楼上装修太早就开始打电钻", "地库道闸抬不起来")
+QUERIES = ("我报的修好没", "查一下我的报修", "我反映的问题处理得怎么样了")
+TARGETS = {"p99_ms": 100.0, "vs_echo": 0.5, "vs_werobot": 2.0}
+
+
+@dataclass
+class Server:
+    """One app under gunicorn."""
+
+    name: str
+    port: int
+    process: subprocess.Popen
+    cleanup: list[Any] = field(default_factory=list)
+
+    def workers(self) -> list[int]:
+        return children(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for step in self.cleanup:
+            step()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def signature(timestamp: str, nonce: str) -> str:
+    signer = WeChatSigner()
+    signer.add_data(TOKEN, timestamp, nonce)
+    return signer.signature
+
+
+def serve_fake(pipe: Any) -> None:
+    """Serve the fake WeChat/WeCom API in this process until killed."""
+    from tests.fakes import FakeWeChat, Served
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per call would flood the bench
+    fake = FakeWeChat()
+    served = Served(fake)
+    fake.url = served.url + "/cgi-bin/"
+    pipe.send(fake.url)
+    while True:
+        time.sleep(3600)
+
+
+def gunicorn(name: str, target: str, env: dict[str, str], workdir: Path, workers: int) -> Server:
+    port = free_port()
+    log = open(workdir / f"{name}.log", "ab")
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir", str(workdir),
+         "--pythonpath", str(PROJECT), "--timeout", "60", "--log-level", "warning", target],
+        cwd=workdir, env=env, stdout=log, stderr=log)
+    server = Server(name, port, process, [log.close])
+    deadline = time.monotonic() + 60
+    url = f"http://127.0.0.1:{port}/wechat?timestamp=1&nonce=2&signature={signature('1', '2')}&echostr=ok"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200 and len(server.workers()) >= workers:
+                    return server
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} did not start; see {workdir / (name + '.log')}")
+        time.sleep(0.2)
+    raise SystemExit(f"{name} did not answer within 60 s")
+
+
+def linli(name: str, database_url: str, fake_url: str, workdir: Path, workers: int) -> Server:
+    """The bot, as `make run` would make it (init-db, demo-data), under gunicorn."""
+    config = (PROJECT / "config.example.toml").read_text(encoding="utf-8")
+    for real in ("https://api.weixin.qq.com/cgi-bin/", "https://qyapi.weixin.qq.com/cgi-bin/"):
+        config = config.replace(real, fake_url)
+    assert "weixin.qq.com" not in config, "the bench config still points at WeChat"
+    here = workdir / name
+    here.mkdir()
+    (here / "config.toml").write_text(config, encoding="utf-8")
+    env = dict(os.environ, LINLI_CONFIG=str(here / "config.toml"), DATABASE_URL=database_url)
+    for command in ("init-db", "demo-data"):
+        subprocess.run([str(BIN / "flask"), "--app", "app", command], cwd=PROJECT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    return gunicorn(name, "app:create_app()", env, here, workers)
+
+
+def baseline(name: str, target: str, workdir: Path, workers: int) -> Server:
+    here = workdir / name
+    here.mkdir()
+    return gunicorn(name, target, dict(os.environ, BENCH_WECHAT_TOKEN=TOKEN), here, workers)
+
+
+# ---- the load generator (runs in child processes) ----
+
+def message(openid: str, msg_id: int, text: str, now: int) -> bytes:
+    return (f"<xml><ToUserName><![CDATA[gh_linli_demo]]></ToUserName>"
+            f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{now}</CreateTime>"
+            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+            f"<MsgId>{msg_id}</MsgId></xml>").encode()
+
+
+def text_for(rng: random.Random, n: int) -> str:
+    if n % 2:
+        return rng.choice(QUERIES)
+    building = rng.choice(list(BUILDINGS))
+    return f"{building}栋{rng.randint(1, BUILDINGS[building])}单元{rng.choice(PROBLEMS)}"
+
+
+def kind_of(body: bytes) -> str:
+    text = body.decode("utf-8", "replace")
+    if "已为您登记工单" in text:
+        return "ticket opened"
+    if "已有同类问题" in text:
+        return "offered an open ticket"
+    if "您最近的工单" in text or "您还没有报过问题" in text:
+        return "status"
+    if text.lstrip().startswith("<xml>"):
+        return "other reply"
+    return "success" if text == "success" else "unreadable"
+
+
+def connection(port: int, start: float, end: float, seed: int, ids: int, out: list) -> None:
+    """One connection slot: send, wait for the answer, repeat until the window closes."""
+    rng = random.Random(seed)
+    now = int(time.time())
+    nonces = [str(rng.randrange(10**8, 10**9)) for _ in range(16)]
+    heads = [(f"POST /wechat?timestamp={now}&nonce={nonce}&signature={signature(str(now), nonce)} HTTP/1.1\r\n"
+              f"Host: 127.0.0.1:{port}\r\nContent-Type: text/xml\r\nConnection: close\r\n").encode()
+             for nonce in nonces]
+    latencies, done_in_window, kinds, n = [], 0, {}, 0
+    time.sleep(max(0.0, start - time.monotonic()))
+    while time.monotonic() < end:
+        body = message(rng.choice(RESIDENTS), ids + n, text_for(rng, n), now)
+        request = heads[n % 16] + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        n += 1
+        began = time.perf_counter()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(request)
+                chunks = []
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+        except OSError as err:
+            kinds[f"error {type(err).__name__}"] = kinds.get(f"error {type(err).__name__}", 0) + 1
+            continue
+        latencies.append(time.perf_counter() - began)
+        if time.monotonic() <= end:
+            done_in_window += 1
+        raw = b"".join(chunks)
+        head, _, reply = raw.partition(b"\r\n\r\n")
+        status = head.split(b" ", 2)[1].decode() if head.startswith(b"HTTP/") else "?"
+        kind = kind_of(reply) if status == "200" else f"HTTP {status}"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    out.append((latencies, done_in_window, kinds))
+
+
+def generator(port: int, start: float, end: float, threads: int, index: int, ids: int, queue: Any) -> None:
+    """A load process: `threads` connection slots; reports latencies, counts and its own CPU."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    out: list = []
+    workers = [threading.Thread(target=connection, args=(port, start, end, index * 1000 + t,
+                                                         ids + (index * threads + t) * 10**7, out))
+               for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    queue.put((out, cpu))
+
+
+@dataclass
+class Measurement:
+    name: str
+    rate: float
+    p50: float
+    p99: float
+    server_cpu_ms: float
+    client_cpu_ms: float
+    client_share: float
+    server_share: float
+    kinds: dict[str, int]
+    latencies: list[float]
+
+
+def measure(server: Server, duration: float, connections: int, processes: int, ids: int) -> Measurement:
+    """Run the load against one server for `duration` seconds."""
+    threads = connections // processes
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    start = time.monotonic() + 1.0
+    end = start + duration
+    procs = [ctx.Process(target=generator, args=(server.port, start, end, threads, i, ids, queue))
+             for i in range(processes)]
+    for proc in procs:
+        proc.start()
+    workers = server.workers()
+    time.sleep(max(0.0, start - time.monotonic()))
+    cpu_before, wall_before = cpu_seconds(workers), time.monotonic()
+    results = [queue.get() for _ in procs]
+    cpu_after, wall_after = cpu_seconds(workers), time.monotonic()
+    for proc in procs:
+        proc.join()
+    latencies, done, kinds, client_cpu = [], 0, {}, 0.0
+    for outs, cpu in results:
+        client_cpu += cpu
+        for lat, in_window, counts in outs:
+            latencies += lat
+            done += in_window
+            for kind, count in counts.items():
+                kinds[kind] = kinds.get(kind, 0) + count
+    total = max(len(latencies), 1)
+    wall = wall_after - wall_before
+    return Measurement(server.name, done / duration, percentile(latencies, 0.5) * 1000,
+                       percentile(latencies, 0.99) * 1000, (cpu_after - cpu_before) * 1000 / total,
+                       client_cpu * 1000 / total, client_cpu / wall / os.cpu_count(),
+                       (cpu_after - cpu_before) / wall / os.cpu_count(), kinds, latencies)
+
+
+def summary(runs: list[Measurement]) -> dict[str, Any]:
+    latencies = [x for run in runs for x in run.latencies]
+    kinds: dict[str, int] = {}
+    for run in runs:
+        for kind, count in run.kinds.items():
+            kinds[kind] = kinds.get(kind, 0) + count
+    return {"rate": statistics.median(r.rate for r in runs), "rates": [round(r.rate) for r in runs],
+            "p50": percentile(latencies, 0.5) * 1000, "p99": percentile(latencies, 0.99) * 1000,
+            "cpu": statistics.median(r.server_cpu_ms for r in runs),
+            "client_cpu": statistics.median(r.client_cpu_ms for r in runs),
+            "client_share": statistics.median(r.client_share for r in runs),
+            "server_share": statistics.median(r.server_share for r in runs), "kinds": kinds}
+
+
+def main() -> None:
+    """Start the servers, run the interleaved rounds, print the figures and the RESULT line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--processes", type=int, default=4, help="load generator processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds of load per server before measuring (loads the intent engine)")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the bot on PostgreSQL")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
+    ctx = mp.get_context("fork")
+    here, there = ctx.Pipe()
+    fake = ctx.Process(target=serve_fake, args=(there,), daemon=True)
+    fake.start()
+    fake_url = here.recv()
+    servers: list[Server] = []
+    pg_name = f"linli_bench_web_{os.getpid()}"
+    try:
+        servers.append(linli("bot-sqlite", f"sqlite:///{workdir}/linli.db", fake_url, workdir, args.workers))
+        if not args.no_postgres:
+            pg_create(pg_name)
+            server = linli("bot-postgresql", pg_url(pg_name), fake_url, workdir, args.workers)
+            server.cleanup.append(lambda: pg_drop(pg_name))
+            servers.append(server)
+        servers.append(baseline("echo", "bench.echo_app:app", workdir, args.workers))
+        servers.append(baseline("werobot", "bench.werobot_app:application", workdir, args.workers))
+        print(f"webhook: {args.connections} connections from {args.processes} processes, new connection "
+              f"per message, {args.duration:g} s a measurement, {args.rounds} interleaved rounds, "
+              f"gunicorn {args.workers} sync workers each, {os.cpu_count()} CPUs", flush=True)
+        runs: dict[str, list[Measurement]] = {s.name: [] for s in servers}
+        ids = (int(time.time()) % 10**6) * 10**12
+        for server in servers:  # each worker loads its intent engine and pools before it counts
+            ids += 10**11
+            if args.warmup:
+                measure(server, args.warmup, args.connections, args.processes, ids)
+        for round_no in range(args.rounds):
+            for server in servers:
+                ids += 10**11
+                got = measure(server, args.duration, args.connections, args.processes, ids)
+                runs[server.name].append(got)
+                print(f"  round {round_no + 1} {server.name:15} {got.rate:7.0f} msg/s  p50 {got.p50:6.1f} ms"
+                      f"  p99 {got.p99:6.1f} ms  server CPU {got.server_cpu_ms:5.2f} ms/msg"
+                      f" ({got.server_share:.0%} of the machine)  load generator {got.client_cpu_ms:4.2f} ms/msg"
+                      f" ({got.client_share:.0%})  {got.kinds}", flush=True)
+    finally:
+        for server in servers:
+            server.stop()
+        fake.kill()
+        if os.environ.get("BENCH_KEEP"):
+            print(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report({name: summary(r) for name, r in runs.items()}, args)
+
+
+def report(sums: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    """Print the summary lines and the RESULT row for run_all.py."""
+    echo, robot = sums["echo"], sums["werobot"]
+    rows = []
+    for name in ("echo", "werobot"):
+        s = sums[name]
+        print(f"{name:15} median {s['rate']:6.0f} msg/s (rounds {s['rates']})  p50 {s['p50']:.1f} ms"
+              f"  p99 {s['p99']:.1f} ms  server CPU {s['cpu']:.2f} ms/msg")
+    for name in (n for n in sums if n.startswith("bot-")):
+        s = sums[name]
+        db = name.removeprefix("bot-")
+        vs_echo, vs_robot = s["rate"] / echo["rate"], s["rate"] / robot["rate"]
+        failed = {k: v for k, v in s["kinds"].items() if k.startswith(("HTTP", "error", "unreadable"))}
+        print(f"{name:15} median {s['rate']:6.0f} msg/s (rounds {s['rates']})  p50 {s['p50']:.1f} ms"
+              f"  p99 {s['p99']:.1f} ms  server CPU {s['cpu']:.2f} ms/msg  = {vs_echo:.2f}x echo,"
+              f" {vs_robot:.2f}x WeRoBot  replies {s['kinds']}")
+        rows += [
+            row(f"webhook {db}: msg/s", f"{s['rate']:.0f}", baseline=f"echo {echo['rate']:.0f}",
+                ratio=f"{vs_echo:.2f}x", target=">= 0.5x echo", met=vs_echo >= TARGETS["vs_echo"],
+                gap=f"{TARGETS['vs_echo'] * echo['rate'] - s['rate']:.0f} msg/s short"),
+            row(f"webhook {db}: msg/s", f"{s['rate']:.0f}", baseline=f"WeRoBot {robot['rate']:.0f}",
+                ratio=f"{vs_robot:.2f}x", target=">= 2x WeRoBot", met=vs_robot >= TARGETS["vs_werobot"],
+                gap=f"{TARGETS['vs_werobot'] * robot['rate'] - s['rate']:.0f} msg/s short"),
+            row(f"webhook {db}: p50 / p99 ms", f"{s['p50']:.0f} / {s['p99']:.0f}",
+                baseline=f"echo {echo['p50']:.0f} / {echo['p99']:.0f}",
+                target="p99 < 100 ms", met=s["p99"] < TARGETS["p99_ms"],
+                gap=f"p99 {s['p99'] - TARGETS['p99_ms']:.0f} ms over"),
+            row(f"webhook {db}: server CPU ms/msg", f"{s['cpu']:.2f}", baseline=f"echo {echo['cpu']:.2f}",
+                ratio=f"{s['cpu'] / echo['cpu']:.1f}x" if echo["cpu"] else ""),
+        ]
+        if failed:
+            rows.append(row(f"webhook {db}: failed requests", str(sum(failed.values())), target="0",
+                            met=False, gap=str(failed)))
+    rows.append(row("webhook WeRoBot: p50 / p99 ms", f"{robot['p50']:.0f} / {robot['p99']:.0f}",
+                    baseline=f"echo {echo['p50']:.0f} / {echo['p99']:.0f}"))
+    share = max(s["client_share"] for s in sums.values())
+    print(f"load generator: at most {share:.0%} of the machine's CPU in any measurement "
+          f"({max(s['client_cpu'] for s in sums.values()):.2f} ms CPU a message)")
+    result("webhook", rows, settings=vars(args), summaries={
+        k: {x: y for x, y in v.items()} for k, v in sums.items()})
+
+
+if __name__ == "__main__":
+    main()
