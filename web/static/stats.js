@@ -145,6 +145,12 @@
                       { type: "line" })
       ]
     },
-    options: { scales: percentAxis }
+    options: {
+      scales: percentAxis,
+      plugins: { tooltip: { callbacks: { title: function (items) {
+        var row = stats.votes[items[0].dataIndex];
+        return "#" + row.vote + " " + row.title;
+      } } } }
+    }
   });
 }());
