@@ -180,6 +180,13 @@ def test_bad_or_foreign_posts_change_nothing(server: str, app: Flask, body: Any,
     assert counts(app) == before
 
 
+def test_too_long_is_answered_and_not_kept(server: str, app: Flask) -> None:
+    before = counts(app)
+    answer = say(server, FRESH, "电梯" * 600)
+    assert answer["reply"] == replies.TOO_LONG.format(limit=1000)
+    assert counts(app) == before
+
+
 def test_only_json_is_taken(server: str, app: Flask) -> None:
     before = counts(app)
     form = requests.post(f"{server}/sim/api/messages", data={"as": FRESH, "text": "你好", "id": "abcdefgh10"},

@@ -62,7 +62,8 @@ def identify(session: Session, token: Any) -> Identity:
         if known is None and not FRESH.match(value):
             raise SimError(replies.SIM_BAD_IDENTITY)
         return Identity("resident", value, CHANNEL, "wechat")
-    member = session.get(Staff, int(value)) if value.isdigit() and len(value) < 10 else None
+    number = int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+    member = session.get(Staff, number) if number is not None else None
     if member is None:
         raise SimError(replies.SIM_BAD_IDENTITY)
     if member.channel == "wecom":
