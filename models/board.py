@@ -188,9 +188,12 @@ def page(session: Session, filters: Filters, *, now: datetime, size: int,
     rows = session.execute(query.limit(size + 1)).all()
     more = len(rows) > size
     rows = rows[:size]
-    if before is not None:
+    if before is not None:  # older ones exist when something of these filters precedes the page
         rows.reverse()
-        return Page([_entry(r, now) for r in rows], older=True, newer=more)
+        oldest = (rows[-1].created_at, rows[-1].id) if rows else before
+        older = session.execute(_filtered(select(Ticket.id), filters, now)
+                                .where(key < at(oldest)).limit(1)).first() is not None
+        return Page([_entry(r, now) for r in rows], older=older, newer=more)
     return Page([_entry(r, now) for r in rows], older=more, newer=after is not None)
 
 

@@ -118,6 +118,8 @@ def test_every_filter_returns_exactly_its_tickets(app: Flask, client: FlaskClien
     }
     for params, wanted in expect.items():
         assert numbers(client, **dict(params)) == wanted, params
+    water = board(client, category="water", before=ids[4])  # #4 is the oldest ticket of all
+    assert [t["id"] for t in water["tickets"]] == [ids[1], ids[0]] and water["older"] is None
     suggestion = next(t for t in board(client)["tickets"] if t["id"] == ids[4])
     assert suggestion["category_name"] == "建议" and suggestion["place"] == "中心花园"
     page = client.get("/board", query_string={"building": "2", "state": "rejected"}).get_data(as_text=True)
@@ -132,6 +134,8 @@ def test_overdue_tickets_stand_out_and_filter(app: Flask, client: FlaskClient, c
         {"state": "closed", "response_due_at": START - timedelta(days=5)},
     ])
     assert numbers(client, state="overdue") == {late}
+    closed = board(client, state="closed", before=late)  # nothing closed precedes #done
+    assert [t["id"] for t in closed["tickets"]] == [done] and closed["older"] is None
     page = client.get("/board").get_data(as_text=True)
     row = {int(n): (cls, body) for n, cls, body in
            re.findall(r'<tr id="t(\d+)"( class="overdue")?>(.*?)</tr>', page, re.S)}
@@ -158,6 +162,9 @@ def test_pages_walk_every_ticket_once_both_ways(app: Flask, client: FlaskClient)
         back = [t["id"] for t in body["tickets"]] + back
         link = body["newer"]
     assert back == newest_first[:-1]
+    top = board(client, size=20, before=newest_first[5])
+    assert [t["id"] for t in top["tickets"]] == newest_first[:5] and top["newer"] is None
+    assert top["older"] == f"/board.json?size=20&after={newest_first[4]}" and top["first"]
     deep = board(client, size=5, after=newest_first[200])["tickets"]  # straight to a deep page
     assert [t["id"] for t in deep] == newest_first[201:206]
     html = client.get(f"/board?size=20&after={newest_first[39]}").get_data(as_text=True)

@@ -189,7 +189,7 @@ def _links(endpoint: str, asked: Request, found: board.Page) -> dict[str, str | 
     entries = found.entries
     return {"older": _link(endpoint, asked, after=entries[-1].id) if found.older and entries else None,
             "newer": _link(endpoint, asked, before=entries[0].id) if found.newer and entries else None,
-            "first": _link(endpoint, asked) if found.newer else None}
+            "first": _link(endpoint, asked) if asked.after or asked.before else None}
 
 
 @bp.get("/board")
@@ -219,4 +219,4 @@ def board_json() -> ResponseReturnValue:
     now = services().clock()
     links = _links("board.board_json", asked, found)
     return jsonify(tickets=[row(e, now) for e in found.entries], filters=asked.chosen,
-                   size=asked.size, older=links["older"], newer=links["newer"])
+                   size=asked.size, older=links["older"], newer=links["newer"], first=links["first"])
