@@ -1,7 +1,11 @@
 """/sim: the chat simulator drives the real dialogue, as a resident or a staff member, over HTTP."""
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +23,7 @@ from models import InboundMessage, OutboxMessage, Resident, Ticket, find_home
 from models import demo as demo_estate
 from models import transaction
 from models.migrate import upgrade
-from tests.conftest import EXAMPLE, START, Clock, make_app
+from tests.conftest import EXAMPLE, PROJECT, START, Clock, make_app
 from tests.fakes import FakeWeChat, Served
 
 FRESH = "resident:sim-0123456789ab"
@@ -266,3 +270,43 @@ def test_off_says_so_and_refuses(off_server: tuple[str, Flask]) -> None:
 def test_sim_enabled_must_be_a_boolean(tmp_path: Path) -> None:
     with pytest.raises(settings.ConfigError, match=r"\[sim\] enabled must be true or false"):
         settings.load(EXAMPLE, {"sim.enabled": "yes"})
+
+
+# ---- `make run` says where the simulator is
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_serve_prints_the_simulator_address_when_on(tmp_path: Path, enabled: bool) -> None:
+    port = _free_port()
+    text = EXAMPLE.read_text(encoding="utf-8").replace("port = 5000", f"port = {port}")
+    assert "[scheduler]\nenabled = true" in text
+    text = text.replace("[scheduler]\nenabled = true", "[scheduler]\nenabled = false")
+    config = tmp_path / "serve.toml"
+    text, found = re.subn(r"(\[sim\][^\n]*\nenabled = )true", rf"\g<1>{str(enabled).lower()}", text)
+    assert found == 1
+    config.write_text(text, encoding="utf-8")
+    env = {**os.environ, "LINLI_CONFIG": str(config), "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "init-db"], cwd=PROJECT, env=env, check=True, capture_output=True, timeout=60)
+    server = subprocess.Popen([*flask, "serve"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), seconds=30)
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=10)
+    assert f"serving on http://127.0.0.1:{port}" in out
+    assert (f"http://127.0.0.1:{port}/sim" in out) is enabled
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
