@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import math
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import intents
@@ -62,8 +62,8 @@ def _json_only(fmt: str) -> None:
         raise Open311Error(400, "format", format=fmt[:10])
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return services_().local(moment).isoformat(timespec="seconds") if moment else None
+def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
+    return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
 
 
 # ---- services ------------------------------------------------------------------
@@ -88,28 +88,43 @@ def services(fmt: str) -> ResponseReturnValue:
 
 
 # ---- reading requests --------------------------------------------------------------
-def _request(entry: board.Entry) -> dict[str, Any]:
-    """One ticket as an Open311 service request."""
-    s = services_()
-    estate = s.config.get("estate", {})
-    status = "open" if entry.state in OPEN_STATES else "closed"
-    notes = replies.OPEN311_NOTES_MERGED.format(number=entry.merged_into) if entry.merged_into \
-        else replies.OPEN311_NOTES.format(state=replies.BOARD_STATE_NAMES[entry.state],
-                                          level=replies.LEVEL_NAMES[entry.level])
-    place = board_page.public_place(entry)
-    return {
-        "service_request_id": str(entry.id), "status": status, "status_notes": notes,
-        "service_name": board_page.category_name(entry.category), "service_code": entry.category,
-        "description": board_page.public_words(entry),
-        "agency_responsible": replies.OPEN311_AGENCIES[entry.level].format(
-            estate=estate.get("name", ""), community=estate.get("community", ""),
-            street=estate.get("street", "")),
-        "service_notice": _notice(entry.category, entry.urgent),
-        "requested_datetime": _iso(entry.created_at), "updated_datetime": _iso(entry.updated_at),
-        "expected_datetime": _iso(entry.resolve_due_at),
-        "address": None if place == "—" else place, "address_id": None, "zipcode": None,
-        "lat": None, "long": None, "media_url": None,
-    }
+class View:
+    """What every request in one answer shares: the time zone, the agencies, the notices."""
+
+    def __init__(self, s: Services) -> None:
+        self.tz = s.tz
+        estate = s.config.get("estate", {})
+        self.agencies = {level: text.format(estate=estate.get("name", ""),
+                                            community=estate.get("community", ""),
+                                            street=estate.get("street", ""))
+                         for level, text in replies.OPEN311_AGENCIES.items()}
+        self.notices: dict[tuple[str, bool], str] = {}
+
+    def notice(self, category: str, urgent: bool) -> str:
+        """The service notice of a category and urgency (computed once per answer)."""
+        if (category, urgent) not in self.notices:
+            self.notices[category, urgent] = _notice(category, urgent)
+        return self.notices[category, urgent]
+
+    def request(self, entry: board.Entry) -> dict[str, Any]:
+        """One ticket as an Open311 service request."""
+        status = "open" if entry.state in OPEN_STATES else "closed"
+        notes = replies.OPEN311_NOTES_MERGED.format(number=entry.merged_into) if entry.merged_into \
+            else replies.OPEN311_NOTES.format(state=replies.BOARD_STATE_NAMES[entry.state],
+                                              level=replies.LEVEL_NAMES[entry.level])
+        place = board_page.public_place(entry)
+        return {
+            "service_request_id": str(entry.id), "status": status, "status_notes": notes,
+            "service_name": board_page.category_name(entry.category),
+            "service_code": entry.category, "description": board_page.public_words(entry),
+            "agency_responsible": self.agencies[entry.level],
+            "service_notice": self.notice(entry.category, entry.urgent),
+            "requested_datetime": _iso(entry.created_at, self.tz),
+            "updated_datetime": _iso(entry.updated_at, self.tz),
+            "expected_datetime": _iso(entry.resolve_due_at, self.tz),
+            "address": None if place == "—" else place, "address_id": None, "zipcode": None,
+            "lat": None, "long": None, "media_url": None,
+        }
 
 
 def _notice(category: str, urgent: bool) -> str:
@@ -166,14 +181,15 @@ def requests_list(fmt: str) -> ResponseReturnValue:
     with s.sessions() as session:
         if request.args.get("service_request_id", "").strip():
             found = board.entries(session, _ids(request.args["service_request_id"]), now)
-            return jsonify([_request(e) for e in found])
+            return jsonify([View(s).request(e) for e in found])
         codes = _listed("service_code", board_page.CATEGORIES, "service_code")
         statuses = _listed("status", tuple(STATUSES), "status")
         start, end = _window()
         states = tuple(state for status in statuses for state in STATUSES[status])
         found = board.listing(session, categories=codes, states=states, since=start, until=end,
                               now=now, limit=LIMIT)
-    return jsonify([_request(e) for e in found])
+    view = View(s)
+    return jsonify([view.request(e) for e in found])
 
 
 @bp.get(f"{PREFIX}/requests/<ticket_id>.<fmt>")
@@ -187,7 +203,7 @@ def request_one(ticket_id: str, fmt: str) -> ResponseReturnValue:
         found = board.entries(session, [int(ticket_id)], s.clock())
     if not found:
         raise Open311Error(404, "not_found", value=ticket_id)
-    return jsonify([_request(found[0])])
+    return jsonify([View(s).request(found[0])])
 
 
 # ---- filing a request ------------------------------------------------------------------
