@@ -1,6 +1,8 @@
 """Indexes for a street of estates: the queries that must stay fast at a million tickets.
 
 Each one serves a named query; bench/bench_scale.py measures them, and migration 0011 creates them.
+- the vote tally (models/votes.py `_count_in_database`): each owner's ballot sums that owner's
+  homes; with area and unsold in the index, PostgreSQL answers from the index alone.
 - 待办 (bot/handlers/staff.py `_queue`): open tickets of one level, in some buildings, and open
   tickets assigned to one person. Open tickets are a few percent of all, so both indexes are
   partial: they hold only open tickets and stay small however long the history grows.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Index, text
 
+from models.estate import Home
 from models.tickets import OPEN_STATES, Ticket
 
 OPEN = text("state IN ({})".format(", ".join(f"'{state}'" for state in OPEN_STATES)))
@@ -18,4 +21,6 @@ OPEN_BY_LEVEL_BUILDING = Index("ix_tickets_open_level_building", Ticket.level, T
 OPEN_BY_ASSIGNEE = Index("ix_tickets_open_assignee", Ticket.assignee_id,
                          postgresql_where=OPEN, sqlite_where=OPEN)
 
-ALL = (OPEN_BY_LEVEL_BUILDING, OPEN_BY_ASSIGNEE)
+HOMES_BY_OWNER = Index("ix_homes_owner_area", Home.owner_id, Home.unsold, Home.area_m2)
+
+ALL = (OPEN_BY_LEVEL_BUILDING, OPEN_BY_ASSIGNEE, HOMES_BY_OWNER)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Iterable, Mapping
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -155,25 +155,31 @@ def tally(kind: str, choices: list[str], homes: Iterable[RegisterHome],
         key = household_of(kind, home)
         areas[key] = areas.get(key, Decimal(0)) + Decimal(home.area)
     counted = {h: c for h, c in ballots.items() if h in areas and c in choices}
-    voted_area = sum((areas[h] for h in counted), Decimal(0))
-    eligible_area = sum(areas.values(), Decimal(0))
     per_option = {c: (sum((areas[h] for h, x in counted.items() if x == c), Decimal(0)),
                       sum(1 for x in counted.values() if x == c)) for c in choices}
+    return decide(kind, sum(areas.values(), Decimal(0)), len(areas), per_option)
+
+
+def decide(kind: str, eligible_area: Decimal, eligible_heads: int,
+           per_option: Mapping[str, tuple[Decimal, int]]) -> Tally:
+    """Apply Article 278 to the totals: each choice's (area, households) among those counted."""
+    voted_area = sum((area for area, _heads in per_option.values()), Decimal(0))
+    voted_heads = sum(heads for _area, heads in per_option.values())
     if kind in OWNERS_KINDS:
         quorum = _share(voted_area, eligible_area) >= QUORUM \
-            and _share(len(counted), len(areas)) >= QUORUM
+            and _share(voted_heads, eligible_heads) >= QUORUM
     else:
-        quorum = bool(counted)  # a consultation has no quorum; it needs someone to answer
+        quorum = bool(voted_heads)  # a consultation has no quorum; it needs someone to answer
     winner = _plurality(per_option) if kind not in OWNERS_KINDS else None
     options = tuple(OptionTally(
-        c, area, heads, _share(area, voted_area), _share(heads, len(counted)),
+        c, area, heads, _share(area, voted_area), _share(heads, voted_heads),
         quorum and c != ABSTAIN and (c == winner if kind not in OWNERS_KINDS
                                      else _approves(kind, _share(area, voted_area),
-                                                    _share(heads, len(counted)))))
+                                                    _share(heads, voted_heads))))
         for c, (area, heads) in per_option.items())
-    passed = next(o.passed for o in options if o.option == "agree") if "agree" in choices \
+    passed = next(o.passed for o in options if o.option == "agree") if "agree" in per_option \
         else any(o.passed for o in options)
-    return Tally(kind, eligible_area, len(areas), voted_area, len(counted), quorum, options, passed)
+    return Tally(kind, eligible_area, eligible_heads, voted_area, voted_heads, quorum, options, passed)
 
 
 def _approves(kind: str, area_share: Fraction, head_share: Fraction) -> bool:
@@ -209,9 +215,59 @@ def ballots_of(session: Session, vote: Vote) -> dict[str, str]:
 
 
 def count(session: Session, vote: Vote) -> Tally:
-    """Count a vote: over the register frozen at its closing, or the current one while open."""
-    homes = thaw(vote.frozen_register) if vote.frozen_register else register(session)
-    return tally(vote.kind, vote.choices, homes, ballots_of(session, vote))
+    """Count a vote: over the register frozen at its closing, or the current one while open.
+
+    On PostgreSQL an open vote is summed by the database (exact NUMERIC sums), so a street's
+    100,000 homes never travel to Python; SQLite sums floats, so there the homes are read and
+    added up here as Decimals. Both give the same Tally (tests/test_bench_scale.py compares them).
+    """
+    if vote.frozen_register:
+        return tally(vote.kind, vote.choices, thaw(vote.frozen_register), ballots_of(session, vote))
+    if session.get_bind().dialect.name == "postgresql":
+        return _count_in_database(session, vote)
+    return tally(vote.kind, vote.choices, register(session), ballots_of(session, vote))
+
+
+# The register's households and each ballot's, summed by PostgreSQL. A ballot counts when its
+# household holds a home today (its text exactly as household_of gives it) and its choice is
+# one of the vote's; an owner's ballot sums their homes through ix_homes_owner_area.
+_ELIGIBLE = {
+    True: "SELECT coalesce(sum(area_m2), 0), count(DISTINCT owner_id) FILTER (WHERE NOT unsold "
+          "AND owner_id IS NOT NULL) + count(*) FILTER (WHERE NOT unsold AND owner_id IS NULL) "
+          "+ CASE WHEN bool_or(unsold) THEN 1 ELSE 0 END FROM homes",
+    False: "SELECT coalesce(sum(area_m2), 0), count(*) FROM homes",
+}
+_BALLOTS = "WITH b AS (SELECT choice, household FROM ballots WHERE vote_id = :vote AND choice IN :choices)"
+# Only a household written exactly as household_of writes it is read as a number (no cast can fail).
+_NUMBERED = """
+, {name}_read AS MATERIALIZED (SELECT choice, household, CAST(substr(household, {skip}) AS BIGINT) AS number
+  FROM b WHERE household LIKE '{prefix}%' AND length(household) BETWEEN {skip} AND {skip} + 17
+   AND ltrim(substr(household, {skip}), '0123456789') = '')
+, {name} AS (SELECT * FROM {name}_read WHERE '{prefix}' || number = household)"""
+_VOTED = {
+    True: _BALLOTS + _NUMBERED.format(name="bo", prefix="owner:", skip=7)
+    + _NUMBERED.format(name="bh", prefix="home:", skip=6) + """
+, counted AS (
+  SELECT choice, (SELECT sum(area_m2) FROM homes WHERE owner_id = bo.number AND NOT unsold) AS area FROM bo
+  UNION ALL SELECT choice, (SELECT area_m2 FROM homes WHERE id = bh.number AND NOT unsold
+                            AND owner_id IS NULL) FROM bh
+  UNION ALL SELECT choice, (SELECT sum(area_m2) FROM homes WHERE unsold) FROM b WHERE household = 'developer')
+SELECT choice, sum(area), count(*) FROM counted WHERE area IS NOT NULL GROUP BY choice""",
+    False: _BALLOTS + _NUMBERED.format(name="bh", prefix="home:", skip=6) + """
+SELECT choice, sum(area), count(*) FROM (SELECT choice, (SELECT area_m2 FROM homes WHERE id = bh.number)
+  AS area FROM bh) AS counted WHERE area IS NOT NULL GROUP BY choice""",
+}
+
+
+def _count_in_database(session: Session, vote: Vote) -> Tally:
+    """Count an open vote with PostgreSQL's sums over the current register."""
+    owners = vote.kind in OWNERS_KINDS
+    eligible_area, eligible_heads = session.execute(text(_ELIGIBLE[owners])).one()
+    voted = {choice: (area, heads) for choice, area, heads in session.execute(
+        text(_VOTED[owners]).bindparams(bindparam("choices", expanding=True)),
+        {"vote": vote.id, "choices": vote.choices})}
+    per_option = {c: voted.get(c, (Decimal(0), 0)) for c in vote.choices}
+    return decide(vote.kind, eligible_area, eligible_heads, per_option)
 
 
 def freeze(session: Session, vote: Vote) -> None:

@@ -92,3 +92,39 @@ def test_scale_bench_runs_on_a_tiny_street() -> None:
     assert any(name.startswith("scale vote show") for name in rows)
     for figure in rows.values():
         assert figure["verdict"] == "met" or figure["verdict"].startswith("gap"), figure
+
+
+@pytest.mark.parametrize("kind,candidates", [("owners_ordinary", None), ("owners_major", None),
+                                             ("consultation", '["甲", "乙"]')])
+def test_database_count_equals_the_python_count(app: Flask, clock, database, kind: str,
+                                                candidates: str | None) -> None:
+    """On PostgreSQL an open vote is summed by the database; it must give the very same Tally."""
+    if database[1] is None:
+        pytest.skip("the database count runs on PostgreSQL only")
+    from models import Ballot, Home, Vote
+    from models import votes
+
+    services = app.extensions["linli"]
+    rng = random.Random(kind)
+    with transaction(services.sessions) as session:
+        homes = session.query(Home).order_by(Home.id).all()
+        for home in rng.sample(homes, 40):
+            home.owner_id = None  # homes nobody has registered as owner
+        voter = Resident(openid="oVoter", created_at=clock(), pushes_since_inbound=0)
+        vote = Vote(title="测试", kind=kind, item=None, candidates=candidates, opens_at=clock(),
+                    closes_at=clock() + timedelta(days=3), created_at=clock(), created_by="test")
+        session.add_all([voter, vote])
+        session.flush()
+        owners = sorted({h.owner_id for h in homes if h.owner_id is not None})
+        households = ([f"owner:{o}" for o in rng.sample(owners, 300)] + [f"home:{h.id}" for h in rng.sample(homes, 300)]
+                      + ["developer", "owner:0", "owner:007", f"owner:0{owners[0]}", "owner:abc", "home:", "owner:",
+                         "home:99999999", "owner:" + "9" * 30, "home:-3", f"home: {homes[0].id}", "someone"])
+        choices = vote.choices + ["nonsense"]
+        for household in households:
+            session.add(Ballot(vote_id=vote.id, household=household, choice=rng.choice(choices),
+                               resident_id=voter.id, cast_at=clock(), changes=0))
+    with services.sessions() as session:
+        vote = session.get(Vote, vote.id)
+        expected = votes.tally(vote.kind, vote.choices, votes.register(session), votes.ballots_of(session, vote))
+        assert votes.count(session, vote) == expected
+        assert expected.voted_heads > 100 and expected.eligible_heads > 900

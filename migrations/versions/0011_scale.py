@@ -23,8 +23,11 @@ INDEXES = {
 def upgrade() -> None:
     for name, columns in INDEXES.items():
         op.create_index(name, 'tickets', columns, unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
+    # the vote tally: an owner's homes, their area and whether unsold, read from the index alone
+    op.create_index('ix_homes_owner_area', 'homes', ['owner_id', 'unsold', 'area_m2'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_homes_owner_area', table_name='homes')
     for name in INDEXES:
         op.drop_index(name, table_name='tickets')
