@@ -151,6 +151,12 @@ def assert_same_as_reference(app: Flask) -> None:
     assert overall == expected_overall
     for dimension in figures.DIMENSIONS:
         assert parts[dimension] == expected_parts[dimension], dimension
+    with app.extensions["linli"].sessions() as session:  # all at once (GROUPING SETS on PostgreSQL)
+        every = figures.everything(session, START, TZ)
+    for values in every["handler"].values():
+        del values["name"], values["role"]
+    assert every == {"overall": overall, **parts}
+    assert all(list(every[d]) == list(parts[d]) for d in figures.DIMENSIONS)  # same order
 
 
 # --- tests ------------------------------------------------------------------------------------

@@ -4,19 +4,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from models import Home, Resident, Staff, Ticket, transaction
 from models import votes as vote_rules
 from tests.conftest import START, Clock
+from web.stats import Cache, NotReady
 
 VENDOR = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor"
 CHART_JS = VENDOR / "chart.js-4.6.1" / "chart.umd.min.js"
@@ -215,7 +219,27 @@ def test_an_empty_database_says_there_is_no_data_yet(app: Flask) -> None:
     assert stats["months"] == [] and stats["handlers"] == [] and stats["votes"] == []
 
 
-def test_the_figures_are_renewed_in_the_background_after_a_minute(app: Flask, clock: Clock) -> None:
+def test_on_a_small_estate_a_new_report_shows_at_once(app: Flask) -> None:
+    seed(app, [{}])
+    assert stats_json(app)["overall"]["tickets"]["total"] == 1
+    seed(app, [{"category": "water"}])
+    assert stats_json(app)["overall"]["tickets"]["total"] == 2
+
+
+class SlowTimer:
+    """A stopwatch on which every computation takes a second, as over a million tickets."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.5
+        return self.now
+
+
+def test_slow_figures_are_kept_a_minute_then_renewed_in_the_background(
+        app: Flask, clock: Clock) -> None:
+    app.extensions["linli_stats_cache"] = Cache(timer=SlowTimer())
     seed(app, [{}])
     assert stats_json(app)["overall"]["tickets"]["total"] == 1
     seed(app, [{"category": "water"}])
@@ -229,6 +253,40 @@ def test_the_figures_are_renewed_in_the_background_after_a_minute(app: Flask, cl
         assert time.monotonic() < deadline, "the figures were never renewed"
         time.sleep(0.05)
     assert stats_json(app)["generated_at"] == "2026-11-28T10:01:01+08:00"
+
+
+def test_a_long_first_count_asks_the_reader_to_come_back(app: Flask) -> None:
+    cache = Cache(wait=0.0)
+    cache.running = Future()  # a first count under way, not finished
+    app.extensions["linli_stats_cache"] = cache
+    client = app.test_client()
+    response = client.get("/stats")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    assert "正在统计" in response.get_data(as_text=True) and "<script" not in response.get_data(as_text=True)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert client.get("/stats.json").status_code == 503
+    cache.running.set_result(None)
+    cache.wait = 10.0
+    assert client.get("/stats").status_code == 200
+
+
+def test_concurrent_first_requests_share_one_count() -> None:
+    release, calls = threading.Event(), []
+
+    def compute() -> dict[str, Any]:
+        calls.append(1)
+        release.wait(10)
+        return {"n": len(calls)}
+
+    cache = Cache(wait=0.05)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in range(3):
+            with pytest.raises(NotReady):
+                cache.get(START, compute, pool.submit)
+        release.set()
+        cache.wait = 10.0
+        assert cache.get(START, compute, pool.submit) == {"n": 1}
+    assert len(calls) == 1
 
 
 def test_vote_turnout_by_area_and_by_heads(app: Flask, clock: Clock) -> None:

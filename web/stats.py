@@ -1,15 +1,20 @@
 """/stats and /stats.json: the governance figures as charts, tables and plain text.
 
-The figures are SQL aggregates (models/figures.py). Over a million tickets one
-computation takes seconds, so each process keeps the last one and renews it in the
-background (on the app's worker pool) once it is CACHE_SECONDS old by the app's
-clock: the page is at most a minute and one computation behind, and only the
-first request a process serves waits for the figures.
+The figures are SQL aggregates (models/figures.py). On an estate's few thousand
+tickets they take milliseconds and every request counts afresh, so a report shows
+at once. Over a million tickets one computation takes seconds: once a computation
+has taken SLOW_SECONDS or more, the process keeps its figures and renews them in
+the background (on the app's worker pool) when they are CACHE_SECONDS old by the
+app's clock. The page is then at most a minute and one computation behind, and
+only a process's first request waits, for at most WAIT_SECONDS: then it is asked
+to come back (503, Retry-After) while the count goes on.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -28,46 +33,78 @@ bp = page_blueprint("stats", __name__)
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60
+SLOW_SECONDS = 0.2  # a count this long is kept and renewed in the background
+WAIT_SECONDS = 10.0  # then a first request is told to come back, well before a worker's timeout
 VOTES_SHOWN = 12
 # The field report's targets: over 70% settled in the grid, over 90% satisfied.
 TARGETS = {"grid_resolved_share": 0.7, "satisfaction_rate": 0.9, "quorum": round(2 / 3, 4)}
 
 
+class NotReady(Exception):
+    """The first figures are still being counted."""
+
+
 @dataclass
 class Cache:
-    """The last figures a process computed, and when (by the app's clock)."""
+    """The last figures a process counted, when (by the app's clock), and if that was slow."""
 
-    entry: tuple[dict[str, Any], datetime] | None = None  # the figures and when; one swap
-    lock: threading.Lock = field(default_factory=threading.Lock)  # held while computing
+    entry: tuple[dict[str, Any], datetime, bool] | None = None  # swapped whole, never edited
+    running: Future[None] | None = None  # the count under way, if any
+    wait: float = WAIT_SECONDS  # how long a first request waits for the first count
+    timer: Callable[[], float] = time.perf_counter  # measures how long a count took
+    guard: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, now: datetime, compute: Callable[[], dict[str, Any]],
-            submit: Callable[..., object]) -> dict[str, Any]:
-        """Return the figures; once they are CACHE_SECONDS old, renew them in the background.
+            submit: Callable[..., Future[None]]) -> dict[str, Any]:
+        """Return the figures: fresh if they are quick to count, else at most a minute old.
 
-        Only the very first request waits for a computation; later ones are answered
-        from the last figures at once, while `submit` runs one renewal at a time.
+        Slow figures are answered from the last ones at once while `submit` runs one
+        renewal; the very first count is waited for up to `wait` seconds, after which
+        NotReady is raised and the count goes on.
         """
         entry = self.entry
-        if entry is not None:
-            value, at = entry
-            if now - at >= timedelta(seconds=CACHE_SECONDS) and self.lock.acquire(blocking=False):
+        if entry is not None and entry[2]:
+            value, at, _slow = entry
+            if now - at >= timedelta(seconds=CACHE_SECONDS):
                 try:
-                    submit(self._renew, compute, now)
+                    self._start(compute, now, submit)
                 except RuntimeError:  # the app is shutting down: keep what we have
-                    self.lock.release()
+                    pass
             return value
-        with self.lock:
-            if self.entry is None:
-                self.entry = (compute(), now)
-            return self.entry[0]
-
-    def _renew(self, compute: Callable[[], dict[str, Any]], now: datetime) -> None:
+        if entry is not None:  # quick to count: count again
+            entry = self._timed(compute, now)
+            self.entry = entry
+            return entry[0]
         try:
-            self.entry = (compute(), now)
-        except Exception:  # keep the last figures; the next request tries again
-            log.exception("could not renew the figures for /stats")
-        finally:
-            self.lock.release()
+            self._start(compute, now, submit).result(timeout=self.wait)
+        except TimeoutError:
+            raise NotReady() from None
+        entry = self.entry
+        assert entry is not None  # the count finished without an error
+        return entry[0]
+
+    def _start(self, compute: Callable[[], dict[str, Any]], now: datetime,
+               submit: Callable[..., Future[None]]) -> Future[None]:
+        """Start a count unless one is under way; return it."""
+        with self.guard:
+            if self.running is None or self.running.done():
+                self.running = submit(self._count, compute, now)
+                self.running.add_done_callback(_log_failure)
+            return self.running
+
+    def _count(self, compute: Callable[[], dict[str, Any]], now: datetime) -> None:
+        self.entry = self._timed(compute, now)
+
+    def _timed(self, compute: Callable[[], dict[str, Any]],
+               now: datetime) -> tuple[dict[str, Any], datetime, bool]:
+        started = self.timer()
+        value = compute()
+        return value, now, self.timer() - started >= SLOW_SECONDS
+
+
+def _log_failure(future: Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("could not count the figures for /stats", exc_info=future.exception())
 
 
 def services() -> Services:
@@ -83,21 +120,19 @@ def cache() -> Cache:
 def collect(session: Session, now: datetime, s: Services) -> dict[str, Any]:
     """Every figure the page shows, as plain data in reading order."""
     tz = s.tz
-    buildings = figures.breakdown(session, "building", now, tz)
-    handlers = figures.breakdown(session, "handler", now, tz)
+    counted = figures.everything(session, now, tz)
     return {
         "generated_at": now.astimezone(tz).isoformat(timespec="seconds"),
         "targets": TARGETS,
-        "overall": figures.summary(session, now, tz),
+        "overall": counted["overall"],
         "category_states": [{"category": name, "states": states}
                             for name, states in figures.category_states(session).items()],
-        "categories": [{"category": name, **values} for name, values in
-                       figures.breakdown(session, "category", now, tz).items()],
-        "months": [{"month": name, **values} for name, values in
-                   figures.breakdown(session, "month", now, tz).items()],
-        "buildings": sorted(({"building": name, **values} for name, values in buildings.items()),
+        "categories": [{"category": name, **values} for name, values in counted["category"].items()],
+        "months": [{"month": name, **values} for name, values in counted["month"].items()],
+        "buildings": sorted(({"building": name, **values}
+                             for name, values in counted["building"].items()),
                             key=_by_time_to_fix),
-        "handlers": sorted(handlers.values(), key=_by_time_to_fix),
+        "handlers": sorted(counted["handler"].values(), key=_by_time_to_fix),
         "votes": turnout(session, now),
     }
 
@@ -139,10 +174,17 @@ def current() -> dict[str, Any]:
 @bp.get("/stats")
 def page() -> ResponseReturnValue:
     """The figures as charts, with every number also written out as text."""
-    return render_template("stats.html", stats=current(), names=replies.CATEGORY_NAMES)
+    try:
+        stats = current()
+    except NotReady:
+        return render_template("stats.html", stats=None), 503, {"Retry-After": "10"}
+    return render_template("stats.html", stats=stats, names=replies.CATEGORY_NAMES)
 
 
 @bp.get("/stats.json")
 def as_json() -> ResponseReturnValue:
     """The same figures as JSON."""
-    return jsonify(current())
+    try:
+        return jsonify(current())
+    except NotReady:
+        return jsonify({"error": "counting", "retry_after": 10}), 503, {"Retry-After": "10"}
