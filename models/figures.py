@@ -10,8 +10,9 @@ are nearest-rank percentiles (the value at rank ceil(p·n) in ascending order, a
 the figures were first defined):
 - on PostgreSQL, in the same GROUP BY, by the standard ordered-set aggregate
   `percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY resolved_at - created_at)`,
-  which is exactly nearest rank and leaves out NULLs; it is many times faster than
-  window functions over a million tickets;
+  which is exactly nearest rank and leaves out NULLs (over a million tickets about
+  2.5 times faster than window functions), and `everything()` counts all groupings
+  in one pass with GROUPING SETS;
 - on SQLite (no ordered-set aggregates), by window functions, ROW_NUMBER() and
   COUNT() over the group, keeping the rows at ranks ceil(n/2) and ceil(9n/10),
   written as integer arithmetic since SQLite has no CEIL by default. This way also
