@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
-                        select)
+                        select, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base, UTCDateTime
@@ -41,6 +41,8 @@ class Ticket(Base):
         Index("ix_tickets_board_state", "state", "created_at", "id"),
         Index("ix_tickets_board_category", "category", "created_at", "id"),
         Index("ix_tickets_board_building", "building", "created_at", "id"),
+        Index("ix_tickets_board_suggestions", "created_at", "id",  # only suggestions lack a category
+              sqlite_where=text("category IS NULL"), postgresql_where=text("category IS NULL")),
         {"sqlite_autoincrement": True},  # numbers are never reused
     )
 

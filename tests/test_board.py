@@ -297,3 +297,57 @@ def test_publish_from_the_command_line(app: Flask, client: FlaskClient) -> None:
     assert board(client)["tickets"][0]["words"] is None
     missing = app.test_cli_runner().invoke(args=["board", "publish", "999"])
     assert missing.exit_code != 0 and "no ticket #999" in missing.output
+
+
+BOARD, STATE, CATEGORY = "ix_tickets_board", "ix_tickets_board_state", "ix_tickets_board_category"
+PLANS = {  # what the reader asks -> the indexes that may serve it, and whether a sort may follow
+    "first page": ({}, {BOARD}, False),
+    "deep page": ({"after": 2}, {BOARD}, False),
+    "newer page": ({"before": 2}, {BOARD}, False),
+    "state": ({"state": "closed", "after": 2}, {STATE}, False),
+    "category": ({"category": "water", "after": 2}, {CATEGORY}, False),
+    "building": ({"building": "3", "after": 2}, {"ix_tickets_board_building"}, False),
+    "month": ({"month": "2026-11", "after": 2}, {BOARD}, False),
+    "suggestion": ({"category": "suggestion"}, {"ix_tickets_board_suggestions", CATEGORY}, False),
+    # open tickets are few: walking the board's order, or sorting the open ones, both stay small
+    "overdue": ({"state": "overdue"}, None, True),
+}
+
+
+@pytest.mark.parametrize("case", list(PLANS))
+def test_every_filter_and_deep_page_reads_an_index_in_order(app: Flask, client: FlaskClient,
+                                                             case: str) -> None:
+    """The board's queries walk an index in the board's order: no table scan, no sort."""
+    from sqlalchemy import event
+
+    seed(app, [{"category": c, "state": s} for c in ("water", "noise") for s in ("open", "closed")])
+    params, indexes, may_sort = PLANS[case]
+    engine = app.extensions["linli"].engine
+    statements: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "ORDER BY tickets.created_at" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        board(client, **params)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    [(statement, parameters)] = statements
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(r[3] for r in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+            used = re.search(r"USING INDEX (\w+)", plan)
+            assert used and (indexes is None or used.group(1) in indexes), plan
+            assert may_sort or "TEMP B-TREE" not in plan, plan
+            return
+        with raw.cursor() as cursor:  # a handful of rows: make PostgreSQL show what an index can do
+            cursor.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+            cursor.execute("EXPLAIN " + statement, parameters)
+            plan = " ".join(r[0] for r in cursor.fetchall())
+        raw.rollback()
+    used = re.search(r"Index Scan (?:Backward )?using (\w+)", plan)
+    assert used and (indexes is None or used.group(1) in indexes), plan
+    assert (may_sort or "Sort" not in plan) and "Seq Scan" not in plan, plan

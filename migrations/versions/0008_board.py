@@ -19,6 +19,8 @@ INDEXES = {
     'ix_tickets_board_building': ['building', 'created_at', 'id'],
 }
 
+SUGGESTIONS = sa.text('category IS NULL')  # only suggestions lack a category
+
 
 def upgrade() -> None:
     # SQLite rebuilds the table here: keep AUTOINCREMENT, so ticket numbers are never reused.
@@ -27,9 +29,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('public_text', sa.Text(), nullable=True))
         for name, columns in INDEXES.items():
             batch_op.create_index(name, columns, unique=False)
+    op.create_index('ix_tickets_board_suggestions', 'tickets', ['created_at', 'id'], unique=False,
+                    sqlite_where=SUGGESTIONS, postgresql_where=SUGGESTIONS)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_tickets_board_suggestions', table_name='tickets')
     with op.batch_alter_table('tickets', schema=None,
                               table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         for name in INDEXES:
