@@ -227,13 +227,13 @@ def test_on_a_small_estate_a_new_report_shows_at_once(app: Flask) -> None:
 
 
 class SlowTimer:
-    """A stopwatch on which every computation takes a second, as over a million tickets."""
+    """A stopwatch on which every count takes `seconds`, as over a million tickets."""
 
-    def __init__(self) -> None:
-        self.now = 0.0
+    def __init__(self, seconds: float = 1.0) -> None:
+        self.now, self.step = 0.0, seconds  # read once before a count and once after
 
     def __call__(self) -> float:
-        self.now += 0.5
+        self.now += self.step
         return self.now
 
 
@@ -253,6 +253,19 @@ def test_slow_figures_are_kept_a_minute_then_renewed_in_the_background(
         assert time.monotonic() < deadline, "the figures were never renewed"
         time.sleep(0.05)
     assert stats_json(app)["generated_at"] == "2026-11-28T10:01:01+08:00"
+
+
+def test_figures_that_took_long_to_count_are_kept_ten_times_as_long(app: Flask, clock: Clock) -> None:
+    cache = app.extensions["linli_stats_cache"] = Cache(timer=SlowTimer(seconds=12))
+    seed(app, [{}])
+    assert stats_json(app)["overall"]["tickets"]["total"] == 1
+    first = cache.running
+    clock.advance(seconds=119)
+    assert stats_json(app)["overall"]["tickets"]["total"] == 1
+    assert cache.running is first  # no second count within 120 s
+    clock.advance(seconds=1)
+    stats_json(app)
+    assert cache.running is not first
 
 
 def test_a_long_first_count_asks_the_reader_to_come_back(app: Flask) -> None:

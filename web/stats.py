@@ -2,12 +2,14 @@
 
 The figures are SQL aggregates (models/figures.py). On an estate's few thousand
 tickets they take milliseconds and every request counts afresh, so a report shows
-at once. Over a million tickets one computation takes seconds: once a computation
-has taken SLOW_SECONDS or more, the process keeps its figures and renews them in
-the background (on the app's worker pool) when they are CACHE_SECONDS old by the
-app's clock. The page is then at most a minute and one computation behind, and
-only a process's first request waits, for at most WAIT_SECONDS: then it is asked
-to come back (503, Retry-After) while the count goes on.
+at once. Over a million tickets one count takes seconds: once a count has taken
+SLOW_SECONDS or more, the process keeps its figures and renews them in the
+background (on the app's worker pool) when they are CACHE_SECONDS old by the app's
+clock, or ten times as old as the count took if that is longer, so that renewing
+keeps the database busy a tenth of the time at most. Readers are answered at once
+from the last figures; only a process's first request waits for a count, for at
+most WAIT_SECONDS, after which it is asked to come back (503, Retry-After) while
+the count goes on.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ bp = page_blueprint("stats", __name__)
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60
+RENEW_FACTOR = 10  # slow figures are kept at least ten times as long as they took to count
 SLOW_SECONDS = 0.2  # a count this long is kept and renewed in the background
 WAIT_SECONDS = 10.0  # then a first request is told to come back, well before a worker's timeout
 VOTES_SHOWN = 12
@@ -48,7 +51,8 @@ class NotReady(Exception):
 class Cache:
     """The last figures a process counted, when (by the app's clock), and if that was slow."""
 
-    entry: tuple[dict[str, Any], datetime, bool] | None = None  # swapped whole, never edited
+    # the figures, when they were counted and how many seconds that took; swapped whole
+    entry: tuple[dict[str, Any], datetime, float] | None = None
     running: Future[None] | None = None  # the count under way, if any
     wait: float = WAIT_SECONDS  # how long a first request waits for the first count
     timer: Callable[[], float] = time.perf_counter  # measures how long a count took
@@ -56,16 +60,18 @@ class Cache:
 
     def get(self, now: datetime, compute: Callable[[], dict[str, Any]],
             submit: Callable[..., Future[None]]) -> dict[str, Any]:
-        """Return the figures: fresh if they are quick to count, else at most a minute old.
+        """Return the figures: fresh if they are quick to count, else the last ones kept.
 
         Slow figures are answered from the last ones at once while `submit` runs one
         renewal; the very first count is waited for up to `wait` seconds, after which
         NotReady is raised and the count goes on.
         """
         entry = self.entry
-        if entry is not None and entry[2]:
-            value, at, _slow = entry
-            if now - at >= timedelta(seconds=CACHE_SECONDS):
+        if entry is not None and entry[2] >= SLOW_SECONDS:
+            value, at, took = entry
+            # a count taking more than a tenth of the minute waits longer, so that
+            # renewing never keeps the database busier than that
+            if now - at >= timedelta(seconds=max(CACHE_SECONDS, RENEW_FACTOR * took)):
                 try:
                     self._start(compute, now, submit)
                 except RuntimeError:  # the app is shutting down: keep what we have
@@ -96,10 +102,10 @@ class Cache:
         self.entry = self._timed(compute, now)
 
     def _timed(self, compute: Callable[[], dict[str, Any]],
-               now: datetime) -> tuple[dict[str, Any], datetime, bool]:
+               now: datetime) -> tuple[dict[str, Any], datetime, float]:
         started = self.timer()
         value = compute()
-        return value, now, self.timer() - started >= SLOW_SECONDS
+        return value, now, self.timer() - started
 
 
 def _log_failure(future: Future[None]) -> None:
