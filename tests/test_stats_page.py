@@ -207,6 +207,16 @@ def test_residents_words_and_rooms_never_appear(app: Flask) -> None:
             assert piece not in body, (path, piece)
 
 
+def test_a_name_with_markup_is_shown_as_text(app: Flask) -> None:
+    hostile = "</script><script>alert(1)</script>"
+    seed(app, [{"assignee_id": handler(app, hostile), "first_response_at": START - timedelta(days=1),
+                "resolved_at": START - timedelta(hours=1), "state": "resolved"}])
+    html = app.test_client().get("/stats").get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "&lt;/script&gt;&lt;script&gt;alert(1)" in html
+    block = next(body for attrs, body in parse(html).scripts if attrs.get("id") == "stats-data")
+    assert json.loads(block)["stats"]["handlers"][0]["name"] == hostile
+
+
 def test_an_empty_database_says_there_is_no_data_yet(app: Flask) -> None:
     response = app.test_client().get("/stats")
     assert response.status_code == 200
