@@ -118,6 +118,10 @@ RULES: tuple[Rule, ...] = (
     Rule("market.day_of_month", _int, "must be an integer", required=False),
     Rule("open311.api_key", _api_key, "must be at least 16 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),
+    Rule("spool.dir", _text, "must be a folder path", required=False),
+    Rule("spool.max_messages", _positive, "must be a positive integer", required=False),
+    Rule("ratelimit.per_minute", _positive, "must be a positive integer", required=False),
+    Rule("ratelimit.burst", _positive, "must be a positive integer", required=False),
 )
 
 SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key"})

@@ -30,7 +30,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from bot import outbox, replies
-from bot.ratelimit import ALLOWED, SILENT, Verdict
+from bot.ratelimit import ALLOWED, SILENT, Verdict, bucket_key
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
@@ -88,6 +88,10 @@ class Claim:
 
     row_id: int | None = None
     verdict: Verdict = ALLOWED
+
+
+class _Duplicate(Exception):
+    """The message's key is taken: the transaction rolls back, rate-limit token included."""
 
 
 class Unavailable(Exception):
@@ -182,7 +186,7 @@ def _admit(services: Services, inbound: Inbound) -> Claim:
     limited = limiter is not None and inbound.channel in LIMITED_CHANNELS \
         and inbound.kind != "event"
     if limited:
-        sender, now = f"{inbound.channel}:{inbound.sender}", services.clock().timestamp()
+        sender, now = bucket_key(inbound.channel, inbound.sender), services.clock().timestamp()
         if limiter.known_refused(sender, now):
             return Claim(verdict=SILENT)
 
@@ -209,8 +213,12 @@ def _claim(services: Services, inbound: Inbound,
             if not verdict.allowed:
                 return Claim(verdict=verdict)
             session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:  # only the dedupe key can clash here
+                raise _Duplicate() from None
         return Claim(row.id)
-    except IntegrityError:
+    except _Duplicate:
         pass
     with transaction(services.sessions) as session:  # a failed or abandoned first try: take it over
         taken = session.execute(

@@ -9,9 +9,12 @@ The first refusal in a minute gets one polite answer; the rest get `success` alo
 Fast path: once the database has refused a sender, this process remembers until when
 the bucket stays empty and refuses their messages without asking the database, so a
 flood costs the database one write per token, not one per message.
+
+The counter is keyed by a hash of the sender, so `rate_limits` holds no openid.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,11 @@ from models.ratelimit import RateLimit
 
 WARN_EVERY = 60.0  # seconds: a limited sender is told at most once a minute
 MAX_REMEMBERED = 10_000  # senders this process remembers as refused
+
+
+def bucket_key(channel: str, sender: str) -> str:
+    """Return the counter's key: the channel and a hash of the sender, never the openid itself."""
+    return f"{channel}:{hashlib.sha256(sender.encode('utf-8')).hexdigest()[:40]}"
 
 
 @dataclass(frozen=True)
@@ -76,22 +84,24 @@ class Limiter:
         refilled = c.tokens + elapsed * self.rate
         refilled = case((refilled > self.burst, self.burst), else_=refilled)
         has_token = refilled >= 1.0
+        # SET reads the row as it was, so `tell` is this message's own decision
+        tell = and_(not_(has_token), or_(c.warned.is_(None), c.warned <= at - WARN_EVERY))
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         statement = insert(table).values(
-            sender=sender, tokens=self.burst - 1.0, stamp=now, allowed=True, warned=None
+            sender=sender, tokens=self.burst - 1.0, stamp=now, allowed=True, told=False,
+            warned=None
         ).on_conflict_do_update(index_elements=[c.sender], set_={
             "tokens": case((has_token, refilled - 1.0), else_=refilled),
             "stamp": at,
             "allowed": has_token,
-            "warned": case((and_(not_(has_token),
-                                 or_(c.warned.is_(None), c.warned <= at - WARN_EVERY)), at),
-                           else_=c.warned),
-        }).returning(c.tokens, c.allowed, c.warned)
-        tokens, allowed, warned = session.execute(statement).one()
+            "told": tell,
+            "warned": case((tell, at), else_=c.warned),
+        }).returning(c.tokens, c.allowed, c.told)
+        tokens, allowed, told = session.execute(statement).one()
         if allowed:
             return ALLOWED
-        self._remember(sender, now + (1.0 - tokens) / self.rate if self.rate else float("inf"))
-        return Verdict(False, warn=warned == now)
+        self._remember(sender, now + (1.0 - tokens) / self.rate)
+        return Verdict(False, warn=bool(told))
 
     def _remember(self, sender: str, until: float) -> None:
         with self._lock:

@@ -12,8 +12,9 @@ class RateLimit(Base):
 
     __tablename__ = "rate_limits"
 
-    sender: Mapped[str] = mapped_column(String(100), primary_key=True)  # channel:openid
+    sender: Mapped[str] = mapped_column(String(100), primary_key=True)  # bucket_key()
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float)
     allowed: Mapped[bool] = mapped_column(Boolean)  # the last message's verdict
+    told: Mapped[bool] = mapped_column(Boolean)  # the last message was the one told to slow down
     warned: Mapped[float | None] = mapped_column(Float)  # when the sender was last told to slow down

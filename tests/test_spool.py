@@ -28,6 +28,7 @@ from tests.conftest import Clock, _postgres_schema, make_app
 from tests.factories import WeChatPeer, text_xml
 from tests.fakes import FakeWeChat, Served
 from tests.tcp_proxy import TcpProxy
+from tests.wecom_factories import STAFF, app_peer, app_text_xml, bot_peer, bot_text
 
 WECHAT_LIMIT = 5.0  # seconds WeChat waits before it retries
 RESIDENT_B, RESIDENT_C = "oResidentSpoolB00000000000001", "oResidentSpoolC00000000000001"
@@ -114,13 +115,18 @@ def test_postgres_stops_messages_wait_in_the_spool_and_are_answered_once(
         reply, elapsed = timed(lambda: peer.post(xml))
         assert (reply.status, reply.body) == (200, "success")
         assert elapsed < WECHAT_LIMIT
-    assert len(spooled(app)) == 2  # one file per message, however often it came
+    staff = app_peer(url, app).post(app_text_xml("待办", msg_id=7_100_000_000_000_000_010))
+    group = bot_peer(url, app).post(dict(bot_text("待办", msgid="CAIQspool="),
+                                         response_url=fake_wechat.url + "aibot/response?c=spool"))
+    assert [(staff.status, staff.body), (group.status, group.body)] == [(200, ""), (200, "")]
+    assert len(spooled(app)) == 4  # one file per message, however often it came
 
     proxy.start()
     assert wait_for(lambda: health(url)[0] == 200)
     again = peer.post(b)  # WeChat's third retry of B, after the database is back
     assert again.status == 200
-    assert wait_for(lambda: not spooled(app) and pushed_to(fake_wechat, RESIDENT_C))
+    assert wait_for(lambda: not spooled(app) and pushed_to(fake_wechat, RESIDENT_C)
+                    and fake_wechat.sent("message/send") and fake_wechat.sent("aibot/response"))
     app.extensions["linli"].executor.shutdown(wait=True)
     app.extensions["linli"].sender.shutdown(wait=True)
 
@@ -130,6 +136,8 @@ def test_postgres_stops_messages_wait_in_the_spool_and_are_answered_once(
     assert sorted(keys).count("wechat:msg:7100000000000000001") == 1
     to_c = pushed_to(fake_wechat, RESIDENT_C)
     assert len(to_c) == 1 and "#" in to_c[0]
+    assert [m["touser"] for m in fake_wechat.sent("message/send")] == [STAFF]  # WeCom app
+    assert len(fake_wechat.sent("aibot/response")) == 1  # the group's answer via response_url
     answers_to_b = pushed_to(fake_wechat, RESIDENT_B) + ([again.content] if again.content else [])
     assert len(answers_to_b) == 1 and "#" in answers_to_b[0]  # one reply, passive or pushed
 

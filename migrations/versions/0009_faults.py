@@ -20,6 +20,7 @@ def upgrade() -> None:
         sa.Column('tokens', sa.Float(), nullable=False),
         sa.Column('stamp', sa.Float(), nullable=False),
         sa.Column('allowed', sa.Boolean(), nullable=False),
+        sa.Column('told', sa.Boolean(), nullable=False),
         sa.Column('warned', sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint('sender', name=op.f('pk_rate_limits')),
     )
