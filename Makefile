@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 FLASK  := $(BIN)/flask --app app
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench faults clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 # Every benchmark, then one table (bench/run_all.py). PostgreSQL: BENCH_PG_URL, default the local test server.
 bench: install $(BENCH_STAMP)
 	$(BIN)/python bench/run_all.py
+
+# The fault tests with a deeper fuzzing profile (make test runs them with a few dozen examples).
+faults: install
+	LINLI_FUZZ_EXAMPLES=$${LINLI_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest -q \
+		tests/test_fuzz.py tests/test_spool.py tests/test_ratelimit.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

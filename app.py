@@ -64,7 +64,7 @@ def _drainer(config: dict[str, Any], schema: str | None, *, prepare: bool) -> Dr
                   conf.get("max_messages", 10_000))
     if prepare:
         try:
-            spool.folder.mkdir(parents=True, exist_ok=True)
+            spool.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as err:
             raise settings.ConfigError("config", "[spool] dir", f"cannot be created ({err.strerror})")
     return Drainer(spool)

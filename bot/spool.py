@@ -75,7 +75,7 @@ class Spool:
 
     def keep(self, key: str, message: dict[str, Any]) -> None:
         """Write the message under its key, atomically; raise SpoolFull at the bound."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self._path(key)
         if not path.exists() and self.count() >= self.max_messages:
             if not self._full_logged:
@@ -84,8 +84,12 @@ class Spool:
                 self._full_logged = True
             raise SpoolFull(str(self.folder))
         data = json.dumps({"key": key, "message": message}, ensure_ascii=False).encode("utf-8")
+        if len(data) > MAX_FILE_BYTES:
+            raise SpoolFull(f"a message of {len(data)} bytes")
         temporary = self.folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(temporary, "wb") as handle:
+        # residents' words and openids: readable by the service's user alone
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -22,6 +23,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.inbound import Inbound
 from bot.spool import Spool
 from models import InboundMessage, Ticket
 from tests.conftest import Clock, _postgres_schema, make_app
@@ -223,3 +225,26 @@ def test_an_unreadable_spool_file_is_set_aside_not_replayed(tmp_path: Path) -> N
     assert spool.load(path) is None
     assert spool.count() == 0
     assert (tmp_path / "spool" / "failed" / path.name).exists()
+
+
+def test_a_new_process_drains_what_an_earlier_one_left(
+        fake_wechat: FakeWeChat, clock: Clock, tmp_path: Path) -> None:
+    """Messages spooled by a process that then died are handled by the next one to start."""
+    folder = tmp_path / "spool"
+    database = (f"sqlite:///{tmp_path / 'linli.db'}", None)
+    earlier = make_app(database, fake_wechat, clock, settings={"spool.dir": str(folder)})
+    left = Inbound("wechat", RESIDENT_B, "text", "wechat:msg:7100000000000000020",
+                   text="5栋电梯坏了，门打不开")
+    earlier.extensions["linli"].spool.spool.keep(left.key, asdict(left))
+    earlier.extensions["linli"].close()
+
+    later = make_app(database, fake_wechat, clock, settings={"spool.dir": str(folder)})
+    served = Served(later)
+    try:
+        assert peer_of(later, served.url).say("你好", openid=RESIDENT_C)  # its first message
+        assert wait_for(lambda: not spooled(later) and pushed_to(fake_wechat, RESIDENT_B))
+        assert rows(later, Ticket) == 1
+        assert "#1" in pushed_to(fake_wechat, RESIDENT_B)[0]
+    finally:
+        served.close()
+        later.extensions["linli"].close()
