@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, replies
 from bot.services import Services
 from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
-from models.privacy import mask_phones
+from models.privacy import hide_rooms, mask_phones
 
 HISTORY_LIMIT = 10
 
@@ -97,10 +97,14 @@ def _action(action: str) -> str:
 
 def to_followers(session: Session, ticket: Ticket, text: str, *, event: str,
                  now: datetime) -> None:
-    """Queue an update for everyone who follows the ticket (reporter included)."""
+    """Queue an update for everyone who follows the ticket (reporter included).
+
+    Others who follow it ("me too", merged) read the place without the reporter's room.
+    """
     for resident in followers(session, ticket):
+        body = text if resident.id == ticket.reporter_id else hide_rooms(text, [ticket.room or ""])
         outbox.enqueue(session, key=f"ticket:{ticket.id}:{event}:resident:{resident.id}",
-                       channel="wechat", recipient=resident.openid, body=text, now=now,
+                       channel="wechat", recipient=resident.openid, body=body, now=now,
                        kind="ticket_update", ticket_id=ticket.id)
 
 

@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import ForeignKey, String, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -125,14 +126,18 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     return Erased(pseudonym, len(tickets), kept_ballots, withdrawn, blanked)
 
 
-def scrub(text: str, rooms: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+def scrub(text: str, rooms: Iterable[str] = ()) -> str:
     """Remove phone numbers and room numbers from a text, keeping building and unit."""
-    text = PHONE.sub(MASK, text)
+    return hide_rooms(PHONE.sub(MASK, text), rooms)
+
+
+def hide_rooms(text: str, rooms: Iterable[str] = ()) -> str:
+    """Remove room numbers (and the given rooms, written bare) from a text."""
     text = ROOM_AFTER_UNIT.sub(rf"\g<1>{MASK}", text)
     text = ROOM_DASHED.sub(rf"\g<1>{MASK}", text)
     text = ROOM_MARKED.sub(MASK, text)
     for room in sorted((r for r in rooms if len(r) >= 3), key=len, reverse=True):
-        text = re.sub(rf"(?<!\d){re.escape(room)}(?!\d)", MASK, text)
+        text = re.sub(rf"(?<![\d#＃]){re.escape(room)}(?!\d)", MASK, text)
     return text
 
 

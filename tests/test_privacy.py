@@ -14,7 +14,7 @@ from models.privacy import Erasure, mask_phones, scrub
 from tests.conftest import Clock
 from tests.factories import WeChatPeer
 from tests.fakes import FakeWeChat
-from tests.test_staff import app_messages, register, wait_for
+from tests.test_staff import GRID_OPENID, app_messages, register, resident_messages, wait_for
 from tests.test_votes import bind, cli, create_vote, owners, show
 
 OPENID = "oPrivacyResident0001"
@@ -213,3 +213,20 @@ def test_phone_and_room_reach_the_handling_staff_but_not_groups_logs_or_resident
     assert PHONE not in groups["residents"] and "中心花园改造" in groups["residents"]
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert logged and PHONE not in logged and phone not in logged and label not in logged
+
+
+def test_others_following_a_ticket_read_it_without_the_reporters_room(
+        peer: WeChatPeer, app: Flask, fake_wechat: FakeWeChat) -> None:
+    register(app)
+    assert "#1" in (peer.say("3栋2单元501门口水管漏水了", openid=OPENID) or "")
+    offered = peer.say("3栋水管漏水", openid="oNeighbour") or ""
+    assert "#1" in offered
+    assert "#1" in (peer.say("是", openid="oNeighbour") or "")  # follows it: "me too"
+    reply = peer.say("回复 #1 明天上午去3栋2单元501门口修", openid=GRID_OPENID) or ""
+    assert "#1" in reply
+    outbox.deliver_due(app.extensions["linli"])
+    wait_for(lambda: resident_messages(fake_wechat, "oNeighbour") and resident_messages(fake_wechat, OPENID))
+    [mine] = resident_messages(fake_wechat, OPENID)
+    [theirs] = resident_messages(fake_wechat, "oNeighbour")
+    assert "3栋2单元501门口" in mine  # the reporter reads their own words back
+    assert "明天上午去3栋2单元***门口修" in theirs and "501" not in theirs
