@@ -11,8 +11,9 @@ no network), and through the app's own functions for the chat and the command li
 repeated (`--repeat`, after two unmeasured) and reported as p95 and median:
 - /board: the first page, a deep page (after the middle ticket), each filter (state, category,
   building, month), and /board.json;
-- /stats and /stats.json as served (the page keeps its figures for a minute), and the figures'
-  computation itself, uncached (web/stats.py `collect`);
+- /stats.json: the time until a new process has its first figures (it answers 503 'counting'
+  meanwhile), then /stats and /stats.json as served (cached, renewed in the background), and
+  the figures' computation itself, uncached (web/stats.py `collect`, twice);
 - 待办 for a property desk and a grid worker: bot/handlers/staff.py `handle(turn, "todo", "")`;
 - the vote tally: `flask vote show 1 --json` through Flask's CLI runner (models/votes.py `count`).
 Target: under 200 ms p95 each.
@@ -97,9 +98,9 @@ def _set_aside(conn: psycopg.Connection) -> tuple[list[str], list[str]]:
             [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in keys])
 
 
-def timed(action: Callable[[], Any], repeat: int) -> list[float]:
-    """Milliseconds of each of `repeat` calls, after two that are not counted."""
-    for _ in range(2):
+def timed(action: Callable[[], Any], repeat: int, warm: int = 2) -> list[float]:
+    """Milliseconds of each of `repeat` calls, after `warm` that are not counted."""
+    for _ in range(warm):
         action()
     times = []
     for _ in range(repeat):
@@ -169,16 +170,19 @@ def measure(url: str, ids: dict[str, Any], repeat: int, shape: Shape) -> list[di
 
     for name, path in pages:
         add(name, *_http(client, path, repeat))
-    first = _first_request(client, "/stats.json")
+    first, status = _first_figures(client, "/stats.json")
     if first is None:
-        add("/stats.json", None, "/stats.json does not answer 200 yet")
+        add("/stats.json", None, f"/stats.json answers {status}")
     else:
-        print(f"  {'/stats.json first request (computes)':36} {first:8.1f} ms", flush=True)
-        rows.append(row("scale /stats.json first request, cold (ms)", f"{first:.0f}", target="p95 < 200 ms",
-                        met=first < TARGET_MS, gap=f"{first - TARGET_MS:.0f} ms over; later requests cached 60 s"))
+        print(f"  {'/stats.json until the first figures':36} {first:8.0f} ms  (503 'counting' until then)"
+              if status == 503 else f"  {'/stats.json first request (counts)':36} {first:8.1f} ms", flush=True)
+        rows.append(row("scale /stats.json, a process's first figures (ms)", f"{first:.0f}",
+                        baseline="503 + Retry-After meanwhile" if status == 503 else "",
+                        target="p95 < 200 ms", met=first < TARGET_MS,
+                        gap=f"{first - TARGET_MS:.0f} ms over, once a process; then cached and renewed in the background"))
         add("/stats.json (served, cached)", *_http(client, "/stats.json", repeat))
         add("/stats (served, cached)", *_http(client, "/stats", repeat))
-        add("stats figures uncached (collect)", *_collect(app, max(3, repeat // 10)))
+        add("stats figures uncached (collect)", *_collect(app, 2))
     for who in ("property_staff", "grid_staff"):
         add(f"待办 ({who.replace('_staff', '')} staff)", *_todo(app, ids[who], repeat))
     add("vote show 1 --json (20,000 ballots)", *_vote_show(app, ids["vote"], repeat))
@@ -197,10 +201,15 @@ def _http(client: Any, path: str, repeat: int) -> tuple[list[float] | None, str]
     return timed(get, repeat), ""
 
 
-def _first_request(client: Any, path: str) -> float | None:
+def _first_figures(client: Any, path: str, limit: float = 300.0) -> tuple[float | None, int]:
+    """Milliseconds until the first 200 (asking again each second while it answers 503), and the
+    first status; None when it never answers 200."""
     began = time.perf_counter()
-    answer = client.get(path)
-    return (time.perf_counter() - began) * 1000 if answer.status_code == 200 else None
+    first = status = client.get(path).status_code
+    while status == 503 and time.perf_counter() - began < limit:
+        time.sleep(1)
+        status = client.get(path).status_code
+    return ((time.perf_counter() - began) * 1000 if status == 200 else None), first
 
 
 def _collect(app: Any, repeat: int) -> tuple[list[float] | None, str]:
@@ -214,7 +223,7 @@ def _collect(app: Any, repeat: int) -> tuple[list[float] | None, str]:
         with app.app_context(), services.sessions() as session:
             stats.collect(session, services.clock(), services)
 
-    return timed(compute, repeat), ""
+    return timed(compute, repeat, warm=0), ""
 
 
 def _todo(app: Any, staff_id: int, repeat: int) -> tuple[list[float] | None, str]:

@@ -244,6 +244,7 @@ class Measurement:
     server_share: float
     kinds: dict[str, int]
     latencies: list[float]
+    in_flight: float  # Little's law: messages/s x mean latency; = connections when the server is the limit
 
 
 def measure(server: Server, duration: float, connections: int, processes: int, ids: int) -> Measurement:
@@ -277,7 +278,8 @@ def measure(server: Server, duration: float, connections: int, processes: int, i
     return Measurement(server.name, done / duration, percentile(latencies, 0.5) * 1000,
                        percentile(latencies, 0.99) * 1000, (cpu_after - cpu_before) * 1000 / total,
                        client_cpu * 1000 / total, client_cpu / wall / os.cpu_count(),
-                       (cpu_after - cpu_before) / wall / os.cpu_count(), kinds, latencies)
+                       (cpu_after - cpu_before) / wall / os.cpu_count(), kinds, latencies,
+                       len(latencies) / wall * statistics.fmean(latencies) if latencies else 0.0)
 
 
 def summary(runs: list[Measurement]) -> dict[str, Any]:
@@ -291,7 +293,8 @@ def summary(runs: list[Measurement]) -> dict[str, Any]:
             "cpu": statistics.median(r.server_cpu_ms for r in runs),
             "client_cpu": statistics.median(r.client_cpu_ms for r in runs),
             "client_share": statistics.median(r.client_share for r in runs),
-            "server_share": statistics.median(r.server_share for r in runs), "kinds": kinds}
+            "server_share": statistics.median(r.server_share for r in runs),
+            "in_flight": statistics.median(r.in_flight for r in runs), "kinds": kinds}
 
 
 def main() -> None:
@@ -341,7 +344,8 @@ def main() -> None:
                 print(f"  round {round_no + 1} {server.name:15} {got.rate:7.0f} msg/s  p50 {got.p50:6.1f} ms"
                       f"  p99 {got.p99:6.1f} ms  server CPU {got.server_cpu_ms:5.2f} ms/msg"
                       f" ({got.server_share:.0%} of the machine)  load generator {got.client_cpu_ms:4.2f} ms/msg"
-                      f" ({got.client_share:.0%})  {got.kinds}", flush=True)
+                      f" ({got.client_share:.0%})  in flight {got.in_flight:.1f}/{args.connections}"
+                      f"  {got.kinds}", flush=True)
     finally:
         for server in servers:
             server.stop()
@@ -389,8 +393,16 @@ def report(sums: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     rows.append(row("webhook WeRoBot: p50 / p99 ms", f"{robot['p50']:.0f} / {robot['p99']:.0f}",
                     baseline=f"echo {echo['p50']:.0f} / {echo['p99']:.0f}"))
     share = max(s["client_share"] for s in sums.values())
+    flight = min(s["in_flight"] for s in sums.values())
+    verdict = ("every connection was waiting on the server, not on the generator" if flight >= 0.85 * args.connections
+               else "the generator may be a limit")
     print(f"load generator: at most {share:.0%} of the machine's CPU in any measurement "
-          f"({max(s['client_cpu'] for s in sums.values()):.2f} ms CPU a message)")
+          f"({max(s['client_cpu'] for s in sums.values()):.2f} ms CPU a message); messages in flight "
+          f"(rate x mean latency) at least {flight:.1f} of {args.connections}: {verdict}")
+    rows.append(row("webhook: load generator CPU share (max)", f"{share:.0%}",
+                    baseline=f"in flight >= {flight:.1f}/{args.connections}",
+                    target="not the bottleneck", met=flight >= 0.85 * args.connections and share < 0.25,
+                    gap="the generator may limit the rates"))
     result("webhook", rows, settings=vars(args), summaries={
         k: {x: y for x, y in v.items()} for k, v in sums.items()})
 

@@ -247,15 +247,14 @@ _NUMBERED = """
 _VOTED = {
     True: _BALLOTS + _NUMBERED.format(name="bo", prefix="owner:", skip=7)
     + _NUMBERED.format(name="bh", prefix="home:", skip=6) + """
-, counted AS (
+, counted AS MATERIALIZED (
   SELECT choice, (SELECT sum(area_m2) FROM homes WHERE owner_id = bo.number AND NOT unsold) AS area FROM bo
   UNION ALL SELECT choice, (SELECT area_m2 FROM homes WHERE id = bh.number AND NOT unsold
                             AND owner_id IS NULL) FROM bh
   UNION ALL SELECT choice, (SELECT sum(area_m2) FROM homes WHERE unsold) FROM b WHERE household = 'developer')
 SELECT choice, sum(area), count(*) FROM counted WHERE area IS NOT NULL GROUP BY choice""",
     False: _BALLOTS + _NUMBERED.format(name="bh", prefix="home:", skip=6) + """
-SELECT choice, sum(area), count(*) FROM (SELECT choice, (SELECT area_m2 FROM homes WHERE id = bh.number)
-  AS area FROM bh) AS counted WHERE area IS NOT NULL GROUP BY choice""",
+SELECT bh.choice, sum(h.area_m2), count(*) FROM bh JOIN homes h ON h.id = bh.number GROUP BY bh.choice""",
 }
 
 
