@@ -1,6 +1,7 @@
 """Conversations through the real webhook, as tables of (message, what the reply must say)."""
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -108,6 +109,13 @@ def test_query_status_lists_only_the_senders_tickets(peer: WeChatPeer, app: Flas
     reply = peer.say("查询我的工单") or ""
     assert "#1" not in reply
     converse(peer, [("查一下#1", ["没有找到"]), ("查一下#2", ["#2", "电梯", "待受理"])])
+
+
+@pytest.mark.parametrize("command", ["查询", "查一下", "查看工单"])
+def test_the_bare_command_the_replies_teach_lists_my_tickets(peer: WeChatPeer, command: str) -> None:
+    reply = peer.say("5栋电梯坏了") or ""
+    assert "回复“查询”" in reply  # what the bot teaches ...
+    converse(peer, [(command, ["#1", "电梯", "待受理"])])  # ... it understands
 
 
 def test_query_status_with_no_tickets_says_how_to_report(peer: WeChatPeer) -> None:
