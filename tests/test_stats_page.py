@@ -239,7 +239,7 @@ def test_on_a_small_estate_a_new_report_shows_at_once(app: Flask) -> None:
 class SlowTimer:
     """A stopwatch on which every count takes `seconds`, as over a million tickets."""
 
-    def __init__(self, seconds: float = 1.0) -> None:
+    def __init__(self, seconds: float = 2.0) -> None:
         self.now, self.step = 0.0, seconds  # read once before a count and once after
 
     def __call__(self) -> float:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60
 RENEW_FACTOR = 10  # slow figures are kept at least ten times as long as they took to count
-SLOW_SECONDS = 0.2  # a count this long is kept and renewed in the background
+SLOW_SECONDS = 1.0  # a count this long is kept and renewed in the background
 WAIT_SECONDS = 10.0  # then a first request is told to come back, well before a worker's timeout
 VOTES_SHOWN = 12
 # The field report's targets: over 70% settled in the grid, over 90% satisfied.
