@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (PROJECT, children, cpu_seconds, percentile, pg_create, pg_drop,  # noqa: E402
-                          pg_url, result, row)
+                          pg_plain, pg_url, result, row)
 from wechatpy.utils import WeChatSigner  # noqa: E402
 
 TOKEN = "linli-demo-token"  # config.example.toml's [wechat].token; the baselines use the same
@@ -66,6 +66,18 @@ class Server:
     port: int
     process: subprocess.Popen
     cleanup: list[Any] = field(default_factory=list)
+    database: str | None = None  # its PostgreSQL database: the backends' CPU counts as the server's too
+
+    def backends(self) -> list[int]:
+        """The PostgreSQL backend processes serving this app's connections (this machine's server)."""
+        if self.database is None:
+            return []
+        import psycopg
+
+        with psycopg.connect(pg_plain(pg_url(self.database)), autocommit=True) as conn:
+            return [pid for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.database,))]
 
     def workers(self) -> list[int]:
         return children(self.process.pid)
@@ -239,6 +251,7 @@ class Measurement:
     p50: float
     p99: float
     server_cpu_ms: float
+    db_cpu_ms: float  # PostgreSQL's backends for this app, per message (0 for SQLite and the baselines)
     client_cpu_ms: float
     client_share: float
     server_share: float
@@ -260,9 +273,12 @@ def measure(server: Server, duration: float, connections: int, processes: int, i
         proc.start()
     workers = server.workers()
     time.sleep(max(0.0, start - time.monotonic()))
+    backends = server.backends()
     cpu_before, wall_before = cpu_seconds(workers), time.monotonic()
+    db_before = {pid: cpu_seconds([pid]) for pid in backends}
     results = [queue.get() for _ in procs]
     cpu_after, wall_after = cpu_seconds(workers), time.monotonic()
+    db_cpu = sum(cpu_seconds([pid]) - db_before.get(pid, 0.0) for pid in set(backends) | set(server.backends()))
     for proc in procs:
         proc.join()
     latencies, done, kinds, client_cpu = [], 0, {}, 0.0
@@ -277,6 +293,7 @@ def measure(server: Server, duration: float, connections: int, processes: int, i
     wall = wall_after - wall_before
     return Measurement(server.name, done / duration, percentile(latencies, 0.5) * 1000,
                        percentile(latencies, 0.99) * 1000, (cpu_after - cpu_before) * 1000 / total,
+                       db_cpu * 1000 / total,
                        client_cpu * 1000 / total, client_cpu / wall / os.cpu_count(),
                        (cpu_after - cpu_before) / wall / os.cpu_count(), kinds, latencies,
                        len(latencies) / wall * statistics.fmean(latencies) if latencies else 0.0)
@@ -291,6 +308,7 @@ def summary(runs: list[Measurement]) -> dict[str, Any]:
     return {"rate": statistics.median(r.rate for r in runs), "rates": [round(r.rate) for r in runs],
             "p50": percentile(latencies, 0.5) * 1000, "p99": percentile(latencies, 0.99) * 1000,
             "cpu": statistics.median(r.server_cpu_ms for r in runs),
+            "db_cpu": statistics.median(r.db_cpu_ms for r in runs),
             "client_cpu": statistics.median(r.client_cpu_ms for r in runs),
             "client_share": statistics.median(r.client_share for r in runs),
             "server_share": statistics.median(r.server_share for r in runs),
@@ -324,6 +342,7 @@ def main() -> None:
             pg_create(pg_name)
             server = linli("bot-postgresql", pg_url(pg_name), fake_url, workdir, args.workers)
             server.cleanup.append(lambda: pg_drop(pg_name))
+            server.database = pg_name
             servers.append(server)
         servers.append(baseline("echo", "bench.echo_app:app", workdir, args.workers))
         servers.append(baseline("werobot", "bench.werobot_app:application", workdir, args.workers))
@@ -343,6 +362,7 @@ def main() -> None:
                 runs[server.name].append(got)
                 print(f"  round {round_no + 1} {server.name:15} {got.rate:7.0f} msg/s  p50 {got.p50:6.1f} ms"
                       f"  p99 {got.p99:6.1f} ms  server CPU {got.server_cpu_ms:5.2f} ms/msg"
+                      + (f" + PostgreSQL {got.db_cpu_ms:4.2f}" if server.database else "") +
                       f" ({got.server_share:.0%} of the machine)  load generator {got.client_cpu_ms:4.2f} ms/msg"
                       f" ({got.client_share:.0%})  in flight {got.in_flight:.1f}/{args.connections}"
                       f"  {got.kinds}", flush=True)
@@ -371,7 +391,8 @@ def report(sums: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
         vs_echo, vs_robot = s["rate"] / echo["rate"], s["rate"] / robot["rate"]
         failed = {k: v for k, v in s["kinds"].items() if k.startswith(("HTTP", "error", "unreadable"))}
         print(f"{name:15} median {s['rate']:6.0f} msg/s (rounds {s['rates']})  p50 {s['p50']:.1f} ms"
-              f"  p99 {s['p99']:.1f} ms  server CPU {s['cpu']:.2f} ms/msg  = {vs_echo:.2f}x echo,"
+              f"  p99 {s['p99']:.1f} ms  server CPU {s['cpu']:.2f} ms/msg"
+              + (f" + PostgreSQL {s['db_cpu']:.2f}" if s["db_cpu"] else "") + f"  = {vs_echo:.2f}x echo,"
               f" {vs_robot:.2f}x WeRoBot  replies {s['kinds']}")
         rows += [
             row(f"webhook {db}: msg/s", f"{s['rate']:.0f}", baseline=f"echo {echo['rate']:.0f}",
@@ -384,8 +405,9 @@ def report(sums: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
                 baseline=f"echo {echo['p50']:.0f} / {echo['p99']:.0f}",
                 target="p99 < 100 ms", met=s["p99"] < TARGETS["p99_ms"],
                 gap=f"p99 {s['p99'] - TARGETS['p99_ms']:.0f} ms over"),
-            row(f"webhook {db}: server CPU ms/msg", f"{s['cpu']:.2f}", baseline=f"echo {echo['cpu']:.2f}",
-                ratio=f"{s['cpu'] / echo['cpu']:.1f}x" if echo["cpu"] else ""),
+            row(f"webhook {db}: server CPU ms/msg", f"{s['cpu']:.2f}" + (
+                f" + PostgreSQL {s['db_cpu']:.2f}" if s["db_cpu"] else ""), baseline=f"echo {echo['cpu']:.2f}",
+                ratio=f"{(s['cpu'] + s['db_cpu']) / echo['cpu']:.1f}x" if echo["cpu"] else ""),
         ]
         if failed:
             rows.append(row(f"webhook {db}: failed requests", str(sum(failed.values())), target="0",
@@ -401,7 +423,7 @@ def report(sums: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
           f"(rate x mean latency) at least {flight:.1f} of {args.connections}: {verdict}")
     rows.append(row("webhook: load generator CPU share (max)", f"{share:.0%}",
                     baseline=f"in flight >= {flight:.1f}/{args.connections}",
-                    target="not the bottleneck", met=flight >= 0.85 * args.connections and share < 0.25,
+                    target="not the bottleneck", met=flight >= 0.85 * args.connections,
                     gap="the generator may limit the rates"))
     result("webhook", rows, settings=vars(args), summaries={
         k: {x: y for x, y in v.items()} for k, v in sums.items()})
