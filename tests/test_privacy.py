@@ -230,3 +230,12 @@ def test_others_following_a_ticket_read_it_without_the_reporters_room(
     [theirs] = resident_messages(fake_wechat, "oNeighbour")
     assert "3栋2单元501门口" in mine  # the reporter reads their own words back
     assert "明天上午去3栋2单元***门口修" in theirs and "501" not in theirs
+
+
+def test_a_neighbour_offered_and_following_the_same_problem_sees_no_room(peer: WeChatPeer) -> None:
+    assert "#1" in (peer.say("3栋2单元501门口水管漏水了", openid=OPENID) or "")
+    offered = peer.say("3栋水管漏水", openid="oNeighbour") or ""
+    assert "#1" in offered and "3栋2单元" in offered and "501" not in offered
+    assert "#1" in (peer.say("是", openid="oNeighbour") or "")
+    listed = peer.say("查询", openid="oNeighbour") or ""
+    assert "#1" in listed and "3栋2单元" in listed and "501" not in listed
