@@ -4,13 +4,18 @@ Each server runs under gunicorn with 2 sync workers on 127.0.0.1. The load comes
 processes (4 by default) with threads, 32 connections in all, a new connection per message
 (gunicorn's sync workers close each one anyway), for `--duration` seconds per measurement. Every
 message is a signed plaintext text message with its own MsgId from one of the demo estate's 300
-residents: half reports (buildings 1-16, units, the demo's problem texts), half status queries.
-All three servers get the same messages.
+residents (each connection speaks for its own nine or ten): half reports (buildings 1-16, units,
+the demo's problem texts), half status queries. When the bot offers an open ticket of the same
+problem in the same building instead of opening one, the resident answers 不是, which opens it,
+so every report ends in a new ticket (the answer counts as a message). The baselines get the
+same reports and queries (they never offer, so never get the answer).
 
 Measured, rounds interleaved (bot on SQLite, bot on PostgreSQL, echo, WeRoBot; again):
 - messages/s completed inside the window; p50 and p99 latency (connect to last byte);
-- server CPU per message: the gunicorn workers' utime+stime (/proc/<pid>/stat) over the window;
-- the load generator's own CPU per message and its share of the machine, to show it is not what limits.
+- server CPU per message: the gunicorn workers' utime+stime (/proc/<pid>/stat) over the window,
+  plus, on PostgreSQL, the app's database backends';
+- the load generator's own CPU per message and its share of the machine, and the messages in
+  flight (rate x mean latency): 32 of 32 means every connection waited on the server.
 
 The bot's outbound API (staff cards, late replies) goes to tests/fakes.py's FakeWeChat, served in
 a process of its own; nothing leaves the machine. PostgreSQL: a scratch database created and
@@ -55,6 +60,7 @@ PROBLEMS = ("电梯运行时异响很大", "电梯门关不拢", "楼下垃圾�
             "楼道里堆满杂物堵住通道", "有人飞线给电瓶车充电", "绿化带被挖了种菜", "单元门禁坏了谁都能进",
             "楼上装修太早就开始打电钻", "地库道闸抬不起来")
 QUERIES = ("我报的修好没", "查一下我的报修", "我反映的问题处理得怎么样了")
+NOT_THE_SAME = "不是"  # the answer to the offer "已有同类问题 #N ...如果不是同一件事，回复“不是”"
 TARGETS = {"p99_ms": 100.0, "vs_echo": 0.5, "vs_werobot": 2.0}
 
 
@@ -193,20 +199,32 @@ def kind_of(body: bytes) -> str:
     return "success" if text == "success" else "unreadable"
 
 
-def connection(port: int, start: float, end: float, seed: int, ids: int, out: list) -> None:
-    """One connection slot: send, wait for the answer, repeat until the window closes."""
-    rng = random.Random(seed)
+def connection(port: int, start: float, end: float, slot: int, slots: int, ids: int, out: list) -> None:
+    """One connection slot: send, wait for the answer, repeat until the window closes.
+
+    Each slot speaks for its own residents (one message of a resident in flight at a time). When
+    the bot offers an open ticket of the same problem instead of opening one, the resident answers
+    不是 (a different problem), which opens the ticket: every report ends in a new ticket.
+    """
+    rng = random.Random(slot)
+    residents = RESIDENTS[slot::slots]
     now = int(time.time())
     nonces = [str(rng.randrange(10**8, 10**9)) for _ in range(16)]
     heads = [(f"POST /wechat?timestamp={now}&nonce={nonce}&signature={signature(str(now), nonce)} HTTP/1.1\r\n"
               f"Host: 127.0.0.1:{port}\r\nContent-Type: text/xml\r\nConnection: close\r\n").encode()
              for nonce in nonces]
-    latencies, done_in_window, kinds, n = [], 0, {}, 0
+    latencies, done_in_window, kinds, n, sent = [], 0, {}, 0, 0
+    follow_up: str | None = None
     time.sleep(max(0.0, start - time.monotonic()))
     while time.monotonic() < end:
-        body = message(rng.choice(RESIDENTS), ids + n, text_for(rng, n), now)
-        request = heads[n % 16] + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
-        n += 1
+        if follow_up:
+            openid, text, follow_up = follow_up, NOT_THE_SAME, None
+        else:
+            openid, text = rng.choice(residents), text_for(rng, n)
+            n += 1
+        body = message(openid, ids + sent, text, now)
+        request = heads[sent % 16] + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        sent += 1
         began = time.perf_counter()
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
@@ -225,14 +243,18 @@ def connection(port: int, start: float, end: float, seed: int, ids: int, out: li
         status = head.split(b" ", 2)[1].decode() if head.startswith(b"HTTP/") else "?"
         kind = kind_of(reply) if status == "200" else f"HTTP {status}"
         kinds[kind] = kinds.get(kind, 0) + 1
+        if kind == "offered an open ticket":
+            follow_up = openid
     out.append((latencies, done_in_window, kinds))
 
 
-def generator(port: int, start: float, end: float, threads: int, index: int, ids: int, queue: Any) -> None:
+def generator(port: int, start: float, end: float, threads: int, processes: int, index: int, ids: int,
+              queue: Any) -> None:
     """A load process: `threads` connection slots; reports latencies, counts and its own CPU."""
     before = resource.getrusage(resource.RUSAGE_SELF)
     out: list = []
-    workers = [threading.Thread(target=connection, args=(port, start, end, index * 1000 + t,
+    slots = threads * processes
+    workers = [threading.Thread(target=connection, args=(port, start, end, index * threads + t, slots,
                                                          ids + (index * threads + t) * 10**7, out))
                for t in range(threads)]
     for worker in workers:
@@ -267,7 +289,7 @@ def measure(server: Server, duration: float, connections: int, processes: int, i
     queue = ctx.Queue()
     start = time.monotonic() + 1.0
     end = start + duration
-    procs = [ctx.Process(target=generator, args=(server.port, start, end, threads, i, ids, queue))
+    procs = [ctx.Process(target=generator, args=(server.port, start, end, threads, processes, i, ids, queue))
              for i in range(processes)]
     for proc in procs:
         proc.start()
