@@ -30,7 +30,8 @@ from sqlalchemy.engine import make_url
 from bot import outbox
 from scheduler import runner
 from scheduler.jobs import by_name
-from models import InboundMessage, OutboxMessage, Resident, Staff, Ticket, transaction
+from models import (Ballot, Home, InboundMessage, OutboxMessage, Resident, Staff, Ticket, Vote,
+                    transaction)
 from tests.conftest import EXAMPLE, PROJECT, Clock
 from tests.factories import WeChatPeer, text_xml
 from tests.fakes import FakeWeChat
@@ -256,8 +257,12 @@ def overdue_tickets(app: Flask, count_: int) -> None:
                                resolve_due_at=now + timedelta(days=1)))
 
 
-def write_locked(database: tuple[str, str | None]) -> bool:
-    """Tell whether another process is inside a write transaction (the sweep has begun)."""
+def write_locked(database: tuple[str, str | None], table: str = "tickets") -> bool:
+    """Tell whether another process is inside a write transaction (a job has begun).
+
+    PostgreSQL: a row lock taken on the job's table (its SELECT ... FOR UPDATE, or an UPDATE);
+    SQLite: the file's write lock, which every transaction here takes first (BEGIN IMMEDIATE).
+    """
     url, schema = database
     if schema:
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -265,8 +270,9 @@ def write_locked(database: tuple[str, str | None]) -> bool:
             return bool(conn.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = 'tickets' AND l.mode = 'RowShareLock' "
-                "AND l.pid <> pg_backend_pid()", (schema,)).fetchone()[0])
+                "WHERE n.nspname = %s AND c.relname = %s "
+                "AND l.mode IN ('RowShareLock', 'RowExclusiveLock') "
+                "AND l.pid <> pg_backend_pid()", (schema, table)).fetchone()[0])
     with closing(sqlite3.connect(make_url(url).database, timeout=0)) as conn:
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -312,3 +318,54 @@ def _levels(app: Flask) -> list[str]:
 
 def _ticket_of(card: str) -> int:
     return int(card.split("#", 1)[1].split(" ", 1)[0].split("*", 1)[0])
+
+
+# ---- killed while closing a vote ---------------------------------------------------------------
+
+VOTERS = 300
+
+
+def a_vote_due_to_close(app: Flask) -> int:
+    """A consultation that closed a minute ago (real clock), with a ballot from each of 300 homes."""
+    now = datetime.now(timezone.utc)
+    with transaction(app.extensions["linli"].sessions) as session:
+        vote = Vote(title="中心花园改造方案", kind="consultation", opens_at=now - timedelta(days=3),
+                    closes_at=now - timedelta(minutes=1), announced_at=now - timedelta(days=3),
+                    reminded_at=now - timedelta(days=1), created_at=now - timedelta(days=3),
+                    created_by="staff:test")
+        session.add(vote)
+        session.flush()
+        homes = session.scalars(select(Home.id).order_by(Home.id).limit(VOTERS)).all()
+        for n, home in enumerate(homes):
+            voter = Resident(openid=f"oVoter{n:04d}", home_id=home, role="owner", verified=True,
+                             created_at=now, last_inbound_at=now, following=True, subscribed=False,
+                             pushes_since_inbound=0)
+            session.add(voter)
+            session.flush()
+            session.add(Ballot(vote_id=vote.id, household=f"home:{home}", resident_id=voter.id,
+                               choice=("agree", "oppose")[n % 2], cast_at=now, changes=0))
+        return vote.id
+
+
+def test_killed_mid_closing_a_vote_each_voter_hears_the_result_once(
+        app: Flask, database, fake_wechat: FakeWeChat, clock: Clock, tmp_path: Path,
+        processes: Processes) -> None:
+    number = a_vote_due_to_close(app)
+    closing = processes.flask(process_env(database, fake_wechat, tmp_path), "jobs", "run", "vote_close")
+    wait_until(lambda: write_locked(database, table="votes"), every=0.005)
+    time.sleep(0.1)  # into the closing: the register frozen, results being queued
+    assert closing.poll() is None, "the closing finished before it could be killed"
+    processes.kill(closing)
+    with app.extensions["linli"].sessions() as session:
+        assert session.get(Vote, number).closed_at is None  # nothing half-done survives
+    assert count(app, OutboxMessage.id) == 0
+
+    clock.now = datetime.now(timezone.utc)  # restarted: the job runs again, then once more
+    vote_close = by_name("vote_close")
+    assert "1 closed" in runner.run(vote_close, app.extensions["linli"])
+    assert "0 closed" in runner.run(vote_close, app.extensions["linli"])
+    outbox.deliver_due(app.extensions["linli"], senders=8)
+    told = Counter(b["touser"] for b in fake_wechat.sent() if "已截止" in b["text"]["content"])
+    assert told == {f"oVoter{n:04d}": 1 for n in range(VOTERS)}
+    with app.extensions["linli"].sessions() as session:
+        assert session.get(Vote, number).closed_at is not None
