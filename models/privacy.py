@@ -89,7 +89,7 @@ def holding(session: Session, resident: Resident) -> Holding:
 
 
 def open_ballots(session: Session, resident: Resident, now: datetime) -> list[int]:
-    """Return the numbers of undecided votes the resident's ballots are in (erasure withdraws them)."""
+    """Return the undecided votes the resident's ballots are in (erasing withdraws those)."""
     return [v.id for v in _ballot_votes(session, resident) if v.state(now) != "closed"]
 
 
@@ -97,8 +97,8 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     """Erase the resident's personal information; keep tickets and decided ballots pseudonymised."""
     openid, pseudonym = resident.openid, PSEUDONYM_PREFIX + secrets.token_hex(12)
     undecided = open_ballots(session, resident, now)
-    withdrawn = session.execute(delete(Ballot).where(
-        Ballot.resident_id == resident.id, Ballot.vote_id.in_(undecided))).rowcount if undecided else 0
+    withdrawn = 0 if not undecided else session.execute(delete(Ballot).where(
+        Ballot.resident_id == resident.id, Ballot.vote_id.in_(undecided))).rowcount
     kept_ballots = _count(session, Ballot.id, Ballot.resident_id == resident.id)
     tickets = list(session.scalars(select(Ticket).where(Ticket.reporter_id == resident.id)))
     rooms = {t.room for t in tickets if t.room} | ({resident.home.room} if resident.home else set())
@@ -119,7 +119,8 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     blanked = session.execute(update(InboundMessage).where(InboundMessage.sender == openid)
                               .values(sender=pseudonym, content=None, reply=None)).rowcount
     resident.openid, resident.home = pseudonym, None
-    resident.role, resident.verified, resident.subscribed, resident.following = None, False, False, False
+    resident.role, resident.verified = None, False
+    resident.subscribed, resident.following = False, False
     resident.last_inbound_at, resident.unfollowed_at, resident.pushes_since_inbound = None, None, 0
     session.add(Erasure(resident_id=resident.id, pseudonym=pseudonym, erased_at=now))
     session.flush()
@@ -159,8 +160,8 @@ def _scrub_notes(session: Session, resident: Resident, ticket_ids: list[int],
     for event_id, note in notes.all():
         clean = scrub(note, rooms)
         if clean != note:
-            session.execute(update(TicketEvent.__table__).where(TicketEvent.__table__.c.id == event_id)
-                            .values(note=clean))
+            log = TicketEvent.__table__
+            session.execute(update(log).where(log.c.id == event_id).values(note=clean))
 
 
 def _scrub_sent(session: Session, ticket_ids: list[int], rooms: set[str]) -> None:
