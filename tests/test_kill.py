@@ -2,7 +2,8 @@
 
 The outbox's deliver loop and the fan-out are killed in tests/test_outbox.py and
 tests/test_fanout.py; here a real `flask serve` is killed while it handles a report,
-and `flask jobs run sla_sweep` while it escalates hundreds of overdue tickets.
+`flask jobs run sla_sweep` while it escalates 150 overdue tickets, and `flask jobs run
+vote_close` while it queues a vote's result to 300 voters.
 """
 from __future__ import annotations
 
