@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         config=config, engine=engine, sessions=sessions,
         wechat=WeChatApi(config["wechat"], tokens), wecom=WeComApi(config.get("wecom", {}), tokens),
         clock=clock, reply_deadline=test_config.get("reply_deadline", 4.0),
-        spool=_drainer(config, test_config.get("schema"), prepare=not test_config),
+        spool=_drainer(config, test_config, prepare=not test_config),
         limiter=Limiter.from_config(config))
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
@@ -57,11 +58,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _drainer(config: dict[str, Any], schema: str | None, *, prepare: bool) -> Drainer:
-    """The spool for this database; a real start makes its folder (tests make none)."""
+def _drainer(config: dict[str, Any], test_config: dict[str, Any], *, prepare: bool) -> Drainer:
+    """The spool for this database; a real start makes its folder.
+
+    Tests that name no `spool.dir` get one under the system's temporary folder, never
+    in the project's data/ (a test app makes it only if it ever spools).
+    """
     conf = config.get("spool", {})
-    spool = Spool(spool_dir(conf.get("dir", "data/spool"), config["database"]["url"], schema, PROJECT),
-                  conf.get("max_messages", 10_000))
+    base = conf.get("dir", "data/spool")
+    if test_config and "spool.dir" not in test_config.get("overrides", {}):
+        base = Path(tempfile.gettempdir()) / "linli-test-spool"
+    folder = spool_dir(base, config["database"]["url"], test_config.get("schema"), PROJECT)
+    spool = Spool(folder, conf.get("max_messages", 10_000))
     if prepare:
         try:
             spool.folder.mkdir(mode=0o700, parents=True, exist_ok=True)

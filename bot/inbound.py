@@ -19,7 +19,7 @@ import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Callable
 
@@ -45,6 +45,7 @@ STALE = timedelta(seconds=60)
 # spool instead: WeChat gives 5 s, and a locked SQLite file or a dead PostgreSQL host
 # could otherwise hold the request for the whole busy or connect timeout.
 CLAIM_TIMEOUT = 3.0
+KEEP_DELAY = 1.0  # seconds before a freshly kept message is first replayed
 LIMITED_CHANNELS = frozenset({"wechat"})  # residents; staff on WeCom are never slowed
 
 
@@ -164,63 +165,102 @@ def _result_or_keep(services: Services, inbound: Inbound, respond: Responder,
 
 def _admit_and_work(services: Services, inbound: Inbound, job: Job,
                     respond: Responder) -> str | None:
-    """Claim the message (and take a rate-limit token); then handle it if it is ours."""
+    """Claim and handle the message; tell the waiting request as soon as the claim is settled."""
     try:
-        claim = _admit(services, inbound)
+        return _claim_and_handle(services, inbound, job, respond, _gate(services, inbound))
     except BaseException as err:
-        with job.lock:
-            job.failure = err
-            job.admitted.set()
-        return None
+        if _settle(job, failure=err):  # the request learns it and answers (or spools)
+            return None
+        raise
+
+
+def _settle(job: Job, claim: Claim | None = None, failure: BaseException | None = None) -> bool:
+    """Hand the claim's outcome to the request once; False when it was already handed."""
     with job.lock:
-        job.claim = claim
+        if job.admitted.is_set():
+            return False
+        job.claim, job.failure = claim, failure
         job.admitted.set()
-    if claim.row_id is None:
-        return None
-    return _work(services, inbound, claim.row_id, job, respond)
+        return True
 
 
-def _admit(services: Services, inbound: Inbound) -> Claim:
-    """Refuse a flooding sender, else claim the message; a retry is never counted twice."""
+Gate = Callable[[Session], Verdict]
+
+
+def _allow(_session: Session) -> Verdict:
+    return ALLOWED
+
+
+def _gate(services: Services, inbound: Inbound) -> Gate:
+    """Return the rate-limit check for this message; refuse a known flooder without the database."""
     limiter = services.limiter
-    limited = limiter is not None and inbound.channel in LIMITED_CHANNELS \
-        and inbound.kind != "event"
-    if limited:
-        sender, now = bucket_key(inbound.channel, inbound.sender), services.clock().timestamp()
-        if limiter.known_refused(sender, now):
-            return Claim(verdict=SILENT)
-
-    def gate(session: Session) -> Verdict:
-        return limiter.check(session, sender, now) if limited else ALLOWED
-
-    return _claim(services, inbound, gate)
+    if limiter is None or inbound.channel not in LIMITED_CHANNELS or inbound.kind == "event":
+        return _allow
+    sender, now = bucket_key(inbound.channel, inbound.sender), services.clock().timestamp()
+    if limiter.known_refused(sender, now):
+        return lambda _session: SILENT
+    return lambda session: limiter.check(session, sender, now)
 
 
-def _claim(services: Services, inbound: Inbound,
-           gate: Callable[[Session], Verdict] = lambda _session: ALLOWED) -> Claim:
-    """Insert the message under its key; no row_id when another arrival has it in hand or done.
+def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: Responder,
+                      gate: Gate) -> str | None:
+    """Insert the message under its key and handle it, all in one transaction.
 
-    `gate` runs first in the same transaction: a refused message stores nothing but its
-    sender's counter, and a duplicate rolls the counter back with it.
+    Until it commits nobody else sees the row: a retry's insert waits for it (PostgreSQL's
+    unique index, SQLite's write lock), and if this process dies the database rolls the
+    row back, so the retry inserts it again and handles it. `gate` runs first: a refused
+    message stores nothing but its sender's counter, and a duplicate (a retry of a message
+    already stored) rolls the counter back with it.
     """
     now = services.clock()
-    row = InboundMessage(channel=inbound.channel, dedupe_key=inbound.key, sender=inbound.sender,
-                         msg_type=inbound.event or inbound.kind, content=inbound.text,
-                         received_at=now, status="processing")
+    inserted = False
     try:
         with transaction(services.sessions) as session:
             verdict = gate(session)
             if not verdict.allowed:
-                return Claim(verdict=verdict)
+                _settle(job, Claim(verdict=verdict))
+                return None
+            row = InboundMessage(channel=inbound.channel, dedupe_key=inbound.key,
+                                 sender=inbound.sender, msg_type=inbound.event or inbound.kind,
+                                 content=inbound.text, received_at=now, status="processing")
             session.add(row)
             try:
                 session.flush()
             except IntegrityError:  # only the dedupe key can clash here
                 raise _Duplicate() from None
-        return Claim(row.id)
+            inserted = True
+            _settle(job, Claim(row.id))
+            reply, via = _respond(services, session, inbound, row, job, respond)
     except _Duplicate:
+        taken = _take_over(services, inbound, now)
+        _settle(job, Claim(taken))
+        return None if taken is None else _work(services, inbound, taken, job, respond)
+    except Exception as err:
+        if isinstance(err, SQLAlchemyError) and is_outage(err):
+            log.warning("message %s: database unreachable (%s)", inbound.key, type(err).__name__)
+        else:
+            log.exception("message %s could not be handled; WeChat's retry will", inbound.key)
+        if inserted:
+            _mark_failed(services, inbound, now)
+        raise
+    outbox.kick(services)  # whatever the handler queued goes out now, after the commit
+    return reply if via == "passive" else None  # a pushed reply must not also go passively
+
+
+def _mark_failed(services: Services, inbound: Inbound, now: datetime) -> None:
+    """Leave a `failed` row for operators and for the next retry to take over at once."""
+    try:
+        with transaction(services.sessions) as session:
+            session.add(InboundMessage(channel=inbound.channel, dedupe_key=inbound.key,
+                                       sender=inbound.sender, msg_type=inbound.event or inbound.kind,
+                                       content=inbound.text, received_at=now, status="failed"))
+    except SQLAlchemyError:  # a retry got in first, or the database is down (the spool has it)
         pass
-    with transaction(services.sessions) as session:  # a failed or abandoned first try: take it over
+
+
+def _take_over(services: Services, inbound: Inbound, now: datetime) -> int | None:
+    """Take over a row a failed or dead handler left committed; None when it is done or in hand."""
+    with transaction(services.sessions) as session:
         taken = session.execute(
             update(InboundMessage)
             .where(InboundMessage.dedupe_key == inbound.key,
@@ -229,9 +269,9 @@ def _claim(services: Services, inbound: Inbound,
                             InboundMessage.received_at < now - STALE)))
             .values(status="processing", received_at=now)).rowcount
         if not taken:
-            return Claim()
-        return Claim(session.scalar(select(InboundMessage.id)
-                                    .where(InboundMessage.dedupe_key == inbound.key)))
+            return None
+        return session.scalar(select(InboundMessage.id)
+                              .where(InboundMessage.dedupe_key == inbound.key))
 
 
 # --- the spool: messages kept while the database is down ------------------------------------
@@ -246,7 +286,8 @@ def _keep(services: Services, inbound: Inbound, respond: Responder) -> None:
     except (SpoolFull, OSError) as err:
         log.error("message could not be spooled (%s)", type(err).__name__)
         raise Unavailable(str(err)) from None
-    drainer.kick(partial(_replay_kept, services, respond))
+    # not at once: a retry usually comes first once the database is back, and WeChat waits
+    drainer.kick(partial(_replay_kept, services, respond), delay=KEEP_DELAY)
     return None
 
 
@@ -271,14 +312,14 @@ def replay(services: Services, inbound: Inbound, respond: Responder) -> bool:
     Return True once it is handled (here, or earlier by one of WeChat's retries), False
     while another worker has it in hand; raise spool.Outage while the database is down.
     """
+    job = Job(deferred=True)
     try:
-        claim = _claim(services, inbound)
-        if claim.row_id is None:
+        _claim_and_handle(services, inbound, job, respond, _allow)
+        if job.claim is None or job.claim.row_id is None:
             with services.sessions() as session:
                 status = session.scalar(select(InboundMessage.status)
                                         .where(InboundMessage.dedupe_key == inbound.key))
             return status == "done"
-        _work(services, inbound, claim.row_id, Job(deferred=True), respond)
     except SQLAlchemyError as err:
         if is_outage(err):
             raise Outage(type(err).__name__) from None
@@ -304,21 +345,28 @@ def _work(services: Services, inbound: Inbound, row_id: int, job: Job,
 
 def _handle(services: Services, inbound: Inbound, row_id: int, job: Job,
             respond: Responder) -> str | None:
-    """Handle the message and store its reply in one transaction; push it if nobody waits."""
+    """Handle a taken-over message and store its reply in one transaction."""
     with transaction(services.sessions) as session:
-        reply = respond(services, session, inbound)
-        with job.lock:
-            job.decided = True
-            via = "push" if job.deferred else "passive"
-        if via == "push" and reply:
-            channel, recipient = _late_route(inbound)
-            outbox.enqueue(session, key=f"reply:{inbound.key}", channel=channel,
-                           recipient=recipient, body=reply, now=services.clock())
         row = session.get(InboundMessage, row_id)
-        row.status, row.reply, row.reply_via = "done", reply, via
-        row.finished_at = services.clock()
-    outbox.kick(services)  # whatever the handler queued goes out now, after the commit
-    return reply if via == "passive" else None  # a pushed reply must not also go passively
+        reply, via = _respond(services, session, inbound, row, job, respond)
+    outbox.kick(services)
+    return reply if via == "passive" else None
+
+
+def _respond(services: Services, session: Session, inbound: Inbound, row: InboundMessage,
+             job: Job, respond: Responder) -> tuple[str, str]:
+    """Ask the dialogue, store the reply on the row, and queue it as a push if nobody waits."""
+    reply = respond(services, session, inbound)
+    with job.lock:
+        job.decided = True
+        via = "push" if job.deferred else "passive"
+    if via == "push" and reply:
+        channel, recipient = _late_route(inbound)
+        outbox.enqueue(session, key=f"reply:{inbound.key}", channel=channel,
+                       recipient=recipient, body=reply, now=services.clock())
+    row.status, row.reply, row.reply_via = "done", reply, via
+    row.finished_at = services.clock()
+    return reply, via
 
 
 def _late_route(inbound: Inbound) -> tuple[str, str]:

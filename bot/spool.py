@@ -170,17 +170,18 @@ class Drainer:
         self._wake = threading.Event()
         self._stopping = threading.Event()
 
-    def kick(self, replay: Replay) -> None:
-        """Start draining now, or wake a drain that waits for the database."""
+    def kick(self, replay: Replay, delay: float = 0.0) -> None:
+        """Start draining (after `delay` seconds), or wake a drain that waits for the database."""
         with self._lock:
             if self._stopping.is_set():
                 return
             if self._running:
-                self._wake.set()
+                if not delay:
+                    self._wake.set()
                 return
             self._running = True
         try:
-            self._thread.submit(self._loop, replay)
+            self._thread.submit(self._loop, replay, delay)
         except RuntimeError:  # shut down meanwhile
             with self._lock:
                 self._running = False
@@ -199,9 +200,11 @@ class Drainer:
             self._next_look = now + LOOK_EVERY
         return bool(self.spool.pending())
 
-    def _loop(self, replay: Replay) -> None:
+    def _loop(self, replay: Replay, delay: float) -> None:
         wait = RETRY_FIRST
         try:
+            if delay:
+                self._wake.wait(delay)
             while not self._stopping.is_set():
                 self._wake.clear()
                 try:
