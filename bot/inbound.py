@@ -2,9 +2,11 @@
 
 WeChat resends a message it got no answer for within 5 s, up to three times. The
 first arrival inserts a row under the message's dedupe key (unique in the
-database, so it holds across processes) and is handled; any later arrival finds
-the row and gets the stored reply. When handling takes longer than the deadline,
-the request answers "success" and the reply goes out afterwards as a push.
+database, so it holds across processes) and is handled in the same transaction;
+a later arrival's insert waits for that transaction and then finds the row and
+gets the stored reply. A handler that dies leaves nothing committed, so the next
+retry handles the message. When handling takes longer than the deadline, the
+request answers "success" and the reply goes out afterwards as a push.
 
 When the database is down (or does not answer within CLAIM_TIMEOUT), the message is
 kept in the local spool (bot/spool.py), the request answers "success", and a drainer
@@ -38,8 +40,9 @@ from models import InboundMessage, transaction
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
-# A row still "processing" this long after it arrived was left by a handler that died:
-# its transaction rolled back, so handling it again cannot double anything.
+# Rows are committed "done", or "failed" by a handler that caught its own error (the
+# next retry takes it over at once); a "processing" row, committed only by older
+# versions, is taken over once it is this old.
 STALE = timedelta(seconds=60)
 # How long a request waits for the database to take a message before keeping it in the
 # spool instead: WeChat gives 5 s, and a locked SQLite file or a dead PostgreSQL host
@@ -232,9 +235,7 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
             _settle(job, Claim(row.id))
             reply, via = _respond(services, session, inbound, row, job, respond)
     except _Duplicate:
-        taken = _take_over(services, inbound, now)
-        _settle(job, Claim(taken))
-        return None if taken is None else _work(services, inbound, taken, job, respond)
+        return _take_over(services, inbound, job, respond, now)
     except Exception as err:
         if isinstance(err, SQLAlchemyError) and is_outage(err):
             log.warning("message %s: database unreachable (%s)", inbound.key, type(err).__name__)
@@ -258,8 +259,12 @@ def _mark_failed(services: Services, inbound: Inbound, now: datetime) -> None:
         pass
 
 
-def _take_over(services: Services, inbound: Inbound, now: datetime) -> int | None:
-    """Take over a row a failed or dead handler left committed; None when it is done or in hand."""
+def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responder,
+               now: datetime) -> str | None:
+    """Handle a message whose committed row a failed handler left, in one transaction.
+
+    The UPDATE locks the row, so a concurrent retry waits and then finds it done.
+    """
     with transaction(services.sessions) as session:
         taken = session.execute(
             update(InboundMessage)
@@ -267,11 +272,15 @@ def _take_over(services: Services, inbound: Inbound, now: datetime) -> int | Non
                    or_(InboundMessage.status == "failed",
                        and_(InboundMessage.status == "processing",
                             InboundMessage.received_at < now - STALE)))
-            .values(status="processing", received_at=now)).rowcount
-        if not taken:
+            .values(status="processing", received_at=now)
+            .returning(InboundMessage.id)).scalar_one_or_none()
+        _settle(job, Claim(taken))
+        if taken is None:
             return None
-        return session.scalar(select(InboundMessage.id)
-                              .where(InboundMessage.dedupe_key == inbound.key))
+        row = session.get(InboundMessage, taken)
+        reply, via = _respond(services, session, inbound, row, job, respond)
+    outbox.kick(services)
+    return reply if via == "passive" else None
 
 
 # --- the spool: messages kept while the database is down ------------------------------------
@@ -325,32 +334,6 @@ def replay(services: Services, inbound: Inbound, respond: Responder) -> bool:
             raise Outage(type(err).__name__) from None
         raise
     return True
-
-
-def _work(services: Services, inbound: Inbound, row_id: int, job: Job,
-          respond: Responder) -> str | None:
-    """Handle the message, or mark it failed so that WeChat's next retry handles it again."""
-    try:
-        return _handle(services, inbound, row_id, job, respond)
-    except Exception:
-        log.exception("message %s could not be handled; a retry will take it over", row_id)
-        try:
-            with transaction(services.sessions) as session:
-                session.execute(update(InboundMessage).where(InboundMessage.id == row_id)
-                                .values(status="failed"))
-        except SQLAlchemyError:
-            log.warning("message %s stays processing until it is stale", row_id)
-        raise
-
-
-def _handle(services: Services, inbound: Inbound, row_id: int, job: Job,
-            respond: Responder) -> str | None:
-    """Handle a taken-over message and store its reply in one transaction."""
-    with transaction(services.sessions) as session:
-        row = session.get(InboundMessage, row_id)
-        reply, via = _respond(services, session, inbound, row, job, respond)
-    outbox.kick(services)
-    return reply if via == "passive" else None
 
 
 def _respond(services: Services, session: Session, inbound: Inbound, row: InboundMessage,
