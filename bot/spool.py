@@ -168,6 +168,7 @@ class Drainer:
         self._running = False
         self._next_look = 0.0  # monotonic time of the next look for leftovers
         self._wake = threading.Event()
+        self._kicked = False  # kicked while a pass ran: look again before stopping
         self._stopping = threading.Event()
 
     def kick(self, replay: Replay, delay: float = 0.0) -> None:
@@ -176,6 +177,7 @@ class Drainer:
             if self._stopping.is_set():
                 return
             if self._running:
+                self._kicked = True
                 if not delay:
                     self._wake.set()
                 return
@@ -207,6 +209,8 @@ class Drainer:
                 self._wake.wait(delay)
             while not self._stopping.is_set():
                 self._wake.clear()
+                with self._lock:
+                    self._kicked = False
                 try:
                     left = self.drain(replay)
                 except Exception:
@@ -221,7 +225,7 @@ class Drainer:
         finally:
             with self._lock:
                 self._running = False
-                again = self._wake.is_set() and not self._stopping.is_set()
+                again = self._kicked and not self._stopping.is_set()
             if again:  # a message was kept while this pass was ending
                 self.kick(replay)
 
