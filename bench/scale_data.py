@@ -80,7 +80,6 @@ def load(conn: psycopg.Connection, shape: Shape, now: datetime, say: Any = print
     """Fill an empty, migrated database; return ids the bench needs (staff, vote, a deep ticket)."""
     rng = random.Random(20261128)
     started = time.monotonic()
-    communities = max(1, shape.estates // 10)
     _copy(conn, "estates", ("id", "name", "community", "street"),
           ((e, f"邻里花园{e:02d}区", f"和顺{(e - 1) // 10 + 1}社区", "龙溪街道") for e in range(1, shape.estates + 1)))
     buildings = shape.estates * BUILDINGS_PER_ESTATE

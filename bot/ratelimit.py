@@ -14,7 +14,6 @@ The counter is keyed by a hash of the sender, so `rate_limits` holds no openid.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -24,15 +23,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from models.ratelimit import RateLimit
+from models.ratelimit import RateLimit, bucket_key
 
 WARN_EVERY = 60.0  # seconds: a limited sender is told at most once a minute
 MAX_REMEMBERED = 10_000  # senders this process remembers as refused
-
-
-def bucket_key(channel: str, sender: str) -> str:
-    """Return the counter's key: the channel and a hash of the sender, never the openid itself."""
-    return f"{channel}:{hashlib.sha256(sender.encode('utf-8')).hexdigest()[:40]}"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
 from models.estate import Resident
+from models.ratelimit import RateLimit, bucket_key
 from models.messages import Conversation, InboundMessage, OutboxMessage
 from models.tickets import Follower, Ticket, TicketEvent
 from models.votes import Ballot, Vote
@@ -105,10 +106,12 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     for ticket in tickets:
         ticket.text, ticket.place, ticket.room = scrub(ticket.text, rooms), \
             scrub(ticket.place, rooms) if ticket.place else None, None
+        ticket.public_text = None  # their words leave the public board
     _scrub_notes(session, resident, [t.id for t in tickets], rooms)
     _scrub_sent(session, [t.id for t in tickets], rooms)
     session.execute(delete(Follower).where(Follower.resident_id == resident.id))
     session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
+    session.execute(delete(RateLimit).where(RateLimit.sender == bucket_key("wechat", openid)))
     session.execute(delete(OutboxMessage).where(
         OutboxMessage.status.in_(UNSENT), or_(
             and_(OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid),

@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from bot import outbox
+from models.ratelimit import RateLimit, bucket_key
 from models import Ballot, Base, Conversation, Follower, InboundMessage, OutboxMessage, Resident, Ticket
 from models.privacy import Erasure, mask_phones, scrub
 from tests.conftest import Clock
@@ -71,6 +72,7 @@ def test_erasure_asks_first_then_erases_and_keeps_tickets_under_a_pseudonym(
     opened = peer.say(f"{label}门口的楼道灯坏了，联系我{PHONE}", openid=OPENID) or ""
     assert "#1" in opened
     outbox.deliver_due(app.extensions["linli"])
+    cli(app, "board", "publish", "1")  # staff put their words on the public board
     peer.say("电梯也坏了", openid=OPENID)  # waits for a place: a conversation is pending
     ask = peer.say("删除我的信息", openid=OPENID) or ""
     assert "确认删除" in ask and "保留" in ask and "10分钟" in ask
@@ -103,6 +105,8 @@ def test_erasure_asks_first_then_erases_and_keeps_tickets_under_a_pseudonym(
         messages = session.scalars(select(InboundMessage).where(
             InboundMessage.sender == erasure.pseudonym)).all()
         assert len(messages) >= 5 and {m.content for m in messages} == {None}  # keys kept, words gone
+        assert ticket.public_text is None  # their words leave the public board
+        assert session.get(RateLimit, bucket_key("wechat", OPENID)) is None  # their counter too
 
     outbox.deliver_due(app.extensions["linli"])
     assert not any("有新进展" in str(c.body) for c in fake_wechat.calls)

@@ -21,7 +21,6 @@ from flask import Flask
 from bot import outbox
 from bot.services import Services, utc_now
 from models import transaction
-from scheduler import runner
 from scheduler.jobs import JOBS, JobSpec
 from scheduler.leader import Scheduler
 from tests.conftest import EXAMPLE, PROJECT, Clock, make_app

@@ -216,7 +216,7 @@ def test_whole_ticket_life_through_wecom(peer: WeChatPeer, app: Flask, server: s
     """The issue's whole life: report on /wechat; the grid worker's WeCom and the property
     group get cards; 接单 from WeCom reaches the resident; 完成 asks for a rating;
     不满意 reopens; 合并 from the group chat moves followers."""
-    from tests.wecom_factories import app_peer, bot_peer, bot_text
+    from tests.wecom_factories import app_peer, bot_peer
     register(app)
     wecom, group = app_peer(server, app), bot_peer(server, app)
     assert "#1" in (peer.say("3栋2单元电梯坏了，有人被困", openid="oAlice") or "")

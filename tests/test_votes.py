@@ -8,7 +8,6 @@ import json
 from decimal import Decimal
 from fractions import Fraction
 
-import pytest
 from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +15,7 @@ from sqlalchemy import select
 
 from bot import outbox
 from bot.handlers import vote as vote_chat
-from models import Ballot, Home, OutboxMessage, Resident, Vote
+from models import Home, OutboxMessage
 from models.votes import PLAIN, RegisterHome, revoke_by, tally
 from tests.conftest import Clock
 from tests.factories import WeChatPeer
