@@ -244,7 +244,8 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
         if inserted:
             _mark_failed(services, inbound, now)
         raise
-    outbox.kick(services)  # whatever the handler queued goes out now, after the commit
+    if outbox.queued(session):
+        outbox.kick(services)  # whatever the handler queued goes out now, after the commit
     return reply if via == "passive" else None  # a pushed reply must not also go passively
 
 
@@ -279,7 +280,8 @@ def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responde
             return None
         row = session.get(InboundMessage, taken)
         reply, via = _respond(services, session, inbound, row, job, respond)
-    outbox.kick(services)
+    if outbox.queued(session):
+        outbox.kick(services)
     return reply if via == "passive" else None
 
 

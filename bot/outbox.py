@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,11 +86,28 @@ def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: s
 
 def release_held(session: Session, openid: str, now: datetime) -> int:
     """The resident wrote: what waited for them may go now."""
-    return session.execute(
+    released = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid,
                OutboxMessage.status == "held")
         .values(status="pending", due_at=now)).rowcount
+    if released:
+        session.info[QUEUED] = True
+    return released
+
+
+QUEUED = "linli.outbox_queued"  # session.info: this session queued something to send
+
+
+@event.listens_for(Session, "before_flush")
+def _note_queued(session: Session, _context: object, _instances: object) -> None:
+    if not session.info.get(QUEUED) and any(isinstance(o, OutboxMessage) for o in session.new):
+        session.info[QUEUED] = True
+
+
+def queued(session: Session) -> bool:
+    """Tell whether this session queued (or released) a message, so a sender is worth waking."""
+    return bool(session.info.get(QUEUED))
 
 
 def kick(services: Services) -> Future[int]:
@@ -99,20 +116,22 @@ def kick(services: Services) -> Future[int]:
 
 
 def _deliver_logged(services: Services) -> int:
-    try:
-        return deliver_due(services)
+    try:  # stale claims are recovered by the scheduler's outbox job, not on every kick
+        return deliver_due(services, recover=False)
     except Exception:  # the next kick or sweep tries again; nothing is lost
         log.exception("outbox delivery stopped")
         return 0
 
 
-def deliver_due(services: Services, limit: int | None = None, senders: int = 1) -> int:
+def deliver_due(services: Services, limit: int | None = None, senders: int = 1,
+                recover: bool = True) -> int:
     """Send queued messages whose time has come; return how many went.
 
     With `senders` above one, that many threads send side by side, each with at most
     one message claimed at a time, so a worker that dies repeats at most one per sender.
     """
-    recover_stale(services)
+    if recover:
+        recover_stale(services)
     if senders <= 1:  # the everyday path: one message claimed at a time
         return _send_loop(services, limit, batch=1)
     share = None if limit is None else -(-limit // senders)

@@ -88,18 +88,28 @@ def covering(session: Session, role: str, building: str | None, unit: str | None
     Staff of a level with no coverage at all answer for the whole estate; when the
     place has no building, they are the ones told.
     """
-    everyone = session.scalars(select(Staff).where(Staff.role == role).order_by(Staff.id)).all()
     if building is None:
-        return [s for s in everyone if not s.coverage] or list(everyone)
-    best: list[tuple[int, Staff]] = []
-    for member in everyone:
-        score = max((_fit(c, building, unit, room) for c in member.coverage), default=0)
-        if score:
-            best.append((score, member))
+        everywhere = _uncovered(session, role)
+        return everywhere or list(session.scalars(
+            select(Staff).where(Staff.role == role).order_by(Staff.id)))
+    # Only coverage of this building can fit it: ask for those rows, not the whole street's.
+    best: dict[int, tuple[int, Staff]] = {}
+    for coverage, member in session.execute(
+            select(Coverage, Staff).join(Staff, Coverage.staff_id == Staff.id)
+            .where(Staff.role == role, Coverage.building == building).order_by(Staff.id)):
+        score = _fit(coverage, building, unit, room)
+        if score > best.get(member.id, (0, member))[0]:
+            best[member.id] = (score, member)
     if not best:
-        return [s for s in everyone if not s.coverage]
-    top = max(score for score, _ in best)
-    return [member for score, member in best if score == top]
+        return _uncovered(session, role)
+    top = max(score for score, _ in best.values())
+    return [member for _id, (score, member) in sorted(best.items()) if score == top]
+
+
+def _uncovered(session: Session, role: str) -> list[Staff]:
+    """The level's staff who list no buildings: they answer for the whole estate."""
+    return list(session.scalars(select(Staff).where(Staff.role == role, ~Staff.coverage.any())
+                                .order_by(Staff.id)))
 
 
 def _fit(coverage: Coverage, building: str, unit: str | None, room: str | None) -> int:
