@@ -24,6 +24,7 @@ from models import transaction  # noqa: E402
 from models import demo as demo_estate  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from tests.browser.conftest import ARGS, CHROMIUM  # noqa: E402
+from tests.browser.test_sim_page import say  # noqa: E402
 from tests.fakes import FakeWeChat, Served  # noqa: E402
 
 REPORT = "3栋电梯坏了，有人被困"
@@ -44,15 +45,6 @@ def serve_demo(workdir: Path) -> tuple[Served, Served]:
     with transaction(services.sessions) as session:
         demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道")
     return Served(app), api
-
-
-def say(page: Page, text: str) -> str:
-    answers = page.locator("#sim-log .sim-bot")
-    before = answers.count()
-    page.fill("#sim-text", text)
-    page.press("#sim-text", "Enter")
-    expect(answers).to_have_count(before + 1)
-    return answers.last.inner_text()
 
 
 def shoot_sim(page: Page, url: str) -> None:

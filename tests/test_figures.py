@@ -101,13 +101,13 @@ def bare(database: tuple[str, str | None], fake_wechat: FakeWeChat) -> Iterator[
     app.extensions["linli"].close()
 
 
-def add_tickets(app: Flask, specs: list[dict[str, Any]]) -> None:
+def add_tickets(app: Flask, specs: list[dict[str, Any]], openid: str = "oFigures") -> None:
     """Add problem tickets (fields as given, the rest plain) reported by one resident."""
     sessions = app.extensions["linli"].sessions
     with transaction(sessions) as session:
-        reporter = session.scalar(select(Resident).where(Resident.openid == "oFigures"))
+        reporter = session.scalar(select(Resident).where(Resident.openid == openid))
         if reporter is None:
-            reporter = Resident(openid="oFigures", created_at=START, pushes_since_inbound=0)
+            reporter = Resident(openid=openid, created_at=START, pushes_since_inbound=0)
             session.add(reporter)
             session.flush()
         for spec in specs:

@@ -151,14 +151,20 @@ class TicketsLocked:
             self.conn = None
 
 
+def server_setup(app: Flask, database: tuple[str, str | None], fake_wechat: FakeWeChat,
+                 tmp_path: Path) -> tuple[dict[str, str], str, WeChatPeer]:
+    """A `flask serve` environment on a free port, its address, and a WeChat peer for it."""
+    conf = app.extensions["linli"].config["wechat"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    return (process_env(database, fake_wechat, tmp_path, port=port), base,
+            WeChatPeer(base, conf["token"], conf["app_id"]))
+
+
 def test_killed_mid_request_the_retry_makes_one_ticket_and_one_reply(
         app: Flask, database, fake_wechat: FakeWeChat, tmp_path: Path,
         processes: Processes) -> None:
-    conf = app.extensions["linli"].config["wechat"]
-    port = free_port()
-    env = process_env(database, fake_wechat, tmp_path, port=port)
-    base = f"http://127.0.0.1:{port}"
-    peer = WeChatPeer(base, conf["token"], conf["app_id"])
+    env, base, peer = server_setup(app, database, fake_wechat, tmp_path)
     message = text_xml("3栋2单元电梯坏了，有人被困", openid="oKilledMidRequest", msg_id=7_000_001)
 
     cold = dict(env, LINLI_CACHE_DIR=str(tmp_path / "cold-cache"))  # the engine loads slowly
@@ -229,11 +235,7 @@ def _post_ignoring_death(peer: WeChatPeer, message: str) -> None:
 def test_killed_after_answering_the_retry_gets_the_stored_reply(
         app: Flask, database, fake_wechat: FakeWeChat, tmp_path: Path,
         processes: Processes) -> None:
-    conf = app.extensions["linli"].config["wechat"]
-    port = free_port()
-    env = process_env(database, fake_wechat, tmp_path, port=port)
-    base = f"http://127.0.0.1:{port}"
-    peer = WeChatPeer(base, conf["token"], conf["app_id"])
+    env, base, peer = server_setup(app, database, fake_wechat, tmp_path)
     message = text_xml("5栋楼道垃圾没人收", openid="oKilledAfter", msg_id=7_000_002)
     server = processes.flask(env, "serve")
     wait_until(lambda: serving(base))

@@ -17,9 +17,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from models import Home, Resident, Staff, Ticket, transaction
+from models import Home, Resident, Staff, transaction
 from models import votes as vote_rules
 from tests.conftest import START, Clock
+from tests.test_figures import add_tickets
 from web.stats import Cache, NotReady
 
 VENDOR = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor"
@@ -31,21 +32,13 @@ CANVASES = ("chart-category-state", "chart-response", "chart-resolve", "chart-gr
 
 
 def seed(app: Flask, specs: list[dict[str, Any]]) -> None:
-    """Add problem tickets reported by one resident, each saying SECRET."""
-    with transaction(app.extensions["linli"].sessions) as session:
-        reporter = session.scalar(select(Resident).where(Resident.openid == "oStatsReporter"))
-        if reporter is None:
-            reporter = Resident(openid="oStatsReporter", created_at=START, pushes_since_inbound=0)
-            session.add(reporter)
-            session.flush()
-        for spec in specs:
-            created = spec.pop("created_at", START - timedelta(days=2))
-            session.add(Ticket(**{
-                "kind": "problem", "category": "elevator", "reporter_id": reporter.id,
-                "building": "3", "room": "1203", "place": "3栋电梯", "text": SECRET,
-                "state": "open", "level": "grid", "created_at": created, "updated_at": created,
-                "response_due_at": created + timedelta(days=1),
-                "resolve_due_at": created + timedelta(days=3), "reopen_count": 0} | spec))
+    """Add problem tickets reported by one resident, each saying SECRET from room 1203."""
+    def dated(spec: dict[str, Any]) -> dict[str, Any]:
+        created = spec.get("created_at", START - timedelta(days=2))
+        return {"room": "1203", "place": "3栋电梯", "text": SECRET, "created_at": created,
+                "updated_at": created, "response_due_at": created + timedelta(days=1),
+                "resolve_due_at": created + timedelta(days=3)} | spec
+    add_tickets(app, [dated(spec) for spec in specs], openid="oStatsReporter")
 
 
 def handler(app: Flask, name: str) -> int:
