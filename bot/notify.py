@@ -49,8 +49,8 @@ def new_ticket(services: Services, session: Session, ticket: Ticket, now: dateti
 def level_staff(session: Session, ticket: Ticket, level: str) -> list[Staff]:
     """The staff of one level who answer for the ticket's place (and category, for property)."""
     people = covering(session, level, ticket.building, ticket.unit, ticket.room)
-    if level == "property" and ticket.category:
-        people = [p for p in people if not p.categories or ticket.category in p.categories.split(",")]
+    if level == "property":
+        people = [p for p in people if p.handles(ticket.category)]
     return people
 
 

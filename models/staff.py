@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Hashable, Iterable, TypeVar
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -10,6 +11,7 @@ from models.db import Base
 
 LEVELS = ("grid", "property", "estate", "community", "street")
 COVERAGE_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
+Who = TypeVar("Who", bound=Hashable)
 
 
 class Staff(Base):
@@ -28,6 +30,10 @@ class Staff(Base):
 
     coverage: Mapped[list[Coverage]] = relationship(
         back_populates="staff", cascade="all, delete-orphan")
+
+    def handles(self, category: str | None) -> bool:
+        """Whether this member takes tickets of the category (no list: every category)."""
+        return not category or not self.categories or category in self.categories.split(",")
 
 
 class Coverage(Base):
@@ -93,17 +99,21 @@ def covering(session: Session, role: str, building: str | None, unit: str | None
         return everywhere or list(session.scalars(
             select(Staff).where(Staff.role == role).order_by(Staff.id)))
     # Only coverage of this building can fit it: ask for those rows, not the whole street's.
-    best: dict[int, tuple[int, Staff]] = {}
-    for coverage, member in session.execute(
-            select(Coverage, Staff).join(Staff, Coverage.staff_id == Staff.id)
-            .where(Staff.role == role, Coverage.building == building).order_by(Staff.id)):
-        score = _fit(coverage, building, unit, room)
-        if score > best.get(member.id, (0, member))[0]:
-            best[member.id] = (score, member)
-    if not best:
-        return _uncovered(session, role)
-    top = max(score for score, _ in best.values())
-    return [member for _id, (score, member) in sorted(best.items()) if score == top]
+    rows = session.execute(select(Staff, Coverage).join(Coverage, Coverage.staff_id == Staff.id)
+                           .where(Staff.role == role, Coverage.building == building)
+                           .order_by(Staff.id))
+    return most_specific(rows, building, unit, room) or _uncovered(session, role)
+
+
+def most_specific(rows: Iterable[tuple[Who, Coverage]], building: str, unit: str | None,
+                  room: str | None) -> list[Who]:
+    """Of (who, coverage) rows, those whose coverage names the place most exactly, in the
+    rows' order; empty when no coverage fits the place."""
+    best: dict[Who, int] = {}
+    for who, coverage in rows:
+        best[who] = max(best.get(who, 0), _fit(coverage, building, unit, room))
+    top = max(best.values(), default=0)
+    return [who for who, score in best.items() if top and score == top]
 
 
 def _uncovered(session: Session, role: str) -> list[Staff]:

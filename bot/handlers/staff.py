@@ -16,7 +16,7 @@ from bot.handlers import bind, market, vote
 from bot.services import Services
 from models import Follower, Staff, Ticket, board, record, transition
 from models.sla import restart_clock
-from models.staff import LEVELS, Coverage, _fit
+from models.staff import LEVELS, Coverage, most_specific
 from models.tickets import OPEN_STATES, TRANSITIONS
 
 COMMAND = re.compile(r"^\s*(\S{2})\s*(.*)$", re.S)
@@ -242,15 +242,10 @@ def _answers_for(me: Staff, ticket: Ticket, me_bare: bool, any_bare: bool,
     if ticket.building is None:
         named = me_bare or not any_bare
     else:
-        best: dict[int, int] = {}
-        for staff_id, cover in scores.get(ticket.building, []):
-            fit = _fit(cover, ticket.building, ticket.unit, ticket.room)
-            best[staff_id] = max(best.get(staff_id, 0), fit)
-        top = max(best.values(), default=0)
-        named = best.get(me.id, 0) == top if top else me_bare
-    if named and ticket.level == "property" and ticket.category:
-        return not me.categories or ticket.category in me.categories.split(",")
-    return named
+        fitting = most_specific(scores.get(ticket.building, []), ticket.building, ticket.unit,
+                                ticket.room)
+        named = me.id in fitting if fitting else me_bare
+    return named and (ticket.level != "property" or me.handles(ticket.category))
 
 
 def _overdue(ticket: Ticket, now: datetime) -> bool:
