@@ -49,6 +49,18 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+def cli(app: Flask, *args: str) -> str:
+    """Run a `flask` command in the app; it must succeed. Return what it printed."""
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def libpq_url(url: str) -> str:
+    """The SQLAlchemy URL as psycopg.connect takes it (no driver name, password kept)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     """A ready intent engine (its jieba cache in the session's temporary directory)."""
@@ -74,7 +86,7 @@ def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _postgres_schema(url: str) -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    plain = libpq_url(url)
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:

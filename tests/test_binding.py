@@ -7,10 +7,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from models import Resident, Vote, find_home
-from tests.conftest import Clock
+from tests.conftest import Clock, cli
 from tests.factories import WeChatPeer
 from tests.test_staff import GRID_OPENID, register
-from tests.test_votes import cli
 
 
 def phone_of(app: Flask, building: str, unit: str, room: str) -> str:

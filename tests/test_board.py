@@ -12,18 +12,12 @@ from flask.testing import FlaskClient
 from bot import replies
 from models import Home, Owner, Resident, Ticket, transaction
 from models.board import scrub
-from tests.conftest import START
+from tests.conftest import START, cli
 from tests.factories import WeChatPeer
 
 STAFF_OPENID = "oStaffGridWang"
 MASKS = replies.SCRUB_MASKS
 SECRET_TEXT = "5栋2单元1203门口漏水，电话13987654321，找张秀英"
-
-
-def cli(app: Flask, *args: str) -> str:
-    result = app.test_cli_runner().invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def seed(app: Flask, specs: list[dict[str, Any]]) -> list[int]:

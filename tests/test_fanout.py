@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot import outbox
 from bot.services import Services
 from models import MarketOverride, OutboxMessage, Resident, Staff, transaction
-from tests.conftest import PROJECT, Clock
+from tests.conftest import Clock, PROJECT, cli
 from tests.factories import WeChatPeer
 from tests.fakes import FakeWeChat
 from tests.test_outbox import killable, wait_until, worker_env  # noqa: F401 - fixtures
@@ -33,12 +33,6 @@ def subscribers(app: Flask, count: int, clock: Clock) -> None:
         session.add_all(Resident(openid=f"oFan{n:05d}", created_at=clock(), subscribed=True,
                                  following=True, last_inbound_at=clock() - timedelta(hours=1),
                                  pushes_since_inbound=0) for n in range(count))
-
-
-def cli(app: Flask, *args: str) -> str:
-    result = app.test_cli_runner().invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_parallel_senders_send_each_once_with_one_in_flight_each(

@@ -8,11 +8,11 @@ from sqlalchemy.exc import OperationalError
 
 from bot.inbound import Inbound, receive
 from models import InboundMessage, Ticket
-from tests.conftest import Clock
+from tests.conftest import Clock, cli
 from tests.factories import WeChatPeer, image_xml
 from tests.fakes import FakeWeChat
 from tests.test_followthrough import fixed_and_looked_back, register_levels, settle, sweep, ticket
-from tests.test_staff import GRID_OPENID, app_messages, cli, register
+from tests.test_staff import GRID_OPENID, app_messages, register
 
 PROPERTY = "oPropertyZhaoOnWechat"
 

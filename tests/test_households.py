@@ -9,8 +9,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from models import Home, Owner, Resident, find_home
+from tests.conftest import cli
 from tests.factories import WeChatPeer
-from tests.test_votes import cli, create_vote
+from tests.test_votes import create_vote
 
 HEADER = "building,unit,room,area_m2,owner_name,phone,unsold\n"
 

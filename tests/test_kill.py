@@ -33,7 +33,7 @@ from scheduler import runner
 from scheduler.jobs import by_name
 from models import (Ballot, Home, OutboxMessage, Resident, Staff, Ticket, Vote,
                     transaction)
-from tests.conftest import EXAMPLE, PROJECT, Clock
+from tests.conftest import Clock, EXAMPLE, PROJECT, libpq_url
 from tests.factories import WeChatPeer, text_xml
 from tests.fakes import FakeWeChat
 
@@ -140,7 +140,7 @@ class TicketsLocked:
         url, schema = database
         self.conn: psycopg.Connection | None = None
         if schema:
-            plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            plain = libpq_url(url)
             self.conn = psycopg.connect(plain, options=f"-csearch_path={schema}")
             self.conn.execute("LOCK TABLE tickets IN EXCLUSIVE MODE")  # reads go on, inserts wait
 
@@ -196,7 +196,7 @@ def handler_in_transaction(database: tuple[str, str | None]) -> bool:
     insert waits on the test's lock; on SQLite someone holds the write lock."""
     url, schema = database
     if schema:
-        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        plain = libpq_url(url)
         with psycopg.connect(plain, autocommit=True) as conn:
             return bool(conn.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
@@ -215,7 +215,7 @@ def inbound_status(database: tuple[str, str | None], key: str) -> str | None:
     url, schema = database
     query = "SELECT status FROM inbound_messages WHERE dedupe_key = "
     if schema:
-        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        plain = libpq_url(url)
         with psycopg.connect(plain, options=f"-csearch_path={schema}", autocommit=True) as conn:
             row = conn.execute(query + "%s", (key,)).fetchone()
     else:
@@ -280,7 +280,7 @@ def write_locked(database: tuple[str, str | None], table: str = "tickets") -> bo
     """
     url, schema = database
     if schema:
-        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        plain = libpq_url(url)
         with psycopg.connect(plain, autocommit=True) as conn:
             return bool(conn.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "

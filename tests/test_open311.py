@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 import settings
 from bot import replies
 from models import Follower, OutboxMessage, Resident, Ticket, TicketEvent
-from tests.conftest import EXAMPLE, START
-from tests.test_board import cli, seed
+from tests.conftest import EXAMPLE, START, cli
+from tests.test_board import seed
 
 KEY = "demo-open311-key-change-me"  # config.example.toml
 # GeoReport v2, "GET Service List" and "GET Service Requests" response fields

@@ -12,11 +12,11 @@ from bot import outbox
 from models.ratelimit import RateLimit, bucket_key
 from models import Ballot, Base, Conversation, Follower, InboundMessage, OutboxMessage, Resident, Ticket
 from models.privacy import Erasure, mask_phones, scrub
-from tests.conftest import Clock
+from tests.conftest import Clock, cli
 from tests.factories import WeChatPeer
 from tests.fakes import FakeWeChat
 from tests.test_staff import GRID_OPENID, app_messages, register, resident_messages, wait_for
-from tests.test_votes import bind, cli, create_vote, owners, show
+from tests.test_votes import bind, create_vote, owners, show
 
 OPENID = "oPrivacyResident0001"
 PHONE = "13812345678"

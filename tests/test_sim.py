@@ -23,17 +23,11 @@ from models import InboundMessage, OutboxMessage, Resident, Ticket, find_home
 from models import demo as demo_estate
 from models import transaction
 from models.migrate import upgrade
-from tests.conftest import EXAMPLE, PROJECT, START, Clock, make_app
+from tests.conftest import Clock, EXAMPLE, PROJECT, START, cli, make_app
 from tests.fakes import FakeWeChat, Served
 
 FRESH = "resident:sim-0123456789ab"
 REPORT = "3栋电梯坏了，有人被困"
-
-
-def cli(app: Flask, *args: str) -> str:
-    result = app.test_cli_runner().invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def add_staff(app: Flask) -> None:

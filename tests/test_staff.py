@@ -8,16 +8,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from models import Follower, OutboxMessage, Ticket
+from tests.conftest import cli
 from tests.factories import WeChatPeer, image_xml
 from tests.fakes import FakeWeChat
 
 GRID_OPENID = "oGridWorkerWang"
-
-
-def cli(app: Flask, *args: str) -> str:
-    result = app.test_cli_runner().invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def register(app: Flask) -> None:

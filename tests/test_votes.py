@@ -17,7 +17,7 @@ from bot import outbox
 from bot.handlers import vote as vote_chat
 from models import Home, OutboxMessage
 from models.votes import PLAIN, RegisterHome, revoke_by, tally
-from tests.conftest import Clock
+from tests.conftest import Clock, cli
 from tests.factories import WeChatPeer
 from tests.test_staff import resident_messages
 from tests.fakes import FakeWeChat
@@ -159,12 +159,6 @@ def test_tally_equals_a_brute_force_recount(election) -> None:  # type: ignore[n
 
 
 # ---- by chat and command line ---------------------------------------------
-
-def cli(app: Flask, *args: str) -> str:
-    result = app.test_cli_runner().invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
 
 def create_vote(app: Flask, *args: str, closes: str = "2026-12-05T18:00") -> int:
     """Create a vote with the CLI; return its number from the `#N` last line."""
