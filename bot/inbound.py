@@ -32,10 +32,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from bot import outbox, replies
-from bot.ratelimit import ALLOWED, SILENT, Verdict, bucket_key
+from bot.ratelimit import ALLOWED, SILENT, Verdict
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
+from models.ratelimit import bucket_key
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from models.ratelimit import RateLimit, bucket_key
+from models.ratelimit import RateLimit
 
 WARN_EVERY = 60.0  # seconds: a limited sender is told at most once a minute
 MAX_REMEMBERED = 10_000  # senders this process remembers as refused

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,3 +60,8 @@ class Services:
         self.executor.shutdown(wait=True)
         self.sender.shutdown(wait=True)
         self.engine.dispose()
+
+
+def current() -> Services:
+    """Return the running app's services (inside a request or an app context)."""
+    return current_app.extensions["linli"]

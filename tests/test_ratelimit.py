@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 
 import settings
 from bot import replies
-from bot.ratelimit import bucket_key
 from models import InboundMessage, OutboxMessage, Ticket
-from models.ratelimit import RateLimit
+from models.ratelimit import RateLimit, bucket_key
 from tests.conftest import EXAMPLE, Clock, make_app
 from tests.factories import WeChatPeer, event_xml, text_xml
 from tests.fakes import FakeWeChat, Served

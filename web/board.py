@@ -12,11 +12,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Mapping
 
-from flask import current_app, jsonify, render_template, request, url_for
+from flask import jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bot import replies
-from bot.services import Services
+from bot.services import current as services
 from models import board
 from models.tickets import TRANSITIONS
 from web.pages import page_blueprint
@@ -44,11 +44,6 @@ class Request:
     size: int = PAGE_SIZE
     after: tuple[datetime, int] | None = None
     before: tuple[datetime, int] | None = None
-
-
-def services() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
 
 
 def _bad(name: str, value: str) -> BadRequest:

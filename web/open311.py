@@ -13,14 +13,14 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import intents
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import delete, select
 
 from bot import outbox, replies
 from bot.dialogue import MAX_TEXT
 from bot.handlers import report
-from bot.services import Services
+from bot.services import Services, current as services_
 from bot.turn import Turn
 from models import Follower, Resident, board, transaction
 from models.sla import deadlines
@@ -50,11 +50,6 @@ class Open311Error(Exception):
 @bp.errorhandler(Open311Error)
 def _error(err: Open311Error) -> ResponseReturnValue:
     return jsonify([{"code": err.status, "description": str(err)}]), err.status
-
-
-def services_() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
 
 
 def _json_only(fmt: str) -> None:

@@ -8,18 +8,14 @@ comes from, `Origin` must be this server and `Sec-Fetch-Site` must be `same-orig
 """
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, jsonify, render_template, request
 
 from bot import replies
 from bot.channels import sim
-from bot.services import Services
+from bot.services import Services, current as _services
 from web.pages import page_blueprint
 
 bp = page_blueprint("sim", __name__)
-
-
-def _services() -> Services:
-    return current_app.extensions["linli"]
 
 
 def enabled(services: Services) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import replies
-from bot.services import Services
+from bot.services import Services, current as services
 from models import figures, votes
 from web.pages import page_blueprint
 
@@ -111,11 +111,6 @@ class Cache:
 def _log_failure(future: Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.error("could not count the figures for /stats", exc_info=future.exception())
-
-
-def services() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
 
 
 def cache() -> Cache:

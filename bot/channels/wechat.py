@@ -15,7 +15,7 @@ from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -24,7 +24,7 @@ from wechatpy.utils import WeChatSigner
 
 from bot import dialogue, replies
 from bot.inbound import Inbound, Unavailable, receive
-from bot.services import Services
+from bot.services import Services, current as services_of
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
@@ -52,10 +52,6 @@ def sign(*parts: str) -> str:
 
 def signed(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
-
-
-def services_of() -> Services:
-    return current_app.extensions["linli"]
 
 
 def _check_signature() -> None:
