@@ -7,7 +7,6 @@ the resident politely; the handler's changes are rolled back.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -15,21 +14,18 @@ from sqlalchemy.orm import Session
 import intents
 from intents import Parse
 from bot import outbox, replies
-from bot.handlers import (account, bind, followup, general, market, media, privacy, report, staff,
+from bot.commands import STAFF_COMMANDS
+from bot.handlers import (account, bind, followup, general, market, media, privacy, report,
                           status, vote)
 from bot.inbound import Inbound
 from bot.services import Services
-from bot.turn import Turn
+from bot.turn import StaffTurn, Turn
 from models import resident_for, staff_by_user
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
-# On the residents' account, a staff command must name a ticket to be taken as one.
-# Four-character staff words that no resident writes otherwise (确认绑定, 发起征集, ...).
-STAFF_ONLY = frozenset(replies.MORE_STAFF_COMMANDS.values())
-STRICT_COMMAND = re.compile(r"^\s*(?:\S{2}\s*[#＃]\s*\d+|待办\s*$)")
 
 Handler = Callable[[Turn, Parse], str]
 
@@ -68,10 +64,11 @@ def respond(services: Services, session: Session, inbound: Inbound) -> str:
             now = services.clock()
             resident = resident_for(session, inbound.sender, now)  # staff on WeChat too: the
             outbox.release_held(session, inbound.sender, now)  # 48-hour window opens for them
-            command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
-            if command and (staff_by_user(session, inbound.sender, "wechat")
-                            or command[0] in STAFF_ONLY or (
-                    STRICT_COMMAND.match(inbound.text or "") and command[0] != "reply")):
+            # On the residents' account a staff command is taken as one from registered staff,
+            # or when no resident would write it so (bot/commands.py, StaffCommand.claims).
+            found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
+            if found and (staff_by_user(session, inbound.sender, "wechat")
+                          or found[0].claims(inbound.text or "")):
                 return _staff(services, session, inbound)
             return _route(Turn(session, resident, now, services), inbound)
     except Exception:
@@ -87,11 +84,11 @@ def _staff(services: Services, session: Session, inbound: Inbound) -> str:
     member = staff_by_user(session, inbound.sender, channel)
     if member is None:
         return replies.NOT_STAFF
-    command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
-    if command is None:
-        return replies.STAFF_HELP
-    turn = staff.StaffTurn(session, member, services.clock(), services)
-    return staff.handle(turn, *command)
+    found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
+    if found is None:
+        return STAFF_COMMANDS.help()
+    command, rest = found
+    return STAFF_COMMANDS.run(StaffTurn(session, member, services.clock(), services), command, rest)
 
 
 def _route(turn: Turn, inbound: Inbound) -> str:

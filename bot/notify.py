@@ -114,6 +114,15 @@ def followers(session: Session, ticket: Ticket) -> list[Resident]:
                                 .where(Follower.ticket_id == ticket.id).order_by(Follower.id)))
 
 
+def to_handlers(session: Session, ticket: Ticket, text: str, *, event: str, now: datetime) -> None:
+    """Queue a message to whoever handles the ticket: its assignee, else its level's staff."""
+    people: list[Staff] = [ticket.assignee] if ticket.assignee else \
+        level_staff(session, ticket, ticket.level)
+    for member in people:
+        to_staff(session, member, text, key=f"ticket:{ticket.id}:{event}:staff:{member.id}",
+                 now=now, ticket=ticket)
+
+
 def to_staff(session: Session, member: Staff, text: str, *, key: str, now: datetime,
              ticket: Ticket | None = None) -> None:
     """Queue a message to one staff member on their channel."""

@@ -88,8 +88,6 @@ TENANT_MARKERS = ("租户", "租客", "租的", "租房")
 # ---- staff side ----------------------------------------------------------
 LEVEL_NAMES = {"grid": "网格", "property": "物业", "estate": "小区", "community": "社区",
                "street": "街道"}
-STAFF_COMMANDS = {"接单": "claim", "回复": "reply", "完成": "resolve", "升级": "escalate",
-                  "退回": "reject", "合并": "merge", "待办": "todo"}
 URGENT_MARK = "【紧急】"
 CARD = ("**工单 #{number}** {urgent}{category}\n"
         "> 地点：{place}\n> 内容：{text}\n{photos}"
@@ -105,10 +103,7 @@ ACTION_NAMES = {"opened": "登记", "claimed": "接单", "replied": "回复", "r
                 "me_too": "同一问题跟进"}
 ACTORS = {"system": "系统", "resident": "居民"}
 NOT_STAFF = "您不是登记的工作人员，不能操作工单。如需登记，请联系物业管理员。"
-STAFF_HELP = ("可用指令：\n接单 #N\n回复 #N 内容\n完成 #N [说明]\n升级 #N [原因]\n"
-              "退回 #N 原因\n合并 #N #M（把 #M 并入 #N）\n待办\n"
-              "确认绑定 5栋2单元1203 / 拒绝绑定 5栋2单元1203 原因\n"
-              "发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]")
+STAFF_HELP_HEAD = "可用指令："  # then each command's usage (bot/commands.py)
 STAFF_NO_TICKET = "没有找到工单 #{number}，请核对编号。"
 STAFF_BAD_STATE = "工单 #{number} 当前状态是「{state}」，不能{action}。"
 STAFF_NEED_TEXT = "请写上{what}，例如：{example}"
@@ -179,8 +174,6 @@ def duration_rough(late: object) -> str:
 
 # ---- votes and binding ----------------------------------------------------
 ROLE_NAMES = {"owner": "业主", "tenant": "租户"}
-MORE_STAFF_COMMANDS = {"确认绑定": "confirm_binding", "拒绝绑定": "reject_binding",
-                       "发起征集": "open_consultation"}
 BIND_TRIES_LEFT = "（再错{left}次，该房屋的手机号验证将锁定24小时）"
 BIND_LOCKED = ("{home} 的手机号后四位已连续输错多次，为保护业主信息，验证已锁定到 {until}。"
                "如确是本人，请联系物业人工核实。")
@@ -279,8 +272,6 @@ NOTICE = "【社区通知】{text}"
 STAFF_NOTICE_HELP = "发全体通知请写：通知 全体 通知内容，例如：通知 全体 周六上午9点停水检修"
 STAFF_NOTICE_SENT = "通知已排队发送：{residents}位订阅居民，{groups}个群。"
 NOTICE_AUDIENCE_ALL = "全体"
-STAFF_COMMANDS["通知"] = "notice"
-STAFF_HELP += "\n通知 全体 通知内容（发给所有订阅居民和各群）"
 
 
 # ---- the chat simulator (/sim): what its page and API say
@@ -294,9 +285,6 @@ SIM_CROSS_SITE = "只接受本站页面发出的请求。"
 
 
 # ---- the public board (清单化公示) and Open311 -------------------------------
-STAFF_COMMANDS["公示"] = "publish"
-MORE_STAFF_COMMANDS["撤回公示"] = "unpublish"
-STAFF_HELP += "\n公示 #N（把居民原话公示到公示清单，电话和房号自动隐去）/ 撤回公示 #N"
 ACTION_NAMES["published"] = "公示原话"
 ACTION_NAMES["unpublished"] = "撤回公示"
 STAFF_PUBLISHED = "工单 #{number} 的居民原话已公示（电话、房号和登记过的姓名已隐去）：{text}\n如需撤回，请发“撤回公示 #{number}”。"

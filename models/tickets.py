@@ -170,3 +170,13 @@ def similar_open(session: Session, *, category: str | None, building: str | None
         else:
             return None
     return session.scalar(query.order_by(Ticket.id).limit(1))
+
+
+def followed(session: Session, resident_id: int, number: int | None,
+             states: tuple[str, ...]) -> Ticket | None:
+    """The resident's ticket by number, else the latest one they follow in those states."""
+    query = (select(Ticket).join(Follower, Follower.ticket_id == Ticket.id)
+             .where(Follower.resident_id == resident_id, Ticket.state.in_(states)))
+    if number is not None:
+        query = query.where(Ticket.id == number)
+    return session.scalar(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))

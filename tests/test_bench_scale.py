@@ -15,7 +15,9 @@ from flask import Flask
 
 from bot import notify
 from bot.handlers import staff as handlers
+from bot.turn import StaffTurn
 from models import Coverage, Resident, Staff, Ticket, transaction
+from models import queue
 from models.tickets import OPEN_STATES, TRANSITIONS
 from tests.conftest import PROJECT
 
@@ -26,7 +28,7 @@ CATEGORIES = ("elevator", "water", "sanitation", "lighting", None)
 def _plain_queue(session, me: Staff) -> set[int]:
     """The rule as first written: every open ticket, asked of notify.level_staff one by one."""
     return {t.id for t in session.query(Ticket).where(Ticket.state.in_(OPEN_STATES))
-            if t.assignee_id == me.id or (not handlers._held_at_level(t)
+            if t.assignee_id == me.id or (not queue.held_at_level(t)
                                           and me in notify.level_staff(session, t, t.level))}
 
 
@@ -68,9 +70,9 @@ def test_todo_names_the_same_tickets_as_the_plain_rule(app: Flask, clock, seed: 
         compared = 0
         for me in session.query(Staff).order_by(Staff.id):
             expected = _plain_queue(session, me)
-            assert {t.id for t in handlers._queue(session, me)} == expected, me.name
+            assert {t.id for t in queue.todo(session, me)} == expected, me.name
             compared += len(expected)
-            answer = handlers.todo(handlers.StaffTurn(session, me, clock(), services))
+            answer = handlers.todo(StaffTurn(session, me, clock(), services), "")
             if expected:
                 assert f"（{len(expected)}件" in answer
         assert compared > 20  # the street gives most people something to do

@@ -7,18 +7,15 @@ import hmac
 import re
 import unicodedata
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from intents import Parse
 from bot import notify, outbox, replies
-from bot.turn import Turn
+from bot.commands import STAFF_COMMANDS, staff_command
+from bot.turn import StaffTurn, Turn
 from models import Home, Resident, covering, find_home
 from models.households import MAX_FAILURES, BindingLock, locked_until, record_digits
-
-if TYPE_CHECKING:
-    from bot.handlers.staff import StaffTurn
 
 DIGIT_RUN = re.compile(r"\d+")
 STAFF_HOME = re.compile(r"^(\d+)\s*(?:栋|幢|号楼|-)\s*(\d+)\s*(?:单元|-)\s*(\d+)\s*室?\s*"
@@ -28,7 +25,7 @@ STAFF_HOME = re.compile(r"^(\d+)\s*(?:栋|幢|号楼|-)\s*(\d+)\s*(?:单元|-)\s
 def bind_home(turn: Turn, parse: Parse) -> str:
     """Register the resident's home, verified when the phone digits match the register."""
     text = unicodedata.normalize("NFKC", parse.text)
-    if text.lstrip().startswith(tuple(replies.MORE_STAFF_COMMANDS)):
+    if text.lstrip().startswith(STAFF_COMMANDS.staff_only_words()):
         return replies.BIND_NOT_STAFF  # confirming is for staff; this sender is not registered
     if not (parse.building and parse.unit and parse.room):
         return replies.BIND_NEED_HOME
@@ -87,11 +84,14 @@ def phone_digits(text: str, room: str) -> str | None:
     return None
 
 
+@staff_command("确认绑定", usage="确认绑定 5栋2单元1203", staff_only=True)
 def confirm_binding(turn: StaffTurn, rest: str) -> str:
     """确认绑定 5栋2单元1203 [#申请编号]: the waiting resident becomes verified."""
     return _decide(turn, rest, accept=True)
 
 
+@staff_command("拒绝绑定", usage="拒绝绑定 5栋2单元1203 原因", staff_only=True,
+               continues="确认绑定", help=" / 拒绝绑定 5栋2单元1203 原因")
 def reject_binding(turn: StaffTurn, rest: str) -> str:
     """拒绝绑定 5栋2单元1203 [#申请编号] [原因]: the waiting resident is unbound and told why."""
     return _decide(turn, rest, accept=False)

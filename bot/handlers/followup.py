@@ -4,34 +4,23 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from intents import Parse
 from bot import notify, replies
 from bot.turn import Turn
-from models import Follower, Staff, Ticket, record, transition
+from models import Ticket, record, transition
 from models.sla import deadlines
-from models.tickets import OPEN_STATES
+from models.tickets import OPEN_STATES, followed
 
 LOOK_BACK_ANSWER = timedelta(days=7)  # how long a look-back question stays open
 ADDITION = re.compile(r"^\s*(\S{2})\s*[#＃]?\s*(\d{1,9})\s*(.+)$", re.S)
 
 
-def followed(turn: Turn, number: int | None, states: tuple[str, ...]) -> Ticket | None:
-    """The resident's ticket by number, else the latest one they follow in those states."""
-    query = (select(Ticket).join(Follower, Follower.ticket_id == Ticket.id)
-             .where(Follower.resident_id == turn.resident.id, Ticket.state.in_(states)))
-    if number is not None:
-        query = query.where(Ticket.id == number)
-    return turn.session.scalar(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))
-
-
 def reopenable(turn: Turn, number: int | None) -> Ticket | None:
     """The resolved ticket the resident means, or a closed one they were just asked about."""
-    ticket = followed(turn, number, ("resolved", "closed"))
+    ticket = followed(turn.session, turn.resident.id, number, ("resolved", "closed"))
     if ticket is not None and ticket.state == "closed" and not (
             ticket.looked_back_at and ticket.looked_back_at >= turn.now - LOOK_BACK_ANSWER):
-        return followed(turn, number, ("resolved",))
+        return followed(turn.session, turn.resident.id, number, ("resolved",))
     return ticket
 
 
@@ -59,7 +48,7 @@ def rate(turn: Turn, parse: Parse) -> str:
 
 def stayed_fixed(turn: Turn) -> str | None:
     """Take "好了" as the answer to a recent look back; None when none was asked."""
-    ticket = followed(turn, None, ("resolved", "closed"))
+    ticket = followed(turn.session, turn.resident.id, None, ("resolved", "closed"))
     if ticket is None or not (ticket.looked_back_at
                               and ticket.looked_back_at >= turn.now - LOOK_BACK_ANSWER):
         return None
@@ -75,8 +64,8 @@ def reopen(turn: Turn, ticket: Ticket, text: str) -> str:
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     ticket.warned_at = None
-    _tell_handlers(turn, ticket, replies.STAFF_REOPENED.format(number=ticket.id, text=text),
-                   event=f"reopened:{len(ticket.events)}")
+    notify.to_handlers(turn.session, ticket, replies.STAFF_REOPENED.format(number=ticket.id, text=text),
+                       event=f"reopened:{len(ticket.events)}", now=turn.now)
     return replies.RESIDENT_REOPENED.format(number=ticket.id)
 
 
@@ -85,27 +74,12 @@ def addition(turn: Turn, text: str) -> str | None:
     match = ADDITION.match(text)
     if not match or match.group(1) not in replies.ADD_WORDS:
         return None
-    ticket = followed(turn, int(match.group(2)), OPEN_STATES)
+    ticket = followed(turn.session, turn.resident.id, int(match.group(2)), OPEN_STATES)
     if ticket is None:
         return replies.TICKET_NOT_FOUND.format(number=match.group(2))
     words = match.group(3).strip()
     event = record(turn.session, ticket, actor=turn.actor, action="added", now=turn.now, note=words)
     turn.session.flush()
-    _tell_handlers(turn, ticket, replies.STAFF_ADDITION.format(number=ticket.id, text=words),
-                   event=f"added:{event.id}")
+    notify.to_handlers(turn.session, ticket, replies.STAFF_ADDITION.format(number=ticket.id, text=words),
+                       event=f"added:{event.id}", now=turn.now)
     return replies.RESIDENT_ADDED.format(number=ticket.id)
-
-
-def photo_added(turn: Turn, ticket: Ticket, pic_url: str | None, event_id: int) -> None:
-    """Tell the ticket's handler that the resident sent a photo."""
-    _tell_handlers(turn, ticket, replies.STAFF_PHOTO_ADDED.format(number=ticket.id,
-                                                                  link=pic_url or "—"),
-                   event=f"photo:{event_id}")
-
-
-def _tell_handlers(turn: Turn, ticket: Ticket, text: str, *, event: str) -> None:
-    people: list[Staff] = [ticket.assignee] if ticket.assignee else \
-        notify.level_staff(turn.session, ticket, ticket.level)
-    for member in people:
-        notify.to_staff(turn.session, member, text, key=f"ticket:{ticket.id}:{event}:staff:{member.id}",
-                        now=turn.now, ticket=ticket)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,12 +11,10 @@ from sqlalchemy.orm import Session
 from intents import Parse
 from bot import outbox, replies
 from bot.services import Services
-from bot.turn import Turn
+from bot.commands import staff_command
+from bot.turn import StaffTurn, Turn
 from models import OutboxMessage, Resident, transaction
 from models.market import Occurrence, market_config, upcoming
-
-if TYPE_CHECKING:
-    from bot.handlers.staff import StaffTurn
 
 ASKED = re.compile(replies.MARKET_ASKED_SERVICE)
 
@@ -168,6 +165,8 @@ def _queued(session: Session, prefix: str) -> tuple[int, int]:
     return sum(1 for c in rows if c == "wechat"), sum(1 for c in rows if c == "wecom_group")
 
 
+@staff_command("通知", usage="通知 全体 通知内容",
+               help="通知 全体 通知内容（发给所有订阅居民和各群）")
 def staff_notice(turn: StaffTurn, rest: str) -> str:
     """通知 全体 TEXT: queue a notice to every subscriber and group (sent by the outbox)."""
     audience, _, text = rest.partition(" ")

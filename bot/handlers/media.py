@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import json
 
-from bot import replies
+from bot import notify, replies
 from bot.turn import Turn
-from bot.handlers import followup
 from models import TicketPhoto, record
-from models.tickets import OPEN_STATES
+from models.tickets import OPEN_STATES, followed
 
 
 def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
@@ -18,7 +17,7 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
         fields.setdefault("photos", []).append({"media_id": media_id, "pic_url": pic_url})
         waiting.payload = json.dumps(fields, ensure_ascii=False)
         return replies.ASK_PLACE.format(category=replies.category_name(fields["category"]))
-    ticket = followup.followed(turn, None, OPEN_STATES)
+    ticket = followed(turn.session, turn.resident.id, None, OPEN_STATES)
     if ticket is None:
         earlier = json.loads(waiting.payload) if waiting is not None else {}
         if waiting is not None and waiting.waiting_for == "duplicate":  # keep the pending offer
@@ -32,7 +31,8 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
     ticket.photos.append(TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now))
     event = record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
     turn.session.flush()
-    followup.photo_added(turn, ticket, pic_url, event.id)
+    notify.to_handlers(turn.session, ticket, replies.STAFF_PHOTO_ADDED.format(
+        number=ticket.id, link=pic_url or "—"), event=f"photo:{event.id}", now=turn.now)
     return replies.PHOTO_ATTACHED.format(number=ticket.id)
 
 

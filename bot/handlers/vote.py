@@ -6,7 +6,6 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,13 +13,11 @@ from sqlalchemy.orm import Session
 from intents import Parse
 from bot import notify, outbox, replies
 from bot.services import Services
-from bot.turn import Turn
+from bot.commands import staff_command
+from bot.turn import StaffTurn, Turn
 from models import Ballot, Resident, transaction
 from models.votes import (OWNERS_KINDS, Tally, Vote, VoteError, cast, count, create, freeze,
                           homes_of, household_of_home, revoke_by, votes_open)
-
-if TYPE_CHECKING:
-    from bot.handlers.staff import StaffTurn
 
 REMIND_BEFORE = timedelta(hours=24)
 RECENT_RESULTS = 3
@@ -192,6 +189,8 @@ def outcome(result: Tally) -> str:
     return replies.VOTE_PASSED if result.passed else replies.VOTE_FAILED
 
 
+@staff_command("发起征集", usage="发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]",
+               staff_only=True)
 def open_consultation(turn: StaffTurn, rest: str) -> str:
     """发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]: open a consultation now."""
     match = CONSULTATION.match(unicodedata.normalize("NFKC", rest))

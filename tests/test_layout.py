@@ -1,0 +1,187 @@
+"""The house rules that hold the layout together, checked on the source itself (its AST):
+
+- no module uses another package's private name (`_name`), by import or by attribute;
+- no handler module (bot/handlers/) imports another handler module;
+- category codes are defined once, in models/categories.py.
+
+A module here is every .py file of the application: the top-level modules and the
+packages, not tests/, bench/, docs/ or migrations/.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+NOT_APPLICATION = {"tests", "bench", "docs", "migrations", ".venv", "data", "node_modules"}
+HANDLERS = "bot.handlers"
+
+
+@dataclass(frozen=True)
+class Module:
+    """One source file: its dotted name, the package it belongs to, and its syntax tree."""
+
+    name: str
+    package: str
+    path: Path
+    tree: ast.Module
+
+
+def _dotted(path: Path) -> tuple[str, str]:
+    parts = list(path.relative_to(PROJECT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+        return ".".join(parts), ".".join(parts)
+    return ".".join(parts), ".".join(parts[:-1]) or parts[0]
+
+
+@cache
+def modules() -> tuple[Module, ...]:
+    """Every module of the application."""
+    found = []
+    for path in sorted(PROJECT.rglob("*.py")):
+        relative = path.relative_to(PROJECT)
+        if relative.parts[0] in NOT_APPLICATION or relative.parts[0].startswith("."):
+            continue
+        name, package = _dotted(path)
+        found.append(Module(name, package, path, ast.parse(path.read_text(encoding="utf-8"))))
+    return tuple(found)
+
+
+@cache
+def module_names() -> frozenset[str]:
+    return frozenset(m.name for m in modules())
+
+
+def _package_of(name: str) -> str:
+    """The package a module of ours belongs to (a package's __init__ belongs to itself)."""
+    for module in modules():
+        if module.name == name:
+            return module.package
+    raise KeyError(name)
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _absolute(module: Module, node: ast.ImportFrom) -> str:
+    """The module an ImportFrom names, relative imports resolved."""
+    if not node.level:
+        return node.module or ""
+    base = module.package.split(".")[: len(module.package.split(".")) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def imports(module: Module) -> list[tuple[int, str, str | None]]:
+    """(line, the module of ours imported, the name taken from it or None) for every import."""
+    found: list[tuple[int, str, str | None]] = []
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, None) for alias in node.names
+                      if alias.name in module_names()]
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            for alias in node.names:
+                if f"{source}.{alias.name}" in module_names():
+                    found.append((node.lineno, f"{source}.{alias.name}", None))
+                elif source in module_names():
+                    found.append((node.lineno, source, alias.name))
+    return found
+
+
+def _aliases(module: Module) -> dict[str, str]:
+    """Local names bound to modules of ours: `import bot.x as y`, `from bot import x`."""
+    bound: dict[str, str] = {}
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and alias.name in module_names():
+                    bound[alias.asname] = alias.name
+                elif alias.name.split(".")[0] in module_names():
+                    bound[alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            for alias in node.names:
+                if f"{source}.{alias.name}" in module_names():
+                    bound[alias.asname or alias.name] = f"{source}.{alias.name}"
+    return bound
+
+
+def _attribute_uses(module: Module) -> list[tuple[int, str, str]]:
+    """(line, module of ours, attribute) for each `alias.attr` (or `a.b.attr`) on a module of ours."""
+    bound = _aliases(module)
+    found = []
+    for node in ast.walk(module.tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        chain, base = [node.attr], node.value
+        while isinstance(base, ast.Attribute):
+            chain.insert(0, base.attr)
+            base = base.value
+        if not isinstance(base, ast.Name) or base.id not in bound:
+            continue
+        target = bound[base.id]
+        for part in chain[:-1]:  # walk down submodules: bot.handlers.report._create
+            if f"{target}.{part}" not in module_names():
+                break
+            target = f"{target}.{part}"
+        else:
+            found.append((node.lineno, target, chain[-1]))
+    return found
+
+
+def _where(module: Module, line: int) -> str:
+    return f"{module.path.relative_to(PROJECT)}:{line}"
+
+
+def test_the_walk_sees_the_application() -> None:
+    names = module_names()
+    assert {"app", "bot.dialogue", "bot.handlers.staff", "web.open311", "models.tickets",
+            "scheduler.jobs"} <= names
+    assert not any(name.startswith(("tests", "bench", "migrations")) for name in names)
+
+
+def test_no_module_uses_another_packages_private_name() -> None:
+    broken = []
+    for module in modules():
+        uses = [(line, source, name) for line, source, name in imports(module) if name]
+        uses += _attribute_uses(module)
+        for line, source, name in uses:
+            if _private(name) and _package_of(source) != module.package:
+                broken.append(f"{_where(module, line)} uses {source}.{name}")
+            if _private(source.rsplit(".", 1)[-1]) and _package_of(source) != module.package:
+                broken.append(f"{_where(module, line)} imports the private module {source}")
+    assert broken == []
+
+
+def test_no_handler_module_imports_another() -> None:
+    handlers = [m for m in modules() if m.package == HANDLERS and m.name != HANDLERS]
+    assert len(handlers) >= 8
+    broken = []
+    for module in handlers:
+        for line, source, _name in imports(module):
+            if source.startswith(HANDLERS + ".") and source != module.name or source == HANDLERS:
+                broken.append(f"{_where(module, line)} imports {source}")
+        for line, source, _attr in _attribute_uses(module):
+            if source == HANDLERS:
+                broken.append(f"{_where(module, line)} reaches into {source}")
+    assert broken == []
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("from bot.handlers import report\nreport._create(1)\n", ["bot.handlers.report._create"]),
+    ("import bot.handlers.report\nbot.handlers.report._create(1)\n", ["bot.handlers.report._create"]),
+    ("from bot.handlers.report import _create\n", ["bot.handlers.report._create"]),
+    ("from bot.handlers.report import report\nfrom models import tickets\ntickets.record\n", []),
+])
+def test_the_private_name_check_catches_each_form(source: str, expected: list[str]) -> None:
+    """The checks above can fail: each way of reaching a private name is seen."""
+    module = Module("web.example", "web", PROJECT / "web" / "example.py", ast.parse(source))
+    uses = [(s, n) for _l, s, n in imports(module) if n] + [(s, n) for _l, s, n in _attribute_uses(module)]
+    assert [f"{s}.{n}" for s, n in uses if _private(n)] == expected
