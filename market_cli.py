@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from bot import outbox
-from bot.handlers import market as market_handler
+from bot import notices
 from bot.services import Services
 from models import transaction
 from models.market import set_override, upcoming
@@ -61,10 +61,10 @@ def notice_send(text: str, key: str | None) -> None:
         raise click.BadParameter("the notice is empty", param_hint="TEXT")
     s = services()
     now = s.clock()
-    key = key or market_handler.notice_key(text, now)
+    key = key or notices.notice_key(text, now)
     with transaction(s.sessions) as session:
-        residents, groups = market_handler.send_notice(s, session, text.strip(), key=key, now=now)
-    sent = outbox.deliver_due(s, senders=market_handler.FAN_OUT_SENDERS)
+        residents, groups = notices.send_notice(s, session, text.strip(), key=key, now=now)
+    sent = outbox.deliver_due(s, senders=outbox.FAN_OUT_SENDERS)
     click.echo(f"notice {key}: {residents} resident(s) and {groups} group(s) queued, {sent} sent")
 
 

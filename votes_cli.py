@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from bot.handlers import vote as vote_chat
+from bot import votes as vote_chat
 from bot.services import Services
 from models import Ballot, Estate, transaction
 from models import households

@@ -19,6 +19,7 @@ from bot.handlers import (account, bind, followup, general, market, media, priva
                           status, vote)
 from bot.inbound import Inbound
 from bot.services import Services
+from bot.tickets import place_of
 from bot.turn import StaffTurn, Turn
 from models import resident_for, staff_by_user
 
@@ -149,7 +150,7 @@ def _verdict_on_a_fix(turn: Turn, parse: Parse) -> bool:
     """"又坏了" with no place, or a bare "没有", just after a fix or a look back, judges that fix."""
     said = parse.text.strip(" 。.!！~～")
     verdict = said in replies.LOOK_BACK_NO or (
-        parse.intent in ("report", "unknown") and report.place_of(parse) is None
+        parse.intent in ("report", "unknown") and place_of(parse) is None
         and any(word in parse.text for word in replies.DISSATISFIED))
     ticket = followup.reopenable(turn, parse.ticket) if verdict else None
     # "路灯又坏了" after a lift was fixed is a new problem, not a verdict on the lift
@@ -159,7 +160,7 @@ def _verdict_on_a_fix(turn: Turn, parse: Parse) -> bool:
 def _new_report(parse: Parse) -> bool:
     """A full report of its own (problem and place) is not the answer to "where?"."""
     return parse.intent == "report" and parse.category not in (None, "other") \
-        and report.place_of(parse) is not None and parse.place != parse.text.strip()
+        and place_of(parse) is not None and parse.place != parse.text.strip()
 
 
 def _location(turn: Turn, inbound: Inbound) -> str:

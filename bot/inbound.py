@@ -219,7 +219,7 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
     now = services.clock()
     inserted = False
     try:
-        with transaction(services.sessions) as session:
+        with services.transaction() as session:  # what the handler queued goes out after commit
             verdict = gate(session)
             if not verdict.allowed:
                 _settle(job, Claim(verdict=verdict))
@@ -245,8 +245,6 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
         if inserted:
             _mark_failed(services, inbound, now)
         raise
-    if outbox.queued(session):
-        outbox.kick(services)  # whatever the handler queued goes out now, after the commit
     return reply if via == "passive" else None  # a pushed reply must not also go passively
 
 
@@ -267,7 +265,7 @@ def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responde
 
     The UPDATE locks the row, so a concurrent retry waits and then finds it done.
     """
-    with transaction(services.sessions) as session:
+    with services.transaction() as session:
         taken = session.execute(
             update(InboundMessage)
             .where(InboundMessage.dedupe_key == inbound.key,
@@ -281,8 +279,6 @@ def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responde
             return None
         row = session.get(InboundMessage, taken)
         reply, via = _respond(services, session, inbound, row, job, respond)
-    if outbox.queued(session):
-        outbox.kick(services)
     return reply if via == "passive" else None
 
 

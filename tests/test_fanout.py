@@ -39,7 +39,7 @@ def test_parallel_senders_send_each_once_with_one_in_flight_each(
         app: Flask, fake_wechat: FakeWeChat, clock: Clock) -> None:
     subscribers(app, 400, clock)
     with transaction(services(app).sessions) as session:
-        from bot.handlers.market import send_notice
+        from bot.notices import send_notice
         send_notice(services(app), session, "停水通知", key="water", now=clock())
     in_flight, peak, lock = [0], [0], threading.Lock()
     real_send = services(app).wechat.send_text
@@ -120,7 +120,7 @@ def test_killed_fan_out_worker_resumes_with_at_most_one_repeat_per_sender(
     received = Counter(b["touser"] for b in fake_wechat.sent())
     assert set(received) == {f"oFan{n:05d}" for n in range(total)}  # nothing lost
     repeats = sum(received.values()) - total
-    from bot.handlers.market import FAN_OUT_SENDERS
+    from bot.outbox import FAN_OUT_SENDERS
     assert repeats <= FAN_OUT_SENDERS and max(received.values()) <= 2
     with services(app).sessions() as session:
         assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
@@ -131,7 +131,7 @@ def test_fan_out_survives_api_faults_and_delivers_each_once(app: Flask, fake_wec
     total = 120
     subscribers(app, total, clock)
     with transaction(services(app).sessions) as session:
-        from bot.handlers.market import send_notice
+        from bot.notices import send_notice
         send_notice(services(app), session, "明早停水", key="faults", now=clock())
     fake_wechat.expire_tokens()  # the first send finds its token expired
     fake_wechat.fail_next = [500, 45009, -1, 500, 45009, 45009, 500, 45011]  # 500s, quota, busy

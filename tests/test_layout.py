@@ -2,6 +2,7 @@
 
 - no module uses another package's private name (`_name`), by import or by attribute;
 - no handler module (bot/handlers/) imports another handler module;
+- tickets are opened in one place (bot/tickets.py);
 - category codes are defined once, in models/categories.py.
 
 A module here is every .py file of the application: the top-level modules and the
@@ -172,6 +173,15 @@ def test_no_handler_module_imports_another() -> None:
             if source == HANDLERS:
                 broken.append(f"{_where(module, line)} reaches into {source}")
     assert broken == []
+
+
+def test_tickets_are_opened_in_one_place() -> None:
+    """Chat, the simulator and Open311 all open tickets through bot.tickets.open_ticket; only
+    the demo's made-up history writes tickets of its own."""
+    makers = {m.name for m in modules() for node in ast.walk(m.tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id == "Ticket"}
+    assert makers == {"bot.tickets", "models.demo_history"}
 
 
 @pytest.mark.parametrize("source, expected", [

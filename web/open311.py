@@ -15,14 +15,14 @@ from typing import Any
 import intents
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from bot import outbox, replies
+from bot import replies
 from bot.dialogue import MAX_TEXT
-from bot.handlers import report
 from bot.services import Services, current as services_
+from bot.tickets import PLACE_MAX, Draft, open_ticket, place_of
 from bot.turn import Turn
-from models import Follower, Resident, board, transaction
+from models import Resident, board
 from models.sla import deadlines
 from models.tickets import OPEN_STATES, TRANSITIONS
 from web import board as board_page
@@ -231,8 +231,8 @@ def _coordinates() -> str | None:
     return f"{x:.6f},{y:.6f}"
 
 
-def _fields() -> dict[str, Any]:
-    """The new ticket's fields from the form, in the shape the resident's report uses."""
+def _draft() -> Draft:
+    """The new ticket, from the form, in the shape a resident's report takes."""
     code = request.form.get("service_code", "").strip()
     if code not in board_page.CATEGORIES:
         raise Open311Error(400, "service_code")
@@ -244,14 +244,13 @@ def _fields() -> dict[str, Any]:
         raise Open311Error(400, "description", limit=MAX_TEXT)
     where = intents.parse(address) if address else None
     suggestion = code == board.SUGGESTION
-    return {"kind": "suggestion" if suggestion else "problem",
-            "category": None if suggestion else code,
-            "urgent": not suggestion and intents.parse(description).urgent,
-            "text": description,
-            "building": where.building if where else None, "unit": where.unit if where else None,
-            "room": where.room if where else None,
-            "place": ((report.place_of(where) if where else None) or address or coordinates)[
-                :report.PLACE_MAX]}
+    return Draft(kind="suggestion" if suggestion else "problem",
+                 category=None if suggestion else code,
+                 urgent=not suggestion and intents.parse(description).urgent,
+                 text=description,
+                 building=where.building if where else None, unit=where.unit if where else None,
+                 room=where.room if where else None,
+                 place=((place_of(where) if where else None) or address or coordinates)[:PLACE_MAX])
 
 
 def _reporter(session: Any, now: datetime) -> Resident:
@@ -270,17 +269,14 @@ def request_new(fmt: str) -> ResponseReturnValue:
     """File a ticket as a resident's report does: numbered, routed, on the clock."""
     _json_only(fmt)
     _check_key()
-    fields = _fields()
+    draft = _draft()
     account = _text("account_id", ACCOUNT_MAX) or None
     s = services_()
     now = s.clock()
-    with transaction(s.sessions) as session:
+    with s.transaction() as session:  # the staff cards go out once it commits, as after a chat
         turn = Turn(session, _reporter(session, now), now, s)
-        ticket = report._create(turn, fields)  # the resident's path: events, deadlines, routing
-        # the platform reads updates by GET; nobody waits on WeChat for them
-        session.execute(delete(Follower).where(Follower.ticket_id == ticket.id,
-                                               Follower.resident_id == turn.resident.id))
+        # the resident's path (events, deadlines, routing); the platform reads updates by GET
+        ticket = open_ticket(turn, draft, follow=False)
         number, notice = ticket.id, _notice(ticket.category or board.SUGGESTION, ticket.urgent)
-    outbox.kick(s)  # the staff cards go out now, as after a chat message
     return jsonify([{"service_request_id": str(number), "service_notice": notice,
                      "account_id": account}]), 201

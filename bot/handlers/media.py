@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from bot import notify, replies
+from bot.tickets import Draft, Photo
 from bot.turn import Turn
 from models import TicketPhoto, record
 from models.tickets import OPEN_STATES, followed
@@ -11,18 +12,18 @@ from models.tickets import OPEN_STATES, followed
 
 def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
     """Attach the photo to the sender's latest open ticket, or ask what it shows."""
+    sent = Photo(media_id, pic_url)
     waiting = turn.pending()
     if waiting is not None and waiting.waiting_for == "place":
-        fields = json.loads(waiting.payload)
-        fields.setdefault("photos", []).append({"media_id": media_id, "pic_url": pic_url})
-        waiting.payload = json.dumps(fields, ensure_ascii=False)
-        return replies.ASK_PLACE.format(category=replies.category_name(fields["category"]))
+        draft = Draft.from_payload(json.loads(waiting.payload)).with_photo(sent)
+        waiting.payload = json.dumps(draft.payload(), ensure_ascii=False)
+        return replies.ASK_PLACE.format(category=replies.category_name(draft.category))
     ticket = followed(turn.session, turn.resident.id, None, OPEN_STATES)
     if ticket is None:
         earlier = json.loads(waiting.payload) if waiting is not None else {}
         if waiting is not None and waiting.waiting_for == "duplicate":  # keep the pending offer
-            earlier.setdefault("photos", []).append({"media_id": media_id, "pic_url": pic_url})
-            waiting.payload = json.dumps(earlier, ensure_ascii=False)
+            draft = Draft.from_payload(earlier).with_photo(sent)
+            waiting.payload = json.dumps(earlier | draft.payload(), ensure_ascii=False)
             return replies.PHOTO_KEPT
         photos = earlier.get("photos", []) if waiting is not None else []
         turn.wait_for("description", {"photos": [*photos, {"media_id": media_id,
@@ -36,11 +37,11 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
     return replies.PHOTO_ATTACHED.format(number=ticket.id)
 
 
-def described_photos(turn: Turn) -> list[dict[str, str]]:
+def described_photos(turn: Turn) -> list[Photo]:
     """Return (and forget) the photos waiting for a description."""
     waiting = turn.pending()
     if waiting is None or waiting.waiting_for != "description":
         return []
     photos = json.loads(waiting.payload)["photos"]
     turn.stop_waiting()
-    return photos
+    return [Photo(p["media_id"], p.get("pic_url")) for p in photos]
