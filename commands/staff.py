@@ -16,8 +16,6 @@ from models import demo as demo_estate
 from models import figures
 from models.migrate import upgrade
 from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
-import market_cli
-import votes_cli
 
 CATEGORIES = ("elevator", "fire_safety", "security", "sanitation", "greenery", "lighting", "water",
               "facilities", "parking", "noise", "illegal_construction", "property_service",
@@ -243,5 +241,4 @@ def board_unpublish(number: int) -> None:
     _set_published(number, False)
 
 
-COMMANDS = (init_db, demo_data, serve, staff_cli, outbox_cli, stats, board_cli) + votes_cli.COMMANDS \
-    + market_cli.COMMANDS
+COMMANDS = (init_db, demo_data, serve, staff_cli, outbox_cli, stats, board_cli)

@@ -1,0 +1,18 @@
+"""`flask --app app <command>`: the operators' commands, one module per area (CONTRACT.md, "Command line").
+
+Importing this package starts nothing; `init_app` only registers the commands.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from commands import jobs, market, staff, votes
+
+GROUPS = (staff, votes, market, jobs)
+
+
+def init_app(app: Flask) -> None:
+    """Register every operator command on the app."""
+    for module in GROUPS:
+        for command in module.COMMANDS:
+            app.cli.add_command(command)
