@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commands import jobs, market, staff, votes
+from commands import board, db, households, jobs, market, outbox, serve, staff, stats, votes
 
-GROUPS = (staff, votes, market, jobs)
+# Each module holds one area's commands and lists them in its COMMANDS.
+GROUPS = (db, serve, staff, households, votes, market, jobs, outbox, stats, board)
 
 
 def init_app(app: Flask) -> None:
