@@ -33,40 +33,16 @@ from scheduler import runner
 from scheduler.jobs import by_name
 from models import (Ballot, Home, OutboxMessage, Resident, Staff, Ticket, Vote,
                     transaction)
-from tests.conftest import Clock, EXAMPLE, PROJECT, libpq_url
+from tests.conftest import PROJECT, Clock, free_port, libpq_url, process_env
 from tests.factories import WeChatPeer, text_xml
 from tests.fakes import FakeWeChat
 
 ESCALATED = 150  # overdue tickets the sweep climbs in one go
 KEY = "wechat:msg:7000001"  # the dedupe key of the report killed mid-request
 RETRY_AFTER = 5.0  # seconds: WeChat retries a message it got no answer for
-WECHAT_API = "https://api.weixin.qq.com/cgi-bin/"
-WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 
 
 # ---- processes on the test's database and fake API (shared with test_multiprocess) -----------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def process_env(database: tuple[str, str | None], fake: FakeWeChat, folder: Path, *,
-                port: int = 5000, scheduler: bool = False) -> dict[str, str]:
-    """Environment for a `flask` or gunicorn process: the test's database, every API on the fake."""
-    url, schema = database
-    if schema:
-        url += f"?options=-csearch_path%3D{schema}"
-    config = (EXAMPLE.read_text(encoding="utf-8")
-              .replace(WECHAT_API, fake.url).replace(WECOM_API, fake.url)
-              .replace("port = 5000", f"port = {port}")
-              .replace("enabled = true", f"enabled = {'true' if scheduler else 'false'}"))
-    assert WECOM_API not in config and WECHAT_API not in config  # nothing may leave the machine
-    path = folder / f"process-{port}.toml"
-    path.write_text(config, encoding="utf-8")
-    return dict(os.environ, LINLI_CONFIG=str(path), DATABASE_URL=url)
-
 
 class Processes:
     """Child processes, each in its own group, killed at the end of the test whatever happens."""
