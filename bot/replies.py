@@ -336,6 +336,7 @@ OPEN311_NOTES = "{state}（{level}一级处理）"
 OPEN311_NOTES_MERGED = "已合并到 #{number} 一并处理"
 OPEN311_ERRORS = {
     "api_key": "api_key 缺失或不正确。",
+    "api_key_in_query": "api_key 不能放在网址里（网址会写进访问日志），请放在表单正文或 X-Api-Key 请求头中。",
     "disabled": "本站未开放 Open311 提交（未配置 [open311] api_key）。",
     "service_code": "service_code 缺失或不是本站的服务类别，请先查看 services.json。",
     "location": "请提供位置：address_string（如“3栋2单元”），或 lat 和 long。",

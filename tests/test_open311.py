@@ -223,3 +223,19 @@ def test_old_requests_leave_the_default_window(app: Flask, client: FlaskClient, 
     clock.advance(days=30)
     assert get(client, "requests.json") == []
     assert get(client, f"requests/{number}.json")[0]["service_request_id"] == str(number)
+
+
+def test_the_key_in_the_address_is_refused_even_when_right(app: Flask, client: FlaskClient) -> None:
+    """Issue 18, item 8: a key in the query string would land in every access log."""
+    response = client.post(f"/open311/v2/requests.json?api_key={KEY}", data=GOOD)
+    assert response.status_code == 403 and counts(app)[0] == 0
+    assert "X-Api-Key" in response.get_json()[0]["description"]
+    both = client.post(f"/open311/v2/requests.json?api_key={KEY}", data=GOOD | {"api_key": KEY})
+    assert both.status_code == 403 and counts(app)[0] == 0
+
+
+def test_the_key_in_a_header_files_the_request(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/open311/v2/requests.json", data=GOOD, headers={"X-Api-Key": KEY})
+    assert response.status_code == 201 and counts(app)[0] == 1
+    wrong = client.post("/open311/v2/requests.json", data=GOOD, headers={"X-Api-Key": KEY + "x"})
+    assert wrong.status_code == 403 and counts(app)[0] == 1
