@@ -219,6 +219,23 @@ def test_candidates_vote_by_number(peer: WeChatPeer, app: Flask) -> None:
         [("候选人甲", 0), ("候选人乙", 1), ("abstain", 0)]
 
 
+FORMULAS = ("=HYPERLINK(\"http://evil.example\";\"看\")", "@SUM(1)", "+1+2", "-2+3", "＝1+1")
+
+
+def test_an_export_never_hands_a_spreadsheet_a_formula(peer: WeChatPeer, app: Flask) -> None:
+    """Issue 18, item 9: a candidate's name is enough to run a formula on the committee's computer."""
+    number = create_vote(app, "--title", "=选举业委会主任", "--kind", "owners_ordinary", "--item", "3",
+                         "--options", ",".join(FORMULAS))
+    for i, (phone, label, _) in enumerate(owners(app)[:len(FORMULAS)]):
+        bind(peer, f"oFormula{i}", label, phone)
+        assert "已记录" in (peer.say(f"#{number} 选{i + 1}", openid=f"oFormula{i}") or "")
+    rows = list(csv.reader(io.StringIO(cli(app, "vote", "export", str(number)))))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c.lstrip(" ").startswith(("=", "+", "-", "@", "＝"))]
+    assert sorted(row[4] for row in rows[1:]) == sorted("'" + f for f in FORMULAS)  # shown as text
+    assert all(Decimal(row[3]) > 0 for row in rows[1:])  # numbers stay numbers
+
+
 def test_who_may_vote(peer: WeChatPeer, app: Flask) -> None:
     number = create_vote(app, "--title", "筹集维修资金", "--kind", "owners_major", "--item", "6")
     assert "绑定" in (peer.say(f"投票 #{number} 同意", openid="oNobody") or "")
