@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from models import Home, Resident, Staff, transaction
 from models import votes as vote_rules
 from tests.conftest import START, Clock
 from tests.test_figures import add_tickets
-from web.stats import Cache, NotReady
+from web.stats import KEEP_SECONDS, Cache, NotReady
 
 VENDOR = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor"
 CHART_JS = VENDOR / "chart.js-4.6.1" / "chart.umd.min.js"
@@ -222,11 +223,51 @@ def test_an_empty_database_says_there_is_no_data_yet(app: Flask) -> None:
     assert stats["months"] == [] and stats["handlers"] == [] and stats["votes"] == []
 
 
-def test_on_a_small_estate_a_new_report_shows_at_once(app: Flask) -> None:
+def test_on_a_small_estate_a_new_report_shows_within_seconds(app: Flask, clock: Clock) -> None:
     seed(app, [{}])
     assert stats_json(app)["overall"]["tickets"]["total"] == 1
     seed(app, [{"category": "water"}])
+    clock.advance(seconds=KEEP_SECONDS - 1)
+    assert stats_json(app)["overall"]["tickets"]["total"] == 1  # kept a few seconds
+    clock.advance(seconds=1)
     assert stats_json(app)["overall"]["tickets"]["total"] == 2
+
+
+def statements(app: Flask) -> list[str]:
+    """Every SQL statement the app's database is sent from now on (SQLAlchemy's own events)."""
+    sent: list[str] = []
+    event.listen(app.extensions["linli"].engine, "before_cursor_execute",
+                 lambda _conn, _cursor, sql, *_rest: sent.append(sql))
+    return sent
+
+
+def test_parallel_requests_share_one_count(app: Flask, server: str, clock: Clock) -> None:
+    """Issue 18, item 11: sixteen readers at once cost the database one count, not sixteen."""
+    seed(app, [{}, {"category": "water"}])
+    get = lambda: requests.get(f"{server}/stats.json", timeout=60)  # noqa: E731
+    assert get().status_code == 200
+    sent = statements(app)
+    clock.advance(seconds=KEEP_SECONDS)
+    one = get().json()
+    per_count = len(sent)
+    assert per_count > 0
+    clock.advance(seconds=KEEP_SECONDS)
+    sent.clear()
+    start = threading.Barrier(16)
+
+    def reader(_: int) -> dict[str, Any]:
+        start.wait(30)
+        response = get()
+        assert response.status_code == 200
+        return response.json()
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(reader, range(16)))
+    assert len(sent) == per_count  # one count for all sixteen
+    assert all(a["overall"] == one["overall"] for a in answers)
+    clock.advance(seconds=KEEP_SECONDS - 1)
+    sent.clear()
+    assert get().status_code == 200 and sent == []  # kept: no count at all
 
 
 class SlowTimer:

@@ -1,15 +1,17 @@
 """/stats and /stats.json: the governance figures as charts, tables and plain text.
 
-The figures are SQL aggregates (models/figures.py). On an estate's few thousand
-tickets they take milliseconds and every request counts afresh, so a report shows
-at once. Over a million tickets one count takes seconds: once a count has taken
-SLOW_SECONDS or more, the process keeps its figures and renews them in the
-background (on the app's worker pool) when they are CACHE_SECONDS old by the app's
-clock, or ten times as old as the count took if that is longer, so that renewing
-keeps the database busy a tenth of the time at most. Readers are answered at once
-from the last figures; only a process's first request waits for a count, for at
-most WAIT_SECONDS, after which it is asked to come back (503, Retry-After) while
-the count goes on.
+The figures are SQL aggregates (models/figures.py). A process counts them one at a
+time: readers who come while a count runs wait for that count instead of starting
+their own, so a burst of requests costs the database one count, not one each. Figures
+are kept KEEP_SECONDS by the app's clock at least. On an estate's few thousand tickets
+a count takes milliseconds, so a new report shows within those seconds. Over a million
+tickets one count takes seconds: once a count has taken SLOW_SECONDS or more, the
+process keeps its figures and renews them in the background (on the app's worker pool)
+when they are CACHE_SECONDS old, or ten times as old as the count took if that is
+longer, so that renewing keeps the database busy a tenth of the time at most. Readers
+are answered at once from the last figures; only a process's first request waits for a
+count, for at most WAIT_SECONDS, after which it is asked to come back (503,
+Retry-After) while the count goes on.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ bp = page_blueprint("stats", __name__)
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60
+KEEP_SECONDS = 5  # figures are never counted twice within this (a burst of readers is one count)
 RENEW_FACTOR = 10  # slow figures are kept at least ten times as long as they took to count
 SLOW_SECONDS = 1.0  # a count this long is kept and renewed in the background
 WAIT_SECONDS = 10.0  # then a first request is told to come back, well before a worker's timeout
@@ -60,30 +63,32 @@ class Cache:
 
     def get(self, now: datetime, compute: Callable[[], dict[str, Any]],
             submit: Callable[..., Future[None]]) -> dict[str, Any]:
-        """Return the figures: fresh if they are quick to count, else the last ones kept.
+        """Return the figures: kept ones while fresh enough, else those of the one count running.
 
-        Slow figures are answered from the last ones at once while `submit` runs one
-        renewal; the very first count is waited for up to `wait` seconds, after which
+        Quick figures are kept KEEP_SECONDS, then counted again: every reader waits for the
+        same count. Slow figures are answered from the last ones at once while `submit` runs
+        one renewal. The very first count is waited for up to `wait` seconds, after which
         NotReady is raised and the count goes on.
         """
         entry = self.entry
-        if entry is not None and entry[2] >= SLOW_SECONDS:
+        if entry is not None:
             value, at, took = entry
             # a count taking more than a tenth of the minute waits longer, so that
             # renewing never keeps the database busier than that
-            if now - at >= timedelta(seconds=max(CACHE_SECONDS, RENEW_FACTOR * took)):
+            keep = max(CACHE_SECONDS, RENEW_FACTOR * took) if took >= SLOW_SECONDS else KEEP_SECONDS
+            if now - at < timedelta(seconds=keep):
+                return value
+            if took >= SLOW_SECONDS:
                 try:
                     self._start(compute, now, submit)
                 except RuntimeError:  # the app is shutting down: keep what we have
                     pass
-            return value
-        if entry is not None:  # quick to count: count again
-            entry = self._timed(compute, now)
-            self.entry = entry
-            return entry[0]
+                return value
         try:
             self._start(compute, now, submit).result(timeout=self.wait)
         except TimeoutError:
+            if entry is not None:
+                return entry[0]  # the recount is slow this time: the last figures meanwhile
             raise NotReady() from None
         entry = self.entry
         assert entry is not None  # the count finished without an error
