@@ -95,12 +95,27 @@ class _OfficialClient(WeChatClient):
 
 
 class _WeComClient(WeComClient):
-    """wechatpy's WeCom client, with `gettoken` under api_base_url."""
+    """wechatpy's WeCom client, with `gettoken` under api_base_url.
+
+    Its token row is named by the corp id and the app's agent id: wechatpy would name it
+    after the start of the app's secret, which would then sit in the database in clear.
+    """
+
+    agent_id: int = 0
+
+    @property
+    def access_token_key(self) -> str:
+        return token_key(self.corp_id, self.agent_id)
 
     def fetch_access_token(self) -> dict:
         response = self._http.get(f"{self.API_BASE_URL}gettoken", timeout=self.timeout,
                                   params={"corpid": self.corp_id, "corpsecret": self.secret})
         return _store_token(self, response)
+
+
+def token_key(corp_id: str, agent_id: int) -> str:
+    """Name a WeCom app's token row by our own key: the corp id and the agent id."""
+    return f"wecom:{corp_id}:{agent_id}:access_token"
 
 
 def _store_token(client: Any, response: requests.Response) -> dict:
@@ -159,6 +174,7 @@ class WeComApi:
         self._config = config
         self._client = _WeComClient(config.get("corp_id", ""), config.get("secret", ""),
                                     session=storage, timeout=TIMEOUT)
+        self._client.agent_id = config.get("agent_id", 0)
         self._client.API_BASE_URL = config.get("api_base_url", "https://qyapi.weixin.qq.com/cgi-bin/")
         _pooled(self._client._http)
         self._http = _pooled(requests.Session())
