@@ -59,7 +59,8 @@ def _warn(services: Services, session, ticket: Ticket, now: datetime) -> None:  
     event = record(session, ticket, actor=SYSTEM, action="warned", now=now)
     session.flush()
     notify.to_staff(session, ticket.assignee, replies.STAFF_WARNING.format(
-        number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
+        number=ticket.id, category=notify.category_name(ticket),
+        place=notify.inline(ticket.place or "") or "—",
         due=services.local(ticket.resolve_due_at).strftime("%m-%d %H:%M")),
         key=f"ticket:{ticket.id}:warned:{event.id}", now=now, ticket=ticket)
 
@@ -99,7 +100,8 @@ def look_back(services: Services) -> str:
             ticket.looked_back_at = now
             record(session, ticket, actor=SYSTEM, action="look_back", now=now)
             notify.to_followers(session, ticket, replies.LOOK_BACK.format(
-                number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
+                number=ticket.id, category=notify.category_name(ticket),
+        place=notify.inline(ticket.place or "") or "—",
                 days=max(1, (now - ticket.resolved_at).days)), event="look_back", now=now)
     return f"{len(tickets)} ticket(s) looked back on"
 
@@ -122,7 +124,8 @@ def daily_digest(services: Services) -> str:
         if overdue:
             lines.append(replies.DIGEST_OVERDUE_HEAD)
             lines += [replies.DIGEST_LINE.format(
-                number=t.id, category=notify.category_name(t), place=t.place or "—",
+                number=t.id, category=notify.category_name(t),
+                place=notify.inline(t.place or "") or "—",
                 level=replies.LEVEL_NAMES[t.level], late=replies.duration_rough(_late(t, now)))
                 for t in overdue[:10]]
         for group in groups:

@@ -4,6 +4,7 @@ Everything here only queues messages in the outbox, inside the caller's transact
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,6 +16,35 @@ from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
 from models.privacy import hide_rooms, mask_phones
 
 HISTORY_LIMIT = 10
+# WeCom's markdown (cards, group chats, the smart robot's answers) reads these as markup:
+# bold, headers, links and images (`](`), code, quotes, <@mentions> and <font> tags. In a
+# resident's words they become their full-width twins, which read the same and mean nothing.
+# Square brackets stay (our own masks, [电话已隐去], use them): without `(` no link is made.
+MARKUP = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "#": "＃", "(": "（", ")": "）", "<": "＜",
+                        ">": "＞", "@": "＠", "~": "～", "|": "｜", "\\": "＼", "!": "！", "&": "＆"})
+LINE_BREAKS = re.compile(r"\r\n?|[\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+SPACES = re.compile(r"\s+")
+PHOTO_URL = re.compile(r"^https?://[^\s()<>\[\]\\\"'`*]+$")
+
+
+def words(text: str) -> str:
+    """A resident's words, safe inside staff markdown: no markup, no links, no mentions."""
+    return LINE_BREAKS.sub("\n", text.translate(MARKUP)).replace("://", "：//")
+
+
+def inline(text: str) -> str:
+    """A resident's words on one line (a place, a note): line breaks become spaces."""
+    return SPACES.sub(" ", words(text)).strip()
+
+
+def quoted(text: str) -> str:
+    """A resident's words as a markdown quote on lines of their own, under what precedes them."""
+    return "".join(f"\n> {line}" for line in words(text).split("\n"))
+
+
+def photo_link(url: str | None) -> str | None:
+    """A photo's address when it is a plain http(s) URL that cannot break out of a link."""
+    return url if url and PHOTO_URL.match(url) else None
 
 
 def category_name(ticket: Ticket) -> str:
@@ -26,10 +56,13 @@ def category_name(ticket: Ticket) -> str:
 
 def card(services: Services, ticket: Ticket) -> str:
     """The ticket card staff see: number, category, place, urgency, words, photos, times."""
-    links = " ".join(f"[{i}]({p.pic_url})" for i, p in enumerate(ticket.photos, 1) if p.pic_url)
+    links = " ".join(f"[{i}]({photo_link(p.pic_url)})" for i, p in enumerate(ticket.photos, 1)
+                     if photo_link(p.pic_url))
+    # the resident's words stay inside the card's quote, the place on its one line
     return replies.CARD.format(
         number=ticket.id, urgent=replies.URGENT_MARK if ticket.urgent else "",
-        category=category_name(ticket), place=ticket.place or "—", text=ticket.text,
+        category=category_name(ticket), place=inline(ticket.place or "") or "—",
+        text=words(ticket.text).replace("\n", "\n> "),
         photos=replies.CARD_PHOTO.format(links=links) if links else "",
         created=_when(services, ticket.created_at),
         due=_when(services, ticket.response_due_at) if ticket.response_due_at else "—")
@@ -80,7 +113,7 @@ def history(services: Services, session: Session, ticket: Ticket) -> str:
                              .order_by(TicketEvent.id.desc()).limit(HISTORY_LIMIT)).all()
     return "\n".join(replies.HISTORY_LINE.format(
         when=_when(services, e.at), who=_actor(e.actor),
-        what=_action(e.action) + (f"（{e.note}）" if e.note else "")) for e in reversed(events))
+        what=_action(e.action) + (f"（{inline(e.note)}）" if e.note else "")) for e in reversed(events))
 
 
 def _actor(actor: str) -> str:

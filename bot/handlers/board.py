@@ -2,7 +2,7 @@
 takes them off."""
 from __future__ import annotations
 
-from bot import replies
+from bot import notify, replies
 from bot.commands import staff_command
 from bot.turn import StaffTurn
 from models import Ticket, board
@@ -15,7 +15,7 @@ def publish(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
     if not board.set_published(turn.session, ticket, True, replies.SCRUB_MASKS, actor=turn.actor,
                                now=turn.now):
         return replies.STAFF_PUBLISH_SAME.format(number=ticket.id, state=replies.PUBLISH_STATES[True])
-    return replies.STAFF_PUBLISHED.format(number=ticket.id, text=ticket.public_text)
+    return replies.STAFF_PUBLISHED.format(number=ticket.id, text=notify.inline(ticket.public_text or ""))
 
 
 @staff_command("撤回公示", usage="撤回公示 #N", ticket=True, staff_only=True, continues="公示",

@@ -64,7 +64,7 @@ def reopen(turn: Turn, ticket: Ticket, text: str) -> str:
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     ticket.warned_at = None
-    notify.to_handlers(turn.session, ticket, replies.STAFF_REOPENED.format(number=ticket.id, text=text),
+    notify.to_handlers(turn.session, ticket, replies.STAFF_REOPENED.format(number=ticket.id, text=notify.quoted(text)),
                        event=f"reopened:{len(ticket.events)}", now=turn.now)
     return replies.RESIDENT_REOPENED.format(number=ticket.id)
 
@@ -80,6 +80,6 @@ def addition(turn: Turn, text: str) -> str | None:
     words = match.group(3).strip()
     event = record(turn.session, ticket, actor=turn.actor, action="added", now=turn.now, note=words)
     turn.session.flush()
-    notify.to_handlers(turn.session, ticket, replies.STAFF_ADDITION.format(number=ticket.id, text=words),
+    notify.to_handlers(turn.session, ticket, replies.STAFF_ADDITION.format(number=ticket.id, text=notify.quoted(words)),
                        event=f"added:{event.id}", now=turn.now)
     return replies.RESIDENT_ADDED.format(number=ticket.id)

@@ -33,7 +33,7 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
     event = record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
     turn.session.flush()
     notify.to_handlers(turn.session, ticket, replies.STAFF_PHOTO_ADDED.format(
-        number=ticket.id, link=pic_url or "—"), event=f"photo:{event.id}", now=turn.now)
+        number=ticket.id, link=notify.photo_link(pic_url) or "—"), event=f"photo:{event.id}", now=turn.now)
     return replies.PHOTO_ATTACHED.format(number=ticket.id)
 
 

@@ -148,6 +148,6 @@ def todo(turn: StaffTurn, _rest: str) -> str:
     tickets.sort(key=lambda t: (not overdue(t, turn.now), t.resolve_due_at or turn.now, t.id))
     lines = [replies.STAFF_TODO_LINE.format(
         number=t.id, urgent=replies.URGENT_MARK if t.urgent else "", category=notify.category_name(t),
-        place=t.place or "—", state=replies.STATE_NAMES[t.state],
+        place=notify.inline(t.place or "") or "—", state=replies.STATE_NAMES[t.state],
         overdue=replies.OVERDUE_MARK if overdue(t, turn.now) else "") for t in tickets[:TODO_LIMIT]]
     return "\n".join([replies.STAFF_TODO_HEAD.format(count=len(tickets)), *lines])
