@@ -52,8 +52,8 @@ NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "m
 
 
 def too_long(inbound: Inbound) -> bool:
-    """Tell whether a text is too long to be a chat message."""
-    return inbound.text is not None and len(inbound.text) > MAX_TEXT
+    """Tell whether a text (or a location's label: both reach the engine) is too long for chat."""
+    return any(field is not None and len(field) > MAX_TEXT for field in (inbound.text, inbound.label))
 
 
 def respond(services: Services, session: Session, inbound: Inbound) -> str:
