@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from models.db import PROJECT
 from web import board, health, open311, sim, stats
 
 MAX_BODY = 64 * 1024  # bytes; WeChat's messages are far smaller
+# A query string after a path: WeChat puts the sender's openid and a replayable signature there,
+# group robots' URLs carry their key. Logs keep the path alone.
+QUERY_STRING = re.compile(r"(/[^\s?\"'#]*)\?[^\s\"'#]*")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _hide_query_strings()
     engine = make_engine(config["database"]["url"], schema=test_config.get("schema"))
     sessions = make_sessionmaker(engine)
     clock = test_config.get("clock", utc_now)
@@ -72,6 +77,31 @@ def _drainer(config: dict[str, Any], test_config: dict[str, Any], *, prepare: bo
         except OSError as err:
             raise settings.ConfigError("config", "[spool] dir", f"cannot be created ({err.strerror})")
     return Drainer(spool)
+
+
+def _hide_query_strings() -> None:
+    """Strip query strings from every log record this process makes, from any logger.
+
+    A record factory rather than a handler's filter: it also reaches werkzeug's access log
+    under `flask serve` and gunicorn's, whatever handlers they add later.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "hides_query_strings", False):
+        return
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError, KeyError):  # a malformed call: logging reports it later
+            return record
+        clean = QUERY_STRING.sub(r"\1", text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return record
+
+    make.hides_query_strings = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make)
 
 
 def _too_large(_error: Exception) -> Response:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
+WECHAT_MODES = ("plaintext", "compatible", "safe")  # as set on WeChat's side; absent: compatible
 DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 
 
@@ -99,6 +100,8 @@ RULES: tuple[Rule, ...] = (
     Rule("wechat.app_secret", _text, "must be a non-empty string"),
     Rule("wechat.encoding_aes_key", _aes_key, "must be empty or 43 base64 characters"),
     Rule("wechat.api_base_url", _base_url, "must be an http(s) URL ending in /"),
+    Rule("wechat.mode", lambda v: v in WECHAT_MODES, 'must be "plaintext", "compatible" or "safe"',
+         required=False),
     Rule("wecom.corp_id", _text, "must be a non-empty string", required=False),
     Rule("wecom.agent_id", _int, "must be an integer", required=False),
     Rule("wecom.secret", _text, "must be a non-empty string", required=False),
@@ -153,6 +156,8 @@ def validate(tree: dict[str, Any], source: str) -> dict[str, Any]:
             if not isinstance(ratelimit, dict) or key not in ratelimit:
                 raise ConfigError(source, f"[ratelimit] {key}", "is missing")
     for rule in RULES:
+        if rule.path == "wechat.encoding_aes_key" and _lookup(tree, "wechat.mode")[1] == "safe":
+            rule = Rule(rule.path, _required_aes_key, 'must be 43 base64 characters in mode "safe"')
         section, _, key = rule.path.rpartition(".")
         found, value = _lookup(tree, rule.path)
         name = f"[{section}] {key}"

@@ -11,7 +11,9 @@ request answers "success" and the reply goes out afterwards as a push.
 When the database is down (or does not answer within CLAIM_TIMEOUT), the message is
 kept in the local spool (bot/spool.py), the request answers "success", and a drainer
 replays it under its own dedupe key once the database is back; the reply is pushed.
-A flooding resident is refused before anything is stored (bot/ratelimit.py).
+A flooding resident is refused before anything is stored (bot/ratelimit.py), and so is a
+signed request whose nonce was already used for another message (a replayed signature:
+bot/channels/replay.py); the channel answers that one 403.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any, Callable
 
@@ -36,6 +38,7 @@ from bot.ratelimit import ALLOWED, SILENT, Verdict
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
+from models.messages import admit_nonce
 from models.ratelimit import bucket_key
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,10 @@ class Inbound:
     event: str | None = None
     chat_id: str | None = None  # a staff group chat (WeCom smart robot)
     response_url: str | None = None  # where a late answer to a group chat goes
+    # a signed request's nonce, until when it is kept, and a hash of the message it carried
+    nonce: str | None = None
+    nonce_expires: float | None = None  # epoch seconds
+    digest: str | None = None
 
 
 INBOUND_FIELDS = tuple(item.name for item in fields(Inbound))
@@ -93,6 +100,11 @@ class Claim:
 
     row_id: int | None = None
     verdict: Verdict = ALLOWED
+    replayed: bool = False  # the nonce was used before for another message
+
+
+class Replayed(Exception):
+    """A signed request's nonce was already used for another message: a replayed signature."""
 
 
 class _Duplicate(Exception):
@@ -136,6 +148,8 @@ def receive(services: Services, inbound: Inbound, respond: Responder) -> str | N
             return _keep(services, inbound, respond)
         raise job.failure
     claim = job.claim or Claim()
+    if claim.replayed:
+        raise Replayed()
     if not claim.verdict.allowed:
         return replies.RATE_LIMITED if claim.verdict.warn else None
     _drain_soon(services, respond)
@@ -220,6 +234,9 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
     inserted = False
     try:
         with services.transaction() as session:  # what the handler queued goes out after commit
+            if not _fresh_nonce(session, inbound, now):
+                _settle(job, Claim(replayed=True))
+                return None
             verdict = gate(session)
             if not verdict.allowed:
                 _settle(job, Claim(verdict=verdict))
@@ -248,10 +265,19 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
     return reply if via == "passive" else None  # a pushed reply must not also go passively
 
 
+def _fresh_nonce(session: Session, inbound: Inbound, now: datetime) -> bool:
+    """Keep the request's nonce; False when it was used before for another message."""
+    if inbound.nonce is None or inbound.digest is None or inbound.nonce_expires is None:
+        return True  # not a signed request (the simulator), or spooled by an older version
+    expires = datetime.fromtimestamp(inbound.nonce_expires, timezone.utc)
+    return admit_nonce(session, inbound.channel, inbound.nonce, inbound.digest, expires, now)
+
+
 def _mark_failed(services: Services, inbound: Inbound, now: datetime) -> None:
     """Leave a `failed` row for operators and for the next retry to take over at once."""
     try:
         with transaction(services.sessions) as session:
+            _fresh_nonce(session, inbound, now)  # the retry may reuse it; nobody else may
             session.add(InboundMessage(channel=inbound.channel, dedupe_key=inbound.key,
                                        sender=inbound.sender, msg_type=inbound.event or inbound.kind,
                                        content=inbound.text, received_at=now, status="failed"))
@@ -263,9 +289,13 @@ def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responde
                now: datetime) -> str | None:
     """Handle a message whose committed row a failed handler left, in one transaction.
 
-    The UPDATE locks the row, so a concurrent retry waits and then finds it done.
+    The UPDATE locks the row, so a concurrent retry waits and then finds it done. The
+    request's own nonce is kept here too: the first transaction, which held it, rolled back.
     """
     with services.transaction() as session:
+        if not _fresh_nonce(session, inbound, now):
+            _settle(job, Claim(replayed=True))
+            return None
         taken = session.execute(
             update(InboundMessage)
             .where(InboundMessage.dedupe_key == inbound.key,
@@ -323,6 +353,9 @@ def replay(services: Services, inbound: Inbound, respond: Responder) -> bool:
     job = Job(deferred=True)
     try:
         _claim_and_handle(services, inbound, job, respond, _allow)
+        if job.claim is not None and job.claim.replayed:
+            log.warning("a kept message reused a nonce for another message; dropped")
+            return True
         if job.claim is None or job.claim.row_id is None:
             with services.sessions() as session:
                 status = session.scalar(select(InboundMessage.status)

@@ -3,7 +3,7 @@ from models.db import Base, make_engine, make_sessionmaker, transaction
 from models.estate import Building, Estate, Home, Owner, Resident, Unit, find_home, resident_for
 from models.households import BindingLock
 from models.market import MarketOverride
-from models.messages import AccessToken, Conversation, InboundMessage, OutboxMessage
+from models.messages import AccessToken, Conversation, InboundMessage, OutboxMessage, RequestNonce
 from models.scheduling import SchedulerLease, StoredJob
 from models.staff import Coverage, Staff, covering, staff_by_user
 from models.tickets import (Follower, Ticket, TicketEvent, TicketPhoto, TransitionError, record,
@@ -14,7 +14,7 @@ from models import indexes  # noqa: F401,E402  (the scale indexes, declared on t
 __all__ = [
     "AccessToken", "Coverage", "Follower", "Staff", "covering", "staff_by_user",
     "Base", "Building", "Conversation", "Estate", "Home", "InboundMessage", "OutboxMessage",
-    "Owner", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
+    "Owner", "RequestNonce", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
     "SchedulerLease", "StoredJob", "Ballot", "BindingLock", "MarketOverride", "Vote", "VoteError",
     "find_home", "make_engine", "make_sessionmaker", "record", "resident_for", "transaction",
     "transition",

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
 
@@ -25,6 +27,49 @@ class InboundMessage(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     reply_via: Mapped[str | None] = mapped_column(String(16))  # "passive" or "push"
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RequestNonce(Base):
+    """A signed request's nonce, kept while its timestamp is in the window (bot/replay.py).
+
+    A nonce seen again with the same message is WeChat retrying; with another message it is
+    a replayed signature, refused. `digest` is a hash of the message's fields, not its words.
+    """
+
+    __tablename__ = "request_nonces"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+def admit_nonce(session: Session, channel: str, nonce: str, digest: str, expires_at: datetime,
+                now: datetime) -> bool:
+    """Record a request's nonce; False when it is held, unexpired, for another message.
+
+    The insert waits for a concurrent request that holds the same nonce to commit (a unique
+    key), so two requests racing with one nonce cannot both pass with different messages.
+    A row whose window has passed (not yet swept) is taken over.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = RequestNonce.__table__
+    statement = insert(table).values(channel=channel, nonce=nonce, digest=digest,
+                                     expires_at=expires_at)
+    taken = session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.channel, table.c.nonce],
+        set_={"digest": statement.excluded.digest, "expires_at": statement.excluded.expires_at},
+        where=table.c.expires_at < now).returning(table.c.nonce)).first()
+    if taken is not None:
+        return True
+    seen = session.scalar(select(RequestNonce.digest).where(
+        RequestNonce.channel == channel, RequestNonce.nonce == nonce))
+    return seen == digest
+
+
+def sweep_nonces(session: Session, now: datetime) -> int:
+    """Forget nonces whose timestamps have left the window; return how many."""
+    return session.execute(delete(RequestNonce).where(RequestNonce.expires_at < now)).rowcount
 
 
 class Conversation(Base):

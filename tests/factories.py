@@ -4,6 +4,8 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -14,6 +16,17 @@ from wechatpy.utils import WeChatSigner
 OPENID = "oResident0000000000000000001"
 ACCOUNT = "gh_linli_demo"
 _ids = itertools.count(6_400_000_000_000_000_001)
+_nonces = itertools.count(100_000_001)
+
+
+def fresh_nonce() -> str:
+    """A nonce no request of this test run has used (WeChat's are random digits)."""
+    return str(next(_nonces))
+
+
+def stamp(clock: Callable[[], datetime] | None) -> str:
+    """A request's timestamp: the app's clock when the test moves it, else now."""
+    return str(int(clock().timestamp())) if clock else str(int(time.time()))
 
 
 def _envelope(openid: str, msg_type: str, inner: str, create_time: int | None,
@@ -86,11 +99,12 @@ class WeChatPeer:
     token: str
     app_id: str
     aes_key: str | None = None  # set: safe mode
+    clock: Callable[[], datetime] | None = None  # the app's clock, which signs the timestamp
 
-    def post(self, xml: str, *, timestamp: str | None = None, nonce: str = "123456789",
+    def post(self, xml: str, *, timestamp: str | None = None, nonce: str | None = None,
              signature: str | None = None) -> Reply:
         """Send one message and read the reply (decrypting it in safe mode)."""
-        timestamp = timestamp or str(int(time.time()))
+        timestamp, nonce = timestamp or stamp(self.clock), nonce or fresh_nonce()
         params = {"timestamp": timestamp, "nonce": nonce,
                   "signature": signature or sign(self.token, timestamp, nonce)}
         body = xml

@@ -23,7 +23,7 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.utils import to_text
 
 from models import InboundMessage, OutboxMessage, Ticket
-from tests.factories import ACCOUNT, WeChatPeer, sign, text_xml, xml_fields
+from tests.factories import ACCOUNT, WeChatPeer, fresh_nonce, sign, stamp, text_xml, xml_fields
 
 EXAMPLES = int(os.environ.get("LINLI_FUZZ_EXAMPLES", "25"))
 WECHAT_LIMIT = 5.0  # seconds: WeChat gives up (and retries) after this
@@ -94,8 +94,9 @@ def xml_documents(draw: st.DrawFn) -> str:
     return draw(HOSTILE) + f"<{root}>" + "".join(children) + f"</{root}>" + draw(HOSTILE)
 
 
-def _query(token: str) -> dict[str, str]:
-    timestamp, nonce = "1764300000", "fuzz-nonce"
+def _query(app: Flask, token: str) -> dict[str, str]:
+    """A fresh signed query: the app's time, a nonce never used."""
+    timestamp, nonce = stamp(app.extensions["linli"].clock), fresh_nonce()
     return {"timestamp": timestamp, "nonce": nonce, "signature": sign(token, timestamp, nonce)}
 
 
@@ -121,7 +122,7 @@ def test_wechat_signed_xml_is_answered_or_refused_cleanly(server: str, app: Flas
     @given(body=xml_documents(), padding=st.sampled_from([0, 0, 0, 70_000]))
     def run(body: str, padding: int) -> None:
         data = (body + " " * padding).encode("utf-8")
-        response = checked(app, lambda: requests.post(f"{server}/wechat", params=_query(token),
+        response = checked(app, lambda: requests.post(f"{server}/wechat", params=_query(app, token),
                                                        data=data, timeout=10))
         if padding:
             assert response.status_code == 413
@@ -130,8 +131,9 @@ def test_wechat_signed_xml_is_answered_or_refused_cleanly(server: str, app: Flas
 
 def test_wechat_any_text_gets_an_answer_in_both_modes(server: str, app: Flask) -> None:
     conf = app.extensions["linli"].config["wechat"]
-    peers = [WeChatPeer(server, conf["token"], conf["app_id"]),
-             WeChatPeer(server, conf["token"], conf["app_id"], conf["encoding_aes_key"])]
+    clock = app.extensions["linli"].clock
+    peers = [WeChatPeer(server, conf["token"], conf["app_id"], clock=clock),
+             WeChatPeer(server, conf["token"], conf["app_id"], conf["encoding_aes_key"], clock=clock)]
 
     @FUZZ
     @given(text=st.text(max_size=1200), openid=OPENIDS, safe=st.booleans())
@@ -154,7 +156,7 @@ def test_wechat_safe_mode_refuses_forged_or_broken_envelopes(server: str, app: F
     @given(inner=xml_documents(), tamper=st.sampled_from(["none", "signature", "cipher", "appid"]),
            junk=st.text(max_size=40))
     def run(inner: str, tamper: str, junk: str) -> None:
-        params = _query(conf["token"])
+        params = _query(app, conf["token"])
         if tamper == "appid":
             crypto_used = WeChatCrypto(conf["token"], conf["encoding_aes_key"], "wxSomeoneElse0000")
         else:
@@ -185,7 +187,7 @@ def test_wecom_refuses_unsigned_and_survives_signed_junk(server: str, app: Flask
     @given(inner=xml_documents(), signed_right=st.booleans(),
            signature=st.text(alphabet="0123456789abcdef", max_size=41))
     def run(inner: str, signed_right: bool, signature: str) -> None:
-        timestamp, nonce = "1764300000", "fuzz"
+        timestamp, nonce = stamp(app.extensions["linli"].clock), fresh_nonce()
         encrypt = xml_fields(crypto.encrypt_message(inner, nonce, timestamp))["Encrypt"]
         if signed_right:
             signature = sign(conf["token"], timestamp, nonce, encrypt)
@@ -233,7 +235,7 @@ def test_wecom_bot_survives_any_json(server: str, app: Flask) -> None:
     @FUZZ
     @given(message=bot_messages(), signed_right=st.booleans(), raw=st.booleans())
     def run(message: Any, signed_right: bool, raw: bool) -> None:
-        timestamp, nonce = "1764300000", "fuzz"
+        timestamp, nonce = stamp(app.extensions["linli"].clock), fresh_nonce()
         plain = json.dumps(message, ensure_ascii=False)
         encrypt = to_text(PrpCrypto(key).encrypt(plain, ""))
         signature = sign(conf["token"], timestamp, nonce, encrypt) if signed_right else "0" * 40

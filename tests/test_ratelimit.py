@@ -85,7 +85,7 @@ def test_the_limit_holds_across_two_workers_flooded_at_once(
     together = threading.Barrier(2, timeout=60)
     try:
         conf = first.extensions["linli"].config["wechat"]
-        peers = [WeChatPeer(s.url, conf["token"], conf["app_id"]) for s in served]
+        peers = [WeChatPeer(s.url, conf["token"], conf["app_id"], clock=clock) for s in served]
 
         def flood(peer: WeChatPeer) -> list[str | None]:
             answers = []

@@ -48,12 +48,24 @@ def test_missing_key_is_named(tmp_path: Path, drop: str, named: str) -> None:
     ('api_base_url = "https://api.weixin.qq.com/cgi-bin/"', 'api_base_url = "ftp://x"',
      "[wechat] api_base_url"),
     ('response = "30m"', 'response = "half an hour"', "[sla] response"),
+    ('mode = "compatible"', 'mode = "secure"', "[wechat] mode"),
 ])
 def test_malformed_key_is_named(tmp_path: Path, old: str, new: str, named: str) -> None:
     with pytest.raises(settings.ConfigError) as raised:
         settings.load(write(tmp_path, replace=(old, new)))
     assert named.split()[-1] in str(raised.value.code)
     assert "\n" not in str(raised.value.code)
+
+
+def test_safe_mode_needs_the_aes_key(tmp_path: Path) -> None:
+    path = write(tmp_path, replace=('mode = "compatible"', 'mode = "safe"'))
+    assert settings.load(path)["wechat"]["mode"] == "safe"
+    text = path.read_text(encoding="utf-8").replace(
+        'encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"   #', 'encoding_aes_key = ""   #', 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.load(path)
+    assert str(raised.value.code) == 'config.toml: [wechat] encoding_aes_key must be 43 base64 characters in mode "safe"'
 
 
 def test_invalid_toml_is_one_line(tmp_path: Path) -> None:

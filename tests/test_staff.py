@@ -92,7 +92,7 @@ def test_whole_ticket_life_on_the_residents_account(peer: WeChatPeer, app: Flask
     """Claim, reply, resolve, a bad rating reopens, resolve again, a good rating closes."""
     register(app)
     resident = "oResidentLife"
-    staff = WeChatPeer(peer.base_url, peer.token, peer.app_id)
+    staff = WeChatPeer(peer.base_url, peer.token, peer.app_id, clock=peer.clock)
     assert "#1" in (peer.say("5栋电梯坏了", openid=resident) or "")
     assert "已接单 #1" in (staff.say("接单 #1", openid=GRID_OPENID) or "")
     wait_for(lambda: any("王网格" in m for m in resident_messages(fake_wechat, resident)))

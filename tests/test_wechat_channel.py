@@ -1,11 +1,14 @@
 """The /wechat channel: signatures, safe mode, and every kind of bad input."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import requests
 from flask import Flask
 from sqlalchemy import func, select
 
 from models import InboundMessage, Ticket
+from tests.conftest import Clock
 from tests.factories import WeChatPeer, event_xml, sign, text_xml
 
 
@@ -54,6 +57,7 @@ def test_published_aes_vector_is_decrypted_and_answered(database, fake_wechat, c
     from wechatpy.crypto import WeChatCrypto
     from tests.factories import xml_fields
     token, key, app_id = "123456", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wx49f0ab532d5d035a"
+    clock.now = datetime.fromtimestamp(1411525903, timezone.utc)  # the vector's own time
     app = make_app(database, fake_wechat, clock, settings={
         "wechat.token": token, "wechat.encoding_aes_key": key, "wechat.app_id": app_id})
     served = Served(app)
@@ -117,8 +121,9 @@ def test_wrong_msg_signature_is_403(server: str, safe_peer: WeChatPeer, app: Fla
     assert count(app, InboundMessage) == 0
 
 
-def test_undecryptable_aes_is_400(server: str, safe_peer: WeChatPeer, app: Flask) -> None:
-    ts, nonce = "1700000000", "42"
+def test_undecryptable_aes_is_400(server: str, safe_peer: WeChatPeer, app: Flask,
+                                  clock: Clock) -> None:
+    ts, nonce = str(int(clock().timestamp())), "42"
     for junk in ("not-base64!!", "QUJD", "A" * 64):
         params = {"timestamp": ts, "nonce": nonce, "signature": sign(safe_peer.token, ts, nonce),
                   "encrypt_type": "aes", "msg_signature": sign(safe_peer.token, ts, nonce, junk)}

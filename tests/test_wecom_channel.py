@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -80,8 +81,9 @@ def test_url_check_with_garbage_echostr_is_400(server: str, app: Flask) -> None:
 
 # --- /wecom: messages -------------------------------------------------------------------------
 
-def test_published_message_vector_is_decrypted_and_answered(sample_server) -> None:
+def test_published_message_vector_is_decrypted_and_answered(sample_server, clock: Clock) -> None:
     url, app = sample_server
+    clock.now = datetime.fromtimestamp(1411525903, timezone.utc)  # the vector's own time
     params = {"msg_signature": "74d92dfeb87ba7c714f89d98870ae5eb62dff26d",
               "timestamp": "1411525903", "nonce": "461056294"}
     body = f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><Encrypt><![CDATA[{SAMPLE_ENCRYPT}]]></Encrypt></xml>"
@@ -169,7 +171,8 @@ def test_app_undecryptable_is_400(server: str, app: Flask) -> None:
 
 def test_app_message_for_another_corp_is_400(server: str, app: Flask) -> None:
     conf = app.extensions["linli"].config["wecom"]
-    stranger = WeComPeer(server, conf["token"], conf["encoding_aes_key"], "wwSomeoneElse")
+    stranger = WeComPeer(server, conf["token"], conf["encoding_aes_key"], "wwSomeoneElse",
+                         clock=app.extensions["linli"].clock)
     assert stranger.post(app_text_xml("待办")).status == 400
     assert count(app) == 0
 
@@ -255,10 +258,12 @@ def test_bot_text_gets_an_encrypted_signed_stream_reply(server: str, app: Flask)
     assert (row.channel, row.sender, row.msg_type, row.content) == ("wecom_bot", STAFF, "text", "待办")
 
 
-def test_bot_reply_echoes_the_request_timestamp_and_nonce(server: str, app: Flask) -> None:
-    response = bot_peer(server, app).post(bot_text("待办"), timestamp="1764300000", nonce="abc123")
+def test_bot_reply_echoes_the_request_timestamp_and_nonce(server: str, app: Flask,
+                                                          clock: Clock) -> None:
+    timestamp = str(int(clock().timestamp()) - 7)
+    response = bot_peer(server, app).post(bot_text("待办"), timestamp=timestamp, nonce="abc123")
     envelope = json.loads(response.body)
-    assert (envelope["timestamp"], envelope["nonce"]) == ("1764300000", "abc123")
+    assert (envelope["timestamp"], envelope["nonce"]) == (timestamp, "abc123")
 
 
 def test_bot_inbound_carries_chat_and_response_url(server: str, app: Flask,
@@ -411,16 +416,17 @@ def test_bot_bad_callbacks_are_400_and_record_nothing(server: str, app: Flask) -
     assert count(app) == 0
 
 
-def test_bot_bad_envelopes_are_400(server: str, app: Flask) -> None:
+def test_bot_bad_envelopes_are_400(server: str, app: Flask, clock: Clock) -> None:
     peer = bot_peer(server, app)
+    now = str(int(clock().timestamp()))
     for body in ("not json", "[]", "{}", '{"encrypt": 5}', '{"encrypt": ""}',
                  '{"encrypt": "not-base64!!"}', '{"encrypt": "QUJD"}', b"\xff\xfe{}"):
         try:
             encrypted = json.loads(body)["encrypt"]
         except (ValueError, KeyError, TypeError):
             encrypted = ""
-        signature = sign(peer.token, "1", "2", encrypted if isinstance(encrypted, str) else "")
-        response = peer.post(bot_text("待办"), timestamp="1", nonce="2", msg_signature=signature,
+        signature = sign(peer.token, now, "2", encrypted if isinstance(encrypted, str) else "")
+        response = peer.post(bot_text("待办"), timestamp=now, nonce="2", msg_signature=signature,
                              body=body)
         assert response.status == 400, body
     assert count(app) == 0
@@ -437,7 +443,8 @@ def test_bot_wrong_or_missing_signature_is_403(server: str, app: Flask) -> None:
 
 def test_bot_callback_signed_with_the_app_token_is_403(server: str, app: Flask) -> None:
     conf = app.extensions["linli"].config["wecom"]
-    wrong = WeComBotPeer(server, conf["token"], conf["bot"]["encoding_aes_key"])
+    wrong = WeComBotPeer(server, conf["token"], conf["bot"]["encoding_aes_key"],
+                         clock=app.extensions["linli"].clock)
     assert wrong.post(bot_text("待办")).status == 403
     assert count(app) == 0
 

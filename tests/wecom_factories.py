@@ -5,7 +5,8 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
 from xml.sax.saxutils import escape
 
 import requests
@@ -13,7 +14,7 @@ from flask import Flask
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import to_text
 
-from tests.factories import Reply, sign, xml_fields
+from tests.factories import Reply, fresh_nonce, sign, stamp, xml_fields
 
 STAFF = "ZhangWei"  # a WeCom UserID
 GROUP = "wrkSFfCgAAgrid01"  # a staff group's chatid
@@ -69,6 +70,7 @@ class WeComPeer:
     token: str
     aes_key: str
     corp_id: str
+    clock: Callable[[], datetime] | None = None  # the app's clock, which signs the timestamp
 
     @property
     def crypto(self) -> WeChatCrypto:
@@ -79,10 +81,10 @@ class WeComPeer:
         return _url_check(f"{self.base_url}/wecom", self.token, self.crypto, self.corp_id, plain,
                           signature)
 
-    def post(self, xml: str, *, timestamp: str | None = None, nonce: str = "987654321",
+    def post(self, xml: str, *, timestamp: str | None = None, nonce: str | None = None,
              msg_signature: str | None = None, encrypted: str | None = None) -> Reply:
         """Encrypt and send one message; read the reply's text content (if any)."""
-        timestamp = timestamp or str(int(time.time()))
+        timestamp, nonce = timestamp or stamp(self.clock), nonce or fresh_nonce()
         if encrypted is None:
             encrypted = xml_fields(self.crypto.encrypt_message(xml, nonce, timestamp))["Encrypt"]
         params = {"timestamp": timestamp, "nonce": nonce,
@@ -129,6 +131,7 @@ class WeComBotPeer:
     base_url: str
     token: str
     aes_key: str
+    clock: Callable[[], datetime] | None = None  # the app's clock, which signs the timestamp
 
     @property
     def crypto(self) -> WeChatCrypto:
@@ -144,10 +147,10 @@ class WeComBotPeer:
         return to_text(PrpCrypto(self.crypto.key).encrypt(plain, ""))
 
     def post(self, message: dict[str, Any] | str, *, timestamp: str | None = None,
-             nonce: str = "123454321", msg_signature: str | None = None,
+             nonce: str | None = None, msg_signature: str | None = None,
              body: bytes | str | None = None) -> BotReply:
         """Encrypt and send one callback (a dict, or raw plaintext); decrypt the reply."""
-        timestamp = timestamp or str(int(time.time()))
+        timestamp, nonce = timestamp or stamp(self.clock), nonce or fresh_nonce()
         plain = message if isinstance(message, str) else json.dumps(message)
         encrypted = self.encrypt(plain)
         params = {"timestamp": timestamp, "nonce": nonce,
@@ -185,10 +188,13 @@ def _url_check(url: str, token: str, crypto: WeChatCrypto, receive_id: str, plai
 
 
 def app_peer(server: str, app: Flask) -> WeComPeer:
-    conf = app.extensions["linli"].config["wecom"]
-    return WeComPeer(server, conf["token"], conf["encoding_aes_key"], conf["corp_id"])
+    services = app.extensions["linli"]
+    conf = services.config["wecom"]
+    return WeComPeer(server, conf["token"], conf["encoding_aes_key"], conf["corp_id"],
+                     clock=services.clock)
 
 
 def bot_peer(server: str, app: Flask) -> WeComBotPeer:
-    conf = app.extensions["linli"].config["wecom"]["bot"]
-    return WeComBotPeer(server, conf["token"], conf["encoding_aes_key"])
+    services = app.extensions["linli"]
+    conf = services.config["wecom"]["bot"]
+    return WeComBotPeer(server, conf["token"], conf["encoding_aes_key"], clock=services.clock)

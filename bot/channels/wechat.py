@@ -23,7 +23,8 @@ from wechatpy.replies import create_reply
 from wechatpy.utils import WeChatSigner
 
 from bot import dialogue, replies
-from bot.inbound import Inbound, Unavailable, receive
+from bot.channels import replay
+from bot.inbound import Inbound, Replayed, Unavailable, receive
 from bot.services import Services, current as services_of
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ def unavailable(_error: Unavailable) -> Response:
     return Response("service unavailable\n", status=503, mimetype="text/plain")
 
 
+@bp.errorhandler(Replayed)
+def replayed(_error: Replayed) -> Response:
+    """A signature copied from an earlier request, carrying another message: refused."""
+    return Response("forbidden: this nonce was already used\n", status=403, mimetype="text/plain")
+
+
 @bp.get("/wechat")
 def url_check() -> Response:
     """Answer WeChat's URL check with echostr, only when the signature holds."""
@@ -76,15 +83,22 @@ def url_check() -> Response:
 
 @bp.post("/wechat")
 def incoming() -> Response:
-    """Take a message or event, and answer with a passive reply or `success`."""
+    """Take a message or event, and answer with a passive reply or `success`.
+
+    In safe mode (`[wechat] mode`) a plaintext post is refused: only safe mode's
+    msg_signature covers the message itself.
+    """
     _check_signature()
     services = services_of()
+    replay.check_fresh(services)
     encrypted = request.args.get("encrypt_type", "raw").lower() == "aes"
+    if not encrypted and services.config["wechat"].get("mode") == "safe":
+        abort(403)
     body = request.get_data(cache=False)
     try:
         xml = _open_envelope(services, body) if encrypted else body
         message, fields = parse_xml(xml)
-        inbound = to_inbound(message, fields, "wechat")
+        inbound = replay.stamped(to_inbound(message, fields, "wechat"), fields)
     except BadMessage as err:
         log.info("rejected a /wechat body: %s", err)
         return Response(f"bad request: {err}\n", status=400, mimetype="text/plain")

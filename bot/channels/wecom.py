@@ -22,16 +22,18 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import to_text
 
 from bot import dialogue, replies
+from bot.channels import replay
 from bot.channels.wechat import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
-from bot.channels.wechat import unavailable
+from bot.channels.wechat import replayed, unavailable
 from bot.channels.wechat import (MAX_NAME, MAX_USER, BadMessage, fields_of, services_of, sign,
                                  parse_xml, signed, to_inbound)
-from bot.inbound import Inbound, Unavailable, receive
+from bot.inbound import Inbound, Replayed, Unavailable, receive
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__)
 bp.register_error_handler(Unavailable, unavailable)
+bp.register_error_handler(Replayed, replayed)
 
 UNDECRYPTABLE = (*WECHAT_UNDECRYPTABLE, InvalidCorpIdException)
 BOT_RECEIVE_ID = ""  # an internal smart robot's receive id is the empty string
@@ -124,8 +126,9 @@ def app_incoming() -> Response:
         if not encrypted:
             raise BadMessage("no Encrypt field")
         _check(conf["token"], encrypted)
+        replay.check_fresh(services)
         message, fields = parse_xml(_decrypt(crypto, encrypted), parse_message)
-        inbound = to_inbound(message, fields, "wecom")
+        inbound = replay.stamped(to_inbound(message, fields, "wecom"), fields)
     except BadMessage as err:
         return _rejected(err)
     text = _answer(services, inbound)
@@ -164,11 +167,14 @@ def bot_incoming() -> Response:
     try:
         encrypted = _string(_json_object(request.get_data(cache=False)), "encrypt", None)
         _check(conf["token"], encrypted)
-        inbound = _bot_inbound(_json_object(_decrypt(_bot_crypto(conf), encrypted)))
+        replay.check_fresh(services)
+        callback = _json_object(_decrypt(_bot_crypto(conf), encrypted))
+        inbound = _bot_inbound(callback)
     except BadMessage as err:
         return _rejected(err)
     if inbound is None:
         return _empty()
+    inbound = replay.stamped(inbound, callback)
     text = _answer(services, inbound)
     if not text:  # answered later through response_url by the outbox
         return _empty()
