@@ -1,6 +1,6 @@
-"""`make bench` first: each benchmark and the table run end to end on a tiny load, and the table
-carries the labels and targets the README quotes. Not part of `make test`: the benchmarks'
-baselines (WeRoBot) are installed by `make bench` only."""
+"""`make bench` first: the webhook bench with the table, and the scale bench, run end to end on
+a tiny load, and the table carries the labels and targets the README quotes. Not part of
+`make test`: the benchmarks' baselines (WeRoBot) are installed by `make bench` only."""
 from __future__ import annotations
 
 import json
