@@ -14,14 +14,11 @@ from bot.services import Services
 from models import Coverage, OutboxMessage, Staff, Ticket, transaction
 from models import demo as demo_estate
 from models import figures
+from models.categories import CODES as CATEGORIES
 from models.migrate import upgrade
 from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
 import market_cli
 import votes_cli
-
-CATEGORIES = ("elevator", "fire_safety", "security", "sanitation", "greenery", "lighting", "water",
-              "facilities", "parking", "noise", "illegal_construction", "property_service",
-              "neighbor_dispute", "assistance", "other")
 
 
 def services() -> Services:
@@ -213,7 +210,6 @@ board_cli = AppGroup("board", help="The public board: publish a resident's words
 
 
 def _set_published(number: int, published: bool) -> None:
-    from bot import replies
     from models import board
 
     s = services()
@@ -221,7 +217,7 @@ def _set_published(number: int, published: bool) -> None:
         ticket = session.get(Ticket, number)
         if ticket is None:
             raise click.ClickException(f"no ticket #{number}")
-        changed = board.set_published(session, ticket, published, replies.SCRUB_MASKS,
+        changed = board.set_published(session, ticket, published, board.SCRUB_MASKS,
                                       actor="system", now=s.clock())
         words = ticket.public_text
     state = "published" if published else "withdrawn"

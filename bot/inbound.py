@@ -31,8 +31,9 @@ from sqlalchemy.exc import (DBAPIError, IntegrityError, InterfaceError, Operatio
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from bot import outbox, replies
+from bot import outbox
 from bot.ratelimit import ALLOWED, SILENT, Verdict
+from bot.replies.general import RATE_LIMITED
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
@@ -137,7 +138,7 @@ def receive(services: Services, inbound: Inbound, respond: Responder) -> str | N
         raise job.failure
     claim = job.claim or Claim()
     if not claim.verdict.allowed:
-        return replies.RATE_LIMITED if claim.verdict.warn else None
+        return RATE_LIMITED if claim.verdict.warn else None
     _drain_soon(services, respond)
     if claim.row_id is None:
         return _stored_reply(services, inbound.key)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import replies
+from bot.replies.market import NOTICE
 from bot.services import Services
 from models import OutboxMessage, Resident
 
@@ -16,7 +16,7 @@ from models import OutboxMessage, Resident
 def send_notice(services: Services, session: Session, text: str, *, key: str,
                 now: datetime) -> tuple[int, int]:
     """Queue a notice to every subscriber and group once per key; return (residents, groups)."""
-    body = replies.NOTICE.format(text=text)
+    body = NOTICE.format(text=text)
     before = _queued(session, f"notice:{key}:")
     fan_out(services, session, f"notice:{key}", body, now=now, kind="market_reminder", groups=None)
     after = _queued(session, f"notice:{key}:")

@@ -41,3 +41,24 @@ def restart_clock(config: dict[str, Any], ticket: Any, now: datetime) -> None:
     else:
         ticket.resolve_due_at = now + timedelta(seconds=limits.resolve)
         ticket.warned_at = None
+
+
+# ---- saying a duration (residents read deadlines, staff read how late a ticket is)
+UNITS = ((86400, "天"), (3600, "小时"), (60, "分钟"), (1, "秒"))
+
+
+def duration(seconds: int) -> str:
+    """Say a duration the way people do: 30分钟, 24小时, 3天."""
+    for size, name in UNITS:
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{name}"
+    return f"{seconds}秒"
+
+
+def duration_rough(late: timedelta) -> str:
+    """Say roughly how long: 2天, 5小时, 40分钟."""
+    seconds = int(late.total_seconds())
+    for size, name in UNITS[:3]:
+        if seconds >= size:
+            return f"{seconds // size}{name}"
+    return "不到1分钟"

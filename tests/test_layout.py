@@ -3,7 +3,8 @@
 - no module uses another package's private name (`_name`), by import or by attribute;
 - no handler module (bot/handlers/) imports another handler module;
 - tickets are opened in one place (bot/tickets.py);
-- category codes are defined once, in models/categories.py.
+- category codes are defined once, in models/categories.py (the intent engine's lexicon,
+  intents/data/lexicon.toml, holds its cue words per category: not Python, not checked here).
 
 A module here is every .py file of the application: the top-level modules and the
 packages, not tests/, bench/, docs/ or migrations/.
@@ -182,6 +183,53 @@ def test_tickets_are_opened_in_one_place() -> None:
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
               and node.func.id == "Ticket"}
     assert makers == {"bot.tickets", "models.demo_history"}
+
+
+def _code_lists(tree: ast.AST, codes: frozenset[str]) -> list[tuple[int, list[str]]]:
+    """Literals that list category codes, or map them to words: (line, the codes in it).
+
+    Three or more codes in one tuple, list or set, or as the keys of a dict whose values are
+    words, are a copy of the table. A dict from codes to data of another kind (the demo's
+    share of reports per category, a category's deadline) refers to categories, and may.
+    """
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            items = node.elts
+        elif isinstance(node, ast.Dict) and all(isinstance(v, ast.Constant) and isinstance(v.value, str)
+                                                for v in node.values):
+            items = [k for k in node.keys if k is not None]
+        else:
+            continue
+        named = [i.value for i in items if isinstance(i, ast.Constant) and i.value in codes]
+        if len(set(named)) >= 3:
+            found.append((node.lineno, named))
+    return found
+
+
+def test_category_codes_are_defined_once() -> None:
+    from models.categories import CODES
+
+    codes = frozenset(CODES)
+    copies = [f"{_where(m, line)}: {', '.join(named)}" for m in modules()
+              if m.name != "models.categories" for line, named in _code_lists(m.tree, codes)]
+    assert copies == []
+    table = next(m for m in modules() if m.name == "models.categories")
+    assert len(_code_lists(table.tree, codes)) == 0  # the table is rows, one code each
+    assert len(CODES) == len(set(CODES)) == 15
+
+
+@pytest.mark.parametrize("source, copies", [
+    ('CATEGORIES = ("elevator", "fire_safety", "security")\n', 1),
+    ('NAMES = {"elevator": "电梯", "water": "水", "noise": "噪音"}\n', 1),
+    ('GROUPS = {"设施": ("elevator", "lighting", "water")}\n', 1),
+    ('REPORTS = {"elevator": (14, ["坏了"]), "water": (9, []), "noise": (6, [])}\n', 0),
+    ('OVERRIDES = {"facilities": {"resolve": "7d"}, "parking": {"resolve": "7d"}}\n', 0),
+])
+def test_the_category_check_catches_a_copy(source: str, copies: int) -> None:
+    from models.categories import CODES
+
+    assert len(_code_lists(ast.parse(source), frozenset(CODES))) == copies
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -22,8 +22,9 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import create_reply
 from wechatpy.utils import WeChatSigner
 
-from bot import dialogue, replies
+from bot import dialogue
 from bot.inbound import Inbound, Unavailable, receive
+from bot.replies.general import TOO_LONG
 from bot.services import Services, current as services_of
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def incoming() -> Response:
         log.info("rejected a /wechat body: %s", err)
         return Response(f"bad request: {err}\n", status=400, mimetype="text/plain")
     if dialogue.too_long(inbound):
-        text = replies.TOO_LONG.format(limit=dialogue.MAX_TEXT)
+        text = TOO_LONG.format(limit=dialogue.MAX_TEXT)
     else:
         text = receive(services, inbound, dialogue.respond)
     if not text:

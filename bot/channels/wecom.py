@@ -21,12 +21,12 @@ from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import to_text
 
-from bot import dialogue, replies
-from bot.channels.wechat import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
-from bot.channels.wechat import unavailable
-from bot.channels.wechat import (MAX_NAME, MAX_USER, BadMessage, fields_of, services_of, sign,
-                                 parse_xml, signed, to_inbound)
+from bot import dialogue
+from bot.channels.wechat import (BadMessage, MAX_NAME, MAX_USER,
+                                 UNDECRYPTABLE as WECHAT_UNDECRYPTABLE, fields_of, parse_xml,
+                                 services_of, sign, signed, to_inbound, unavailable)
 from bot.inbound import Inbound, Unavailable, receive
+from bot.replies.general import TOO_LONG
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _empty() -> Response:
 
 def _answer(services: Services, inbound: Inbound) -> str | None:
     if dialogue.too_long(inbound):
-        return replies.TOO_LONG.format(limit=dialogue.MAX_TEXT)
+        return TOO_LONG.format(limit=dialogue.MAX_TEXT)
     return receive(services, inbound, dialogue.respond)
 
 
