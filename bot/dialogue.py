@@ -18,7 +18,7 @@ from bot.commands import STAFF_COMMANDS
 from bot.handlers import (account, bind, followup, general, market, media, privacy, report, status,
                           vote)
 from bot.inbound import Inbound
-from bot.replies.general import EMPTY_TEXT, SORRY, TOO_LONG, UNSUPPORTED, VOICE_UNRECOGNISED
+from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
 from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
 from bot.replies.staff import NOT_STAFF
 from bot.services import Services
@@ -29,7 +29,6 @@ from models import resident_for, staff_by_user
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
 
 Handler = Callable[[Turn, Parse], str]
@@ -53,11 +52,6 @@ HANDLERS: dict[str, Handler] = {
 # While a report waits for its place, these intents are new requests, not the answer.
 NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "market",
                          "subscribe", "unsubscribe", "rate", "suggest"})
-
-
-def too_long(inbound: Inbound) -> bool:
-    """Tell whether a text is too long to be a chat message."""
-    return inbound.text is not None and len(inbound.text) > MAX_TEXT
 
 
 def respond(services: Services, session: Session, inbound: Inbound) -> str:
@@ -117,8 +111,6 @@ def _route(turn: Turn, inbound: Inbound) -> str:
 
 def understand(turn: Turn, text: str) -> str:
     """Read a text with the intent engine and hand it to one handler."""
-    if len(text) > MAX_TEXT:
-        return TOO_LONG.format(limit=MAX_TEXT)
     private = privacy.answer(turn, text)  # PIPL requests: no intent label, recognised first
     if private is not None:
         return private

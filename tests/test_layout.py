@@ -3,6 +3,7 @@
 - no module uses another package's private name (`_name`), by import or by attribute;
 - no handler module (bot/handlers/) imports another handler module;
 - tickets are opened in one place (bot/tickets.py);
+- wechatpy is imported by the channels (bot/channels/) and the outbound API (bot/wxapi.py) only;
 - category codes are defined once, in models/categories.py (the intent engine's lexicon,
   intents/data/lexicon.toml, holds its cue words per category: not Python, not checked here).
 
@@ -183,6 +184,13 @@ def test_tickets_are_opened_in_one_place() -> None:
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
               and node.func.id == "Ticket"}
     assert makers == {"bot.tickets", "models.demo_history"}
+
+
+def test_wechatpy_is_used_by_the_channels_and_the_outbound_api_alone() -> None:
+    users = {m.name for m in modules() for node in ast.walk(m.tree)
+             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "wechatpy"
+             or isinstance(node, ast.Import) and any(a.name.split(".")[0] == "wechatpy" for a in node.names)}
+    assert users == {"bot.channels.common", "bot.channels.wechat", "bot.channels.wecom", "bot.wxapi"}
 
 
 def _code_lists(tree: ast.AST, codes: frozenset[str]) -> list[tuple[int, list[str]]]:

@@ -17,7 +17,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from bot.dialogue import MAX_TEXT
+from bot.inbound import MAX_TEXT
 from bot.services import Services, current as services_
 from bot.tickets import PLACE_MAX, Draft, open_ticket, place_of
 from bot.turn import Turn

@@ -22,12 +22,11 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import to_text
 
 from bot import dialogue
-from bot.channels.wechat import (BadMessage, MAX_NAME, MAX_USER,
-                                 UNDECRYPTABLE as WECHAT_UNDECRYPTABLE, fields_of, parse_xml,
-                                 services_of, sign, signed, to_inbound, unavailable)
+from bot.channels.common import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
+from bot.channels.common import (MAX_NAME, MAX_USER, BadMessage, fields_of, parse_xml, sign,
+                                 signed, to_inbound, unavailable)
 from bot.inbound import Inbound, Unavailable, receive
-from bot.replies.general import TOO_LONG
-from bot.services import Services
+from bot.services import Services, current as services_of
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__)
@@ -93,8 +92,6 @@ def _empty() -> Response:
 
 
 def _answer(services: Services, inbound: Inbound) -> str | None:
-    if dialogue.too_long(inbound):
-        return TOO_LONG.format(limit=dialogue.MAX_TEXT)
     return receive(services, inbound, dialogue.respond)
 
 
