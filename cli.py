@@ -37,10 +37,11 @@ def init_db() -> None:
 def demo_data() -> None:
     """Load the demo estate (1,059 homes) unless it is there already."""
     upgrade(services().engine)
-    estate = services().config.get("estate", {})
+    estate = services().config.estate
     with transaction(services().sessions) as session:
-        made = demo_estate.load(session, estate.get("name", "邻里花园"),
-                                estate.get("community", "和顺社区"), estate.get("street", "龙溪街道"))
+        made = demo_estate.load(session, "邻里花园" if estate.name is None else estate.name,
+                                "和顺社区" if estate.community is None else estate.community,
+                                "龙溪街道" if estate.street is None else estate.street)
     click.echo("demo estate loaded: 1,059 homes" if made else "demo estate already present")
 
 
@@ -51,16 +52,16 @@ def serve() -> None:
 
     from scheduler.leader import start_if_enabled  # here: only `serve` may start a scheduler
 
-    server = services().config["server"]
+    server = services().config.server
     outbox_worker.kick(services())  # whatever waited while we were down goes out now
     jobs = start_if_enabled(services())
-    address = f"http://{server['host']}:{server['port']}"
+    address = f"http://{server.host}:{server.port}"
     click.echo(f"邻里通 is serving on {address}  (WeChat: /wechat)")
-    if services().config.get("sim", {}).get("enabled") is True:
+    if services().config.sim.enabled:
         click.echo(f"chat simulator: {address}/sim")
     try:
         # Not app.run(): Flask ignores it inside a `flask` command and returns at once.
-        run_simple(server["host"], server["port"], current_app._get_current_object(),
+        run_simple(server.host, server.port, current_app._get_current_object(),
                    threaded=True, use_reloader=False)
     finally:
         if jobs is not None:

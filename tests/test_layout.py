@@ -4,6 +4,7 @@
 - no handler module (bot/handlers/) imports another handler module;
 - tickets are opened in one place (bot/tickets.py);
 - wechatpy is imported by the channels (bot/channels/) and the outbound API (bot/wxapi.py) only;
+- the code reads typed settings (settings/sections.py), never the raw TOML tree;
 - category codes are defined once, in models/categories.py (the intent engine's lexicon,
   intents/data/lexicon.toml, holds its cue words per category: not Python, not checked here).
 
@@ -186,11 +187,35 @@ def test_tickets_are_opened_in_one_place() -> None:
     assert makers == {"bot.tickets", "models.demo_history"}
 
 
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return [a.name for a in node.names] if isinstance(node, ast.Import) else []
+
+
 def test_wechatpy_is_used_by_the_channels_and_the_outbound_api_alone() -> None:
     users = {m.name for m in modules() for node in ast.walk(m.tree)
-             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "wechatpy"
-             or isinstance(node, ast.Import) and any(a.name.split(".")[0] == "wechatpy" for a in node.names)}
+             if any(name.split(".")[0] == "wechatpy" for name in _imported(node))}
     assert users == {"bot.channels.common", "bot.channels.wechat", "bot.channels.wecom", "bot.wxapi"}
+
+
+def _raw_config_reads(tree: ast.AST) -> list[int]:
+    """Lines reading the configuration as a raw tree: `….config["x"]` or `….config.get(...)`
+    (Flask's own `app.config` aside)."""
+    def raw(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "config"
+                and not (isinstance(node.value, ast.Name) and node.value.id == "app"))
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Subscript) and raw(node.value)
+            or isinstance(node, ast.Attribute) and node.attr == "get" and raw(node.value)]
+
+
+def test_the_code_reads_typed_settings_not_the_raw_tree() -> None:
+    reads = [_where(m, line) for m in modules() if not m.name.startswith("settings")
+             for line in _raw_config_reads(m.tree)]
+    assert reads == []
+    assert sorted(_raw_config_reads(ast.parse('s.config.get("wecom", {})\ns.config["wechat"]\n'))) == [1, 2]
+    assert _raw_config_reads(ast.parse('app.config["MAX_CONTENT_LENGTH"] = 1\ns.config.wecom\n')) == []
 
 
 def _code_lists(tree: ast.AST, codes: frozenset[str]) -> list[tuple[int, list[str]]]:

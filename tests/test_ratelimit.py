@@ -78,8 +78,8 @@ def test_the_limit_holds_across_two_workers(database, fake_wechat: FakeWeChat, c
     second = make_app(database, fake_wechat, clock)
     served = [Served(first), Served(second)]
     try:
-        conf = first.extensions["linli"].config["wechat"]
-        peers = [WeChatPeer(s.url, conf["token"], conf["app_id"]) for s in served]
+        conf = first.extensions["linli"].config.wechat
+        peers = [WeChatPeer(s.url, conf.token, conf.app_id) for s in served]
         answers = [peers[n % 2].say("你好", openid=FLOODER) for n in range(BURST + 2)]
         assert RATE_LIMITED not in answers[:BURST]
         assert answers[BURST:] == [RATE_LIMITED, None]

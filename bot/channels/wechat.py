@@ -24,7 +24,7 @@ bp.register_error_handler(Unavailable, unavailable)
 
 
 def _check_signature() -> None:
-    args, token = request.args, services_of().config["wechat"]["token"]
+    args, token = request.args, services_of().config.wechat.token
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     if not signed(sign(token, timestamp, nonce), args.get("signature")):
         abort(403)
@@ -62,10 +62,10 @@ def incoming() -> Response:
 
 
 def _crypto(services: Services) -> WeChatCrypto:
-    conf = services.config["wechat"]
-    if not conf["encoding_aes_key"]:
+    conf = services.config.wechat
+    if not conf.encoding_aes_key:
         raise BadMessage("safe mode is not configured")
-    return WeChatCrypto(conf["token"], conf["encoding_aes_key"], conf["app_id"])
+    return WeChatCrypto(conf.token, conf.encoding_aes_key, conf.app_id)
 
 
 def _open_envelope(services: Services, body: bytes) -> bytes:
@@ -76,7 +76,7 @@ def _open_envelope(services: Services, body: bytes) -> bytes:
         raise BadMessage("no Encrypt field")
     args = request.args
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-    if not signed(sign(services.config["wechat"]["token"], timestamp, nonce, encrypt),
+    if not signed(sign(services.config.wechat.token, timestamp, nonce, encrypt),
                    args.get("msg_signature")):
         abort(403)
     try:
