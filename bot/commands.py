@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from bot import replies
+from bot.replies.staff import STAFF_HELP_HEAD, STAFF_NO_TICKET
 from bot.turn import StaffTurn
 from models import Ticket
 
@@ -110,7 +110,7 @@ class Registry:
                 lines[command.continues] += entry
             else:
                 lines[command.word] = entry
-        return "\n".join([replies.STAFF_HELP_HEAD, *lines.values()])
+        return "\n".join([STAFF_HELP_HEAD, *lines.values()])
 
     def staff_only_words(self) -> tuple[str, ...]:
         """The words no resident writes."""
@@ -125,7 +125,7 @@ class Registry:
             return self.help()
         ticket = turn.session.get(Ticket, int(match.group(1)))
         if ticket is None:
-            return replies.STAFF_NO_TICKET.format(number=match.group(1))
+            return STAFF_NO_TICKET.format(number=match.group(1))
         return command.scope(turn, ticket) or command.action(turn, ticket, match.group(2).strip())
 
 

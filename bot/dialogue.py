@@ -13,19 +13,22 @@ from sqlalchemy.orm import Session
 
 import intents
 from intents import Parse
-from bot import outbox, replies
+from bot import outbox
 from bot.commands import STAFF_COMMANDS
-from bot.handlers import (account, bind, followup, general, market, media, privacy, report,
-                          status, vote)
+from bot.handlers import (account, bind, followup, general, market, media, privacy, report, status,
+                          vote)
 from bot.inbound import Inbound
+from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
+from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
+from bot.replies.staff import NOT_STAFF
 from bot.services import Services
 from bot.tickets import place_of
 from bot.turn import StaffTurn, Turn
+from bot.words import CANCEL_WORDS
 from models import resident_for, staff_by_user
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
 
 Handler = Callable[[Turn, Parse], str]
@@ -51,11 +54,6 @@ NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "m
                          "subscribe", "unsubscribe", "rate", "suggest"})
 
 
-def too_long(inbound: Inbound) -> bool:
-    """Tell whether a text (or a location's label: both reach the engine) is too long for chat."""
-    return any(field is not None and len(field) > MAX_TEXT for field in (inbound.text, inbound.label))
-
-
 def respond(services: Services, session: Session, inbound: Inbound) -> str:
     """Answer one message; an unexpected failure becomes an apology, not silence."""
     try:
@@ -74,7 +72,7 @@ def respond(services: Services, session: Session, inbound: Inbound) -> str:
             return _route(Turn(session, resident, now, services), inbound)
     except Exception:
         log.exception("handling %s message %s failed", inbound.kind, inbound.key)
-        return replies.SORRY
+        return SORRY
 
 
 def _staff(services: Services, session: Session, inbound: Inbound) -> str:
@@ -84,7 +82,7 @@ def _staff(services: Services, session: Session, inbound: Inbound) -> str:
     channel = "wechat" if inbound.channel == "wechat" else "wecom"
     member = staff_by_user(session, inbound.sender, channel)
     if member is None:
-        return replies.NOT_STAFF
+        return NOT_STAFF
     found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
     if found is None:
         return STAFF_COMMANDS.help()
@@ -104,24 +102,22 @@ def _route(turn: Turn, inbound: Inbound) -> str:
     if inbound.kind == "location":
         return _location(turn, inbound)
     if inbound.kind == "voice" and not (inbound.text or "").strip():
-        return replies.VOICE_UNRECOGNISED
+        return VOICE_UNRECOGNISED
     if inbound.kind in ("text", "voice"):
         text = (inbound.text or "").strip()
-        return understand(turn, text) if text else replies.EMPTY_TEXT
-    return replies.UNSUPPORTED
+        return understand(turn, text) if text else EMPTY_TEXT
+    return UNSUPPORTED
 
 
 def understand(turn: Turn, text: str) -> str:
     """Read a text with the intent engine and hand it to one handler."""
-    if len(text) > MAX_TEXT:
-        return replies.TOO_LONG.format(limit=MAX_TEXT)
     private = privacy.answer(turn, text)  # PIPL requests: no intent label, recognised first
     if private is not None:
         return private
     waiting = turn.pending()
-    if waiting is not None and waiting.waiting_for == "place" and text in replies.CANCEL_WORDS:
+    if waiting is not None and waiting.waiting_for == "place" and text in CANCEL_WORDS:
         turn.stop_waiting()
-        return replies.REPORT_CANCELLED
+        return REPORT_CANCELLED
     if waiting is not None and waiting.waiting_for == "duplicate":
         answered = report.answer_duplicate(turn, waiting, text)
         if answered is not None:
@@ -134,27 +130,15 @@ def understand(turn: Turn, text: str) -> str:
     if waiting is not None and waiting.waiting_for == "place" and answers_where:
         return report.fill_place(turn, waiting, parse)
     if turn.expired == "place" and answers_where:
-        return replies.PLACE_EXPIRED
-    if _verdict_on_a_fix(turn, parse):
+        return PLACE_EXPIRED
+    if followup.judges_a_fix(turn, parse):
         return followup.rate(turn, parse)
-    if parse.text.strip(" 。.!！~～") in replies.LOOK_BACK_YES:
-        confirmed = followup.stayed_fixed(turn)
-        if confirmed is not None:
-            return confirmed
+    confirmed = followup.stayed_fixed(turn, parse.text)
+    if confirmed is not None:
+        return confirmed
     if parse.intent == "report":
         return report.report(turn, parse, media.described_photos(turn))
     return HANDLERS[parse.intent](turn, parse)
-
-
-def _verdict_on_a_fix(turn: Turn, parse: Parse) -> bool:
-    """"又坏了" with no place, or a bare "没有", just after a fix or a look back, judges that fix."""
-    said = parse.text.strip(" 。.!！~～")
-    verdict = said in replies.LOOK_BACK_NO or (
-        parse.intent in ("report", "unknown") and place_of(parse) is None
-        and any(word in parse.text for word in replies.DISSATISFIED))
-    ticket = followup.reopenable(turn, parse.ticket) if verdict else None
-    # "路灯又坏了" after a lift was fixed is a new problem, not a verdict on the lift
-    return ticket is not None and parse.category in (None, "other", ticket.category)
 
 
 def _new_report(parse: Parse) -> bool:
@@ -167,5 +151,5 @@ def _location(turn: Turn, inbound: Inbound) -> str:
     waiting = turn.pending()
     place = inbound.label or f"{inbound.latitude},{inbound.longitude}"
     if waiting is None or waiting.waiting_for != "place":
-        return replies.LOCATION_NO_REPORT
+        return LOCATION_NO_REPORT
     return report.fill_place(turn, waiting, intents.parse(place), place=place)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import notices, outbox, replies
+from bot import notices, outbox
+from bot.replies.market import (MARKET_REMINDER_ADVANCE, MARKET_REMINDER_EVENING,
+                                MARKET_REMINDER_MORNING, MARKET_SERVICE_LIST_SEP, WEEKDAYS)
 from bot.services import Services
-from models.market import Occurrence, market_config, upcoming
+from models.market import Occurrence, upcoming
 
 
 def market_reminder(services: Services) -> str:
@@ -26,7 +28,7 @@ def market_reminder_due(services: Services) -> str:
 def _remind(services: Services, *, scheduled: bool) -> str:
     now = services.clock()
     with services.transaction() as session:  # sent as soon as it commits, by a fan-out of senders
-        held = upcoming(session, services.config, now, services.tz)
+        held = upcoming(session, services.config.market, now, services.tz)
         if held is None:
             return "no market ahead"
         moment = reminder_moment(held, now)
@@ -35,7 +37,7 @@ def _remind(services: Services, *, scheduled: bool) -> str:
         text = _reminder_text(held, moment)
         queued = notices.fan_out(services, session, f"market:{held.day}:{moment}", text, now=now,
                                  kind="market_reminder",
-                                 groups=market_config(services.config).groups)
+                                 groups=services.config.market.groups)
     sent = outbox.sent_after_commit(session)
     return (f"market {held.day} {moment} reminder: {queued} queued, {sent} sent; "
             + notices.fan_out_report(services, f"market:{held.day}:{moment}"))
@@ -51,13 +53,13 @@ def reminder_moment(held: Occurrence, now: datetime) -> str:
 
 
 def _reminder_text(held: Occurrence, moment: str) -> str:
-    template = {"morning": replies.MARKET_REMINDER_MORNING,
-                "evening": replies.MARKET_REMINDER_EVENING}.get(moment, replies.MARKET_REMINDER_ADVANCE)
+    template = {"morning": MARKET_REMINDER_MORNING,
+                "evening": MARKET_REMINDER_EVENING}.get(moment, MARKET_REMINDER_ADVANCE)
     return template.format(**when_where(held))
 
 
 def when_where(held: Occurrence) -> dict[str, str]:
     """The market's date, weekday, hours, place and services, as the sentences fill them in."""
-    return {"date": f"{held.day.month}月{held.day.day}日", "weekday": replies.WEEKDAYS[held.day.weekday()],
+    return {"date": f"{held.day.month}月{held.day.day}日", "weekday": WEEKDAYS[held.day.weekday()],
             "hours": held.hours, "place": held.place,
-            "services": replies.MARKET_SERVICE_LIST_SEP.join(held.services)}
+            "services": MARKET_SERVICE_LIST_SEP.join(held.services)}

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import replies
+from bot.replies.market import NOTICE
 from bot.services import Services
 from models import OutboxMessage, Resident
 
@@ -16,7 +16,7 @@ from models import OutboxMessage, Resident
 def send_notice(services: Services, session: Session, text: str, *, key: str,
                 now: datetime) -> tuple[int, int]:
     """Queue a notice to every subscriber and group once per key; return (residents, groups)."""
-    body = replies.NOTICE.format(text=text)
+    body = NOTICE.format(text=text)
     before = _queued(session, f"notice:{key}:")
     fan_out(services, session, f"notice:{key}", body, now=now, kind="market_reminder", groups=None)
     after = _queued(session, f"notice:{key}:")
@@ -33,7 +33,7 @@ def fan_out(services: Services, session: Session, prefix: str, body: str, *, now
     """Queue `body` once per subscribed, following resident and per group; return how many are new."""
     taken = set(session.scalars(select(OutboxMessage.dedupe_key)
                                 .where(OutboxMessage.dedupe_key.like(f"{prefix}:%"))))
-    configured = services.config.get("wecom", {}).get("group_webhooks", {})
+    configured = services.config.wecom.group_webhooks
     targets = [(f"{prefix}:resident:{rid}", "wechat", openid, kind) for rid, openid in session.execute(
         select(Resident.id, Resident.openid).where(Resident.subscribed.is_(True),
                                                    Resident.following.is_(True)).order_by(Resident.id))]

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import replies
 from bot.services import Services
 from models import Conversation, Resident, Staff
+from models.staff import LEVEL_NAMES
 
 PENDING_FOR = timedelta(minutes=10)
 
@@ -72,4 +72,4 @@ class StaffTurn:
     @property
     def actor(self) -> str:
         """Return how this staff member appears in a ticket's event log."""
-        return f"{replies.LEVEL_NAMES[self.staff.role]}·{self.staff.name}"
+        return f"{LEVEL_NAMES[self.staff.role]}·{self.staff.name}"

@@ -8,30 +8,34 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import notify, outbox, replies
+from bot import notify, outbox
+from bot.replies.votes import (CHOICE_NAMES, KIND_NAMES, VOTE_ELECTED, VOTE_EXAMPLE_CANDIDATES,
+                               VOTE_EXAMPLE_PLAIN, VOTE_FAILED, VOTE_INVALID, VOTE_NO_WINNER,
+                               VOTE_OPENED, VOTE_OPTION_LINE, VOTE_OUTCOME, VOTE_PASSED,
+                               VOTE_PLURALITY, VOTE_QUORUM_MET, VOTE_QUORUM_MISSED, VOTE_REMINDER,
+                               VOTE_RESULT, VOTE_REVOKE, VOTE_TALLY_LINE, VOTE_TIE, VOTE_TURNOUT)
 from bot.services import Services
 from models import Ballot, Resident, transaction
-from models.votes import (OWNERS_KINDS, Tally, Vote, count, freeze, household_of_home,
-                          revoke_by)
+from models.votes import OWNERS_KINDS, Tally, Vote, count, freeze, household_of_home, revoke_by
 
 REMIND_BEFORE = timedelta(hours=24)
 
 
 def summary(services: Services, vote: Vote, result: Tally, *, full: bool = True) -> str:
     """Turnout, quorum, each choice's support and the outcome, with exact fractions."""
-    lines = [replies.VOTE_TURNOUT.format(
+    lines = [VOTE_TURNOUT.format(
         area_share=result.area_turnout, voted_area=result.voted_area,
         eligible_area=result.eligible_area, head_share=result.head_turnout,
         voted_heads=result.voted_heads, eligible_heads=result.eligible_heads)]
     if vote.kind in OWNERS_KINDS:
-        lines.append(replies.VOTE_QUORUM_MET if result.quorum_met else replies.VOTE_QUORUM_MISSED)
+        lines.append(VOTE_QUORUM_MET if result.quorum_met else VOTE_QUORUM_MISSED)
     if full:
-        lines += [replies.VOTE_TALLY_LINE.format(label=label(o.option), heads=o.heads, area=o.area,
+        lines += [VOTE_TALLY_LINE.format(label=label(o.option), heads=o.heads, area=o.area,
                                                  head_share=o.head_share, area_share=o.area_share)
                   for o in result.options]
-        lines.append(replies.VOTE_OUTCOME.format(outcome=outcome(result)))
+        lines.append(VOTE_OUTCOME.format(outcome=outcome(result)))
         if vote.kind in OWNERS_KINDS and vote.closed_at is not None:
-            lines.append(replies.VOTE_REVOKE.format(
+            lines.append(VOTE_REVOKE.format(
                 date=revoke_by(services.local(vote.closed_at).date()).isoformat()))
     return "\n".join(lines)
 
@@ -40,15 +44,15 @@ def outcome(result: Tally) -> str:
     """Say the result in a few words."""
     if result.kind not in OWNERS_KINDS:
         winners = [o.option for o in result.options if o.passed]
-        return replies.VOTE_PLURALITY.format(label=label(winners[0])) if winners \
-            else replies.VOTE_TIE
+        return VOTE_PLURALITY.format(label=label(winners[0])) if winners \
+            else VOTE_TIE
     if not result.quorum_met:
-        return replies.VOTE_INVALID
+        return VOTE_INVALID
     if not any(o.option == "agree" for o in result.options):
         winners = [label(o.option) for o in result.options if o.passed]
-        return replies.VOTE_ELECTED.format(labels="、".join(winners)) if winners \
-            else replies.VOTE_NO_WINNER
-    return replies.VOTE_PASSED if result.passed else replies.VOTE_FAILED
+        return VOTE_ELECTED.format(labels="、".join(winners)) if winners \
+            else VOTE_NO_WINNER
+    return VOTE_PASSED if result.passed else VOTE_FAILED
 
 
 def voters(session: Session, vote: Vote) -> list[Resident]:
@@ -61,7 +65,7 @@ def voters(session: Session, vote: Vote) -> list[Resident]:
 
 def announce_opening(services: Services, session: Session, vote: Vote, now: datetime) -> None:
     """Tell those who may vote, and the residents' group chat, once."""
-    text = replies.VOTE_OPENED.format(kind=replies.KIND_NAMES[vote.kind], number=vote.id,
+    text = VOTE_OPENED.format(kind=KIND_NAMES[vote.kind], number=vote.id,
                                       title=vote.title, options=options(vote),
                                       closes=when(services, vote.closes_at), example=example(vote))
     _tell(services, session, vote, voters(session, vote), text, stage="open", now=now)
@@ -72,7 +76,7 @@ def remind(services: Services, session: Session, vote: Vote, now: datetime) -> N
     """Remind those whose household has not voted, once, a day before closing."""
     voted = set(session.scalars(select(Ballot.household).where(Ballot.vote_id == vote.id)))
     late = [r for r in voters(session, vote) if household_of_home(vote.kind, r.home) not in voted]
-    text = replies.VOTE_REMINDER.format(number=vote.id, title=vote.title, example=example(vote),
+    text = VOTE_REMINDER.format(number=vote.id, title=vote.title, example=example(vote),
                                         closes=when(services, vote.closes_at))
     _tell(services, session, vote, late, text, stage="remind", now=now, group=False)
     vote.reminded_at = now
@@ -84,7 +88,7 @@ def close(services: Services, session: Session, vote: Vote, now: datetime) -> Ta
     if vote.frozen_register is None:
         freeze(session, vote)
     result = count(session, vote)
-    text = replies.VOTE_RESULT.format(number=vote.id, title=vote.title,
+    text = VOTE_RESULT.format(number=vote.id, title=vote.title,
                                       summary=summary(services, vote, result))
     took_part = list(session.scalars(select(Resident).join(Ballot, Ballot.resident_id == Resident.id)
                                      .where(Ballot.vote_id == vote.id).order_by(Resident.id)))
@@ -124,19 +128,19 @@ def vote_close(services: Services) -> str:
 
 def options(vote: Vote) -> str:
     """The vote's choices, numbered from 1 as residents answer them."""
-    return "\n".join(replies.VOTE_OPTION_LINE.format(n=n, label=label(c))
+    return "\n".join(VOTE_OPTION_LINE.format(n=n, label=label(c))
                      for n, c in enumerate(vote.choices, 1))
 
 
 def example(vote: Vote) -> str:
     """How to answer this vote, as an example."""
-    template = replies.VOTE_EXAMPLE_CANDIDATES if vote.candidates else replies.VOTE_EXAMPLE_PLAIN
+    template = VOTE_EXAMPLE_CANDIDATES if vote.candidates else VOTE_EXAMPLE_PLAIN
     return template.format(number=vote.id)
 
 
 def label(choice: str) -> str:
     """Say a choice in Chinese (a candidate is its own label)."""
-    return replies.CHOICE_NAMES.get(choice, choice)
+    return CHOICE_NAMES.get(choice, choice)
 
 
 def when(services: Services, moment: datetime) -> str:

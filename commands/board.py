@@ -12,7 +12,6 @@ board_cli = AppGroup("board", help="The public board: publish a resident's words
 
 
 def _set_published(number: int, published: bool) -> None:
-    from bot import replies
     from models import board
 
     s = services()
@@ -20,7 +19,7 @@ def _set_published(number: int, published: bool) -> None:
         ticket = session.get(Ticket, number)
         if ticket is None:
             raise click.ClickException(f"no ticket #{number}")
-        changed = board.set_published(session, ticket, published, replies.SCRUB_MASKS,
+        changed = board.set_published(session, ticket, published, board.SCRUB_MASKS,
                                       actor="system", now=s.clock())
         words = ticket.public_text
     state = "published" if published else "withdrawn"

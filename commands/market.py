@@ -38,7 +38,7 @@ def market_set(month: str, moved_to: str | None, cancel: bool) -> None:
     s = services()
     with transaction(s.sessions) as session:
         set_override(session, month, moved_to=day, cancelled=cancel)
-        held = upcoming(session, s.config, s.clock(), s.tz)
+        held = upcoming(session, s.config.market, s.clock(), s.tz)
     click.echo(f"{month}: {'cancelled' if cancel else f'moved to {day}'}; "
                f"next market {held.day if held else 'none'}")
 

@@ -7,11 +7,9 @@ from sqlalchemy import select
 
 from bot.services import current as services
 from models import Coverage, Staff, Ticket, transaction
+from models.categories import CODES as CATEGORIES
 from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
 
-CATEGORIES = ("elevator", "fire_safety", "security", "sanitation", "greenery", "lighting", "water",
-              "facilities", "parking", "noise", "illegal_construction", "property_service",
-              "neighbor_dispute", "assistance", "other")
 
 
 staff_cli = AppGroup("staff", help="Register the people who handle tickets.")

@@ -22,6 +22,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "rejected": frozenset(),
     "merged": frozenset(),
 }
+# what residents and staff read for each state (the public board says resolved its own way)
+STATE_NAMES: dict[str, str] = {
+    "open": "待受理", "claimed": "处理中", "reopened": "重新处理中",
+    "resolved": "已处理，待您评价", "closed": "已办结", "rejected": "已退回",
+    "merged": "已合并",
+}
 
 
 class TransitionError(ValueError):

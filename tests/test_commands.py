@@ -7,8 +7,8 @@ from typing import Iterator
 import pytest
 from flask import Flask
 
-from bot import replies
 from bot.commands import STAFF_COMMANDS, Registry, StaffCommand, staff_command
+from bot.replies.staff import NOT_STAFF, STAFF_NO_TICKET
 from bot.turn import StaffTurn
 from models import Ticket
 from tests.conftest import cli
@@ -55,18 +55,18 @@ def test_a_declared_command_is_listed_parsed_run_and_scoped(trial: None, peer: W
     assert wecom.say("试用 #1 看看", userid="li") == "试用了 #1（网格·李网格）：看看"
     assert wecom.say("试用全部 一下", userid="li") == "全部试用：一下"  # the longer word wins
     assert wecom.say("试用 #1 看看", userid="zhao") == REFUSED  # its scope, declared with it
-    assert wecom.say("试用 #9", userid="li") == replies.STAFF_NO_TICKET.format(number=9)
+    assert wecom.say("试用 #9", userid="li") == STAFF_NO_TICKET.format(number=9)
     assert wecom.say("试用 看看", userid="li") == STAFF_COMMANDS.help()  # no #N: the help
     # On the residents' account: a numbered or staff-only command is a staff command.
-    assert peer.say("试用 #1 看看", openid="oStranger") == replies.NOT_STAFF
-    assert peer.say("试用全部 一下", openid="oStranger") == replies.NOT_STAFF
+    assert peer.say("试用 #1 看看", openid="oStranger") == NOT_STAFF
+    assert peer.say("试用全部 一下", openid="oStranger") == NOT_STAFF
 
 
 def test_without_the_declaration_the_words_are_a_residents(peer: WeChatPeer, app: Flask,
                                                           server: str) -> None:
     register(app)
     assert "试用" not in STAFF_COMMANDS.help()
-    assert peer.say("试用全部 一下", openid="oStranger") != replies.NOT_STAFF
+    assert peer.say("试用全部 一下", openid="oStranger") != NOT_STAFF
     assert app_peer(server, app).say("试用 #1", userid="li") == STAFF_COMMANDS.help()
 
 

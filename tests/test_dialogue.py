@@ -5,8 +5,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from bot import replies
-from bot.dialogue import MAX_TEXT
+from bot.inbound import MAX_TEXT
+from bot.replies.general import TOO_LONG
 from models import Home, Resident, Ticket, TicketEvent, find_home
 from tests.conftest import Clock
 from tests.factories import WeChatPeer, event_xml, image_xml, location_xml, voice_xml
@@ -68,7 +68,7 @@ def test_an_overlong_location_label_is_refused_before_the_engine(peer: WeChatPee
     """Issue 18, item 7: a signed 8,000-digit label took 5.6 s in the engine."""
     assert "哪里" in (peer.say("电梯坏了") or "")
     reply = peer.post(location_xml("1" * 8000)).content
-    assert reply == replies.TOO_LONG.format(limit=MAX_TEXT)
+    assert reply == TOO_LONG.format(limit=MAX_TEXT)
     assert tickets(app) == []  # nothing filed, and the report still waits for its place
     assert "#1" in (peer.post(location_xml("邻里花园7栋门口")).content or "")
 

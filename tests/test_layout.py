@@ -3,7 +3,10 @@
 - no module uses another package's private name (`_name`), by import or by attribute;
 - no handler module (bot/handlers/) imports another handler module;
 - tickets are opened in one place (bot/tickets.py);
-- category codes are defined once, in models/categories.py.
+- wechatpy is imported by the channels (bot/channels/) and the outbound API (bot/wxapi.py) only;
+- the code reads typed settings (settings/sections.py), never the raw TOML tree;
+- category codes are defined once, in models/categories.py (the intent engine's lexicon,
+  intents/data/lexicon.toml, holds its cue words per category: not Python, not checked here).
 
 A module here is every .py file of the application: the top-level modules and the
 packages, not tests/, bench/, docs/ or migrations/.
@@ -182,6 +185,84 @@ def test_tickets_are_opened_in_one_place() -> None:
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
               and node.func.id == "Ticket"}
     assert makers == {"bot.tickets", "models.demo_history"}
+
+
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return [a.name for a in node.names] if isinstance(node, ast.Import) else []
+
+
+def test_wechatpy_is_used_by_the_channels_and_the_outbound_api_alone() -> None:
+    users = {m.name for m in modules() for node in ast.walk(m.tree)
+             if any(name.split(".")[0] == "wechatpy" for name in _imported(node))}
+    assert users == {"bot.channels.common", "bot.channels.wechat", "bot.channels.wecom", "bot.wxapi"}
+
+
+def _raw_config_reads(tree: ast.AST) -> list[int]:
+    """Lines reading the configuration as a raw tree: `….config["x"]` or `….config.get(...)`
+    (Flask's own `app.config` aside)."""
+    def raw(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "config"
+                and not (isinstance(node.value, ast.Name) and node.value.id == "app"))
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Subscript) and raw(node.value)
+            or isinstance(node, ast.Attribute) and node.attr == "get" and raw(node.value)]
+
+
+def test_the_code_reads_typed_settings_not_the_raw_tree() -> None:
+    reads = [_where(m, line) for m in modules() if not m.name.startswith("settings")
+             for line in _raw_config_reads(m.tree)]
+    assert reads == []
+    assert sorted(_raw_config_reads(ast.parse('s.config.get("wecom", {})\ns.config["wechat"]\n'))) == [1, 2]
+    assert _raw_config_reads(ast.parse('app.config["MAX_CONTENT_LENGTH"] = 1\ns.config.wecom\n')) == []
+
+
+def _code_lists(tree: ast.AST, codes: frozenset[str]) -> list[tuple[int, list[str]]]:
+    """Literals that list category codes, or map them to words: (line, the codes in it).
+
+    Three or more codes in one tuple, list or set, or as the keys of a dict whose values are
+    words, are a copy of the table. A dict from codes to data of another kind (the demo's
+    share of reports per category, a category's deadline) refers to categories, and may.
+    """
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            items = node.elts
+        elif isinstance(node, ast.Dict) and all(isinstance(v, ast.Constant) and isinstance(v.value, str)
+                                                for v in node.values):
+            items = [k for k in node.keys if k is not None]
+        else:
+            continue
+        named = [i.value for i in items if isinstance(i, ast.Constant) and i.value in codes]
+        if len(set(named)) >= 3:
+            found.append((node.lineno, named))
+    return found
+
+
+def test_category_codes_are_defined_once() -> None:
+    from models.categories import CODES
+
+    codes = frozenset(CODES)
+    copies = [f"{_where(m, line)}: {', '.join(named)}" for m in modules()
+              if m.name != "models.categories" for line, named in _code_lists(m.tree, codes)]
+    assert copies == []
+    table = next(m for m in modules() if m.name == "models.categories")
+    assert len(_code_lists(table.tree, codes)) == 0  # the table is rows, one code each
+    assert len(CODES) == len(set(CODES)) == 15
+
+
+@pytest.mark.parametrize("source, copies", [
+    ('CATEGORIES = ("elevator", "fire_safety", "security")\n', 1),
+    ('NAMES = {"elevator": "电梯", "water": "水", "noise": "噪音"}\n', 1),
+    ('GROUPS = {"设施": ("elevator", "lighting", "water")}\n', 1),
+    ('REPORTS = {"elevator": (14, ["坏了"]), "water": (9, []), "noise": (6, [])}\n', 0),
+    ('OVERRIDES = {"facilities": {"resolve": "7d"}, "parking": {"resolve": "7d"}}\n', 0),
+])
+def test_the_category_check_catches_a_copy(source: str, copies: int) -> None:
+    from models.categories import CODES
+
+    assert len(_code_lists(ast.parse(source), frozenset(CODES))) == copies
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -77,11 +77,11 @@ def test_no_token_row_is_named_after_a_secret(app: Flask, fake_wechat: FakeWeCha
     """Issue 18, item 10: wechatpy names a WeCom token row after the start of the app's secret."""
     queue(app, 1, channel="wecom_app", kind="markdown", recipient="zhangwei")
     assert outbox.deliver_due(services(app)) == 1 and fake_wechat.token_fetches() == 1
-    conf = services(app).config["wecom"]
+    conf = services(app).config.wecom
     with services(app).sessions() as session:
         keys = list(session.scalars(select(AccessToken.key)))
-    assert keys == [f"wecom:{conf['corp_id']}:{conf['agent_id']}:access_token"]
-    assert not any(conf["secret"][:10] in key for key in keys)
+    assert keys == [f"wecom:{conf.corp_id}:{conf.agent_id}:access_token"]
+    assert not any(conf.secret[:10] in key for key in keys)
 
 
 def test_server_errors_and_timeouts_are_retried_with_backoff(app: Flask, fake_wechat: FakeWeChat,

@@ -125,11 +125,11 @@ def safe_app(database, fake_wechat: FakeWeChat, clock: Clock):  # type: ignore[n
 
 def test_safe_mode_refuses_plaintext_posts(safe_app, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     url, app = safe_app
-    conf = app.extensions["linli"].config["wechat"]
-    plain = WeChatPeer(url, conf["token"], conf["app_id"], clock=clock)
+    conf = app.extensions["linli"].config.wechat
+    plain = WeChatPeer(url, conf.token, conf.app_id, clock=clock)
     assert plain.post(text_xml("删除我的信息", openid=VICTIM)).status == 403
     assert count(app, InboundMessage.id) == 0
-    safe = WeChatPeer(url, conf["token"], conf["app_id"], conf["encoding_aes_key"], clock=clock)
+    safe = WeChatPeer(url, conf.token, conf.app_id, conf.encoding_aes_key, clock=clock)
     assert "#1" in (safe.post(text_xml("3栋电梯坏了，有人被困", openid=VICTIM)).content or "")
 
 

@@ -189,12 +189,12 @@ def _url_check(url: str, token: str, crypto: WeChatCrypto, receive_id: str, plai
 
 def app_peer(server: str, app: Flask) -> WeComPeer:
     services = app.extensions["linli"]
-    conf = services.config["wecom"]
-    return WeComPeer(server, conf["token"], conf["encoding_aes_key"], conf["corp_id"],
+    conf = services.config.wecom
+    return WeComPeer(server, conf.token, conf.encoding_aes_key, conf.corp_id,
                      clock=services.clock)
 
 
 def bot_peer(server: str, app: Flask) -> WeComBotPeer:
     services = app.extensions["linli"]
-    conf = services.config["wecom"]["bot"]
-    return WeComBotPeer(server, conf["token"], conf["encoding_aes_key"], clock=services.clock)
+    conf = services.config.wecom.bot
+    return WeComBotPeer(server, conf.token, conf.encoding_aes_key, clock=services.clock)

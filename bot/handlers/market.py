@@ -5,27 +5,40 @@ from __future__ import annotations
 import re
 
 from intents import Parse
-from bot import market, notices, replies
+from bot import market, notices
 from bot.commands import staff_command
+from bot.replies.market import (MARKET_NEXT, MARKET_NONE, MARKET_NOT_OFFERED, MARKET_OFFERED,
+                                MARKET_SUBSCRIBE_HINT, STAFF_NOTICE_HELP, STAFF_NOTICE_SENT)
 from bot.turn import StaffTurn, Turn
 from models.market import upcoming
 
-ASKED = re.compile(replies.MARKET_ASKED_SERVICE)
+# words a resident may use for a service -> the service's name in [market].services
+MARKET_SERVICE_WORDS = {
+    "家电维修": ("家电", "电器", "空调", "冰箱", "洗衣机", "电视", "热水器", "油烟机", "维修", "修理"),
+    "法律咨询": ("法律", "律师", "打官司", "纠纷咨询"),
+    "磨刀配钥匙": ("磨刀", "钥匙", "剪刀"),
+    "义诊": ("义诊", "看病", "医生", "血压", "血糖", "体检"),
+}
+# "有X吗": X is the thing asked for, unless it is one of these (the market itself, its date...)
+MARKET_ASKED_SERVICE = r"(?:有没有|有无|能不能|可以|有)([^，。？?！!吗呢的]{2,8}?)(?:的)?(?:吗|呢|没有|不|？|\?|$)"
+MARKET_NOT_A_SERVICE = ("市集", "集市", "没", "活动", "几号", "时间", "地方", "哪里", "什么")
+NOTICE_AUDIENCE_ALL = "全体"  # 通知 全体 TEXT
+ASKED = re.compile(MARKET_ASKED_SERVICE)
 
 
 def market_day(turn: Turn, parse: Parse) -> str:
     """Answer the next market's date, hours, place and services, or whether a service is there."""
-    held = upcoming(turn.session, turn.services.config, turn.now, turn.services.tz)
+    held = upcoming(turn.session, turn.services.config.market, turn.now, turn.services.tz)
     if held is None:
-        return replies.MARKET_NONE
+        return MARKET_NONE
     offered = named_service(parse.text, held.services)
     if offered:
-        return replies.MARKET_OFFERED.format(service=offered, **market.when_where(held))
+        return MARKET_OFFERED.format(service=offered, **market.when_where(held))
     asked = asked_service(parse.text)
     if asked:
-        return replies.MARKET_NOT_OFFERED.format(service=asked, **market.when_where(held))
-    hint = "" if turn.resident.subscribed else replies.MARKET_SUBSCRIBE_HINT
-    return replies.MARKET_NEXT.format(subscribe=hint, **market.when_where(held))
+        return MARKET_NOT_OFFERED.format(service=asked, **market.when_where(held))
+    hint = "" if turn.resident.subscribed else MARKET_SUBSCRIBE_HINT
+    return MARKET_NEXT.format(subscribe=hint, **market.when_where(held))
 
 
 def named_service(text: str, services: tuple[str, ...]) -> str | None:
@@ -34,7 +47,7 @@ def named_service(text: str, services: tuple[str, ...]) -> str | None:
         if service in text:
             return service
     for service in services:
-        if any(word in text for word in replies.MARKET_SERVICE_WORDS.get(service, ())):
+        if any(word in text for word in MARKET_SERVICE_WORDS.get(service, ())):
             return service
     return None
 
@@ -43,7 +56,7 @@ def asked_service(text: str) -> str | None:
     """The thing a "有X吗" question asks for, when it is not the market itself."""
     for match in ASKED.finditer(text):
         thing = match.group(1).strip()
-        if thing and not any(word in thing for word in replies.MARKET_NOT_A_SERVICE):
+        if thing and not any(word in thing for word in MARKET_NOT_A_SERVICE):
             return thing
     return None
 
@@ -53,9 +66,9 @@ def asked_service(text: str) -> str | None:
 def staff_notice(turn: StaffTurn, rest: str) -> str:
     """通知 全体 TEXT: queue a notice to every subscriber and group (sent by the outbox)."""
     audience, _, text = rest.partition(" ")
-    if audience.strip() != replies.NOTICE_AUDIENCE_ALL or not text.strip():
-        return replies.STAFF_NOTICE_HELP
+    if audience.strip() != NOTICE_AUDIENCE_ALL or not text.strip():
+        return STAFF_NOTICE_HELP
     key = notices.notice_key(text.strip(), turn.now)
     residents, groups = notices.send_notice(turn.services, turn.session, text.strip(), key=key,
                                             now=turn.now)
-    return replies.STAFF_NOTICE_SENT.format(residents=residents, groups=groups)
+    return STAFF_NOTICE_SENT.format(residents=residents, groups=groups)

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 
-from bot import notify, replies
+from bot import notify
+from bot.replies.report import ASK_PLACE, PHOTO_ASK, PHOTO_ATTACHED, PHOTO_KEPT
+from bot.replies.staff import STAFF_PHOTO_ADDED
 from bot.tickets import Draft, Photo
 from bot.turn import Turn
 from models import TicketPhoto, record
+from models.categories import category_name
 from models.tickets import OPEN_STATES, followed
 
 
@@ -17,24 +20,24 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
     if waiting is not None and waiting.waiting_for == "place":
         draft = Draft.from_payload(json.loads(waiting.payload)).with_photo(sent)
         waiting.payload = json.dumps(draft.payload(), ensure_ascii=False)
-        return replies.ASK_PLACE.format(category=replies.category_name(draft.category))
+        return ASK_PLACE.format(category=category_name(draft.category))
     ticket = followed(turn.session, turn.resident.id, None, OPEN_STATES)
     if ticket is None:
         earlier = json.loads(waiting.payload) if waiting is not None else {}
         if waiting is not None and waiting.waiting_for == "duplicate":  # keep the pending offer
             draft = Draft.from_payload(earlier).with_photo(sent)
             waiting.payload = json.dumps(earlier | draft.payload(), ensure_ascii=False)
-            return replies.PHOTO_KEPT
+            return PHOTO_KEPT
         photos = earlier.get("photos", []) if waiting is not None else []
         turn.wait_for("description", {"photos": [*photos, {"media_id": media_id,
                                                            "pic_url": pic_url}]})
-        return replies.PHOTO_ASK
+        return PHOTO_ASK
     ticket.photos.append(TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now))
     event = record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
     turn.session.flush()
-    notify.to_handlers(turn.session, ticket, replies.STAFF_PHOTO_ADDED.format(
+    notify.to_handlers(turn.session, ticket, STAFF_PHOTO_ADDED.format(
         number=ticket.id, link=notify.photo_link(pic_url) or "—"), event=f"photo:{event.id}", now=turn.now)
-    return replies.PHOTO_ATTACHED.format(number=ticket.id)
+    return PHOTO_ATTACHED.format(number=ticket.id)
 
 
 def described_photos(turn: Turn) -> list[Photo]:

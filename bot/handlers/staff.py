@@ -5,20 +5,27 @@ from the declarations (bot/commands.py).
 """
 from __future__ import annotations
 
-from bot import notify, replies
+from bot import notify
 from bot.commands import NUMBER, staff_command
+from bot.replies.staff import (OVERDUE_MARK, STAFF_BAD_STATE, STAFF_CLAIMED, STAFF_ESCALATED,
+                               STAFF_MERGED, STAFF_MERGE_SELF, STAFF_NEED_TEXT, STAFF_NO_TICKET,
+                               STAFF_REJECTED, STAFF_REPLIED, STAFF_RESOLVED, STAFF_TAKEN,
+                               STAFF_TODO_EMPTY, STAFF_TODO_HEAD, STAFF_TODO_LINE, STAFF_TOP_LEVEL,
+                               URGENT_MARK)
+from bot.replies.tickets import (RESIDENT_CLAIMED, RESIDENT_ESCALATED, RESIDENT_MERGED,
+                                 RESIDENT_REJECTED, RESIDENT_REPLY, RESIDENT_RESOLVED)
 from bot.turn import StaffTurn
 from models import Follower, Ticket, record, transition
 from models.queue import held_at_level, overdue, todo as queue
 from models.sla import restart_clock
-from models.staff import LEVELS
-from models.tickets import OPEN_STATES, TRANSITIONS
+from models.staff import LEVELS, LEVEL_NAMES
+from models.tickets import OPEN_STATES, STATE_NAMES, TRANSITIONS
 
 TODO_LIMIT = 20
 
 
 def _refuse(ticket: Ticket, action: str) -> str:
-    return replies.STAFF_BAD_STATE.format(number=ticket.id, state=replies.STATE_NAMES[ticket.state],
+    return STAFF_BAD_STATE.format(number=ticket.id, state=STATE_NAMES[ticket.state],
                                           action=action)
 
 
@@ -26,7 +33,7 @@ def _refuse(ticket: Ticket, action: str) -> str:
 def claim(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
     """Take the ticket; the resident hears who is on it."""
     if ticket.state == "claimed" and held_at_level(ticket):
-        return replies.STAFF_TAKEN.format(number=ticket.id, name=ticket.assignee.name)
+        return STAFF_TAKEN.format(number=ticket.id, name=ticket.assignee.name)
     if ticket.state == "claimed":  # it climbed past its handler, or they left: this level takes it
         record(turn.session, ticket, actor=turn.actor, action="claimed", now=turn.now)
     elif "claimed" in TRANSITIONS[ticket.state]:
@@ -35,27 +42,27 @@ def claim(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
         return _refuse(ticket, "接单")
     ticket.assignee = turn.staff
     ticket.first_response_at = ticket.first_response_at or turn.now
-    notify.to_followers(turn.session, ticket, replies.RESIDENT_CLAIMED.format(
+    notify.to_followers(turn.session, ticket, RESIDENT_CLAIMED.format(
         number=ticket.id, category=notify.category_name(ticket), name=turn.staff.name),
         event=f"claimed:{len(ticket.events)}", now=turn.now)
     due = turn.services.local(ticket.resolve_due_at).strftime("%m-%d %H:%M") \
         if ticket.resolve_due_at else "—"
-    return replies.STAFF_CLAIMED.format(number=ticket.id, due=due)
+    return STAFF_CLAIMED.format(number=ticket.id, due=due)
 
 
 @staff_command("回复", usage="回复 #N 内容", ticket=True, residents_too=True)
 def reply(turn: StaffTurn, ticket: Ticket, text: str) -> str:
     """Pass the staff member's words to the resident."""
     if not text:
-        return replies.STAFF_NEED_TEXT.format(what="回复内容", example=f"回复 #{ticket.id} 明天上午来修")
+        return STAFF_NEED_TEXT.format(what="回复内容", example=f"回复 #{ticket.id} 明天上午来修")
     if ticket.state not in OPEN_STATES + ("resolved",):
         return _refuse(ticket, "回复")
     event = record(turn.session, ticket, actor=turn.actor, action="replied", now=turn.now, note=text)
     ticket.first_response_at = ticket.first_response_at or turn.now
     turn.session.flush()
-    notify.to_followers(turn.session, ticket, replies.RESIDENT_REPLY.format(
+    notify.to_followers(turn.session, ticket, RESIDENT_REPLY.format(
         number=ticket.id, name=turn.staff.name, text=text), event=f"reply:{event.id}", now=turn.now)
-    return replies.STAFF_REPLIED.format(number=ticket.id)
+    return STAFF_REPLIED.format(number=ticket.id)
 
 
 @staff_command("完成", usage="完成 #N [说明]", ticket=True)
@@ -66,10 +73,10 @@ def resolve(turn: StaffTurn, ticket: Ticket, note: str) -> str:
     transition(turn.session, ticket, "resolved", actor=turn.actor, now=turn.now, note=note or None)
     ticket.assignee = ticket.assignee or turn.staff
     ticket.first_response_at = ticket.first_response_at or turn.now
-    notify.to_followers(turn.session, ticket, replies.RESIDENT_RESOLVED.format(
+    notify.to_followers(turn.session, ticket, RESIDENT_RESOLVED.format(
         number=ticket.id, category=notify.category_name(ticket), note=f"：{note}" if note else ""),
         event=f"resolved:{len(ticket.events)}", now=turn.now)
-    return replies.STAFF_RESOLVED.format(number=ticket.id)
+    return STAFF_RESOLVED.format(number=ticket.id)
 
 
 @staff_command("升级", usage="升级 #N [原因]", ticket=True)
@@ -78,30 +85,30 @@ def escalate(turn: StaffTurn, ticket: Ticket, reason: str) -> str:
     if ticket.state not in OPEN_STATES:
         return _refuse(ticket, "升级")
     if ticket.level == LEVELS[-1]:
-        return replies.STAFF_TOP_LEVEL.format(number=ticket.id)
+        return STAFF_TOP_LEVEL.format(number=ticket.id)
     ticket.level = LEVELS[LEVELS.index(ticket.level) + 1]
-    restart_clock(turn.services.config, ticket, turn.now)
+    restart_clock(turn.services.config.sla, ticket, turn.now)
     record(turn.session, ticket, actor=turn.actor, action=f"escalated:{ticket.level}",
            now=turn.now, note=reason or None)
     turn.session.flush()
     notify.escalated(turn.services, turn.session, ticket, reason, turn.now)
-    level = replies.LEVEL_NAMES[ticket.level]
-    notify.to_followers(turn.session, ticket, replies.RESIDENT_ESCALATED.format(
+    level = LEVEL_NAMES[ticket.level]
+    notify.to_followers(turn.session, ticket, RESIDENT_ESCALATED.format(
         number=ticket.id, level=level), event=f"escalated:{len(ticket.events)}", now=turn.now)
-    return replies.STAFF_ESCALATED.format(number=ticket.id, level=level)
+    return STAFF_ESCALATED.format(number=ticket.id, level=level)
 
 
 @staff_command("退回", usage="退回 #N 原因", ticket=True)
 def reject(turn: StaffTurn, ticket: Ticket, reason: str) -> str:
     """Refuse the ticket as not valid; the resident is told why."""
     if not reason:
-        return replies.STAFF_NEED_TEXT.format(what="退回原因", example=f"退回 #{ticket.id} 属于室内自修")
+        return STAFF_NEED_TEXT.format(what="退回原因", example=f"退回 #{ticket.id} 属于室内自修")
     if "rejected" not in TRANSITIONS[ticket.state]:
         return _refuse(ticket, "退回")
     transition(turn.session, ticket, "rejected", actor=turn.actor, now=turn.now, note=reason)
-    notify.to_followers(turn.session, ticket, replies.RESIDENT_REJECTED.format(
+    notify.to_followers(turn.session, ticket, RESIDENT_REJECTED.format(
         number=ticket.id, reason=reason), event=f"rejected:{len(ticket.events)}", now=turn.now)
-    return replies.STAFF_REJECTED.format(number=ticket.id)
+    return STAFF_REJECTED.format(number=ticket.id)
 
 
 @staff_command("合并", usage="合并 #N #M", ticket=True, help="合并 #N #M（把 #M 并入 #N）")
@@ -109,12 +116,12 @@ def merge(turn: StaffTurn, ticket: Ticket, rest: str) -> str:
     """Fold ticket #M into #N: everyone who followed #M follows #N."""
     match = NUMBER.match(rest)
     if not match:
-        return replies.STAFF_NEED_TEXT.format(what="要并入的工单", example=f"合并 #{ticket.id} #M")
+        return STAFF_NEED_TEXT.format(what="要并入的工单", example=f"合并 #{ticket.id} #M")
     other = turn.session.get(Ticket, int(match.group(1)))
     if other is None:
-        return replies.STAFF_NO_TICKET.format(number=match.group(1))
+        return STAFF_NO_TICKET.format(number=match.group(1))
     if other.id == ticket.id:
-        return replies.STAFF_MERGE_SELF
+        return STAFF_MERGE_SELF
     if ticket.state not in OPEN_STATES + ("resolved",):
         return _refuse(ticket, "合并")
     if "merged" not in TRANSITIONS[other.state]:
@@ -123,9 +130,9 @@ def merge(turn: StaffTurn, ticket: Ticket, rest: str) -> str:
     other.merged_into_id = ticket.id
     record(turn.session, ticket, actor=turn.actor, action="absorbed", now=turn.now, note=f"#{other.id}")
     moved = _move_followers(turn, other, ticket)
-    notify.to_followers(turn.session, other, replies.RESIDENT_MERGED.format(
+    notify.to_followers(turn.session, other, RESIDENT_MERGED.format(
         number=ticket.id, other=other.id), event=f"merged:{ticket.id}", now=turn.now)
-    return replies.STAFF_MERGED.format(number=ticket.id, other=other.id, count=moved)
+    return STAFF_MERGED.format(number=ticket.id, other=other.id, count=moved)
 
 
 def _move_followers(turn: StaffTurn, source: Ticket, target: Ticket) -> int:
@@ -144,10 +151,10 @@ def todo(turn: StaffTurn, _rest: str) -> str:
     """List the staff member's open tickets, overdue first."""
     tickets = queue(turn.session, turn.staff)
     if not tickets:
-        return replies.STAFF_TODO_EMPTY
+        return STAFF_TODO_EMPTY
     tickets.sort(key=lambda t: (not overdue(t, turn.now), t.resolve_due_at or turn.now, t.id))
-    lines = [replies.STAFF_TODO_LINE.format(
-        number=t.id, urgent=replies.URGENT_MARK if t.urgent else "", category=notify.category_name(t),
-        place=notify.inline(t.place or "") or "—", state=replies.STATE_NAMES[t.state],
-        overdue=replies.OVERDUE_MARK if overdue(t, turn.now) else "") for t in tickets[:TODO_LIMIT]]
-    return "\n".join([replies.STAFF_TODO_HEAD.format(count=len(tickets)), *lines])
+    lines = [STAFF_TODO_LINE.format(
+        number=t.id, urgent=URGENT_MARK if t.urgent else "", category=notify.category_name(t),
+        place=notify.inline(t.place or "") or "—", state=STATE_NAMES[t.state],
+        overdue=OVERDUE_MARK if overdue(t, turn.now) else "") for t in tickets[:TODO_LIMIT]]
+    return "\n".join([STAFF_TODO_HEAD.format(count=len(tickets)), *lines])

@@ -11,8 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intents import Parse
-from bot import replies, votes
+from bot import votes
 from bot.commands import staff_command
+from bot.replies.votes import (KIND_NAMES, STAFF_CONSULT_HELP, STAFF_CONSULT_OPENED,
+                               STAFF_CONSULT_OPTIONS, STAFF_CONSULT_PAST, VOTE_BAD_CHOICE,
+                               VOTE_BIND_FIRST, VOTE_CHANGED, VOTE_CLOSED, VOTE_COVERS,
+                               VOTE_COVERS_DEVELOPER, VOTE_DETAIL, VOTE_DETAIL_MINE,
+                               VOTE_LIST_EMPTY, VOTE_LIST_HINT, VOTE_LIST_LINE, VOTE_LIST_MINE,
+                               VOTE_LIST_OPEN, VOTE_LIST_RECENT, VOTE_LIST_RESULT, VOTE_NEED_CHOICE,
+                               VOTE_NONE_OPEN, VOTE_NOT_OPEN, VOTE_RECORDED, VOTE_SAME, VOTE_STATES,
+                               VOTE_TENANT, VOTE_UNKNOWN, VOTE_VERIFY_FIRST, VOTE_WHICH)
 from bot.turn import StaffTurn, Turn
 from models import Ballot
 from models.votes import (OWNERS_KINDS, Vote, VoteError, cast, count, create, homes_of,
@@ -33,19 +41,19 @@ def cast_vote(turn: Turn, parse: Parse) -> str:
         return refusal
     choice = _choice(vote, parse.choice)
     if choice is None:
-        template = replies.VOTE_BAD_CHOICE if parse.choice else replies.VOTE_NEED_CHOICE
+        template = VOTE_BAD_CHOICE if parse.choice else VOTE_NEED_CHOICE
         return template.format(number=vote.id, options=votes.options(vote), example=votes.example(vote))
     household = household_of_home(vote.kind, turn.resident.home)
     mine = turn.session.scalar(select(Ballot).where(Ballot.vote_id == vote.id,
                                                     Ballot.household == household))
     if mine is not None and mine.choice == choice:
-        return replies.VOTE_SAME.format(number=vote.id, choice=votes.label(choice))
+        return VOTE_SAME.format(number=vote.id, choice=votes.label(choice))
     previous = cast(turn.session, vote, household, choice, turn.resident.id, turn.now)
     covers = _covers(turn.session, vote, household)
     if previous is not None:
-        return replies.VOTE_CHANGED.format(number=vote.id, title=vote.title, covers=covers,
+        return VOTE_CHANGED.format(number=vote.id, title=vote.title, covers=covers,
                                            previous=votes.label(previous), choice=votes.label(choice))
-    return replies.VOTE_RECORDED.format(number=vote.id, title=vote.title, choice=votes.label(choice),
+    return VOTE_RECORDED.format(number=vote.id, title=vote.title, choice=votes.label(choice),
                                         covers=covers, closes=votes.when(turn.services, vote.closes_at))
 
 
@@ -56,19 +64,19 @@ def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
         if len(current) == 1:
             return current[0], ""
         if not current:
-            return None, replies.VOTE_NONE_OPEN
-        return None, replies.VOTE_WHICH.format(
+            return None, VOTE_NONE_OPEN
+        return None, VOTE_WHICH.format(
             count=len(current), example=votes.example(current[0]), lines="\n".join(
                 _line(turn, v) for v in current))
     vote = turn.session.get(Vote, number)
     if vote is None:
-        return None, replies.VOTE_UNKNOWN.format(number=number)
+        return None, VOTE_UNKNOWN.format(number=number)
     state = vote.state(turn.now)
     if state == "scheduled":
-        return None, replies.VOTE_NOT_OPEN.format(number=number, opens=votes.when(turn.services,
+        return None, VOTE_NOT_OPEN.format(number=number, opens=votes.when(turn.services,
                                                                               vote.opens_at))
     if state == "closed":
-        return None, replies.VOTE_CLOSED.format(number=number, closes=votes.when(
+        return None, VOTE_CLOSED.format(number=number, closes=votes.when(
             turn.services, vote.closed_at or vote.closes_at))
     return vote, ""
 
@@ -77,11 +85,11 @@ def _may_vote(turn: Turn, vote: Vote) -> str:
     """Why this resident may not vote here, or "" when they may."""
     resident = turn.resident
     if resident.home_id is None:
-        return replies.VOTE_BIND_FIRST
+        return VOTE_BIND_FIRST
     if vote.kind in OWNERS_KINDS and resident.role == "tenant":
-        return replies.VOTE_TENANT.format(number=vote.id)
+        return VOTE_TENANT.format(number=vote.id)
     if vote.kind in OWNERS_KINDS and not resident.verified:
-        return replies.VOTE_VERIFY_FIRST.format(number=vote.id)
+        return VOTE_VERIFY_FIRST.format(number=vote.id)
     return ""
 
 
@@ -101,7 +109,7 @@ def _covers(session: Session, vote: Vote, household: str) -> str:
     if len(homes) < 2:
         return ""
     area = sum((h.area_m2 for h in homes), Decimal(0))
-    template = replies.VOTE_COVERS_DEVELOPER if household == "developer" else replies.VOTE_COVERS
+    template = VOTE_COVERS_DEVELOPER if household == "developer" else VOTE_COVERS
     return template.format(count=len(homes), area=area)
 
 
@@ -110,26 +118,26 @@ def list_votes(turn: Turn, parse: Parse) -> str:
     if parse.vote is not None:
         vote = turn.session.get(Vote, parse.vote)
         if vote is None:
-            return replies.VOTE_UNKNOWN.format(number=parse.vote)
+            return VOTE_UNKNOWN.format(number=parse.vote)
         return _detail(turn, vote)
     current = votes_open(turn.session, turn.now)
     done = turn.session.scalars(select(Vote).where(Vote.closed_at.is_not(None))
                                 .order_by(Vote.closed_at.desc()).limit(RECENT_RESULTS)).all()
     if not current and not done:
-        return replies.VOTE_LIST_EMPTY
-    lines = [replies.VOTE_LIST_OPEN, *(_line(turn, v) for v in current)] if current else []
+        return VOTE_LIST_EMPTY
+    lines = [VOTE_LIST_OPEN, *(_line(turn, v) for v in current)] if current else []
     if done:
-        lines += [replies.VOTE_LIST_RECENT, *(replies.VOTE_LIST_RESULT.format(
+        lines += [VOTE_LIST_RECENT, *(VOTE_LIST_RESULT.format(
             number=v.id, title=v.title, outcome=votes.outcome(count(turn.session, v))) for v in done)]
-    return "\n".join([*lines, replies.VOTE_LIST_HINT])
+    return "\n".join([*lines, VOTE_LIST_HINT])
 
 
 def _line(turn: Turn, vote: Vote) -> str:
     mine = _mine(turn, vote)
-    return replies.VOTE_LIST_LINE.format(
-        number=vote.id, title=vote.title, kind=replies.KIND_NAMES[vote.kind],
+    return VOTE_LIST_LINE.format(
+        number=vote.id, title=vote.title, kind=KIND_NAMES[vote.kind],
         closes=votes.when(turn.services, vote.closes_at),
-        mine=replies.VOTE_LIST_MINE.format(choice=votes.label(mine)) if mine else "")
+        mine=VOTE_LIST_MINE.format(choice=votes.label(mine)) if mine else "")
 
 
 def _mine(turn: Turn, vote: Vote) -> str | None:
@@ -145,12 +153,12 @@ def _detail(turn: Turn, vote: Vote) -> str:
     """A vote's state and turnout; the tally once it has closed, so no one votes with the herd."""
     state = vote.state(turn.now)
     mine = _mine(turn, vote)
-    return replies.VOTE_DETAIL.format(
-        number=vote.id, title=vote.title, kind=replies.KIND_NAMES[vote.kind],
-        state=replies.VOTE_STATES[state], opens=votes.when(turn.services, vote.opens_at),
+    return VOTE_DETAIL.format(
+        number=vote.id, title=vote.title, kind=KIND_NAMES[vote.kind],
+        state=VOTE_STATES[state], opens=votes.when(turn.services, vote.opens_at),
         closes=votes.when(turn.services, vote.closes_at),
         summary=votes.summary(turn.services, vote, count(turn.session, vote), full=state == "closed"),
-        mine=replies.VOTE_DETAIL_MINE.format(choice=votes.label(mine)) if mine else "")
+        mine=VOTE_DETAIL_MINE.format(choice=votes.label(mine)) if mine else "")
 
 
 @staff_command("发起征集", usage="发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]",
@@ -159,21 +167,21 @@ def open_consultation(turn: StaffTurn, rest: str) -> str:
     """发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]: open a consultation now."""
     match = CONSULTATION.match(unicodedata.normalize("NFKC", rest))
     if not match:
-        return replies.STAFF_CONSULT_HELP
+        return STAFF_CONSULT_HELP
     try:
         closes = datetime.strptime(f"{match['day']} {match['time']}", "%Y-%m-%d %H:%M")
     except ValueError:
-        return replies.STAFF_CONSULT_HELP
+        return STAFF_CONSULT_HELP
     closes = closes.replace(tzinfo=turn.services.tz)
     if closes <= turn.now:
-        return replies.STAFF_CONSULT_PAST.format(closes=match["day"] + " " + match["time"])
+        return STAFF_CONSULT_PAST.format(closes=match["day"] + " " + match["time"])
     options = [o for o in re.split(r"[,、;；]", match["options"]) if o.strip()]
     try:
         vote = create(turn.session, title=match["title"], kind="consultation", item=None,
                       candidates=options, opens_at=turn.now, closes_at=closes, now=turn.now,
                       by=f"staff:{turn.staff.id}")
     except VoteError:
-        return replies.STAFF_CONSULT_OPTIONS
+        return STAFF_CONSULT_OPTIONS
     votes.announce_opening(turn.services, turn.session, vote, turn.now)
-    return replies.STAFF_CONSULT_OPENED.format(number=vote.id, title=vote.title,
+    return STAFF_CONSULT_OPENED.format(number=vote.id, title=vote.title,
                                                closes=votes.when(turn.services, vote.closes_at))
