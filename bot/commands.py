@@ -5,9 +5,22 @@
 
 Everything else is derived from the declarations: the help staff read, how a message
 is split into a command and the rest, which words a resident on the Official Account
-never writes (so they are always taken as a staff command), and who may run each one
-(`scope`). The handler modules register their commands when `bot.handlers` is
-imported; the help lists them in that order.
+never writes (so they are always taken as a staff command), and who may run each one.
+The handler modules register their commands when `bot.handlers` is imported; the help
+lists them in that order.
+
+Who may: before any action the registry checks the command's target against the staff
+member's scope (`permission`), whatever the command, so a command declared tomorrow gets
+the check without asking for it:
+
+- a ticket (`ticket=True`, #N): its assignee, or staff at the ticket's level or above whose
+  coverage takes in its place and category (models.queue.may_act_on);
+- a home (`home=True`, 5栋2单元1203): staff whose coverage takes in the home;
+- only the staff member's own things (`own=True`, 待办): anyone;
+- anything else acts on the whole estate: staff who cover the whole estate (no buildings).
+
+`levels` narrows who may further (binding decisions: grid and property; a consultation:
+the estate and above), and `scope` may add a command's own refusal after these.
 """
 from __future__ import annotations
 
@@ -16,18 +29,24 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from bot.replies.staff import STAFF_HELP_HEAD, STAFF_NO_TICKET
+from bot.replies.staff import (STAFF_HELP_HEAD, STAFF_NO_HOME, STAFF_NO_TICKET,
+                               STAFF_NOT_ESTATE_WIDE, STAFF_NOT_YOUR_HOME, STAFF_NOT_YOUR_LEVEL,
+                               STAFF_NOT_YOUR_TICKET)
 from bot.turn import StaffTurn
-from models import Ticket
+from models import Home, Ticket, find_home
+from models.queue import may_act_on
+from models.staff import LEVEL_NAMES, LEVELS
 
 NUMBER = re.compile(r"^#?\s*(\d{1,9})\s*(.*)$", re.S)
+HOME = re.compile(r"^(\d{1,16})\s*(?:栋|幢|号楼|-)\s*(\d{1,16})\s*(?:单元|-)\s*(\d{1,16})\s*室?\s*(.*)$",
+                  re.S)
 
-# A refusal in words, or None when this staff member may run the command (on this ticket).
-Scope = Callable[[StaffTurn, "Ticket | None"], "str | None"]
+# A refusal in words, or None when this staff member may run the command (on this target).
+Scope = Callable[[StaffTurn, Any], "str | None"]
 
 
-def any_staff(_turn: StaffTurn, _ticket: Ticket | None) -> str | None:
-    """Every registered staff member may (the dialogue has checked they are registered)."""
+def any_staff(_turn: StaffTurn, _target: Ticket | Home | None) -> str | None:
+    """No refusal of the command's own beyond the registry's (`permission`)."""
     return None
 
 
@@ -46,7 +65,16 @@ class StaffCommand:
     # Residents write this word too (回复 #N adds to their ticket): on the residents' account
     # it is a staff command only from registered staff.
     residents_too: bool = False
+    home: bool = False  # the rest starts with a home: the action gets it, (turn, home, rest)
+    own: bool = False  # it acts on the staff member's own things only (待办)
+    levels: tuple[str, ...] = LEVELS  # the levels whose staff may run it
+    missing: str | None = None  # the answer when the ticket or home is not written (else the help)
     scope: Scope = any_staff
+
+    @property
+    def reach(self) -> str:
+        """What the command acts on: "ticket", "home", "own" or "estate"."""
+        return "ticket" if self.ticket else "home" if self.home else "own" if self.own else "estate"
 
     def claims(self, text: str) -> bool:
         """Whether a resident's message (not from registered staff) is this command.
@@ -117,16 +145,52 @@ class Registry:
         return tuple(c.word for c in self._commands.values() if c.staff_only)
 
     def run(self, turn: StaffTurn, command: StaffCommand, rest: str) -> str:
-        """Run one command: find its ticket, check the scope, and say what happened."""
-        if not command.ticket:
-            return command.scope(turn, None) or command.action(turn, rest)
-        match = NUMBER.match(rest)
-        if not match:
-            return self.help()
-        ticket = turn.session.get(Ticket, int(match.group(1)))
-        if ticket is None:
-            return STAFF_NO_TICKET.format(number=match.group(1))
-        return command.scope(turn, ticket) or command.action(turn, ticket, match.group(2).strip())
+        """Run one command: find its target, check who may, and say what happened."""
+        if command.ticket:
+            match = NUMBER.match(rest)
+            if not match:
+                return command.missing or self.help()
+            target: Ticket | Home | None = turn.session.get(Ticket, int(match.group(1)))
+            if target is None:
+                return STAFF_NO_TICKET.format(number=match.group(1))
+        elif command.home:
+            match = HOME.match(rest)
+            if not match:
+                return command.missing or self.help()
+            target = find_home(turn.session, *match.group(1, 2, 3))
+            if target is None:
+                return STAFF_NO_HOME.format(home="{}栋{}单元{}".format(*match.group(1, 2, 3)))
+        else:
+            match, target = None, None
+        refusal = permission(turn, command, target) or command.scope(turn, target)
+        if refusal:
+            return refusal
+        if match is None:
+            return command.action(turn, rest)
+        return command.action(turn, target, match.groups()[-1].strip())
+
+
+def permission(turn: StaffTurn, command: StaffCommand, target: Ticket | Home | None) -> str | None:
+    """Why this staff member may not run the command on the target; None when they may."""
+    me = turn.staff
+    if me.role not in command.levels:
+        return STAFF_NOT_YOUR_LEVEL.format(word=command.word, levels="、".join(
+            LEVEL_NAMES[level] for level in command.levels))
+    if isinstance(target, Ticket):
+        return ticket_refusal(turn, target)
+    if isinstance(target, Home):
+        b, u, r = target.unit.building.number, target.unit.number, target.room
+        return None if me.covers(b, u, r) else STAFF_NOT_YOUR_HOME.format(home=target.label)
+    if command.own or not me.coverage:
+        return None
+    return STAFF_NOT_ESTATE_WIDE.format(word=command.word)
+
+
+def ticket_refusal(turn: StaffTurn, ticket: Ticket) -> str | None:
+    """Why this staff member may not act on the ticket (merge checks its second one so too)."""
+    if may_act_on(turn.session, turn.staff, ticket):
+        return None
+    return STAFF_NOT_YOUR_TICKET.format(number=ticket.id)
 
 
 STAFF_COMMANDS = Registry()

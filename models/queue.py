@@ -11,13 +11,30 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from models.staff import Coverage, Staff, most_specific
+from models.staff import LEVELS, Coverage, Staff, most_specific
 from models.tickets import OPEN_STATES, Ticket
 
 
 def held_at_level(ticket: Ticket) -> bool:
     """Whether someone of the ticket's current level is handling it."""
     return ticket.assignee is not None and ticket.assignee.role == ticket.level
+
+
+def may_act_on(session: Session, me: Staff, ticket: Ticket) -> bool:
+    """Whether a staff member may act on a ticket: its assignee, or someone at its level or above
+    whose coverage takes in its place and category.
+
+    A ticket whose place has no building is told to every staff member of a level when nobody
+    of that level covers the whole estate, so then each of them may act on it too.
+    """
+    if ticket.assignee_id == me.id:
+        return True
+    if LEVELS.index(me.role) < LEVELS.index(ticket.level) or not me.handles(ticket.category):
+        return False
+    if ticket.building is None and me.coverage:
+        return not session.scalar(select(Staff.id).where(Staff.role == me.role,
+                                                         ~Staff.coverage.any()).limit(1))
+    return me.covers(ticket.building, ticket.unit, ticket.room)
 
 
 def overdue(ticket: Ticket, now: datetime) -> bool:

@@ -37,6 +37,15 @@ class Staff(Base):
         """Whether this member takes tickets of the category (no list: every category)."""
         return not category or not self.categories or category in self.categories.split(",")
 
+    def covers(self, building: str | None, unit: str | None = None, room: str | None = None) -> bool:
+        """Whether my coverage takes in the place (no coverage: the whole estate).
+
+        A place without a building is the whole estate's: only staff with no coverage take it in.
+        """
+        if not self.coverage:
+            return True
+        return building is not None and any(_fit(c, building, unit, room) for c in self.coverage)
+
 
 class Coverage(Base):
     """A part of the estate a staff member answers for: a building, a unit, or one home."""

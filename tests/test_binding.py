@@ -72,7 +72,11 @@ def test_only_staff_may_confirm(peer: WeChatPeer, app: Flask) -> None:
 
 def test_staff_open_a_consultation_from_chat(peer: WeChatPeer, app: Flask) -> None:
     register(app)
-    staff = dict(openid=GRID_OPENID)
+    cli(app, "staff", "add", "--id", "oCommittee", "--channel", "wechat", "--name", "周主任",
+        "--role", "estate")
+    assert "未做任何改动" in (peer.say("发起征集 花园改造 截止 2026-12-10 18:00",
+                                       openid=GRID_OPENID) or "")  # a grid worker may not
+    staff = dict(openid="oCommittee")
     assert "发起征集 标题" in (peer.say("发起征集 花园改造", **staff) or "")
     assert "已经过了" in (peer.say("发起征集 花园改造 截止 2026-01-01 18:00", **staff) or "")
     reply = peer.say("发起征集 中心花园改造方案 截止 2026-12-10 18:00 方案一,方案二", **staff) or ""

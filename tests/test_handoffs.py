@@ -47,7 +47,10 @@ def test_the_next_level_takes_over_an_escalated_ticket(peer: WeChatPeer, app: Fl
     assert "已接单 #1" in (peer.say("接单 #1", openid=PROPERTY) or "")
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, 1).assignee.name == "赵物业"
-    assert "已由赵物业接单" in (peer.say("接单 #1", openid=GRID_OPENID) or "")
+    # the grid worker is neither its handler now nor of its level: refused, nothing changes
+    assert "不在您负责" in (peer.say("接单 #1", openid=GRID_OPENID) or "")
+    with app.extensions["linli"].sessions() as session:
+        assert session.get(Ticket, 1).assignee.name == "赵物业"
 
 
 def test_a_removed_handlers_ticket_can_be_claimed(peer: WeChatPeer, app: Flask) -> None:

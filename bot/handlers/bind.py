@@ -26,8 +26,8 @@ from models.households import BindingLock, MAX_FAILURES, locked_until, record_di
 
 TENANT_MARKERS = ("租户", "租客", "租的", "租房")  # "绑定 5栋2单元1203 租户": binds a tenant
 DIGIT_RUN = re.compile(r"\d+")
-STAFF_HOME = re.compile(r"^(\d+)\s*(?:栋|幢|号楼|-)\s*(\d+)\s*(?:单元|-)\s*(\d+)\s*室?\s*"
-                        r"(?:[#＃]\s*(\d+))?\s*(.*)$", re.S)
+REQUEST = re.compile(r"^(?:[#＃]\s*(\d{1,9}))?\s*(.*)$", re.S)  # after the home: [#申请编号] [原因]
+DECIDERS = ("grid", "property")  # the levels asked to confirm a binding (`_pending`)
 
 
 def bind_home(turn: Turn, parse: Parse) -> str:
@@ -92,31 +92,31 @@ def phone_digits(text: str, room: str) -> str | None:
     return None
 
 
-@staff_command("确认绑定", usage="确认绑定 5栋2单元1203", staff_only=True)
-def confirm_binding(turn: StaffTurn, rest: str) -> str:
+# Binding decisions: only the levels asked, and only for a home their coverage takes in (the
+# registry checks both before the decision, bot/commands.py).
+@staff_command("确认绑定", usage="确认绑定 5栋2单元1203", staff_only=True, home=True,
+               levels=DECIDERS, missing=STAFF_BIND_HELP)
+def confirm_binding(turn: StaffTurn, home: Home, rest: str) -> str:
     """确认绑定 5栋2单元1203 [#申请编号]: the waiting resident becomes verified."""
-    return _decide(turn, rest, accept=True)
+    return _decide(turn, home, rest, accept=True)
 
 
-@staff_command("拒绝绑定", usage="拒绝绑定 5栋2单元1203 原因", staff_only=True,
-               continues="确认绑定", help=" / 拒绝绑定 5栋2单元1203 原因")
-def reject_binding(turn: StaffTurn, rest: str) -> str:
+@staff_command("拒绝绑定", usage="拒绝绑定 5栋2单元1203 原因", staff_only=True, home=True,
+               levels=DECIDERS, missing=STAFF_BIND_HELP, continues="确认绑定",
+               help=" / 拒绝绑定 5栋2单元1203 原因")
+def reject_binding(turn: StaffTurn, home: Home, rest: str) -> str:
     """拒绝绑定 5栋2单元1203 [#申请编号] [原因]: the waiting resident is unbound and told why."""
-    return _decide(turn, rest, accept=False)
+    return _decide(turn, home, rest, accept=False)
 
 
-def _decide(turn: StaffTurn, rest: str, *, accept: bool) -> str:
-    match = STAFF_HOME.match(unicodedata.normalize("NFKC", rest).strip())
-    if not match:
-        return STAFF_BIND_HELP
-    home = find_home(turn.session, match.group(1), match.group(2), match.group(3))
-    label = f"{match.group(1)}栋{match.group(2)}单元{match.group(3)}"
-    if home is None:
-        return BIND_NO_SUCH_HOME.format(home=label)
+def _decide(turn: StaffTurn, home: Home, rest: str, *, accept: bool) -> str:
+    match = REQUEST.match(rest)
+    assert match is not None  # every text matches
+    label = home.label
     waiting = list(turn.session.scalars(select(Resident).where(
         Resident.home_id == home.id, Resident.verified.is_(False)).order_by(Resident.id)))
-    if match.group(4):
-        waiting = [r for r in waiting if r.id == int(match.group(4))]
+    if match.group(1):
+        waiting = [r for r in waiting if r.id == int(match.group(1))]
     if not waiting:
         return STAFF_BIND_NONE.format(home=label)
     if len(waiting) > 1:
@@ -128,7 +128,7 @@ def _decide(turn: StaffTurn, rest: str, *, accept: bool) -> str:
         text = BIND_CONFIRMED.format(home=label, role=role)
     else:
         resident.home_id, resident.role = None, None
-        reason = match.group(5).strip()
+        reason = match.group(2).strip()
         text = BIND_REFUSED.format(home=label, reason=f"（{reason}）" if reason else "")
     outbox.enqueue(turn.session, key=f"bind:{resident.id}:{home.id}:{'ok' if accept else 'no'}:"
                    f"{turn.now.isoformat()}", channel="wechat", recipient=resident.openid,

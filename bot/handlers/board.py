@@ -2,6 +2,7 @@
 takes them off."""
 from __future__ import annotations
 
+from bot import notify
 from bot.commands import staff_command
 from bot.replies.staff import PUBLISH_STATES, STAFF_PUBLISHED, STAFF_PUBLISH_SAME, STAFF_UNPUBLISHED
 from bot.turn import StaffTurn

@@ -61,7 +61,8 @@ def asked_service(text: str) -> str | None:
     return None
 
 
-@staff_command("通知", usage="通知 全体 通知内容",
+# To every subscriber and group: staff of the property company and above who cover the whole estate.
+@staff_command("通知", usage="通知 全体 通知内容", levels=("property", "estate", "community", "street"),
                help="通知 全体 通知内容（发给所有订阅居民和各群）")
 def staff_notice(turn: StaffTurn, rest: str) -> str:
     """通知 全体 TEXT: queue a notice to every subscriber and group (sent by the outbox)."""

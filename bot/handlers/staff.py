@@ -6,7 +6,7 @@ from the declarations (bot/commands.py).
 from __future__ import annotations
 
 from bot import notify
-from bot.commands import NUMBER, staff_command
+from bot.commands import NUMBER, staff_command, ticket_refusal
 from bot.replies.staff import (OVERDUE_MARK, STAFF_BAD_STATE, STAFF_CLAIMED, STAFF_ESCALATED,
                                STAFF_MERGED, STAFF_MERGE_SELF, STAFF_NEED_TEXT, STAFF_NO_TICKET,
                                STAFF_REJECTED, STAFF_REPLIED, STAFF_RESOLVED, STAFF_TAKEN,
@@ -122,6 +122,9 @@ def merge(turn: StaffTurn, ticket: Ticket, rest: str) -> str:
         return STAFF_NO_TICKET.format(number=match.group(1))
     if other.id == ticket.id:
         return STAFF_MERGE_SELF
+    refusal = ticket_refusal(turn, other)  # #M changes too: it must be mine as much as #N
+    if refusal:
+        return refusal
     if ticket.state not in OPEN_STATES + ("resolved",):
         return _refuse(ticket, "合并")
     if "merged" not in TRANSITIONS[other.state]:
@@ -146,7 +149,7 @@ def _move_followers(turn: StaffTurn, source: Ticket, target: Ticket) -> int:
     return moved
 
 
-@staff_command("待办", usage="待办")
+@staff_command("待办", usage="待办", own=True)
 def todo(turn: StaffTurn, _rest: str) -> str:
     """List the staff member's open tickets, overdue first."""
     tickets = queue(turn.session, turn.staff)

@@ -161,8 +161,10 @@ def _detail(turn: Turn, vote: Vote) -> str:
         mine=VOTE_DETAIL_MINE.format(choice=votes.label(mine)) if mine else "")
 
 
+# The owners' committee, the community and the street open votes (CONTRACT.md, "Who uses it"),
+# for the whole estate: staff of those levels who cover the whole estate.
 @staff_command("发起征集", usage="发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]",
-               staff_only=True)
+               staff_only=True, levels=("estate", "community", "street"))
 def open_consultation(turn: StaffTurn, rest: str) -> str:
     """发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]: open a consultation now."""
     match = CONSULTATION.match(unicodedata.normalize("NFKC", rest))

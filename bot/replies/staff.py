@@ -18,6 +18,13 @@ ACTION_NAMES = {"opened": "登记", "claimed": "接单", "replied": "回复", "r
                 "me_too": "同一问题跟进", "published": "公示原话", "unpublished": "撤回公示"}
 ACTORS = {"system": "系统", "resident": "居民"}
 STAFF_NO_TICKET = "没有找到工单 #{number}，请核对编号。"
+STAFF_NO_HOME = "没有找到 {home}，请核对楼栋、单元和房号。"
+# refused before anything changes: the ticket, the home or the estate is not this staff member's
+STAFF_NOT_YOUR_TICKET = ("工单 #{number} 不在您负责的楼栋、类别或层级内，未做任何改动。"
+                         "如需处理，请联系负责的同事或上级。")
+STAFF_NOT_YOUR_HOME = "{home} 不在您负责的范围内，未做任何改动。请由负责该楼栋的工作人员核实。"
+STAFF_NOT_YOUR_LEVEL = "“{word}”只能由{levels}的工作人员使用，未做任何改动。"
+STAFF_NOT_ESTATE_WIDE = "“{word}”面向全小区，只有负责全小区的工作人员可以使用，未做任何改动。"
 STAFF_BAD_STATE = "工单 #{number} 当前状态是「{state}」，不能{action}。"
 STAFF_NEED_TEXT = "请写上{what}，例如：{example}"
 STAFF_TAKEN = "工单 #{number} 已由{name}接单。"
