@@ -9,7 +9,7 @@
   intents/data/lexicon.toml, holds its cue words per category: not Python, not checked here).
 
 A module here is every .py file of the application: the top-level modules and the
-packages, not tests/, bench/, docs/ or migrations/.
+packages, not tests/, bench/, docs/, migrations/ or requirements/ (its lock script).
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ import pytest
 
 from tests.conftest import PROJECT
 
-NOT_APPLICATION = {"tests", "bench", "docs", "migrations", ".venv", "data", "node_modules"}
+NOT_APPLICATION = {"tests", "bench", "docs", "migrations", "requirements", ".venv", "data",
+                   "node_modules"}
 HANDLERS = "bot.handlers"
 
 
