@@ -11,7 +11,6 @@ from models.categories import CODES as CATEGORIES
 from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
 
 
-
 staff_cli = AppGroup("staff", help="Register the people who handle tickets.")
 
 

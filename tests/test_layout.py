@@ -5,15 +5,19 @@
 - tickets are opened in one place (bot/tickets.py);
 - wechatpy is imported by the channels (bot/channels/) and the outbound API (bot/wxapi.py) only;
 - the code reads typed settings (settings/sections.py), never the raw TOML tree;
+- the README's Layout table names every top-level entry and every module of bot/, and only
+  what exists;
 - category codes are defined once, in models/categories.py (the intent engine's lexicon,
   intents/data/lexicon.toml, holds its cue words per category: not Python, not checked here).
 
 A module here is every .py file of the application: the top-level modules and the
-packages, not tests/, bench/, docs/ or migrations/.
+packages, not tests/, bench/, docs/, migrations/ or requirements/ (its lock script).
 """
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +26,8 @@ import pytest
 
 from tests.conftest import PROJECT
 
-NOT_APPLICATION = {"tests", "bench", "docs", "migrations", ".venv", "data", "node_modules"}
+NOT_APPLICATION = {"tests", "bench", "docs", "migrations", "requirements", ".venv", "data",
+                   "node_modules"}
 HANDLERS = "bot.handlers"
 
 
@@ -276,3 +281,26 @@ def test_the_private_name_check_catches_each_form(source: str, expected: list[st
     module = Module("web.example", "web", PROJECT / "web" / "example.py", ast.parse(source))
     uses = [(s, n) for _l, s, n in imports(module) if n] + [(s, n) for _l, s, n in _attribute_uses(module)]
     assert [f"{s}.{n}" for s, n in uses if _private(n)] == expected
+
+
+def _layout_places() -> list[str]:
+    """The paths named in the first column of the README's Layout table."""
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    return [path for line in table.splitlines() if line.startswith("| `")
+            for path in re.findall(r"`([^`]+)`", line.split("|")[1])]
+
+
+def test_the_readme_layout_names_what_is_there() -> None:
+    places = _layout_places()
+    missing = [p for p in places if not (PROJECT / p.rstrip("/")).exists()]
+    assert missing == []
+    if not (PROJECT / ".git").exists():
+        pytest.skip("the layout is checked against git's list of files; this copy has no .git")
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    top = {path.split("/")[0] + ("/" if "/" in path else "") for path in tracked}
+    bot = {path for path in tracked if re.fullmatch(r"bot/[a-z_]+\.py", path)} - {"bot/__init__.py"}
+    named = set(places) | {"README.md"} | {p.split("/")[0] + "/" for p in places if "/" in p}
+    unnamed = sorted(p for p in top | bot if p not in named and not p.startswith("."))
+    assert unnamed == []
