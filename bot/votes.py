@@ -56,10 +56,11 @@ def outcome(result: Tally) -> str:
 
 
 def voters(session: Session, vote: Vote) -> list[Resident]:
-    """Residents who may vote: verified owners for owners' votes, anyone bound for a consultation."""
-    query = select(Resident).where(Resident.home_id.is_not(None), Resident.following.is_(True))
+    """Residents who may vote: verified owners for owners' votes, anyone verified for a consultation."""
+    query = select(Resident).where(Resident.home_id.is_not(None), Resident.following.is_(True),
+                                   Resident.verified.is_(True))
     if vote.kind in OWNERS_KINDS:
-        query = query.where(Resident.role == "owner", Resident.verified.is_(True))
+        query = query.where(Resident.role == "owner")
     return list(session.scalars(query.order_by(Resident.id)))
 
 

@@ -23,7 +23,8 @@ def import_households(file: Path, replace: bool) -> None:
     except (households.RegisterError, UnicodeDecodeError) as err:
         raise click.ClickException(f"{file.name}: {err}; nothing was imported") from None
     with transaction(services().sessions) as session:
-        done = households.apply(session, _estate(session), rows, replace=replace)
+        done = households.apply(session, _estate(session), rows, replace=replace,
+                                now=services().clock())
     click.echo(f"{len(rows)} homes read: {done.created} new, {done.updated} updated, "
                f"{done.removed} removed; {done.owners} owners")
 

@@ -8,14 +8,15 @@ from models.scheduling import SchedulerLease, StoredJob
 from models.staff import Coverage, Staff, covering, staff_by_user
 from models.tickets import (Follower, Ticket, TicketEvent, TicketPhoto, TransitionError, record,
                             transition)
-from models.votes import Ballot, Vote, VoteError
+from models.votes import Ballot, BallotCast, Vote, VoteError
 from models import indexes  # noqa: F401,E402  (the scale indexes, declared on the tables above)
 
 __all__ = [
     "AccessToken", "Coverage", "Follower", "Staff", "covering", "staff_by_user",
     "Base", "Building", "Conversation", "Estate", "Home", "InboundMessage", "OutboxMessage",
     "Owner", "RequestNonce", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
-    "SchedulerLease", "StoredJob", "Ballot", "BindingLock", "MarketOverride", "Vote", "VoteError",
+    "SchedulerLease", "StoredJob", "Ballot", "BallotCast", "BindingLock", "MarketOverride", "Vote",
+    "VoteError",
     "find_home", "make_engine", "make_sessionmaker", "record", "resident_for", "transaction",
     "transition",
 ]

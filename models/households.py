@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
 from models.estate import Building, Estate, Home, Owner, Resident, Unit
+from models.votes import withdraw
 
 COLUMNS = ("building", "unit", "room", "area_m2", "owner_name", "phone")
 NUMBER = re.compile(r"^[0-9]{1,16}$")
@@ -121,7 +122,8 @@ def _row(line: int, cell: dict[str, str]) -> Row:
                phone, unsold == "1")
 
 
-def apply(session: Session, estate: Estate, rows: list[Row], *, replace: bool) -> Imported:
+def apply(session: Session, estate: Estate, rows: list[Row], *, replace: bool,
+          now: datetime) -> Imported:
     """Write checked rows into the estate; homes keep their ids, so bindings stay."""
     owners = _owners(session, rows)
     units = {(u.building.number, u.number): u for u in session.scalars(
@@ -141,7 +143,7 @@ def apply(session: Session, estate: Estate, rows: list[Row], *, replace: bool) -
         home.owner = owners[row.phone] if row.phone else None
     removed = len(homes) if replace else 0
     if replace:
-        _remove(session, list(homes.values()))
+        _remove(session, list(homes.values()), now)
     session.flush()
     return Imported(created, updated, removed, len(owners))
 
@@ -175,10 +177,11 @@ def _unit(session: Session, estate: Estate, units: dict[tuple[str, str], Unit], 
     return units[(building, unit)]
 
 
-def _remove(session: Session, homes: list[Home]) -> None:
+def _remove(session: Session, homes: list[Home], now: datetime) -> None:
     """Drop homes no longer registered; whoever was bound to them is unbound."""
     for home in homes:
         for resident in session.scalars(select(Resident).where(Resident.home_id == home.id)):
+            withdraw(session, resident.id, now)
             resident.home_id, resident.role, resident.verified = None, None, False
         lock = session.get(BindingLock, home.id)
         if lock is not None:

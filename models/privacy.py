@@ -6,8 +6,8 @@ ballots of votes already decided — under a pseudonym: the resident's row stays
 same person writing again starts afresh and nothing links the two. Everything
 else goes: the binding and settings, message texts (their dedupe keys stay, so a
 late WeChat retry is still recognised), the pending conversation, queued messages,
-follows, and ballots in votes still open (an owner's open ballot is theirs to
-withdraw). Phone and room numbers are scrubbed from the kept tickets.
+follows, and their choices in votes still open (models.votes.withdraw: a household's
+ballot falls back to the latest choice of another member still eligible, or goes). Phone and room numbers are scrubbed from the kept tickets.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from models.estate import Resident
 from models.ratelimit import RateLimit, bucket_key
 from models.messages import Conversation, InboundMessage, OutboxMessage
 from models.tickets import Follower, Ticket, TicketEvent
-from models.votes import Ballot, Vote
+from models.votes import Ballot, BallotCast, Vote, withdraw
 
 PSEUDONYM_PREFIX = "erased:"
 MASK = "***"
@@ -97,9 +97,8 @@ def open_ballots(session: Session, resident: Resident, now: datetime) -> list[in
 def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     """Erase the resident's personal information; keep tickets and decided ballots pseudonymised."""
     openid, pseudonym = resident.openid, PSEUDONYM_PREFIX + secrets.token_hex(12)
-    undecided = open_ballots(session, resident, now)
-    withdrawn = 0 if not undecided else session.execute(delete(Ballot).where(
-        Ballot.resident_id == resident.id, Ballot.vote_id.in_(undecided))).rowcount
+    # only what they cast: a household's ballot falls back to another eligible member's choice
+    withdrawn = withdraw(session, resident.id, now)
     kept_ballots = _count(session, Ballot.id, Ballot.resident_id == resident.id)
     tickets = list(session.scalars(select(Ticket).where(Ticket.reporter_id == resident.id)))
     rooms = {t.room for t in tickets if t.room} | ({resident.home.room} if resident.home else set())
@@ -179,8 +178,8 @@ def _scrub_sent(session: Session, ticket_ids: list[int], rooms: set[str]) -> Non
 
 
 def _ballot_votes(session: Session, resident: Resident) -> list[Vote]:
-    return list(session.scalars(select(Vote).join(Ballot, Ballot.vote_id == Vote.id)
-                                .where(Ballot.resident_id == resident.id).order_by(Vote.id)))
+    return list(session.scalars(select(Vote).join(BallotCast, BallotCast.vote_id == Vote.id)
+                                .where(BallotCast.resident_id == resident.id).order_by(Vote.id)))
 
 
 def _count(session: Session, column: object, *where: object) -> int:

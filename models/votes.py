@@ -4,6 +4,11 @@ A ballot belongs to a household: for owners' votes the owner (so that one owner'
 several homes vote once, and co-owners of a home share its vote), for all of the
 developer's unsold homes together one household ("developer"), and for a
 consultation each home. The last choice a household makes is the one counted.
+
+Each resident's own latest choice is kept too (`BallotCast`), so that withdrawing one
+resident's choices (erasure, rebinding, unbinding) takes away only what they cast: the
+household's ballot falls back to the latest choice of someone still eligible for it, or
+goes, and nothing is restored from anyone who no longer is.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
-from models.estate import Home
+from models.estate import Home, Resident
 
 KINDS = ("consultation", "owners_ordinary", "owners_major")
 OWNERS_KINDS = ("owners_ordinary", "owners_major")
@@ -90,6 +95,20 @@ class Ballot(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime())
     changes: Mapped[int] = mapped_column(Integer, default=0)  # how many times it was replaced
+
+
+class BallotCast(Base):
+    """One resident's latest choice in one vote, for the household they voted for."""
+
+    __tablename__ = "ballot_casts"
+    __table_args__ = (UniqueConstraint("vote_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
+    household: Mapped[str] = mapped_column(String(40))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    choice: Mapped[str] = mapped_column(String(100))
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 @dataclass(frozen=True)
@@ -282,9 +301,10 @@ def thaw(frozen: str) -> list[RegisterHome]:
 
 def cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
          now: datetime) -> str | None:
-    """Record a household's choice; return the choice it replaced, if any."""
+    """Record a household's choice (and the resident's own); return the choice it replaced, if any."""
     if choice not in vote.choices:
         raise VoteError(f"{choice!r} is not a choice of vote #{vote.id}")
+    _keep_cast(session, vote, household, choice, resident_id, now)
     query = select(Ballot).where(Ballot.vote_id == vote.id, Ballot.household == household)
     ballot = session.scalar(query)
     if ballot is None:
@@ -299,6 +319,73 @@ def cast(session: Session, vote: Vote, household: str, choice: str, resident_id:
     ballot.choice, ballot.resident_id, ballot.cast_at = choice, resident_id, now
     ballot.changes += 1
     return previous
+
+
+def _keep_cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
+               now: datetime) -> None:
+    query = select(BallotCast).where(BallotCast.vote_id == vote.id,
+                                     BallotCast.resident_id == resident_id)
+    mine = session.scalar(query)
+    if mine is None:
+        try:
+            with session.begin_nested():
+                session.add(BallotCast(vote_id=vote.id, household=household, choice=choice,
+                                       resident_id=resident_id, cast_at=now))
+            return
+        except IntegrityError:  # their other message a moment earlier
+            mine = session.scalars(query).one()
+    mine.household, mine.choice, mine.cast_at = household, choice, now
+
+
+def withdraw(session: Session, resident_id: int, now: datetime) -> int:
+    """Take back a resident's choices in votes not yet decided; return how many.
+
+    Each household they voted for falls back to the latest choice of another resident who
+    is still eligible for it (verified, bound to one of its homes, an owner in owners' votes),
+    or loses its ballot. Decided votes keep every ballot.
+    """
+    mine = session.execute(select(BallotCast, Vote).join(Vote, Vote.id == BallotCast.vote_id).where(
+        BallotCast.resident_id == resident_id)).all()
+    undecided = [(cast, vote) for cast, vote in mine if vote.state(now) != "closed"]
+    for cast, vote in undecided:
+        session.delete(cast)
+        session.flush()
+        _recount_household(session, vote, cast.household)
+    return len(undecided)
+
+
+def _recount_household(session: Session, vote: Vote, household: str) -> None:
+    """Set the household's ballot to its latest eligible choice, or remove it."""
+    ballot = session.scalar(select(Ballot).where(Ballot.vote_id == vote.id,
+                                                 Ballot.household == household))
+    rows = session.execute(select(BallotCast, Resident).join(
+        Resident, Resident.id == BallotCast.resident_id).where(
+        BallotCast.vote_id == vote.id, BallotCast.household == household)
+        .order_by(BallotCast.cast_at.desc(), BallotCast.id.desc())).all()
+    latest = next((cast for cast, resident in rows if eligible(vote, resident, household)), None)
+    if latest is None:
+        if ballot is not None:
+            session.delete(ballot)
+        return
+    if ballot is None:
+        session.add(Ballot(vote_id=vote.id, household=household, choice=latest.choice,
+                           resident_id=latest.resident_id, cast_at=latest.cast_at, changes=0))
+    elif (ballot.choice, ballot.resident_id) != (latest.choice, latest.resident_id):
+        ballot.choice, ballot.resident_id, ballot.cast_at = latest.choice, latest.resident_id, latest.cast_at
+        ballot.changes += 1
+
+
+def eligible(vote: Vote, resident: Resident, household: str | None = None) -> bool:
+    """Whether the resident may vote in this vote (for this household, when one is named).
+
+    Anything counted per home needs a verified binding: phone digits or staff confirmation.
+    Owners' decisions are for owners alone.
+    """
+    if resident.home is None or not resident.verified:
+        return False
+    if vote.kind in OWNERS_KINDS and resident.role != "owner":
+        return False
+    return household is None or household_of_home(vote.kind, resident.home) == household
 
 
 def create(session: Session, *, title: str, kind: str, item: int | None, candidates: list[str],

@@ -84,7 +84,9 @@ def test_staff_open_a_consultation_from_chat(peer: WeChatPeer, app: Flask) -> No
     with app.extensions["linli"].sessions() as session:
         vote = session.get(Vote, 1)
         assert (vote.kind, vote.labels) == ("consultation", ["方案一", "方案二"])
-    peer.say("绑定 5栋2单元1203 租户", openid="oTenant")  # any bound resident may answer
+    peer.say("绑定 5栋2单元1203 租户", openid="oTenant")  # any verified resident may answer
+    assert "核实" in (peer.say("投票 选2", openid="oTenant") or "")  # not before staff confirm
+    assert "已确认" in (peer.say("确认绑定 5栋2单元1203", openid=GRID_OPENID) or "")
     assert "方案二" in (peer.say("投票 选2", openid="oTenant") or "")
     data = json.loads(cli(app, "vote", "show", "1", "--json"))
     assert [o["heads"] for o in data["options"]] == [0, 1, 0]

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from bot import outbox
 from bot import votes as vote_chat
-from models import Home, OutboxMessage
+from models import Home, OutboxMessage, Resident
 from models.votes import PLAIN, RegisterHome, revoke_by, tally
 from tests.conftest import Clock, cli
 from tests.factories import WeChatPeer
-from tests.test_staff import resident_messages
+from tests.test_staff import GRID_OPENID, register, resident_messages
 from tests.fakes import FakeWeChat
 
 
@@ -236,6 +236,11 @@ def test_an_export_never_hands_a_spreadsheet_a_formula(peer: WeChatPeer, app: Fl
     assert all(Decimal(row[3]) > 0 for row in rows[1:])  # numbers stay numbers
 
 
+def resident_id(app: Flask, openid: str) -> int:
+    with app.extensions["linli"].sessions() as session:
+        return session.scalars(select(Resident.id).where(Resident.openid == openid)).one()
+
+
 def test_who_may_vote(peer: WeChatPeer, app: Flask) -> None:
     number = create_vote(app, "--title", "筹集维修资金", "--kind", "owners_major", "--item", "6")
     assert "绑定" in (peer.say(f"投票 #{number} 同意", openid="oNobody") or "")
@@ -245,6 +250,12 @@ def test_who_may_vote(peer: WeChatPeer, app: Flask) -> None:
     assert "认证" in (peer.say(f"投票 #{number} 同意", openid="oUnverified") or "")
     consult = create_vote(app, "--title", "花园改造", "--kind", "consultation",
                           "--options", "方案一,方案二")
+    # counted per home: a binding nobody has verified (anyone can claim a home) never votes
+    assert "核实" in (peer.say(f"投票 #{consult} 选1", openid="oTenant") or "")
+    assert "核实" in (peer.say(f"投票 #{consult} 选2", openid="oUnverified") or "")
+    register(app)  # 王网格 covers buildings 1-5 and confirms the tenant
+    assert "已确认" in (peer.say(f"确认绑定 5栋2单元1203 #{resident_id(app, 'oTenant')}",
+                                 openid=GRID_OPENID) or "")
     assert "方案一" in (peer.say(f"投票 #{consult} 选1", openid="oTenant") or "")  # tenants may
     assert show(app, number)["voted_heads"] == 0 and show(app, consult)["voted_heads"] == 1
 

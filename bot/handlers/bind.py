@@ -22,6 +22,7 @@ from bot.replies.bind import (BIND_ALREADY, BIND_CONFIRMED, BIND_LOCKED, BIND_NE
 from bot.turn import StaffTurn, Turn
 from models import Home, Resident, covering, find_home
 from models.estate import ROLE_NAMES
+from models.votes import withdraw
 from models.households import BindingLock, MAX_FAILURES, locked_until, record_digits
 
 TENANT_MARKERS = ("租户", "租客", "租的", "租房")  # "绑定 5栋2单元1203 租户": binds a tenant
@@ -45,6 +46,8 @@ def bind_home(turn: Turn, parse: Parse) -> str:
     if resident.home_id == home.id and resident.verified:
         return BIND_ALREADY.format(home=label)
     tenant = any(marker in text for marker in TENANT_MARKERS)
+    if resident.home_id is not None:  # rebinding: what they voted as the old household goes
+        withdraw(turn.session, resident.id, turn.now)
     resident.home_id, resident.role, resident.verified = home.id, "tenant" if tenant else "owner", False
     if tenant:
         return _pending(turn, home, BIND_PENDING_TENANT.format(home=label))
@@ -127,6 +130,7 @@ def _decide(turn: StaffTurn, home: Home, rest: str, *, accept: bool) -> str:
         resident.verified = True
         text = BIND_CONFIRMED.format(home=label, role=role)
     else:
+        withdraw(turn.session, resident.id, turn.now)
         resident.home_id, resident.role = None, None
         reason = match.group(2).strip()
         text = BIND_REFUSED.format(home=label, reason=f"（{reason}）" if reason else "")

@@ -15,15 +15,16 @@ from bot import votes
 from bot.commands import staff_command
 from bot.replies.votes import (KIND_NAMES, STAFF_CONSULT_HELP, STAFF_CONSULT_OPENED,
                                STAFF_CONSULT_OPTIONS, STAFF_CONSULT_PAST, VOTE_BAD_CHOICE,
-                               VOTE_BIND_FIRST, VOTE_CHANGED, VOTE_CLOSED, VOTE_COVERS,
-                               VOTE_COVERS_DEVELOPER, VOTE_DETAIL, VOTE_DETAIL_MINE,
+                               VOTE_BIND_FIRST, VOTE_CHANGED, VOTE_CLOSED,
+                               VOTE_CONSULT_VERIFY_FIRST, VOTE_COVERS, VOTE_COVERS_DEVELOPER,
+                               VOTE_DETAIL, VOTE_DETAIL_MINE,
                                VOTE_LIST_EMPTY, VOTE_LIST_HINT, VOTE_LIST_LINE, VOTE_LIST_MINE,
                                VOTE_LIST_OPEN, VOTE_LIST_RECENT, VOTE_LIST_RESULT, VOTE_NEED_CHOICE,
                                VOTE_NONE_OPEN, VOTE_NOT_OPEN, VOTE_RECORDED, VOTE_SAME, VOTE_STATES,
                                VOTE_TENANT, VOTE_UNKNOWN, VOTE_VERIFY_FIRST, VOTE_WHICH)
 from bot.turn import StaffTurn, Turn
 from models import Ballot
-from models.votes import (OWNERS_KINDS, Vote, VoteError, cast, count, create, homes_of,
+from models.votes import (OWNERS_KINDS, Vote, VoteError, cast, count, create, eligible, homes_of,
                           household_of_home, votes_open)
 
 RECENT_RESULTS = 3
@@ -82,14 +83,19 @@ def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
 
 
 def _may_vote(turn: Turn, vote: Vote) -> str:
-    """Why this resident may not vote here, or "" when they may."""
+    """Why this resident may not vote here, or "" when they may (models.votes.eligible).
+
+    Every vote is counted per home, so an unverified binding — anyone can claim a home —
+    never votes, in a consultation either.
+    """
     resident = turn.resident
     if resident.home_id is None:
         return VOTE_BIND_FIRST
     if vote.kind in OWNERS_KINDS and resident.role == "tenant":
         return VOTE_TENANT.format(number=vote.id)
-    if vote.kind in OWNERS_KINDS and not resident.verified:
-        return VOTE_VERIFY_FIRST.format(number=vote.id)
+    if not eligible(vote, resident):
+        owners = vote.kind in OWNERS_KINDS
+        return (VOTE_VERIFY_FIRST if owners else VOTE_CONSULT_VERIFY_FIRST).format(number=vote.id)
     return ""
 
 

@@ -39,6 +39,8 @@ VOTE_NEED_CHOICE = "请说明您的选择，例如：{example}\n{options}"
 VOTE_BAD_CHOICE = "#{number} 没有这个选项。可选：\n{options}\n例如：{example}"
 VOTE_TENANT = "#{number} 是业主共同决定的事项，依法由业主表决，租户不能参加。租户可以参加意见征集。"
 VOTE_BIND_FIRST = "投票前请先绑定房屋：发“绑定 5栋2单元1203 手机后四位”。"
+VOTE_CONSULT_VERIFY_FIRST = ("#{number} 按户计票，只有核实过绑定的住户可以参加。您的绑定还在等待工作人员核实；"
+                             "业主发“绑定 房号 登记手机号后四位”可立即认证。")
 VOTE_VERIFY_FIRST = ("#{number} 是业主共同决定的事项，只有认证的业主可以投票。您的绑定还在等待核实；"
                      "发“绑定 房号 登记手机号后四位”可立即认证。")
 VOTE_LIST_OPEN = "正在进行的投票："
