@@ -1,4 +1,4 @@
-"""The register of homes: importing it from CSV, and the lock on guessing a home's phone digits."""
+"""The register of homes: importing it from CSV (guessing a home's phone digits: models/binding.py)."""
 from __future__ import annotations
 
 import csv
@@ -6,13 +6,12 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import ForeignKey, Integer, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from models.db import Base, UTCDateTime
 from models.estate import Building, Estate, Home, Owner, Resident, Unit
 from models.votes import withdraw
 
@@ -20,22 +19,10 @@ COLUMNS = ("building", "unit", "room", "area_m2", "owner_name", "phone")
 NUMBER = re.compile(r"^[0-9]{1,16}$")
 PHONE = re.compile(r"^\+?[0-9]{7,15}$")
 AREA = re.compile(r"^[0-9]{1,8}(\.[0-9]{1,2})?$")
-MAX_FAILURES = 5  # wrong phone digits in a row before a home's binding locks
-LOCK_FOR = timedelta(hours=24)
 
 
 class RegisterError(ValueError):
     """A register file that cannot be imported; the message names the row and column."""
-
-
-class BindingLock(Base):
-    """Wrong phone digits given in a row for a home, and until when its binding is locked."""
-
-    __tablename__ = "binding_locks"
-
-    home_id: Mapped[int] = mapped_column(ForeignKey("homes.id"), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 @dataclass(frozen=True)
@@ -183,33 +170,4 @@ def _remove(session: Session, homes: list[Home], now: datetime) -> None:
         for resident in session.scalars(select(Resident).where(Resident.home_id == home.id)):
             withdraw(session, resident.id, now)
             resident.home_id, resident.role, resident.verified = None, None, False
-        lock = session.get(BindingLock, home.id)
-        if lock is not None:
-            session.delete(lock)
         session.delete(home)
-
-
-def locked_until(session: Session, home: Home, now: datetime) -> datetime | None:
-    """Return until when the home's binding by phone digits is locked, or None."""
-    lock = session.get(BindingLock, home.id)
-    if lock is None or lock.locked_until is None or lock.locked_until <= now:
-        return None
-    return lock.locked_until
-
-
-def record_digits(session: Session, home: Home, right: bool, now: datetime) -> datetime | None:
-    """Count a try at the home's phone digits; return the lock's end if this one locked it."""
-    lock = session.get(BindingLock, home.id)
-    if lock is None:
-        lock = BindingLock(home_id=home.id, failures=0)
-        session.add(lock)
-    if right:
-        lock.failures, lock.locked_until = 0, None
-        return None
-    if lock.locked_until is not None and lock.locked_until <= now:
-        lock.failures, lock.locked_until = 0, None  # the last lock ran out: a fresh start
-    lock.failures += 1
-    if lock.failures >= MAX_FAILURES:
-        lock.locked_until = now + LOCK_FOR
-        return lock.locked_until
-    return None

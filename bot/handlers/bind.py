@@ -1,29 +1,30 @@
 """Bind a home: an owner who gives the last four digits of the registered phone is
-verified at once; anyone else waits for staff to confirm (确认绑定 / 拒绝绑定). Five wrong
-guesses in a row lock the home's digits for a day, so the register cannot be guessed."""
+verified at once; anyone else waits for staff to confirm (确认绑定 / 拒绝绑定). Guesses are
+capped per sender and per estate, never per home (models/binding.py): after a wrong guess,
+or once a cap is reached, a binding simply waits for staff, and the answer never says how
+many tries are left."""
 from __future__ import annotations
 
 import hmac
 import re
 import unicodedata
-from datetime import datetime
 
 from sqlalchemy import select
 
 from intents import Parse
 from bot import notify, outbox
 from bot.commands import STAFF_COMMANDS, staff_command
-from bot.replies.bind import (BIND_ALREADY, BIND_CONFIRMED, BIND_LOCKED, BIND_NEED_HOME,
-                              BIND_NOT_STAFF, BIND_NO_SUCH_HOME, BIND_PENDING_OWNER,
-                              BIND_PENDING_TENANT, BIND_REFUSED, BIND_REQUEST, BIND_TRIES_LEFT,
+from bot.replies.bind import (BIND_ALREADY, BIND_CONFIRMED, BIND_NEED_HOME, BIND_NOT_STAFF,
+                              BIND_NO_SUCH_HOME, BIND_PENDING_CHECK, BIND_PENDING_OWNER,
+                              BIND_PENDING_TENANT, BIND_REFUSED, BIND_REQUEST, BIND_TOO_MANY,
                               BIND_VERIFIED, BIND_WRONG_DIGITS, STAFF_BIND_CONFIRMED,
                               STAFF_BIND_HELP, STAFF_BIND_NONE, STAFF_BIND_REFUSED,
-                              STAFF_BIND_WHICH)
+                              STAFF_BIND_SPIKE, STAFF_BIND_WHICH)
 from bot.turn import StaffTurn, Turn
-from models import Home, Resident, covering, find_home
+from models import Home, Resident, binding, covering, find_home
 from models.estate import ROLE_NAMES
+from models.ratelimit import bucket_key
 from models.votes import withdraw
-from models.households import BindingLock, MAX_FAILURES, locked_until, record_digits
 
 TENANT_MARKERS = ("租户", "租客", "租的", "租房")  # "绑定 5栋2单元1203 租户": binds a tenant
 DIGIT_RUN = re.compile(r"\d+")
@@ -45,6 +46,10 @@ def bind_home(turn: Turn, parse: Parse) -> str:
     resident = turn.resident
     if resident.home_id == home.id and resident.verified:
         return BIND_ALREADY.format(home=label)
+    sender = bucket_key("wechat", resident.openid)
+    if not binding.may_bind(turn.session, sender, turn.now):
+        return BIND_TOO_MANY
+    binding.record_binding(turn.session, sender, home.id, turn.now)
     tenant = any(marker in text for marker in TENANT_MARKERS)
     if resident.home_id is not None:  # rebinding: what they voted as the old household goes
         withdraw(turn.session, resident.id, turn.now)
@@ -54,25 +59,24 @@ def bind_home(turn: Turn, parse: Parse) -> str:
     digits = phone_digits(text, parse.room)
     if digits is None:
         return _pending(turn, home, BIND_PENDING_OWNER.format(home=label))
-    until = locked_until(turn.session, home, turn.now)
-    if until is not None:
-        return _pending(turn, home, _locked(turn, label, until))
-    phone = home.owner.phone if home.owner else ""
-    right = bool(phone) and hmac.compare_digest(phone[-4:].encode(), digits.encode())
-    until = record_digits(turn.session, home, right, turn.now)
-    if right:
+    if not binding.may_check_digits(turn.session, sender, home.id, turn.now):
+        return _pending(turn, home, BIND_PENDING_CHECK.format(home=label))  # right or wrong alike
+    tail = home.owner.phone[-4:] if home.owner else ""
+    if tail and hmac.compare_digest(tail.encode(), digits.encode()):
         resident.verified = True
         return BIND_VERIFIED.format(home=label)
-    if until is not None:
-        return _pending(turn, home, _locked(turn, label, until))
-    left = MAX_FAILURES - turn.session.get(BindingLock, home.id).failures
-    return _pending(turn, home, BIND_WRONG_DIGITS.format(home=label)
-                    + BIND_TRIES_LEFT.format(left=left))
+    if binding.record_wrong(turn.session, sender, home.id, turn.now):
+        _alert_spike(turn)
+    return _pending(turn, home, BIND_WRONG_DIGITS.format(home=label))
 
 
-def _locked(turn: Turn, label: str, until: datetime) -> str:
-    return BIND_LOCKED.format(home=label,
-                                      until=turn.services.local(until).strftime("%m-%d %H:%M"))
+def _alert_spike(turn: Turn) -> None:
+    """Tell the property staff (and their group) that the estate's guesses reached the cap."""
+    text = STAFF_BIND_SPIKE.format(count=binding.ESTATE_FAILURES)
+    key = f"bind-spike:{turn.now:%Y%m%d%H%M}"
+    for member in covering(turn.session, "property", None):
+        notify.to_staff(turn.session, member, text, now=turn.now, key=f"{key}:staff:{member.id}")
+    notify.to_group(turn.services, turn.session, "property", text, key=f"{key}:group", now=turn.now)
 
 
 def _pending(turn: Turn, home: Home, answer: str) -> str:
