@@ -46,7 +46,7 @@ def messages() -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and isinstance(node.value, ast.List):
             texts += [case[0] for case in ast.literal_eval(node.value)]
-    for path in (PROJECT.parent / "shared" / "intents" / "dev.jsonl", PROJECT / "tests" / "intents_blind.jsonl",
+    for path in (PROJECT / "intents" / "data" / "dev.jsonl", PROJECT / "tests" / "intents_blind.jsonl",
                  PROJECT / "tests" / "intents_blind2.jsonl"):
         if path.exists():
             texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()

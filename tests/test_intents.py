@@ -19,7 +19,7 @@ from intents.numerals import cn_to_int, int_to_cn
 from intents.scoring import INTENTS
 
 PROJECT = Path(__file__).resolve().parent.parent
-DEV_SET = PROJECT.parent / "shared" / "intents" / "dev.jsonl"
+DEV_SET = PROJECT / "intents" / "data" / "dev.jsonl"
 CATEGORIES = {"elevator", "fire_safety", "security", "sanitation", "greenery", "lighting", "water",
               "facilities", "parking", "noise", "illegal_construction", "property_service",
               "neighbor_dispute", "assistance", "other"}
