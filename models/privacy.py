@@ -6,23 +6,29 @@ ballots of votes already decided — under a pseudonym: the resident's row stays
 same person writing again starts afresh and nothing links the two. Everything
 else goes: the binding and settings, message texts (their dedupe keys stay, so a
 late WeChat retry is still recognised), the pending conversation, queued messages,
-follows, and their choices in votes still open (models.votes.withdraw: a household's
-ballot falls back to the latest choice of another member still eligible, or goes). Phone and room numbers are scrubbed from the kept tickets.
+the binding requests sent to staff (which named their home), follows, and their
+choices in votes still open (models.votes.withdraw: a household's ballot falls back
+to the latest choice of another member still eligible, or goes). Phone and room
+numbers are scrubbed from the kept tickets.
+
+What erasure does not reset: the sender's rate limit and binding attempts (kept under a
+hash of the openid, never the openid), and one erasure a day per sender (`ErasureMark`).
 """
 from __future__ import annotations
 
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import ForeignKey, String, and_, delete, func, or_, select, update
+from sqlalchemy import (ForeignKey, String, and_, cast, delete, func, literal, or_, select,
+                        update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
 from models.estate import Resident
-from models.ratelimit import RateLimit, bucket_key
+from models.ratelimit import bucket_key
 from models.messages import Conversation, InboundMessage, OutboxMessage
 from models.tickets import Follower, Ticket, TicketEvent
 from models.votes import Ballot, BallotCast, Vote, withdraw
@@ -38,6 +44,23 @@ CN_DIGITS = "零〇一二三四五六七八九十两百"
 ROOM_AFTER_UNIT = re.compile(rf"(单元\s*)(?:\d{{2,4}}|[{CN_DIGITS}]{{3,5}})(?!\d)")
 ROOM_DASHED = re.compile(r"(?<![\d-])(\d{1,3}\s*-\s*\d{1,2}\s*-\s*)\d{2,4}(?!\d)")
 ROOM_MARKED = re.compile(r"(?<!\d)\d{3,4}(?=\s*(?:室|房|号房|户))")
+
+
+ERASE_EVERY = timedelta(hours=24)  # one erasure a day per sender
+
+
+class ErasureMark(Base):
+    """That a sender erased themselves, and when: a hash of the openid and the time, nothing else.
+
+    It limits erasures per sender (each erasure made a fresh resident who could ask staff
+    again), without linking the sender to the pseudonym their kept records go by.
+    """
+
+    __tablename__ = "erasure_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender: Mapped[str] = mapped_column(String(100), index=True)  # models.ratelimit.bucket_key
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Erasure(Base):
@@ -94,8 +117,19 @@ def open_ballots(session: Session, resident: Resident, now: datetime) -> list[in
     return [v.id for v in _ballot_votes(session, resident) if v.state(now) != "closed"]
 
 
+def next_erasure(session: Session, openid: str, now: datetime) -> datetime | None:
+    """When this sender may erase themselves again; None when they may now."""
+    last = session.scalar(select(func.max(ErasureMark.at)).where(
+        ErasureMark.sender == bucket_key("wechat", openid)))
+    return last + ERASE_EVERY if last is not None and last + ERASE_EVERY > now else None
+
+
 def erase(session: Session, resident: Resident, now: datetime) -> Erased:
-    """Erase the resident's personal information; keep tickets and decided ballots pseudonymised."""
+    """Erase the resident's personal information; keep tickets and decided ballots pseudonymised.
+
+    The sender's rate-limit bucket stays (it holds no openid, only a hash), and so does a mark
+    of the erasure under that hash, so erasing cannot be used to start afresh.
+    """
     openid, pseudonym = resident.openid, PSEUDONYM_PREFIX + secrets.token_hex(12)
     # only what they cast: a household's ballot falls back to another eligible member's choice
     withdrawn = withdraw(session, resident.id, now)
@@ -110,7 +144,6 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     _scrub_sent(session, [t.id for t in tickets], rooms)
     session.execute(delete(Follower).where(Follower.resident_id == resident.id))
     session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
-    session.execute(delete(RateLimit).where(RateLimit.sender == bucket_key("wechat", openid)))
     session.execute(delete(OutboxMessage).where(
         OutboxMessage.status.in_(UNSENT), or_(
             and_(OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid),
@@ -118,6 +151,10 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     session.execute(update(OutboxMessage).where(
         OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid)
         .values(recipient=pseudonym, body=""))
+    # binding requests already sent, and their answers: the body named the home and the key
+    # holds its id, next to the resident's number; both go
+    session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"bind:{resident.id}:%"))
+                    .values(body="", dedupe_key=literal("erased:") + cast(OutboxMessage.id, String)))
     blanked = session.execute(update(InboundMessage).where(InboundMessage.sender == openid)
                               .values(sender=pseudonym, content=None, reply=None)).rowcount
     resident.openid, resident.home = pseudonym, None
@@ -125,6 +162,8 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     resident.subscribed, resident.following = False, False
     resident.last_inbound_at, resident.unfollowed_at, resident.pushes_since_inbound = None, None, 0
     session.add(Erasure(resident_id=resident.id, pseudonym=pseudonym, erased_at=now))
+    session.execute(delete(ErasureMark).where(ErasureMark.at <= now - ERASE_EVERY))
+    session.add(ErasureMark(sender=bucket_key("wechat", openid), at=now))
     session.flush()
     return Erased(pseudonym, len(tickets), kept_ballots, withdrawn, blanked)
 

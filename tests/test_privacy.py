@@ -106,7 +106,8 @@ def test_erasure_asks_first_then_erases_and_keeps_tickets_under_a_pseudonym(
             InboundMessage.sender == erasure.pseudonym)).all()
         assert len(messages) >= 5 and {m.content for m in messages} == {None}  # keys kept, words gone
         assert ticket.public_text is None  # their words leave the public board
-        assert session.get(RateLimit, bucket_key("wechat", OPENID)) is None  # their counter too
+        # the rate limit stays: it holds a hash, not the openid, and erasing must not reset it
+        assert session.get(RateLimit, bucket_key("wechat", OPENID)) is not None
 
     outbox.deliver_due(app.extensions["linli"])
     assert not any("有新进展" in str(c.body) for c in fake_wechat.calls)
@@ -152,12 +153,13 @@ def test_confirmation_is_needed_within_ten_minutes(peer: WeChatPeer, app: Flask,
     assert kept is not None and kept.home_id is not None and kept.verified
 
 
-def test_pseudonyms_are_random_tokens_not_derived_from_the_openid(peer: WeChatPeer,
-                                                                  app: Flask) -> None:
+def test_pseudonyms_are_random_tokens_not_derived_from_the_openid(peer: WeChatPeer, app: Flask,
+                                                                  clock: Clock) -> None:
     for problem in ("3栋电梯坏了", "5栋门口路灯不亮"):  # the same person, erased twice
         assert "#" in (peer.say(problem, openid=OPENID) or "")
         peer.say("删除我的信息", openid=OPENID)
         assert "已删除" in (peer.say("确认删除", openid=OPENID) or "")
+        clock.advance(hours=24, seconds=1)  # one erasure a day
     with sessions(app)() as session:
         first, second = session.scalars(select(Erasure.pseudonym).order_by(Erasure.resident_id))
     assert first != second and OPENID not in first + second
@@ -243,3 +245,67 @@ def test_a_neighbour_offered_and_following_the_same_problem_sees_no_room(peer: W
     assert "#1" in (peer.say("是", openid="oNeighbour") or "")
     listed = peer.say("查询", openid="oNeighbour") or ""
     assert "#1" in listed and "3栋2单元" in listed and "501" not in listed
+
+
+# ---- erasing is not a way to start afresh (issue 18, item 5) ------------------------------------
+
+def erase(peer: WeChatPeer, openid: str) -> str:
+    assert "确认删除" in (peer.say("删除我的信息", openid=openid) or "")
+    return peer.say("确认删除", openid=openid) or ""
+
+
+def test_erasing_oneself_does_not_refill_the_rate_limit(peer: WeChatPeer, app: Flask) -> None:
+    """Repeated 删除我的信息 / 确认删除 gave one sender unlimited messages: each reset the bucket."""
+    from bot.replies.general import RATE_LIMITED
+    burst = app.extensions["linli"].config.ratelimit.burst
+    answered = 0
+    for _ in range(4):  # the clock stands still: no token comes back
+        for message in ("你好", "删除我的信息", "确认删除", "你好"):
+            reply = peer.say(message, openid=OPENID)
+            answered += reply not in (None, RATE_LIMITED)
+    assert answered == burst
+
+
+def test_one_erasure_a_day(peer: WeChatPeer, app: Flask, clock: Clock) -> None:
+    phone, label, _ = an_owner(app)
+    assert "已删除" in erase(peer, OPENID)
+    bind(peer, OPENID, label, phone)
+    again = peer.say("删除我的信息", openid=OPENID) or ""
+    assert "24小时内已经删除过" in again and "确认删除" not in again
+    assert "没有等待确认" in (peer.say("确认删除", openid=OPENID) or "")
+    kept = resident(app, OPENID)
+    assert kept is not None and kept.home_id is not None  # nothing was erased the second time
+    clock.advance(hours=24, seconds=1)
+    assert "已删除" in erase(peer, OPENID)
+
+
+def test_erasing_does_not_reset_the_guesses_at_phone_digits(peer: WeChatPeer, app: Flask,
+                                                            clock: Clock) -> None:
+    from models.binding import SENDER_FAILURES
+    candidates = [an_owner(app, n) for n in range(SENDER_FAILURES + 1)]
+    for phone, label, _ in candidates[:SENDER_FAILURES]:
+        wrong = f"{(int(phone[-4:]) + 1) % 10000:04d}"
+        assert "不符" in (peer.say(f"绑定 {label} {wrong}", openid=OPENID) or "")
+    clock.advance(minutes=1)
+    assert "已删除" in erase(peer, OPENID)
+    phone, label, _ = candidates[-1]
+    reply = peer.say(f"绑定 {label} {phone[-4:]}", openid=OPENID) or ""
+    assert "人工核实" in reply and not resident(app, OPENID).verified  # still out of guesses
+
+
+def test_sent_binding_requests_are_scrubbed_on_erasure(peer: WeChatPeer, app: Flask,
+                                                       fake_wechat: FakeWeChat) -> None:
+    """Issue 18, item 10: a sent request still linked the resident's number to a home."""
+    cli(app, "staff", "add", "--id", "wu", "--channel", "wecom", "--name", "吴网格", "--role", "grid",
+        "--homes", "5-2")
+    assert "等待" in (peer.say("绑定 5栋2单元1203", openid=OPENID) or "")
+    number = resident(app, OPENID).id
+    wait_for(lambda: any("5栋2单元1203" in m for _, m in app_messages(fake_wechat)))
+    with sessions(app)() as session:
+        assert session.scalar(select(OutboxMessage).where(OutboxMessage.status == "sent",
+                              OutboxMessage.dedupe_key.like(f"bind:{number}:%"))) is not None
+    assert "已删除" in erase(peer, OPENID)
+    with sessions(app)() as session:
+        rows = session.scalars(select(OutboxMessage)).all()
+        assert not [r for r in rows if r.dedupe_key.startswith(f"bind:{number}:")]
+        assert not [r for r in rows if "5栋2单元1203" in r.body]

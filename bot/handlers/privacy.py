@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.replies.privacy import (PRIVACY_ERASED, PRIVACY_ERASE_ASK, PRIVACY_ERASE_CANCELLED,
+from bot.replies.privacy import (PRIVACY_ERASED, PRIVACY_ERASE_AGAIN, PRIVACY_ERASE_ASK,
+                                 PRIVACY_ERASE_CANCELLED,
                                  PRIVACY_HOME, PRIVACY_NOTHING_TO_CONFIRM, PRIVACY_NO_HOME,
                                  PRIVACY_SUBSCRIBED, PRIVACY_SUMMARY, PRIVACY_UNVERIFIED,
                                  PRIVACY_VERIFIED, PRIVACY_WITHDRAWS)
@@ -65,11 +66,22 @@ def show(turn: Turn) -> str:
 
 def ask_to_erase(turn: Turn) -> str:
     """Say what erasing removes and keeps, and wait ten minutes for "确认删除"."""
+    again = _erased_lately(turn)
+    if again:
+        return again
     undecided = privacy.open_ballots(turn.session, turn.resident, turn.now)
     withdraw = PRIVACY_WITHDRAWS.format(
         votes="、".join(f"#{n}" for n in undecided)) if undecided else ""
     turn.wait_for(WAITING_FOR, {})
     return PRIVACY_ERASE_ASK.format(withdraw=withdraw)
+
+
+def _erased_lately(turn: Turn) -> str | None:
+    """The answer when this sender erased themselves less than a day ago (once a day)."""
+    when = privacy.next_erasure(turn.session, turn.resident.openid, turn.now)
+    if when is None:
+        return None
+    return PRIVACY_ERASE_AGAIN.format(when=turn.services.local(when).strftime("%m-%d %H:%M"))
 
 
 def erase(turn: Turn) -> str:
@@ -78,6 +90,9 @@ def erase(turn: Turn) -> str:
     if waiting is None or waiting.waiting_for != WAITING_FOR:
         return PRIVACY_NOTHING_TO_CONFIRM
     turn.stop_waiting()
+    again = _erased_lately(turn)
+    if again:
+        return again
     done = privacy.erase(turn.session, turn.resident, turn.now)
     return PRIVACY_ERASED.format(tickets=done.tickets_kept, ballots=done.ballots_kept,
                                          withdrawn=done.ballots_withdrawn)
