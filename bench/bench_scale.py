@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 
 from bench.common import PROJECT, percentile, pg_create, pg_drop, pg_exists, pg_plain, pg_url, result, row  # noqa: E402
-from bench.scale_data import Shape, load, utc_now  # noqa: E402
+from bench.scale_data import HASH_KEY, Shape, load, utc_now  # noqa: E402
 
 TARGET_MS = 200.0
 DEFAULT_DB = "linli_bench_scale"
@@ -54,7 +54,8 @@ def prepare(database: str, shape: Shape, fresh: bool) -> dict[str, Any]:
                 f"SELECT shape, ids FROM {SHAPE_TABLE}").fetchone()
         if stored and stored[0] == shape.key():
             engine = make_engine(url)
-            upgrade(engine)  # new migrations since the data was made (indexes, columns) apply here
+            # new migrations since the data was made (indexes, columns) apply here
+            upgrade(engine, hash_key=HASH_KEY)
             engine.dispose()
             with psycopg.connect(pg_plain(url), autocommit=True) as conn:
                 conn.execute("ANALYZE")
@@ -64,7 +65,7 @@ def prepare(database: str, shape: Shape, fresh: bool) -> dict[str, Any]:
     started = time.monotonic()
     pg_create(database)
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade(engine, hash_key=HASH_KEY)
     engine.dispose()
     now = utc_now()
     with psycopg.connect(pg_plain(url)) as conn:

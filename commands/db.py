@@ -12,19 +12,20 @@ from models.migrate import upgrade
 @click.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema to the newest migration."""
-    upgrade(services().engine)
+    upgrade(services().engine, hash_key=services().config.hash_key)
     click.echo("database is up to date")
 
 
 @click.command("demo-data")
 def demo_data() -> None:
     """Load the demo estate (1,059 homes) unless it is there already."""
-    upgrade(services().engine)
+    upgrade(services().engine, hash_key=services().config.hash_key)
     estate = services().config.estate
     with transaction(services().sessions) as session:
         made = demo_estate.load(session, "邻里花园" if estate.name is None else estate.name,
                                 "和顺社区" if estate.community is None else estate.community,
-                                "龙溪街道" if estate.street is None else estate.street)
+                                "龙溪街道" if estate.street is None else estate.street,
+                                key=services().config.hash_key)
     click.echo("demo estate loaded: 1,059 homes" if made else "demo estate already present")
 
 

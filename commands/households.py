@@ -24,7 +24,7 @@ def import_households(file: Path, replace: bool) -> None:
         raise click.ClickException(f"{file.name}: {err}; nothing was imported") from None
     with transaction(services().sessions) as session:
         done = households.apply(session, _estate(session), rows, replace=replace,
-                                now=services().clock())
+                                now=services().clock(), key=services().config.hash_key)
     click.echo(f"{len(rows)} homes read: {done.created} new, {done.updated} updated, "
                f"{done.removed} removed; {done.owners} owners")
 

@@ -41,9 +41,9 @@ def serve_demo(workdir: Path) -> tuple[Served, Served]:
         "wecom.group_webhooks": {role: f"{base}/cgi-bin/webhook/send?key={role}"
                                  for role in ("grid", "property", "estate", "residents")}}})
     services = app.extensions["linli"]
-    upgrade(services.engine)
+    upgrade(services.engine, hash_key=services.config.hash_key)
     with transaction(services.sessions) as session:
-        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道")
+        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", key=services.config.hash_key)
     return Served(app), api
 
 

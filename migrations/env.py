@@ -18,9 +18,11 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
-    if not url:
+    if not url or "hash_key" not in config.attributes:  # `alembic upgrade` run by hand
         import settings
-        url = settings.load()["database"]["url"]
+        configured = settings.read()
+        url = url or configured.database.url
+        config.attributes.setdefault("hash_key", configured.hash_key)
     with create_engine(resolve_url(url)).connect() as connection:
         _run(connection)
         connection.commit()

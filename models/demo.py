@@ -7,7 +7,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from models import demo_history
-from models.estate import Building, Estate, Home, Owner, Unit
+from models.estate import Building, Estate, Home, Owner, Unit, phone_hash
 
 HOMES = 1059
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
@@ -35,10 +35,13 @@ def _layout() -> list[tuple[str, str, str]]:
     return homes
 
 
-def load(session: Session, name: str, community: str, street: str, *, history: bool = True) -> bool:
+def load(session: Session, name: str, community: str, street: str, *, key: bytes,
+         history: bool = True) -> bool:
     """Create the demo estate unless one with that name exists; return whether it was made.
 
-    With `history`, also its staff, residents and half a year of tickets (models.demo_history).
+    Owners' phones are kept as the register keeps them: a keyed hash (`key`) and the last
+    four digits. With `history`, also its staff, residents and half a year of tickets
+    (models.demo_history).
     """
     if session.scalar(select(func.count()).select_from(Estate).where(Estate.name == name)):
         return False
@@ -57,7 +60,7 @@ def load(session: Session, name: str, community: str, street: str, *, history: b
         homes.append({"unit_id": units[(b, u)].id, "room": room, "unsold": unsold,
                       "area_m2": AREAS[index * 7 % len(AREAS)]})
         if not unsold and index % 50 != 49:
-            owners.append(_owner(len(owners)))
+            owners.append(_owner(len(owners), key))
         # every 50th home belongs to the owner of the home before it
         owner_of_home.append(None if unsold else len(owners) - 1)
     ids = session.scalars(insert(Owner).returning(Owner.id, sort_by_parameter_order=True),
@@ -70,6 +73,12 @@ def load(session: Session, name: str, community: str, street: str, *, history: b
     return True
 
 
-def _owner(n: int) -> dict[str, str]:
+def demo_phone(n: int) -> str:
+    """The n-th demo owner's phone: 139 and eight digits derived from n."""
+    return f"139{n * 7919 % 100000000:08d}"
+
+
+def _owner(n: int, key: bytes) -> dict[str, str]:
     name = SURNAMES[n % len(SURNAMES)] + GIVEN[n * 7 % len(GIVEN)] + GIVEN[n * 13 % len(GIVEN)]
-    return {"name": name, "phone": f"139{n * 7919 % 100000000:08d}"}
+    phone = demo_phone(n)
+    return {"name": name, "phone_hash": phone_hash(key, phone), "phone_tail": phone[-4:]}

@@ -1,6 +1,8 @@
 """The estate, its buildings, units and homes, their owners and the residents who chat."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from decimal import Decimal
 
@@ -53,15 +55,25 @@ class Unit(Base):
 
 
 class Owner(Base):
-    """A registered owner; one phone number is one person, whatever homes they hold."""
+    """A registered owner; one phone number is one person, whatever homes they hold.
+
+    The phone itself is never stored: a keyed hash of it (one phone, one owner, matched on
+    import) and its last four digits (what an owner gives to bind a home).
+    """
 
     __tablename__ = "owners"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)  # phone_hash()
+    phone_tail: Mapped[str] = mapped_column(String(4))
 
     homes: Mapped[list[Home]] = relationship(back_populates="owner")
+
+
+def phone_hash(key: bytes, phone: str) -> str:
+    """The keyed hash (HMAC-SHA256) of a phone number as the register writes it."""
+    return hmac.new(key, phone.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 class Home(Base):

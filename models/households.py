@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.estate import Building, Estate, Home, Owner, Resident, Unit
+from models.estate import Building, Estate, Home, Owner, Resident, Unit, phone_hash
 from models.votes import withdraw
 
 COLUMNS = ("building", "unit", "room", "area_m2", "owner_name", "phone")
@@ -109,10 +109,13 @@ def _row(line: int, cell: dict[str, str]) -> Row:
                phone, unsold == "1")
 
 
-def apply(session: Session, estate: Estate, rows: list[Row], *, replace: bool,
-          now: datetime) -> Imported:
-    """Write checked rows into the estate; homes keep their ids, so bindings stay."""
-    owners = _owners(session, rows)
+def apply(session: Session, estate: Estate, rows: list[Row], *, replace: bool, now: datetime,
+          key: bytes) -> Imported:
+    """Write checked rows into the estate; homes keep their ids, so bindings stay.
+
+    Owners are found by the keyed hash of their phone (`key`); the phone is not stored.
+    """
+    owners = _owners(session, rows, key)
     units = {(u.building.number, u.number): u for u in session.scalars(
         select(Unit).join(Building).where(Building.estate_id == estate.id))}
     homes = {(h.unit.building.number, h.unit.number, h.room): h for h in session.scalars(
@@ -135,17 +138,21 @@ def apply(session: Session, estate: Estate, rows: list[Row], *, replace: bool,
     return Imported(created, updated, removed, len(owners))
 
 
-def _owners(session: Session, rows: list[Row]) -> dict[str, Owner]:
-    """Find or make each owner by phone, with the name the file gives."""
-    known = {o.phone: o for o in session.scalars(
-        select(Owner).where(Owner.phone.in_({r.phone for r in rows if r.phone})))}
+def _owners(session: Session, rows: list[Row], key: bytes) -> dict[str, Owner]:
+    """Find or make each owner by the hash of their phone, with the name the file gives;
+    return phone -> owner for this import only."""
+    hashes = {row.phone: phone_hash(key, row.phone) for row in rows if row.phone}
+    stored = {o.phone_hash: o for o in session.scalars(
+        select(Owner).where(Owner.phone_hash.in_(set(hashes.values()))))}
+    known: dict[str, Owner] = {}
     for row in rows:
         if not row.phone:
             continue
-        owner = known.get(row.phone)
+        owner = known.get(row.phone) or stored.get(hashes[row.phone])
         if owner is None:
-            owner = known[row.phone] = Owner(phone=row.phone, name=row.owner_name)
+            owner = Owner(phone_hash=hashes[row.phone], phone_tail=row.phone[-4:], name=row.owner_name)
             session.add(owner)
+        known[row.phone] = owner
         owner.name = row.owner_name
     return known
 

@@ -74,6 +74,10 @@ def _api_key(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 16 and value.isprintable() and " " not in value
 
 
+def _hash_key(value: Any) -> bool:
+    return isinstance(value, str) and len(value) >= 32 and value.isprintable() and " " not in value
+
+
 def _bool(value: Any) -> bool:
     return isinstance(value, bool)
 
@@ -122,6 +126,7 @@ RULES: tuple[Rule, ...] = (
     Rule("followup.look_back", is_duration, 'must be a duration like "7d"', required=False),
     Rule("market.day_of_month", _int, "must be an integer", required=False),
     Rule("open311.api_key", _api_key, "must be at least 16 characters, no spaces", required=False),
+    Rule("security.hash_key", _hash_key, "must be at least 32 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),
     Rule("spool.max_messages", _positive, "must be a positive integer", required=False),
@@ -129,7 +134,7 @@ RULES: tuple[Rule, ...] = (
     Rule("ratelimit.burst", _positive, "must be a positive integer", required=False),
 )
 
-SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key"})
+SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key"})
 
 
 def _lookup(tree: dict[str, Any], path: str) -> tuple[bool, Any]:

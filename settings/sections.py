@@ -5,6 +5,8 @@ Secrets are left out of every repr, so a section can be logged.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field, fields
 from datetime import time
 from types import MappingProxyType
@@ -222,6 +224,13 @@ class Open311:
 
 
 @dataclass(frozen=True)
+class Security:
+    """[security]: the key of the keyed hashes the database keeps instead of owners' phones."""
+
+    hash_key: str | None = field(default=None, repr=False)  # None: derived from the app secret
+
+
+@dataclass(frozen=True)
 class Sim:
     """[sim]: the chat simulator at /sim (off unless turned on)."""
 
@@ -261,6 +270,16 @@ class Settings:
     sim: Sim = Sim()
     spool: Spool = Spool()
     ratelimit: RateLimit | None = None  # None: nobody is slowed
+    security: Security = Security()
+
+    @property
+    def hash_key(self) -> bytes:
+        """The key of the database's keyed hashes (HMAC-SHA256): `[security] hash_key`, else one
+        derived from `[wechat] app_secret` (then resetting that secret changes every hash)."""
+        if self.security.hash_key:
+            return self.security.hash_key.encode("utf-8")
+        return hmac.new(self.wechat.app_secret.encode("utf-8"), b"linli:hash-key:v1",
+                        hashlib.sha256).digest()
 
     @classmethod
     def from_tree(cls, tree: dict[str, Any], source: str = "config") -> Settings:
@@ -290,4 +309,5 @@ class Settings:
             open311=Open311(**_given(Open311, table("open311"))),
             sim=Sim(**_given(Sim, table("sim"))),
             spool=Spool(**_given(Spool, table("spool"))),
-            ratelimit=RateLimit(**_given(RateLimit, table("ratelimit"))) if "ratelimit" in tree else None)
+            ratelimit=RateLimit(**_given(RateLimit, table("ratelimit"))) if "ratelimit" in tree else None,
+            security=Security(**_given(Security, table("security"))))

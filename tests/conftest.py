@@ -167,9 +167,10 @@ def make_app(database: tuple[str, str | None], fake: FakeWeChat, clock: Clock,
     app = create_app({"config_path": str(EXAMPLE), "overrides": settings, "clock": clock,
                       "schema": schema, **overrides})
     services: Services = app.extensions["linli"]
-    upgrade(services.engine)
+    upgrade(services.engine, hash_key=services.config.hash_key)
     with transaction(services.sessions) as session:
-        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", history=False)
+        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", history=False,
+                         key=services.config.hash_key)
     return app
 
 

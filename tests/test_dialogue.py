@@ -146,7 +146,7 @@ def _owner_phone(app: Flask, building: str, unit: str, room: str) -> str:
     with app.extensions["linli"].sessions() as session:
         home = find_home(session, building, unit, room)
         assert home is not None and home.owner is not None
-        return home.owner.phone
+        return home.owner.phone_tail  # the last four digits: all that is stored
 
 
 def _resident(app: Flask, openid: str) -> Resident:

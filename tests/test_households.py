@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from models import Home, Owner, Resident, find_home
+from models.estate import phone_hash
 from tests.conftest import cli
 from tests.factories import WeChatPeer
 from tests.test_votes import create_vote
@@ -41,7 +42,9 @@ def test_new_homes_new_buildings_and_one_owner_of_three_homes(app: Flask, tmp_pa
     assert "4 new" in cli(app, "import-households", path)
     assert homes_count(app) == 1059 + 4
     with app.extensions["linli"].sessions() as session:
-        owner = session.scalars(select(Owner).where(Owner.phone == "13800001111")).one()
+        key = app.extensions["linli"].config.hash_key
+        owner = session.scalars(select(Owner).where(
+            Owner.phone_hash == phone_hash(key, "13800001111"))).one()
         assert sorted(h.room for h in owner.homes) == ["101", "101", "102"]
         assert find_home(session, "21", "2", "102").unsold
     number = create_vote(app, "--title", "t", "--kind", "owners_ordinary")
@@ -73,8 +76,8 @@ def test_bad_rows_reject_the_whole_file_naming_row_and_column(app: Flask, tmp_pa
 
 def test_reimport_keeps_bindings_and_replace_removes_the_rest(app: Flask, peer: WeChatPeer,
                                                               tmp_path: Path) -> None:
-    with app.extensions["linli"].sessions() as session:
-        phone = find_home(session, "5", "2", "1203").owner.phone
+    phone = "13800003333"
+    cli(app, "import-households", write(tmp_path, f"5,2,1203,89.37,王五,{phone},\n"))
     assert "绑定成功" in (peer.say(f"绑定 5栋2单元1203 {phone[-4:]}", openid="oKeep") or "")
     path = write(tmp_path, f"5,2,1203,99.99,新名字,{phone},\n5,2,1204,60,乙,13800002222,\n")
     cli(app, "import-households", path)
@@ -88,3 +91,21 @@ def test_reimport_keeps_bindings_and_replace_removes_the_rest(app: Flask, peer: 
     assert homes_count(app) == 2
     with app.extensions["linli"].sessions() as session:
         assert session.scalars(select(Resident).where(Resident.openid == "oKeep")).one().verified
+
+
+def test_the_register_keeps_no_phone_number(app: Flask, peer: WeChatPeer, tmp_path: Path) -> None:
+    """Issue 18, item 10: owners' phones were stored in full. Now a keyed hash and the last four."""
+    from sqlalchemy import text
+
+    from models import Base
+    path = write(tmp_path, "21,1,101,88.50,周大福,13800001111,\n")
+    cli(app, "import-households", path)
+    with app.extensions["linli"].sessions() as session:
+        stored = " ".join(str(tuple(row)) for table in Base.metadata.sorted_tables
+                          for row in session.execute(text(f"SELECT * FROM {table.name}")))
+        first = session.scalars(select(Owner.id).where(Owner.name == "周大福")).one()
+    assert "13800001111" not in stored and "800001111" not in stored
+    assert "绑定成功" in (peer.say("绑定 21栋1单元101 1111", openid="oZhou") or "")  # the last four
+    cli(app, "import-households", path)  # the same phone again is the same owner, found by its hash
+    with app.extensions["linli"].sessions() as session:
+        assert session.scalars(select(Owner.id).where(Owner.name == "周大福")).all() == [first]

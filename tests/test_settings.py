@@ -156,3 +156,19 @@ def test_the_typed_sections_keep_secrets_out_of_their_repr() -> None:
                    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "demo-wecom-secret-change-me",
                    "demo-open311-key-change-me", "key=demo-property"):
         assert secret not in shown
+
+
+def test_the_hash_key_is_checked_hidden_and_else_derived(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    short = tmp_path / "short.toml"
+    short.write_text(text + '\n[security]\nhash_key = "too-short"\n', encoding="utf-8")
+    with pytest.raises(settings.ConfigError, match=r"\[security\] hash_key"):
+        settings.load(short)
+    given = tmp_path / "given.toml"
+    given.write_text(text + '\n[security]\nhash_key = "' + "k" * 40 + '"\n', encoding="utf-8")
+    assert settings.read(given).hash_key == b"k" * 40
+    assert settings.redacted(settings.load(given))["security"]["hash_key"] == "***"
+    assert "k" * 40 not in repr(settings.read(given))
+    derived = settings.read(EXAMPLE).hash_key
+    assert len(derived) == 32 and derived == settings.read(EXAMPLE).hash_key  # stable
+    assert settings.read(EXAMPLE).wechat.app_secret.encode() not in derived

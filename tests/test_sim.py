@@ -241,9 +241,10 @@ def off_server(request: pytest.FixtureRequest, database: tuple[str, str | None],
         app = create_app({"config_path": str(_without_sim(tmp_path)), "clock": clock, "schema": schema,
                           "overrides": {"database.url": url, "wechat.api_base_url": fake_wechat.url}})
         services = app.extensions["linli"]
-        upgrade(services.engine)
+        upgrade(services.engine, hash_key=services.config.hash_key)
         with transaction(services.sessions) as session:
-            demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", history=False)
+            demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", history=False,
+                             key=services.config.hash_key)
     served = Served(app)
     yield served.url, app
     served.close()

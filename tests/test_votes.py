@@ -172,13 +172,14 @@ def show(app: Flask, number: int) -> dict:  # type: ignore[type-arg]
 
 
 def owners(app: Flask) -> list[tuple[str, str, list[Home]]]:
-    """(phone, the first home's label "b栋u单元r", all their homes) for every demo owner."""
+    """(the phone's last four digits, the first home's label "b栋u单元r", all their homes) for
+    every demo owner."""
     with app.extensions["linli"].sessions() as session:
         found: dict[int, list[Home]] = {}
         for home in session.scalars(select(Home).where(Home.owner_id.is_not(None)).order_by(Home.id)):
             home.label, home.owner  # noqa: B018  load them
             found.setdefault(home.owner_id, []).append(home)
-    return [(h[0].owner.phone, h[0].label, h) for h in found.values()]
+    return [(h[0].owner.phone_tail, h[0].label, h) for h in found.values()]
 
 
 def bind(peer: WeChatPeer, openid: str, label: str, phone: str) -> None:

@@ -61,7 +61,7 @@ def bind_home(turn: Turn, parse: Parse) -> str:
         return _pending(turn, home, BIND_PENDING_OWNER.format(home=label))
     if not binding.may_check_digits(turn.session, sender, home.id, turn.now):
         return _pending(turn, home, BIND_PENDING_CHECK.format(home=label))  # right or wrong alike
-    tail = home.owner.phone[-4:] if home.owner else ""
+    tail = home.owner.phone_tail if home.owner else ""
     if tail and hmac.compare_digest(tail.encode(), digits.encode()):
         resident.verified = True
         return BIND_VERIFIED.format(home=label)
