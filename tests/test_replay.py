@@ -8,6 +8,7 @@ a query string, `flask serve`'s access log included.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -163,3 +164,12 @@ def test_no_log_carries_a_query_string(app: Flask, database, fake_wechat: FakeWe
     assert "POST /wechat HTTP" in logged and "GET /wechat HTTP" in logged  # paths are logged
     for secret in ("signature=", "nonce=", "openid", VICTIM, "/board?", "/wechat?"):
         assert secret not in logged, secret
+
+
+def test_a_gunicorn_access_record_loses_its_query_string(app: Flask, caplog) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn logs its access line through Python's logging, with its atoms as a dict."""
+    caplog.set_level("INFO", logger="gunicorn.access")
+    atoms = {"h": "127.0.0.1", "r": f"POST /wechat?signature=0a1b&openid={VICTIM} HTTP/1.1", "s": "200"}
+    logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s', atoms)
+    assert '127.0.0.1 "POST /wechat HTTP/1.1" 200' in caplog.text
+    assert VICTIM not in caplog.text and "signature" not in caplog.text
