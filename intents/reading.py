@@ -22,7 +22,6 @@ class Reader:
         self.normalise = Normaliser(self.lexicon)
         lex = self.lexicon
         self._variants = literal_union(list(lex.replacements)) if lex.replacements else None
-        self._danger = [re.compile(cue) for cue in lex.raw["urgent"]["cues"]]
         self._tokenizer = None
         self._lock = threading.Lock()
 
@@ -41,13 +40,14 @@ class Reader:
         from intents.segment import canonical
         return canonical(norm, self.tokens(norm), self._variants, self.lexicon.replacements)
 
-    def danger(self, norm: str) -> tuple[str, ...]:
-        """Return the danger lexicon's evidence: `d<n>` per cue found, `dx`/`dn` for voided ones."""
+    def danger(self, text: str) -> tuple[str, ...]:
+        """Return the danger lexicon's evidence in text (its words read canonically): `d` and `d<n>` for a
+        danger found, `dx` for one voided by a worry or a past, `dn` by a negation just before it."""
         lex = self.lexicon
         found = []
-        for number, cue in enumerate(self._danger):
-            for match in cue.finditer(norm):
-                before = norm[max(0, match.start() - lex.urgent_window):match.start()]
+        for number, cue in enumerate(lex.danger):
+            for match in cue.finditer(text):
+                before = text[max(0, match.start() - lex.urgent_window):match.start()]
                 if lex.blockers.search(before):
                     found.append("dx")
                 elif lex.negators.search(before):
@@ -70,9 +70,10 @@ class Reader:
         """Read one message."""
         norm = self.normalise(text)
         lex = self.lexicon
+        words = self.words(norm)
         return Reading(
-            norm=norm, words=self.words(norm), home=homes.home_in(norm, lex),
+            norm=norm, words=words, home=homes.home_in(norm, lex),
             ticket=slots.find_ticket(norm, lex), vote=slots.find_vote(norm, lex),
             choice=slots.find_choice(norm, lex), rating=slots.find_rating(norm, lex),
-            greeting_only=self.greeting_only(norm), danger=self.danger(norm),
-            vote_word=bool(lex.cues["vote_word"].search(norm)))
+            greeting_only=self.greeting_only(norm), danger=self.danger("".join(words)),
+            vote_word=bool(lex.vote_word.search(norm)))
