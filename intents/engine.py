@@ -89,14 +89,12 @@ class Engine:
 
     def interpret(self, text: str, reading: Reading, expect: str | None = None) -> Parse:
         """Decide what a read message means."""
-        feats = features(reading)
         model = self.model
-        probs = model.intent.probabilities(feats)
+        probs, cat_probs, urgency = model.read(features(reading))
         if expect in EXPECT_SHIFT:
             probs = _shifted(probs, EXPECT_SHIFT[expect])
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
         intent, confidence = ranked[0]
-        urgency = model.urgent.probabilities(feats)["urgent"]
         urgent = urgency >= model.thresholds["urgent"]
         if urgent and intent != "report" and probs["report"] >= model.thresholds["urgent_report"]:
             # Urgency never waits: a likely report that reads as a danger now is acted on as one.
@@ -104,8 +102,9 @@ class Engine:
             ranked = [("report", probs["report"])] + [kv for kv in ranked if kv[0] != "report"]
         urgent = urgent and intent == "report"
         cats: tuple[tuple[str, float], ...] = ()
-        if intent == "report" or probs["report"] >= 0.05:
-            cat_probs = model.category.probabilities(feats)
+        if intent == "report" and cat_probs is None:  # a report by the context alone
+            cat_probs = model.read(features(reading), with_category=True)[1]
+        if cat_probs is not None:
             cats = tuple(sorted(cat_probs.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         answer = _answer(reading.norm, expect)
         ask = not urgent and confidence < model.thresholds["ask"] and answer is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MODEL_PATH = Path(__file__).parent / "data" / "model.json"
@@ -30,35 +30,47 @@ class Linear:
         return cls(tuple(data["classes"]), tuple(b / SCALE for b in data["bias"]),
                    {f: tuple(w / SCALE for w in row) for f, row in data["weights"].items()})
 
-    def scores(self, feats: list[str]) -> list[float]:
-        """Return the raw score of every class."""
-        get = self.weights.get
-        rows = [row for row in map(get, feats) if row is not None]
-        if not rows:
-            return list(self.bias)
-        norm = 1.0 / math.sqrt(len(feats))
-        return [b + s * norm for b, s in zip(self.bias, map(sum, zip(*rows)))]
-
-    def probabilities(self, feats: list[str]) -> dict[str, float]:
-        """Return each class's probability (softmax; a sigmoid for a single-column model)."""
-        scores = self.scores(feats)
-        if len(scores) == 1:
-            return {self.classes[0]: 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, scores[0]))))}
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return {name: e / total for name, e in zip(self.classes, exps)}
-
 
 @dataclass(frozen=True)
 class Model:
-    """The three models and the thresholds chosen by cross-validation."""
+    """The three models and the thresholds chosen by cross-validation.
+
+    `table` joins the three weight tables, so that each feature of a message is looked up once.
+    """
 
     intent: Linear
     category: Linear
     urgent: Linear
     thresholds: dict[str, float]
     meta: dict
+    table: dict[str, tuple] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Join the weight tables."""
+        names = set(self.intent.weights) | set(self.category.weights) | set(self.urgent.weights)
+        self.table.update((f, (self.intent.weights.get(f), self.category.weights.get(f), self.urgent.weights.get(f)))
+                          for f in names)
+
+    def read(self, feats: list[str], with_category: bool | None = None) -> tuple[dict, dict | None, float]:
+        """Return the intent probabilities, the category probabilities (when a report is likely, or
+        with_category says so) and the probability of urgency."""
+        hits = [hit for hit in map(self.table.get, feats) if hit is not None]
+        norm = 1.0 / math.sqrt(len(feats)) if feats else 0.0
+        intent = _softmax(self.intent, [h[0] for h in hits if h[0] is not None], norm)
+        category = None
+        if with_category or (with_category is None and intent["report"] >= 0.05):
+            category = _softmax(self.category, [h[1] for h in hits if h[1] is not None], norm)
+        urgent = self.urgent.bias[0] + norm * sum(h[2][0] for h in hits if h[2] is not None)
+        return intent, category, 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, urgent))))
+
+
+def _softmax(model: Linear, rows: list[tuple[float, ...]], norm: float) -> dict[str, float]:
+    """Softmax over bias + norm * (sum of rows)."""
+    scores = [b + s * norm for b, s in zip(model.bias, map(sum, zip(*rows)))] if rows else list(model.bias)
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return {name: e / total for name, e in zip(model.classes, exps)}
 
 
 def load(path: Path = MODEL_PATH) -> Model:

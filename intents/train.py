@@ -73,7 +73,7 @@ def load_corpus(reader: Reader, corpus_dir: Path = CORPUS_DIR) -> list[Example]:
             label = json.loads(line)
             if "text" not in label or "intent" not in label:
                 raise ValueError(f"{path.name}:{number}: a corpus line needs text and intent")
-            examples.append(Example(path.stem, label, tuple(features(reader.read(label["text"])))))
+            examples.append(Example(path.stem, label, tuple(sorted(features(reader.read(label["text"]))))))
     return examples
 
 
