@@ -27,7 +27,7 @@ BEGIN, END = "<!-- cv:begin (written by make model) -->", "<!-- cv:end -->"
 CURVE = (500, 1000, 2000)
 TARGETS = {"intent": 0.95, "category": 0.92, "home": 0.97, "urgent_recall": 0.97, "urgent_precision": 0.80,
            "wrong_action": 0.03, "asked": 0.10}
-URGENT_GRID = [round(0.05 * i, 2) for i in range(1, 19)]
+URGENT_GRID = [round(0.01 * i, 2) for i in range(2, 91)]
 HOME = ("building", "unit", "room")
 
 
@@ -94,12 +94,20 @@ def _per_class(want: list, got: list) -> dict[str, dict]:
     return out
 
 
-def choose_urgent(engine: Engine, examples: list[Example], readings: list[Reading], models: dict[str, dict]) -> float:
-    """The threshold with the most urgent recall at precision ≥ 0.80 (else the best F1)."""
+def choose_urgent(examples: list[Example], parses: list[Parse], report_floor: float) -> float:
+    """The threshold with the most urgent recall at precision ≥ 0.80 (else the best F1).
+
+    parses were read with urgency switched off; a threshold t would make a line urgent when its
+    urgency reaches t and it reads as a report, or a report is likely enough (Engine.interpret).
+    """
     rows = []
+    lines = [(p.urgency, p.intent == "report" or p.scores["report"] >= report_floor, e.label["urgent"])
+             for p, e in zip(parses, examples)]
     for t in URGENT_GRID:
-        s = score(examples, read_out_of_fold(engine, examples, readings, models, dict(DEFAULT_THRESHOLDS, urgent=t)))
-        rows.append((t, s["urgent_recall"] or 0.0, s["urgent_precision"] or 0.0, s["urgent_f1"] or 0.0))
+        tp = sum(u >= t and rep and gold for u, rep, gold in lines)
+        fp = sum(u >= t and rep and not gold for u, rep, gold in lines)
+        fn = sum(gold and not (u >= t and rep) for u, rep, gold in lines)
+        rows.append((t, tp / max(1, tp + fn), tp / max(1, tp + fp), 2 * tp / max(1, 2 * tp + fp + fn)))
     ok = [r for r in rows if r[2] >= TARGETS["urgent_precision"]]
     if ok:
         return max(ok, key=lambda r: (r[1], r[0]))[0]
@@ -128,7 +136,8 @@ def run(reader: Reader, examples: list[Example], corpus_sha256: str) -> dict:
     engine = Engine(reader=reader)
     readings = [reader.read(e.text) for e in examples]
     models = fold_models(examples)
-    thresholds = dict(DEFAULT_THRESHOLDS, urgent=choose_urgent(engine, examples, readings, models))
+    calm = read_out_of_fold(engine, examples, readings, models, dict(DEFAULT_THRESHOLDS, urgent=2.0))
+    thresholds = dict(DEFAULT_THRESHOLDS, urgent=choose_urgent(examples, calm, DEFAULT_THRESHOLDS["urgent_report"]))
     thresholds["ask"] = choose_ask(examples, read_out_of_fold(engine, examples, readings, models, thresholds))
     parses = read_out_of_fold(engine, examples, readings, models, thresholds)
     writers = sorted(models)

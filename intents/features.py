@@ -6,8 +6,7 @@ character names its group:
 
 - `c` character 1-3-grams of the normalised text (digit runs read as one `0`, `^`/`$` at the edges),
   which absorb typos, homophones and dialect without rewriting a word;
-- `w` words (jieba tokens, variants read as their canonical word only where they are whole tokens)
-  and `b` word pairs;
+- `w` words (jieba tokens, variants read as their canonical word only where they are whole tokens);
 - `r` rule evidence that is certain: a ticket, vote number, choice, rating or home is present, the
   message is greetings only, its length, a question;
 - `d` the danger lexicon: a danger word (`d<n>`, by cue), or one voided by a worry or a past (`dx`)
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 DIGITS = re.compile(r"\d+")
 QUESTION = re.compile(r"[?吗呢么嘛没]\s*$|[?]")
 LENGTHS = (2, 5, 10, 20, 40)  # length buckets: ≤2, ≤5, ≤10, ≤20, ≤40, longer
-GROUPS = ("c", "w", "b", "r", "d")
+GROUPS = ("c", "w", "r", "d")
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,8 @@ def char_grams(text: str) -> set[str]:
 
 
 def word_feats(words: tuple[str, ...]) -> set[str]:
-    """Return the words and word pairs, digits read as `0`."""
-    kept = [DIGITS.sub("0", w) for w in words if not w.isspace()]
-    feats = {"w" + w for w in kept}
-    feats.update(f"b{a}|{b}" for a, b in zip(["^"] + kept, kept + ["$"]))
-    return feats
+    """Return the words, digits read as `0`."""
+    return {"w" + DIGITS.sub("0", w) for w in words if not w.isspace()}
 
 
 def rule_feats(r: Reading) -> set[str]:

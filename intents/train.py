@@ -29,9 +29,9 @@ from intents.reading import Reader  # noqa: E402
 
 CORPUS_DIR = DATA_DIR / "corpus"
 CV_PATH = DATA_DIR / "cv.json"
-MIN_DF = 2  # a feature seen in one training line only is noise, not evidence
-PRUNE = 0.02  # weights smaller than this are dropped from the shipped file
-C = {"intent": 8.0, "category": 8.0, "urgent": 4.0}
+MIN_DF = 3  # a feature seen in one training line only is noise, not evidence
+PRUNE = 0.05  # weights smaller than this are dropped from the shipped file
+C = {"intent": 64.0, "category": 64.0, "urgent": 16.0}
 NEAR_MISS_WEIGHT = 2.0  # a near miss teaches what is not urgent: weigh it like two lines
 DEFAULT_THRESHOLDS = {"ask": 0.5, "urgent": 0.3, "urgent_report": 0.2}
 
