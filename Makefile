@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 FLASK  := $(BIN)/flask --app app
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements.txt requirements-bench.txt | cksum | cut -d' ' -f1)
+MODEL_STAMP := $(VENV)/.model-$(shell cat requirements.txt requirements-model.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test bench faults clean
+.PHONY: install run test bench faults clean model
 
 install: $(STAMP)
 
@@ -22,8 +23,18 @@ run: install
 	$(FLASK) serve
 
 # The bench's baselines (WeRoBot) too: the suite runs each benchmark once on a tiny load.
-test: install $(BENCH_STAMP)
+test: install $(BENCH_STAMP) $(MODEL_STAMP)
 	$(BIN)/python -m pytest
+
+# The intent models: leave-one-writer-out cross-validation (figures into intents/data/cv.json and
+# intents/README.md), then the weights from the whole corpus (intents/data/model.json).
+model: install $(MODEL_STAMP)
+	$(BIN)/python -m intents.train
+
+$(MODEL_STAMP): $(STAMP) requirements-model.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-model.txt
+	rm -f $(VENV)/.model-*
+	touch $@
 
 
 $(BENCH_STAMP): $(STAMP) requirements-bench.txt
