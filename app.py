@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-import cli
-import scheduler.cli
+import commands
 import settings
 from bot.channels import wechat, wecom
 from bot.ratelimit import Limiter
@@ -51,10 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health.bp, board.bp, open311.bp, stats.bp, sim.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(413, _too_large)
-    for command in cli.COMMANDS:
-        app.cli.add_command(command)
-    for command in scheduler.cli.COMMANDS:  # they start nothing until invoked
-        app.cli.add_command(command)
+    commands.init_app(app)  # they start nothing until invoked
     return app
 
 

@@ -4,7 +4,7 @@
                                                  # data/cv.json and README.md's figures
     .venv/bin/python -m intents.train --no-cv    # the weights only (thresholds from data/cv.json)
 
-Training needs scikit-learn (requirements-model.txt); serving never imports it. The same corpus
+Training needs scikit-learn (requirements/model.txt); serving never imports it. The same corpus
 always gives the same bytes: features and classes are sorted, the solver is deterministic and runs
 on one thread, and weights are rounded to thousandths before they are written.
 """

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-pytest.importorskip("sklearn", reason="training needs requirements-model.txt (make test installs it)")
+pytest.importorskip("sklearn", reason="training needs requirements/model.txt (make test installs it)")
 
 from intents import crossval, train  # noqa: E402
 from intents.engine import Engine  # noqa: E402

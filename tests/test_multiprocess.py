@@ -15,11 +15,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from models import OutboxMessage, Resident, Ticket, transaction
-from tests.conftest import Clock
+from tests.conftest import Clock, free_port, process_env
 from tests.factories import WeChatPeer, text_xml
 from tests.fakes import FakeWeChat
-from tests.test_kill import (Processes, count, free_port, overdue_tickets, process_env, processes,
-                             serving, wait_until)
+from tests.test_kill import Processes, count, overdue_tickets, processes, serving, wait_until
 
 MESSAGES = 12  # distinct messages, each posted four times at once: twice to each server
 COPIES = 4

@@ -5,6 +5,8 @@ the database, so two apps (two web workers, each with its own memory) share it.
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -72,17 +74,33 @@ def test_the_bucket_refills_and_the_warning_comes_at_most_once_a_minute(
     assert answers[BURST] == RATE_LIMITED  # told again, once, in the new minute
 
 
-def test_the_limit_holds_across_two_workers(database, fake_wechat: FakeWeChat, clock: Clock) -> None:
-    """Two apps on one database, like two gunicorn workers, share the sender's bucket."""
+def test_the_limit_holds_across_two_workers_flooded_at_once(
+        database, fake_wechat: FakeWeChat, clock: Clock) -> None:
+    """Two apps on one database, like two gunicorn workers, each taking half of one sender's
+    flood at the same moments, share the sender's bucket: the burst, no more, and one warning."""
     first = make_app(database, fake_wechat, clock)
     second = make_app(database, fake_wechat, clock)
     served = [Served(first), Served(second)]
+    rounds = BURST // 2 + 3  # two messages a round, one to each worker
+    together = threading.Barrier(2, timeout=60)
     try:
         conf = first.extensions["linli"].config["wechat"]
         peers = [WeChatPeer(s.url, conf["token"], conf["app_id"]) for s in served]
-        answers = [peers[n % 2].say("你好", openid=FLOODER) for n in range(BURST + 2)]
-        assert RATE_LIMITED not in answers[:BURST]
-        assert answers[BURST:] == [RATE_LIMITED, None]
+
+        def flood(peer: WeChatPeer) -> list[str | None]:
+            answers = []
+            for _ in range(rounds):
+                together.wait()  # both workers get a message of the flood at the same moment
+                answers.append(peer.say("你好", openid=FLOODER))
+            return answers
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = [a for got in pool.map(flood, peers) for a in got]
+        assert len(answers) == 2 * rounds
+        taken = [a for a in answers if a not in (RATE_LIMITED, None)]
+        assert len(taken) == BURST  # the burst, shared: not a burst per worker
+        assert answers.count(RATE_LIMITED) == 1  # told once; the rest get "success"
+        assert answers.count(None) == 2 * rounds - BURST - 1
     finally:
         for server in served:
             server.close()

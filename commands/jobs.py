@@ -7,20 +7,14 @@ from datetime import datetime
 from types import FrameType
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from bot.services import Services
+from bot.services import current as services
 from models import StoredJob
 from scheduler import lease, runner
 from scheduler.jobs import JOBS, by_name
 from scheduler.leader import Scheduler
-
-
-def services() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
 
 
 @click.command("scheduler")

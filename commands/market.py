@@ -5,21 +5,15 @@ import re
 from datetime import date
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from bot import outbox
 from bot import notices
-from bot.services import Services
+from bot.services import current as services
 from models import transaction
 from models.market import set_override, upcoming
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def services() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
 
 
 market_cli = AppGroup("market", help="Move or cancel a month's market day.")
