@@ -87,6 +87,21 @@ class Engine:
             raise ValueError(f"expect must be one of {EXPECTS} or None, not {expect!r}")
         return self.interpret(text, self.reader.read(text), expect)
 
+    def parse_as(self, text: str, intent: str) -> Parse:
+        """Read a message as `intent`, which someone said it is: that intent's slots, never a question.
+
+        For the dialogue: a resident's answer to a clarifying question, or staff saying what a
+        message was (a report read for its category, place and urgency; a vote for its number)."""
+        reading = self.reader.read(text)
+        probs, cat_probs, urgency = self.model.read(features(reading), with_category=intent == "report")
+        if intent not in probs:
+            raise ValueError(f"unknown intent {intent!r}")
+        ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
+        cats = tuple(sorted((cat_probs or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        urgent = intent == "report" and urgency >= self.model.thresholds["urgent"]
+        return self._assemble(text, reading, intent, probs[intent], probs, ranked, cats, urgent, urgency,
+                              False, None)
+
     def interpret(self, text: str, reading: Reading, expect: str | None = None) -> Parse:
         """Decide what a read message means."""
         model = self.model
@@ -169,3 +184,8 @@ def default_engine() -> Engine:
 def parse(text: str, expect: str | None = None) -> Parse:
     """Parse text with the module-level engine."""
     return default_engine().parse(text, expect)
+
+
+def parse_as(text: str, intent: str) -> Parse:
+    """Read text as `intent` with the module-level engine."""
+    return default_engine().parse_as(text, intent)
