@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models, the session, and the domain rules that belong to them."""
 from models.db import Base, make_engine, make_sessionmaker, transaction
 from models.estate import Building, Estate, Home, Owner, Resident, Unit, find_home, resident_for
+from models.corrections import LabelledExample
 from models.households import BindingLock
 from models.market import MarketOverride
 from models.messages import AccessToken, Conversation, InboundMessage, OutboxMessage
@@ -15,7 +16,7 @@ __all__ = [
     "AccessToken", "Coverage", "Follower", "Staff", "covering", "staff_by_user",
     "Base", "Building", "Conversation", "Estate", "Home", "InboundMessage", "OutboxMessage",
     "Owner", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
-    "SchedulerLease", "StoredJob", "Ballot", "BindingLock", "MarketOverride", "Vote", "VoteError",
+    "SchedulerLease", "StoredJob", "Ballot", "BindingLock", "LabelledExample", "MarketOverride", "Vote", "VoteError",
     "find_home", "make_engine", "make_sessionmaker", "record", "resident_for", "transaction",
     "transition",
 ]
