@@ -45,3 +45,12 @@ BY_CODE: dict[str, Category] = {c.code: c for c in (*CATEGORIES, SUGGESTION)}
 def category_name(category: str | None) -> str:
     """Say a category in Chinese; a missing one is 其他."""
     return CATEGORY_NAMES.get(category or "other", CATEGORY_NAMES["other"])
+
+
+def code_of(word: str) -> str | None:
+    """The category a person names: by code (elevator), name (电梯) or one of its keywords (飞线充电)."""
+    said = word.strip().lower()
+    for category in CATEGORIES:
+        if said in (category.code, category.name) or said in category.keywords.split(","):
+            return category.code
+    return None
