@@ -17,7 +17,7 @@ from bot.commands import STAFF_COMMANDS
 from bot.handlers import account, clarify, followup, media, privacy, report
 from bot.inbound import Inbound
 from bot.replies.clarify import CLARIFY_CANCELLED
-from bot.replies.general import EMPTY_TEXT, SORRY, TOO_LONG, UNSUPPORTED, VOICE_UNRECOGNISED
+from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
 from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
 from bot.replies.staff import NOT_STAFF
 from bot.services import Services
@@ -28,7 +28,6 @@ from models import Conversation, resident_for, staff_by_user
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
 
 # The words the bot's own replies teach ("回复“查询”…", "发“帮助”…"): what it teaches, it
@@ -41,11 +40,6 @@ ANSWER_PUNCTUATION = " 。.!！?？~～"
 # While a report waits for its place, these intents are new requests, not the answer.
 NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "market",
                          "subscribe", "unsubscribe", "rate", "suggest"})
-
-
-def too_long(inbound: Inbound) -> bool:
-    """Tell whether a text is too long to be a chat message."""
-    return inbound.text is not None and len(inbound.text) > MAX_TEXT
 
 
 def respond(services: Services, session: Session, inbound: Inbound) -> str:
@@ -110,8 +104,6 @@ def understand(turn: Turn, text: str) -> str:
     fix) goes to the engine as `expect`. Where the engine is unsure it asks instead of
     acting; an urgent message never waits on a question.
     """
-    if len(text) > MAX_TEXT:
-        return TOO_LONG.format(limit=MAX_TEXT)
     private = privacy.answer(turn, text)  # PIPL requests: no intent label, recognised first
     if private is not None:
         return private

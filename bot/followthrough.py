@@ -12,10 +12,9 @@ from bot.replies.staff import (DIGEST_HEAD, DIGEST_LINE, DIGEST_OVERDUE_HEAD, OV
 from bot.replies.tickets import LOOK_BACK, RESIDENT_CLIMBED
 from bot.services import Services
 from models import Ticket, record, transaction
-from models.sla import CATEGORY_DEFAULTS, deadlines, duration_rough, restart_clock
+from models.sla import deadlines, duration_rough, longest_resolve, restart_clock
 from models.staff import LEVELS, LEVEL_NAMES
 from models.tickets import OPEN_STATES
-from settings import parse_duration
 
 WARN_SHARE = 5  # warn the handler when a fifth of the time to fix is left
 REMIND_EVERY = timedelta(days=1)
@@ -37,13 +36,11 @@ def sla_sweep(services: Services) -> str:
 
 def _longest_warning(services: Services) -> timedelta:
     """How early the earliest warning can come, over every category the config or defaults name."""
-    named = set(CATEGORY_DEFAULTS) | set(services.config.get("sla", {}).get("category", {}))
-    return timedelta(seconds=max(deadlines(services.config, c, u).resolve
-                                 for c in named | {None} for u in (False, True)) / WARN_SHARE)
+    return timedelta(seconds=longest_resolve(services.config.sla) / WARN_SHARE)
 
 
 def _step(services: Services, session, ticket: Ticket, now: datetime) -> int:  # type: ignore[no-untyped-def]
-    limits = deadlines(services.config, ticket.category, ticket.urgent)
+    limits = deadlines(services.config.sla, ticket.category, ticket.urgent)
     if ticket.assignee_id is None and ticket.response_due_at and ticket.response_due_at <= now:
         return _climb(services, session, ticket, now, OVERDUE_RESPONSE)
     if ticket.assignee_id is not None and ticket.resolve_due_at:
@@ -80,7 +77,7 @@ def _climb(services: Services, session, ticket: Ticket, now: datetime,  # type: 
         notify.tell_level(services, session, ticket, text, stage=f"reminded:{event.id}", now=now)
         return 1
     ticket.level = LEVELS[LEVELS.index(ticket.level) + 1]
-    restart_clock(services.config, ticket, now)
+    restart_clock(services.config.sla, ticket, now)
     record(session, ticket, actor=SYSTEM, action=f"escalated:{ticket.level}", now=now, note=reason)
     session.flush()
     notify.escalated(services, session, ticket, reason, now)
@@ -93,7 +90,7 @@ def _climb(services: Services, session, ticket: Ticket, now: datetime,  # type: 
 def look_back(services: Services) -> str:
     """Ask the followers of tickets fixed a while ago whether they stayed fixed."""
     now = services.clock()
-    after = timedelta(seconds=parse_duration(services.config.get("followup", {}).get("look_back", "7d")))
+    after = timedelta(seconds=services.config.followup.look_back)
     with transaction(services.sessions) as session:
         tickets = session.scalars(select(Ticket).where(
             Ticket.state.in_(("resolved", "closed")), Ticket.looked_back_at.is_(None),
@@ -111,7 +108,7 @@ def daily_digest(services: Services) -> str:
     """Post the morning figures to each level's group chat, the oldest overdue first."""
     now = services.clock()
     today = services.local(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    groups = [g for g in services.config.get("wecom", {}).get("group_webhooks", {}) if g in LEVELS]
+    groups = [g for g in services.config.wecom.group_webhooks if g in LEVELS]
     with transaction(services.sessions) as session:
         open_tickets = session.scalars(select(Ticket).where(Ticket.state.in_(OPEN_STATES))).all()
         overdue = sorted((t for t in open_tickets if _late(t, now)), key=lambda t: _late(t, now),

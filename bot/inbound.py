@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.ratelimit import ALLOWED, SILENT, Verdict
-from bot.replies.general import RATE_LIMITED
+from bot.replies.general import RATE_LIMITED, TOO_LONG
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
@@ -41,6 +41,7 @@ from models.ratelimit import bucket_key
 
 log = logging.getLogger(__name__)
 
+MAX_TEXT = 1000  # characters; a message longer than this is not a chat message
 POLL_SECONDS = 0.1
 # Rows are committed "done", or "failed" by a handler that caught its own error (the
 # next retry takes it over at once); a "processing" row, committed only by older
@@ -119,8 +120,11 @@ def receive(services: Services, inbound: Inbound, respond: Responder) -> str | N
     """Handle a message once however often it arrives; return the passive reply or None.
 
     When the database does not take the message within CLAIM_TIMEOUT, or fails, the
-    message is kept in the spool and handled once the database is back.
+    message is kept in the spool and handled once the database is back. A text over
+    MAX_TEXT is answered at once and nothing of it is stored, whatever the channel.
     """
+    if inbound.text is not None and len(inbound.text) > MAX_TEXT:
+        return TOO_LONG.format(limit=MAX_TEXT)
     started = time.monotonic()
     job = Job(deferred=services.reply_deadline <= 0)  # no time to answer: always push
     future = services.executor.submit(_admit_and_work, services, inbound, job, respond)

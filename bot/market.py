@@ -8,7 +8,7 @@ from bot import notices, outbox
 from bot.replies.market import (MARKET_REMINDER_ADVANCE, MARKET_REMINDER_EVENING,
                                 MARKET_REMINDER_MORNING, MARKET_SERVICE_LIST_SEP, WEEKDAYS)
 from bot.services import Services
-from models.market import Occurrence, market_config, upcoming
+from models.market import Occurrence, upcoming
 
 
 def market_reminder(services: Services) -> str:
@@ -28,7 +28,7 @@ def market_reminder_due(services: Services) -> str:
 def _remind(services: Services, *, scheduled: bool) -> str:
     now = services.clock()
     with services.transaction() as session:  # sent as soon as it commits, by a fan-out of senders
-        held = upcoming(session, services.config, now, services.tz)
+        held = upcoming(session, services.config.market, now, services.tz)
         if held is None:
             return "no market ahead"
         moment = reminder_moment(held, now)
@@ -37,7 +37,7 @@ def _remind(services: Services, *, scheduled: bool) -> str:
         text = _reminder_text(held, moment)
         queued = notices.fan_out(services, session, f"market:{held.day}:{moment}", text, now=now,
                                  kind="market_reminder",
-                                 groups=market_config(services.config).groups)
+                                 groups=services.config.market.groups)
     sent = outbox.sent_after_commit(session)
     return (f"market {held.day} {moment} reminder: {queued} queued, {sent} sent; "
             + notices.fan_out_report(services, f"market:{held.day}:{moment}"))

@@ -33,7 +33,7 @@ def fan_out(services: Services, session: Session, prefix: str, body: str, *, now
     """Queue `body` once per subscribed, following resident and per group; return how many are new."""
     taken = set(session.scalars(select(OutboxMessage.dedupe_key)
                                 .where(OutboxMessage.dedupe_key.like(f"{prefix}:%"))))
-    configured = services.config.get("wecom", {}).get("group_webhooks", {})
+    configured = services.config.wecom.group_webhooks
     targets = [(f"{prefix}:resident:{rid}", "wechat", openid, kind) for rid, openid in session.execute(
         select(Resident.id, Resident.openid).where(Resident.subscribed.is_(True),
                                                    Resident.following.is_(True)).order_by(Resident.id))]

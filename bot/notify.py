@@ -186,7 +186,7 @@ def to_group(services: Services, session: Session, group: str, text: str, *, key
 
     A group is wider than the staff who handle a ticket: phone numbers go half hidden.
     """
-    if group not in services.config.get("wecom", {}).get("group_webhooks", {}):
+    if group not in services.config.wecom.group_webhooks:
         return
     outbox.enqueue(session, key=key, channel="wecom_group", recipient=group, body=mask_phones(text),
                    now=now, kind="markdown", ticket_id=ticket.id if ticket else None)

@@ -304,7 +304,7 @@ def _dispatch(services: Services, held: Claimed, now: datetime) -> str:
 
 def _check_response_host(services: Services, url: str) -> None:
     """Post late replies only to WeCom's own host: a response_url came from outside."""
-    base = services.config.get("wecom", {}).get("api_base_url", "https://qyapi.weixin.qq.com/cgi-bin/")
+    base = services.config.wecom.api_base_url
     if urlsplit(url).netloc != urlsplit(base).netloc:
         raise DeliveryError("response_url is not on the WeCom API host", permanent=True)
 
@@ -326,7 +326,7 @@ def _to_resident(services: Services, message: OutboxMessage, resident: Reach | N
         else:
             return CUSTOMER_SERVICE
     # a message kind named like a template ([wechat.templates]) may go as that template
-    template = services.config["wechat"].get("templates", {}).get(message.kind)
+    template = services.config.wechat.templates.get(message.kind)
     if template:
         services.wechat.send_template(message.recipient, template,
                                       {"content": {"value": message.body}})
@@ -336,7 +336,7 @@ def _to_resident(services: Services, message: OutboxMessage, resident: Reach | N
 
 def _to_group(services: Services, message: OutboxMessage, now: datetime) -> str:
     """Post to a group robot, at most 20 messages a minute per group."""
-    url = services.config.get("wecom", {}).get("group_webhooks", {}).get(message.recipient)
+    url = services.config.wecom.group_webhooks.get(message.recipient)
     if not url:
         raise DeliveryError(f"no group robot configured for {message.recipient}", permanent=True)
     with services.sessions() as session:

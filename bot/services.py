@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import outbox
 from bot.wxapi import WeChatApi, WeComApi
 from models import transaction
+from settings import Settings
 
 if TYPE_CHECKING:
     from bot.ratelimit import Limiter
@@ -32,7 +33,7 @@ def utc_now() -> datetime:
 class Services:
     """Config, database, clock and API client for one app."""
 
-    config: dict[str, Any]
+    config: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     wechat: WeChatApi
@@ -50,7 +51,7 @@ class Services:
     @property
     def tz(self) -> ZoneInfo:
         """Return the estate's time zone (Asia/Shanghai by default)."""
-        return ZoneInfo(self.config.get("scheduler", {}).get("timezone", "Asia/Shanghai"))
+        return self.config.scheduler.tz
 
     def local(self, moment: datetime) -> datetime:
         """Return a moment in the estate's time zone."""

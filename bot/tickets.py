@@ -90,7 +90,7 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
                     building=draft.building, unit=draft.unit, room=draft.room, place=draft.place,
                     urgent=draft.urgent, text=draft.text, state="open", level="grid",
                     created_at=turn.now, updated_at=turn.now)
-    limits = deadlines(turn.services.config, ticket.category, ticket.urgent)
+    limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     turn.session.add(ticket)

@@ -5,21 +5,20 @@ import click
 from flask.cli import AppGroup
 
 from bot.services import current as services
-from models import Ticket, transaction
+from models import Ticket, board, transaction
+from models.board import SCRUB_MASKS
 
 
 board_cli = AppGroup("board", help="The public board: publish a resident's words, or withdraw them.")
 
 
 def _set_published(number: int, published: bool) -> None:
-    from models import board
-
     s = services()
     with transaction(s.sessions) as session:
         ticket = session.get(Ticket, number)
         if ticket is None:
             raise click.ClickException(f"no ticket #{number}")
-        changed = board.set_published(session, ticket, published, board.SCRUB_MASKS,
+        changed = board.set_published(session, ticket, published, SCRUB_MASKS,
                                       actor="system", now=s.clock())
         words = ticket.public_text
     state = "published" if published else "withdrawn"

@@ -20,10 +20,11 @@ def init_db() -> None:
 def demo_data() -> None:
     """Load the demo estate (1,059 homes) unless it is there already."""
     upgrade(services().engine)
-    estate = services().config.get("estate", {})
+    estate = services().config.estate
     with transaction(services().sessions) as session:
-        made = demo_estate.load(session, estate.get("name", "邻里花园"),
-                                estate.get("community", "和顺社区"), estate.get("street", "龙溪街道"))
+        made = demo_estate.load(session, "邻里花园" if estate.name is None else estate.name,
+                                "和顺社区" if estate.community is None else estate.community,
+                                "龙溪街道" if estate.street is None else estate.street)
     click.echo("demo estate loaded: 1,059 homes" if made else "demo estate already present")
 
 

@@ -30,12 +30,12 @@ def import_households(file: Path, replace: bool) -> None:
 
 def _estate(session: Any) -> Estate:
     """The estate the register belongs to: the configured one, else the only one, else a new one."""
-    conf = services().config.get("estate", {})
-    name = conf.get("name", "邻里花园")
+    conf = services().config.estate
+    name = "邻里花园" if conf.name is None else conf.name
     estate = session.scalar(select(Estate).where(Estate.name == name)) \
         or session.scalar(select(Estate).order_by(Estate.id))
     if estate is None:
-        estate = Estate(name=name, community=conf.get("community", ""), street=conf.get("street", ""))
+        estate = Estate(name=name, community=conf.community or "", street=conf.street or "")
         session.add(estate)
     return estate
 

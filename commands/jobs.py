@@ -20,7 +20,7 @@ from scheduler.leader import Scheduler
 @click.command("scheduler")
 def scheduler_command() -> None:
     """Run the scheduler until stopped: it fires jobs, or stands by while another one does."""
-    if not services().config.get("scheduler", {}).get("enabled", True):
+    if not services().config.scheduler.enabled:
         raise click.ClickException("[scheduler] enabled is false: no jobs are to fire")
     stop = threading.Event()
 

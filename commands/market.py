@@ -7,8 +7,7 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from bot import outbox
-from bot import notices
+from bot import notices, outbox
 from bot.services import current as services
 from models import transaction
 from models.market import set_override, upcoming
@@ -38,7 +37,7 @@ def market_set(month: str, moved_to: str | None, cancel: bool) -> None:
     s = services()
     with transaction(s.sessions) as session:
         set_override(session, month, moved_to=day, cancelled=cancel)
-        held = upcoming(session, s.config, s.clock(), s.tz)
+        held = upcoming(session, s.config.market, s.clock(), s.tz)
     click.echo(f"{month}: {'cancelled' if cancel else f'moved to {day}'}; "
                f"next market {held.day if held else 'none'}")
 
@@ -56,9 +55,9 @@ def notice_send(text: str, key: str | None) -> None:
     s = services()
     now = s.clock()
     key = key or notices.notice_key(text, now)
-    with transaction(s.sessions) as session:
+    with s.transaction() as session:  # sent as soon as it commits, by a fan-out of senders
         residents, groups = notices.send_notice(s, session, text.strip(), key=key, now=now)
-    sent = outbox.deliver_due(s, senders=outbox.FAN_OUT_SENDERS)
+    sent = outbox.sent_after_commit(session)
     click.echo(f"notice {key}: {residents} resident(s) and {groups} group(s) queued, {sent} sent")
 
 

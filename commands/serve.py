@@ -15,16 +15,16 @@ def serve() -> None:
 
     from scheduler.leader import start_if_enabled  # here: only `serve` may start a scheduler
 
-    server = services().config["server"]
+    server = services().config.server
     outbox_worker.kick(services())  # whatever waited while we were down goes out now
     jobs = start_if_enabled(services())
-    address = f"http://{server['host']}:{server['port']}"
+    address = f"http://{server.host}:{server.port}"
     click.echo(f"邻里通 is serving on {address}  (WeChat: /wechat)")
-    if services().config.get("sim", {}).get("enabled") is True:
+    if services().config.sim.enabled:
         click.echo(f"chat simulator: {address}/sim")
     try:
         # Not app.run(): Flask ignores it inside a `flask` command and returns at once.
-        run_simple(server["host"], server["port"], current_app._get_current_object(),
+        run_simple(server.host, server.port, current_app._get_current_object(),
                    threaded=True, use_reloader=False)
     finally:
         if jobs is not None:

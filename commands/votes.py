@@ -13,9 +13,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from bot import votes as vote_chat
+from bot import outbox, votes
 from bot.services import current as services
-from models import Ballot, transaction
+from models import Ballot
 from models.votes import (KINDS, OWNERS_KINDS, THRESHOLDS, Tally, Vote, VoteError, count, create,
                           homes_of, revoke_by)
 
@@ -39,7 +39,7 @@ def vote_create(title: str, kind: str, item: int | None, candidates: str, opens:
     now = s.clock()
     opens_at = _moment(opens, "--opens") if opens else now
     closes_at = _moment(closes, "--closes")
-    with transaction(s.sessions) as session:
+    with s.transaction() as session:  # an announcement goes out as soon as this commits
         try:
             vote = create(session, title=title, kind=kind, item=item,
                           candidates=candidates.replace("，", ",").split(","),
@@ -47,8 +47,9 @@ def vote_create(title: str, kind: str, item: int | None, candidates: str, opens:
         except VoteError as err:
             raise click.ClickException(str(err)) from None
         if vote.opens_at <= now:
-            vote_chat.announce_opening(s, session, vote, now)
+            votes.announce_opening(s, session, vote, now)
         number = vote.id
+    outbox.sent_after_commit(session)  # announced before the command returns
     click.echo(f"{kind} vote created, open {_when(opens_at)} to {_when(closes_at)}")
     click.echo(f"#{number}")
 
@@ -151,12 +152,13 @@ def _verdict(vote: Vote, result: Tally, closed: bool) -> str:
 def vote_close(number: int) -> None:
     """Close a vote now and announce its result."""
     s = services()
-    with transaction(s.sessions) as session:
+    with s.transaction() as session:  # the result goes out as soon as this commits
         vote = _load(session, number)
         if vote.closed_at is not None:
             raise click.ClickException(f"vote #{number} closed already at {_when(vote.closed_at)}")
-        result = vote_chat.close(s, session, vote, s.clock())
+        result = votes.close(s, session, vote, s.clock())
         click.echo(table(vote, result, True))
+    outbox.sent_after_commit(session)
 
 
 @vote_cli.command("export")

@@ -192,15 +192,15 @@ def server(app: Flask) -> Iterator[str]:
 @pytest.fixture
 def peer(server: str, app: Flask) -> WeChatPeer:
     """WeChat's servers, posting in plaintext mode."""
-    conf = app.extensions["linli"].config["wechat"]
-    return WeChatPeer(server, conf["token"], conf["app_id"])
+    conf = app.extensions["linli"].config.wechat
+    return WeChatPeer(server, conf.token, conf.app_id)
 
 
 @pytest.fixture
 def safe_peer(server: str, app: Flask) -> WeChatPeer:
     """WeChat's servers, posting in safe (AES) mode."""
-    conf = app.extensions["linli"].config["wechat"]
-    return WeChatPeer(server, conf["token"], conf["app_id"], conf["encoding_aes_key"])
+    conf = app.extensions["linli"].config.wechat
+    return WeChatPeer(server, conf.token, conf.app_id, conf.encoding_aes_key)
 
 
 @pytest.fixture

@@ -162,11 +162,11 @@ def kill_inside(processes: Processes, child: subprocess.Popen[bytes], stall: Ins
 def server_setup(app: Flask, database: tuple[str, str | None], fake_wechat: FakeWeChat,
                  tmp_path: Path) -> tuple[dict[str, str], str, WeChatPeer]:
     """A `flask serve` environment on a free port, its address, and a WeChat peer for it."""
-    conf = app.extensions["linli"].config["wechat"]
+    conf = app.extensions["linli"].config.wechat
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     return (process_env(database, fake_wechat, tmp_path, port=port), base,
-            WeChatPeer(base, conf["token"], conf["app_id"]))
+            WeChatPeer(base, conf.token, conf.app_id))
 
 
 def test_killed_mid_request_the_retry_makes_one_ticket_and_one_reply(

@@ -3,15 +3,21 @@
 - no module uses another package's private name (`_name`), by import or by attribute;
 - no handler module (bot/handlers/) imports another handler module;
 - tickets are opened in one place (bot/tickets.py);
+- wechatpy is imported by the channels (bot/channels/) and the outbound API (bot/wxapi.py) only;
+- the code reads typed settings (settings/sections.py), never the raw TOML tree;
+- the README's Layout table names every top-level entry and every module of bot/, and only
+  what exists;
 - category codes are defined once, in models/categories.py (the intent engine's lexicon,
   intents/data/lexicon.toml, holds its cue words per category: not Python, not checked here).
 
 A module here is every .py file of the application: the top-level modules and the
-packages, not tests/, bench/, docs/ or migrations/.
+packages, not tests/, bench/, docs/, migrations/ or requirements/ (its lock script).
 """
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,7 +26,8 @@ import pytest
 
 from tests.conftest import PROJECT
 
-NOT_APPLICATION = {"tests", "bench", "docs", "migrations", ".venv", "data", "node_modules"}
+NOT_APPLICATION = {"tests", "bench", "docs", "migrations", "requirements", ".venv", "data",
+                   "node_modules"}
 HANDLERS = "bot.handlers"
 
 
@@ -185,6 +192,37 @@ def test_tickets_are_opened_in_one_place() -> None:
     assert makers == {"bot.tickets", "models.demo_history"}
 
 
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return [a.name for a in node.names] if isinstance(node, ast.Import) else []
+
+
+def test_wechatpy_is_used_by_the_channels_and_the_outbound_api_alone() -> None:
+    users = {m.name for m in modules() for node in ast.walk(m.tree)
+             if any(name.split(".")[0] == "wechatpy" for name in _imported(node))}
+    assert users == {"bot.channels.common", "bot.channels.wechat", "bot.channels.wecom", "bot.wxapi"}
+
+
+def _raw_config_reads(tree: ast.AST) -> list[int]:
+    """Lines reading the configuration as a raw tree: `….config["x"]` or `….config.get(...)`
+    (Flask's own `app.config` aside)."""
+    def raw(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "config"
+                and not (isinstance(node.value, ast.Name) and node.value.id == "app"))
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Subscript) and raw(node.value)
+            or isinstance(node, ast.Attribute) and node.attr == "get" and raw(node.value)]
+
+
+def test_the_code_reads_typed_settings_not_the_raw_tree() -> None:
+    reads = [_where(m, line) for m in modules() if not m.name.startswith("settings")
+             for line in _raw_config_reads(m.tree)]
+    assert reads == []
+    assert sorted(_raw_config_reads(ast.parse('s.config.get("wecom", {})\ns.config["wechat"]\n'))) == [1, 2]
+    assert _raw_config_reads(ast.parse('app.config["MAX_CONTENT_LENGTH"] = 1\ns.config.wecom\n')) == []
+
+
 def _code_lists(tree: ast.AST, codes: frozenset[str]) -> list[tuple[int, list[str]]]:
     """Literals that list category codes, or map them to words: (line, the codes in it).
 
@@ -243,3 +281,26 @@ def test_the_private_name_check_catches_each_form(source: str, expected: list[st
     module = Module("web.example", "web", PROJECT / "web" / "example.py", ast.parse(source))
     uses = [(s, n) for _l, s, n in imports(module) if n] + [(s, n) for _l, s, n in _attribute_uses(module)]
     assert [f"{s}.{n}" for s, n in uses if _private(n)] == expected
+
+
+def _layout_places() -> list[str]:
+    """The paths named in the first column of the README's Layout table."""
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    return [path for line in table.splitlines() if line.startswith("| `")
+            for path in re.findall(r"`([^`]+)`", line.split("|")[1])]
+
+
+def test_the_readme_layout_names_what_is_there() -> None:
+    places = _layout_places()
+    missing = [p for p in places if not (PROJECT / p.rstrip("/")).exists()]
+    assert missing == []
+    if not (PROJECT / ".git").exists():
+        pytest.skip("the layout is checked against git's list of files; this copy has no .git")
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    top = {path.split("/")[0] + ("/" if "/" in path else "") for path in tracked}
+    bot = {path for path in tracked if re.fullmatch(r"bot/[a-z_]+\.py", path)} - {"bot/__init__.py"}
+    named = set(places) | {"README.md"} | {p.split("/")[0] + "/" for p in places if "/" in p}
+    unnamed = sorted(p for p in top | bot if p not in named and not p.startswith("."))
+    assert unnamed == []

@@ -84,8 +84,8 @@ def test_the_limit_holds_across_two_workers_flooded_at_once(
     rounds = BURST // 2 + 3  # two messages a round, one to each worker
     together = threading.Barrier(2, timeout=60)
     try:
-        conf = first.extensions["linli"].config["wechat"]
-        peers = [WeChatPeer(s.url, conf["token"], conf["app_id"]) for s in served]
+        conf = first.extensions["linli"].config.wechat
+        peers = [WeChatPeer(s.url, conf.token, conf.app_id) for s in served]
 
         def flood(peer: WeChatPeer) -> list[str | None]:
             answers = []

@@ -94,8 +94,8 @@ def proxied(proxy: TcpProxy, fake_wechat: FakeWeChat, clock: Clock,
 
 
 def peer_of(app: Flask, url: str) -> WeChatPeer:
-    conf = app.extensions["linli"].config["wechat"]
-    return WeChatPeer(url, conf["token"], conf["app_id"])
+    conf = app.extensions["linli"].config.wechat
+    return WeChatPeer(url, conf.token, conf.app_id)
 
 
 def test_postgres_stops_messages_wait_in_the_spool_and_are_answered_once(

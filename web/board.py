@@ -204,7 +204,8 @@ def _links(endpoint: str, asked: Request, found: board.Page) -> dict[str, str | 
 @bp.get("/board")
 def board_page() -> ResponseReturnValue:
     """The board as a page: filters, a table, and links to older and newer tickets."""
-    estate = services().config.get("estate", {}).get("name", "邻里通")
+    named = services().config.estate.name
+    estate = "邻里通" if named is None else named
     try:
         asked, found, buildings, months = _load(request.args)
     except BadRequest as err:

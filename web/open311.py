@@ -17,7 +17,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from bot.dialogue import MAX_TEXT
+from bot.inbound import MAX_TEXT
 from bot.services import Services, current as services_
 from bot.tickets import PLACE_MAX, Draft, open_ticket, place_of
 from bot.turn import Turn
@@ -113,10 +113,10 @@ class View:
 
     def __init__(self, s: Services) -> None:
         self.tz = s.tz
-        estate = s.config.get("estate", {})
-        self.agencies = {level: text.format(estate=estate.get("name", ""),
-                                            community=estate.get("community", ""),
-                                            street=estate.get("street", ""))
+        estate = s.config.estate
+        self.agencies = {level: text.format(estate=estate.name or "",
+                                            community=estate.community or "",
+                                            street=estate.street or "")
                          for level, text in OPEN311_AGENCIES.items()}
         self.notices: dict[tuple[str, bool], str] = {}
 
@@ -148,7 +148,7 @@ class View:
 
 
 def _notice(category: str, urgent: bool) -> str:
-    limits = deadlines(services_().config, None if category == board.SUGGESTION else category, urgent)
+    limits = deadlines(services_().config.sla, None if category == board.SUGGESTION else category, urgent)
     text = OPEN311_NOTICE_URGENT if urgent else OPEN311_NOTICE_NORMAL
     return text.format(response=duration(limits.response),
                        resolve=duration(limits.resolve))
@@ -228,7 +228,7 @@ def request_one(ticket_id: str, fmt: str) -> ResponseReturnValue:
 
 # ---- filing a request ------------------------------------------------------------------
 def _check_key() -> None:
-    expected = services_().config.get("open311", {}).get("api_key")
+    expected = services_().config.open311.api_key
     if not expected:
         raise Open311Error(403, "disabled")
     given = request.form.get("api_key") or request.args.get("api_key") or ""

@@ -23,8 +23,7 @@ SIM_CROSS_SITE = "只接受本站页面发出的请求。"
 
 def enabled(services: Services) -> bool:
     """Tell whether the operator turned the simulator on."""
-    section = services.config.get("sim")
-    return isinstance(section, dict) and section.get("enabled") is True
+    return services.config.sim.enabled
 
 
 def _refuse(status: int, message: str) -> Response:
@@ -39,7 +38,7 @@ def page() -> tuple[str, int]:
     services = _services()
     on = enabled(services)
     return render_template("sim.html", enabled=on,
-                           estate_name=services.config.get("estate", {}).get("name")), (200 if on else 404)
+                           estate_name=services.config.estate.name), (200 if on else 404)
 
 
 @bp.get("/sim/api/people")

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot import dialogue
 from bot.inbound import Inbound, STALE, receive
-from bot.replies.general import TOO_LONG
 from bot.services import Services
 from models import Home, InboundMessage, OutboxMessage, Resident, Staff, Unit
 
@@ -141,13 +140,12 @@ def to_inbound(identity: Identity, body: dict[str, Any]) -> Inbound:
 
 def say(services: Services, identity: Identity, inbound: Inbound) -> dict[str, Any]:
     """Hand the message to the real dialogue, once however often it is posted; return it answered."""
-    if dialogue.too_long(inbound):
-        return {"id": None, "at": _at(services, services.clock()), "text": inbound.text,
-                "reply": TOO_LONG.format(limit=dialogue.MAX_TEXT), "pushed": False}
     reply = receive(services, inbound, dialogue.respond)
     with services.sessions() as session:
         row = session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == inbound.key))
-        view = _message(services, row) if row is not None else {"id": None, "text": inbound.text}
+        # no row: refused before it was stored (too long), or kept in the spool for later
+        view = _message(services, row) if row is not None else {
+            "id": None, "at": _at(services, services.clock()), "text": inbound.text}
     view["reply"] = reply or None
     view["pushed"] = not reply  # too slow (or still in hand): the answer arrives as a push
     return view

@@ -102,7 +102,7 @@ def reopen(turn: Turn, ticket: Ticket, text: str) -> str:
     """Send the ticket back to work and tell its handler why."""
     transition(turn.session, ticket, "reopened", actor=turn.actor, now=turn.now, note=text)
     ticket.reopen_count = (ticket.reopen_count or 0) + 1
-    limits = deadlines(turn.services.config, ticket.category, ticket.urgent)  # at the same level
+    limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)  # at the same level
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     ticket.warned_at = None

@@ -28,7 +28,7 @@ ASKED = re.compile(MARKET_ASKED_SERVICE)
 
 def market_day(turn: Turn, parse: Parse) -> str:
     """Answer the next market's date, hours, place and services, or whether a service is there."""
-    held = upcoming(turn.session, turn.services.config, turn.now, turn.services.tz)
+    held = upcoming(turn.session, turn.services.config.market, turn.now, turn.services.tz)
     if held is None:
         return MARKET_NONE
     offered = named_service(parse.text, held.services)

@@ -134,7 +134,7 @@ def suggest(turn: Turn, parse: Parse) -> str:
 
 def _open(turn: Turn, draft: Draft) -> str:
     ticket = open_ticket(turn, draft)
-    limits = deadlines(turn.services.config, ticket.category, ticket.urgent)
+    limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)
     if ticket.urgent:
         next_step = NEXT_STEP_URGENT.format(response=duration(limits.response))
     else:

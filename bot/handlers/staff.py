@@ -87,7 +87,7 @@ def escalate(turn: StaffTurn, ticket: Ticket, reason: str) -> str:
     if ticket.level == LEVELS[-1]:
         return STAFF_TOP_LEVEL.format(number=ticket.id)
     ticket.level = LEVELS[LEVELS.index(ticket.level) + 1]
-    restart_clock(turn.services.config, ticket, turn.now)
+    restart_clock(turn.services.config.sla, ticket, turn.now)
     record(turn.session, ticket, actor=turn.actor, action=f"escalated:{ticket.level}",
            now=turn.now, note=reason or None)
     turn.session.flush()
