@@ -95,15 +95,13 @@ def _per_class(want: list, got: list) -> dict[str, dict]:
     return out
 
 
-def choose_urgent(examples: list[Example], parses: list[Parse], report_floor: float) -> float:
+def choose_urgent(examples: list[Example], parses: list[Parse]) -> float:
     """The threshold with the most urgent recall at precision ≥ 0.80 (else the best F1).
 
-    parses were read with urgency switched off; a threshold t would make a line urgent when its
-    urgency reaches t and it reads as a report, or a report is likely enough (Engine.interpret).
+    A threshold t makes a line urgent when it reads as a report and its urgency reaches t (Engine.interpret).
     """
     rows = []
-    lines = [(p.urgency, p.intent == "report" or p.scores["report"] >= report_floor, e.label["urgent"])
-             for p, e in zip(parses, examples)]
+    lines = [(p.urgency, p.intent == "report", e.label["urgent"]) for p, e in zip(parses, examples)]
     for t in URGENT_GRID:
         tp = sum(u >= t and rep and gold for u, rep, gold in lines)
         fp = sum(u >= t and rep and not gold for u, rep, gold in lines)
@@ -139,7 +137,7 @@ def run(reader: Reader, examples: list[Example], corpus_sha256: str) -> dict:
     readings = [reader.read(e.text) for e in examples]
     models = fold_models(examples)
     calm = read_out_of_fold(engine, examples, readings, models, dict(DEFAULT_THRESHOLDS, urgent=2.0))
-    thresholds = dict(DEFAULT_THRESHOLDS, urgent=choose_urgent(examples, calm, DEFAULT_THRESHOLDS["urgent_report"]))
+    thresholds = dict(DEFAULT_THRESHOLDS, urgent=choose_urgent(examples, calm))
     thresholds["ask"] = choose_ask(examples, read_out_of_fold(engine, examples, readings, models, thresholds))
     parses = read_out_of_fold(engine, examples, readings, models, thresholds)
     writers = sorted(models)

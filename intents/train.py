@@ -33,7 +33,7 @@ MIN_DF = 3  # a feature seen in one training line only is noise, not evidence
 PRUNE = 0.15  # weights smaller than this are dropped from the shipped file
 C = {"intent": 64.0, "category": 64.0, "urgent": 16.0}
 NEAR_MISS_WEIGHT = 2.0  # a near miss teaches what is not urgent: weigh it like two lines
-DEFAULT_THRESHOLDS = {"ask": 0.5, "urgent": 0.3, "urgent_report": 0.2}
+DEFAULT_THRESHOLDS = {"ask": 0.5, "urgent": 0.3}
 
 
 @dataclass(frozen=True)
