@@ -3,8 +3,8 @@
 Each writer's lines are read by a model trained on every other writer's lines, with the serving code
 (`Engine.interpret`) and the shipped form of the weights (rounded and pruned). The thresholds are
 chosen on these out-of-fold readings: urgency for recall first (the most recall at precision ≥ 0.80),
-then `ask` (the least asking that keeps acting with the wrong intent at or under 3%, asking at most
-10%). Every figure is then measured with those thresholds, per writer and pooled, and again with the
+then `ask`: the bot asks whenever its likeliest reading is less likely than not (confidence < 0.5),
+and more often if that is what keeps acting with the wrong intent at or under 3% (asking at most 10%). Every figure is then measured with those thresholds, per writer and pooled, and again with the
 training lines cut to 500, 1,000 and 2,000 (the learning curve).
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ TARGETS = {"intent": 0.95, "category": 0.92, "home": 0.97, "urgent_recall": 0.97
            "wrong_action": 0.03, "asked": 0.10}
 URGENT_GRID = [round(0.01 * i, 2) for i in range(2, 91)]
 HOME = ("building", "unit", "room")
+ASK_FLOOR = 0.5
 
 
 def fold_models(examples: list[Example], limit: int | None = None) -> dict[str, dict]:
@@ -94,15 +95,13 @@ def _per_class(want: list, got: list) -> dict[str, dict]:
     return out
 
 
-def choose_urgent(examples: list[Example], parses: list[Parse], report_floor: float) -> float:
+def choose_urgent(examples: list[Example], parses: list[Parse]) -> float:
     """The threshold with the most urgent recall at precision ≥ 0.80 (else the best F1).
 
-    parses were read with urgency switched off; a threshold t would make a line urgent when its
-    urgency reaches t and it reads as a report, or a report is likely enough (Engine.interpret).
+    A threshold t makes a line urgent when it reads as a report and its urgency reaches t (Engine.interpret).
     """
     rows = []
-    lines = [(p.urgency, p.intent == "report" or p.scores["report"] >= report_floor, e.label["urgent"])
-             for p, e in zip(parses, examples)]
+    lines = [(p.urgency, p.intent == "report", e.label["urgent"]) for p, e in zip(parses, examples)]
     for t in URGENT_GRID:
         tp = sum(u >= t and rep and gold for u, rep, gold in lines)
         fp = sum(u >= t and rep and not gold for u, rep, gold in lines)
@@ -115,11 +114,12 @@ def choose_urgent(examples: list[Example], parses: list[Parse], report_floor: fl
 
 
 def choose_ask(examples: list[Example], parses: list[Parse]) -> float:
-    """The least asking that acts with the wrong intent ≤ 3% of the time, asking ≤ 10% (else the most asking ≤ 10%)."""
+    """The confidence under which the bot asks: at least ASK_FLOOR (it asks whenever its likeliest reading
+    is less likely than not), raised as far as needed to act with the wrong intent ≤ 3% while asking ≤ 10%."""
     n = len(examples)
     rows = sorted(((p.confidence, p.urgent, p.intent == e.label["intent"]) for p, e in zip(parses, examples)))
-    candidates = sorted({0.0} | {round(c + 0.001, 3) for c, _, _ in rows})
-    best = None
+    candidates = sorted({ASK_FLOOR} | {round(c + 0.001, 3) for c, _, _ in rows if c + 0.001 > ASK_FLOOR})
+    best = ASK_FLOOR
     for tau in candidates:
         asked = sum(not urgent and conf < tau for conf, urgent, _ in rows) / n
         wrong = sum(not (not urgent and conf < tau) and not right for conf, urgent, right in rows) / n
@@ -127,8 +127,8 @@ def choose_ask(examples: list[Example], parses: list[Parse]) -> float:
             break
         best = tau
         if wrong <= TARGETS["wrong_action"]:
-            return tau
-    return best if best is not None else 0.0
+            break
+    return best
 
 
 def run(reader: Reader, examples: list[Example], corpus_sha256: str) -> dict:
@@ -137,7 +137,7 @@ def run(reader: Reader, examples: list[Example], corpus_sha256: str) -> dict:
     readings = [reader.read(e.text) for e in examples]
     models = fold_models(examples)
     calm = read_out_of_fold(engine, examples, readings, models, dict(DEFAULT_THRESHOLDS, urgent=2.0))
-    thresholds = dict(DEFAULT_THRESHOLDS, urgent=choose_urgent(examples, calm, DEFAULT_THRESHOLDS["urgent_report"]))
+    thresholds = dict(DEFAULT_THRESHOLDS, urgent=choose_urgent(examples, calm))
     thresholds["ask"] = choose_ask(examples, read_out_of_fold(engine, examples, readings, models, thresholds))
     parses = read_out_of_fold(engine, examples, readings, models, thresholds)
     writers = sorted(models)

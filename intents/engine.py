@@ -24,7 +24,7 @@ CONTRACT_KEYS = ("text", "intent", "category", "building", "unit", "room", "plac
 # What the bot may just have asked, and the readings that answer it.
 EXPECTS = ("rate", "place", "duplicate", "choice")
 # How much more likely a reading becomes when it answers what the bot just asked (a log-odds shift).
-EXPECT_SHIFT = {"rate": {"rate": 2.5}, "place": {"report": 2.0, "bind": -2.0}}
+EXPECT_SHIFT = {"rate": {"rate": 2.5}, "place": {"report": 3.0, "bind": -3.0}}
 YES = re.compile(r"^(是|是的|对|对的|对头|嗯|嗯嗯|好|好的|要得|没错|就是|就是这个|是这个|同一个|一样|yes|y|ok)[了啊呀的哈嘛吧!.~ ]*$")
 NO = re.compile(r"^(不是|不对|不是的|没有|没|不|否|不一样|另一个|别的|新的|no|n)[了啊呀的哈嘛吧!.~ ]*$|^不是")
 CHOICE = re.compile(r"^(?:第|选|选第|我选|选择)?\s*([1-9]|[一二三四五六七八九])\s*(?:个|项|条|号)?[了啊呀的哈吧!.~ ]*$")
@@ -110,12 +110,7 @@ class Engine:
             probs = _shifted(probs, EXPECT_SHIFT[expect])
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
         intent, confidence = ranked[0]
-        urgent = urgency >= model.thresholds["urgent"]
-        if urgent and intent != "report" and probs["report"] >= model.thresholds["urgent_report"]:
-            # Urgency never waits: a likely report that reads as a danger now is acted on as one.
-            intent, confidence = "report", probs["report"]
-            ranked = [("report", probs["report"])] + [kv for kv in ranked if kv[0] != "report"]
-        urgent = urgent and intent == "report"
+        urgent = intent == "report" and urgency >= model.thresholds["urgent"]
         cats: tuple[tuple[str, float], ...] = ()
         if intent == "report" and cat_probs is None:  # a report by the context alone
             cat_probs = model.read(features(reading), with_category=True)[1]

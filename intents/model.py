@@ -2,7 +2,7 @@
 
 The weights are trained offline by `make model` (`intents.train`, scikit-learn) and shipped as
 `data/model.json`; serving reads them here and needs neither scikit-learn nor numpy. Weights are
-stored as integers in thousandths; a message's feature vector is binary and scaled to unit length,
+stored as integers in hundredths; a message's feature vector is binary and scaled to unit length,
 so its score is bias + (sum of its features' weights) / sqrt(number of its features).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MODEL_PATH = Path(__file__).parent / "data" / "model.json"
-SCALE = 1000.0
+SCALE = 100.0
 
 
 @dataclass(frozen=True)

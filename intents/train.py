@@ -6,7 +6,7 @@
 
 Training needs scikit-learn (requirements/model.txt); serving never imports it. The same corpus
 always gives the same bytes: features and classes are sorted, the solver is deterministic and runs
-on one thread, and weights are rounded to thousandths before they are written.
+on one thread, and weights are rounded to hundredths before they are written.
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ from intents.reading import Reader  # noqa: E402
 CORPUS_DIR = DATA_DIR / "corpus"
 CV_PATH = DATA_DIR / "cv.json"
 MIN_DF = 3  # a feature seen in one training line only is noise, not evidence
-PRUNE = 0.05  # weights smaller than this are dropped from the shipped file
+PRUNE = 0.15  # weights smaller than this are dropped from the shipped file
 C = {"intent": 64.0, "category": 64.0, "urgent": 16.0}
 NEAR_MISS_WEIGHT = 2.0  # a near miss teaches what is not urgent: weigh it like two lines
-DEFAULT_THRESHOLDS = {"ask": 0.5, "urgent": 0.3, "urgent_report": 0.2}
+DEFAULT_THRESHOLDS = {"ask": 0.5, "urgent": 0.3}
 
 
 @dataclass(frozen=True)

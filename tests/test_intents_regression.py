@@ -4,7 +4,8 @@ tests/intents_regression.jsonl holds the old held-out cases (`source` "heldout":
 the rule engine, labelled by RULES.md, with every slot) and the general rules drawn from the two blind
 sets (`blind1-rules`, `blind2-rules`: intent, category and urgency only). They were tuned on, so they
 are not an estimate of anything: the honest figures are the cross-validated ones (intents/data/cv.json).
-None of them is a corpus line, and the models never train on them.
+A case that is also a corpus line (short messages such as "晚安" recur) or a dev line is left out,
+so the models never train on what this suite scores.
 """
 from __future__ import annotations
 
@@ -15,12 +16,23 @@ from intents import Engine
 
 SUITE = Path(__file__).resolve().parent / "intents_regression.jsonl"
 SLOTS = ("building", "unit", "room", "ticket", "vote", "choice", "rating")
-# Floors a little under what the engine reaches (see the report of `make model`'s last run).
-FLOORS = {"intent": 0.85, "category": 0.80, "urgent": 0.90, "slots": 0.90}
+# Floors a little under what the engine reached when the corpus had 6,133 lines (intent 0.980,
+# category 0.874, urgent 0.981, slots 1.000).
+FLOORS = {"intent": 0.95, "category": 0.85, "urgent": 0.95, "slots": 0.97}
+
+
+DATA = Path(__file__).resolve().parent.parent / "intents" / "data"
+
+
+def _texts(path: Path) -> set[str]:
+    return {json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
 
 
 def _rows() -> list[dict]:
-    return [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The suite's cases that are neither corpus nor dev lines."""
+    known = _texts(DATA / "dev.jsonl").union(*map(_texts, sorted((DATA / "corpus").glob("*.jsonl"))))
+    rows = [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r["text"] not in known]
 
 
 def figures(engine: Engine) -> dict[str, float]:
@@ -44,12 +56,8 @@ def test_regression_floors(engine: Engine) -> None:
     assert not low, f"below the floors {FLOORS}: {low}"
 
 
-def test_suite_is_outside_the_corpus_and_the_dev_set() -> None:
-    """No regression case is a line the models train on or the dev set scores."""
-    data = Path(__file__).resolve().parent.parent / "intents" / "data"
-    known = set()
-    for path in sorted((data / "corpus").glob("*.jsonl")) + [data / "dev.jsonl"]:
-        known |= {json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+def test_suite_keeps_most_cases() -> None:
+    """The corpus has not swallowed the suite: most cases are still scored, each once."""
     rows = _rows()
+    assert len(rows) >= 700
     assert len({r["text"] for r in rows}) == len(rows)
-    assert not known & {r["text"] for r in rows}
