@@ -187,14 +187,16 @@ def _expecting(turn: Turn, waiting: Conversation | None) -> str | None:
 
 def _new_report(parse: Parse, waiting: Conversation | None) -> bool:
     """A full report of its own (problem and place), or an urgent one about another problem,
-    is not the answer to "where?"."""
-    if parse.intent != "report":
+    is not the answer to "where?"; a place alone always is."""
+    if parse.intent != "report" or parse.category in (None, "other"):
         return False
-    named = parse.category not in (None, "other")
-    if parse.urgent and named and waiting is not None and waiting.waiting_for in report.WAITS_FOR_PLACE \
+    said = parse.text.strip(ANSWER_PUNCTUATION + "，,")
+    if said in (parse.place, place_of(parse)):
+        return False
+    if parse.urgent and waiting is not None and waiting.waiting_for in report.WAITS_FOR_PLACE \
             and parse.category != report.waiting_category(waiting):
         return True
-    return named and place_of(parse) is not None and parse.place != parse.text.strip()
+    return place_of(parse) is not None
 
 
 def _location(turn: Turn, inbound: Inbound) -> str:

@@ -33,7 +33,7 @@ def report(turn: Turn, parse: Parse, photos: list[Photo] | None = None) -> str:
     draft = replace(draft_of(parse), photos=tuple(photos or ()))
     if draft.place is None and draft.urgent:
         ticket = open_ticket(turn, draft)
-        turn.wait_for(TICKET_PLACE, {"ticket": ticket.id})
+        turn.wait_for(TICKET_PLACE, {"ticket": ticket.id, "category": ticket.category})
         return URGENT_OPENED_ASK_PLACE.format(number=ticket.id, category=category_name(ticket.category))
     if draft.place is None:
         turn.wait_for("place", draft.payload())
@@ -54,7 +54,6 @@ def fill_place(turn: Turn, waiting: Conversation, parse: Parse, place: str | Non
     turn.stop_waiting()
     draft = Draft.from_payload(kept)
     draft = replace(draft, place=(place or place_of(parse) or parse.text.strip())[:PLACE_MAX],
-                    urgent=draft.urgent or parse.urgent,
                     building=draft.building or parse.building, unit=draft.unit or parse.unit,
                     room=draft.room or parse.room)
     return _open_or_offer(turn, draft)
