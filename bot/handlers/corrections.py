@@ -6,7 +6,7 @@ registry's scope check applies to them as to the others.
 """
 from __future__ import annotations
 
-from intents import parse_as
+from intents import parse, parse_as
 from bot import answers, notify
 from bot.commands import staff_command
 from bot.replies.staff import (STAFF_BAD_STATE, STAFF_NEED_TEXT, STAFF_RECATEGORISED,
@@ -85,8 +85,8 @@ def _answer(turn: StaffTurn, ticket: Ticket, reporter: Resident | None, excluded
             ) -> tuple[str, str | None]:
     """Re-read the resident's words as anything but what they were taken for: that reading, and
     its handler's answer (None when the best reading is that nothing else was asked)."""
-    reading = parse_as(ticket.text, excluded)
-    ranked = sorted(((p, name) for name, p in reading.scores.items() if name not in (excluded, "report")),
+    ranked = sorted(((p, name) for name, p in parse(ticket.text).scores.items()
+                     if name not in (excluded, "report")),
                     key=lambda pair: (-pair[0], pair[1]))
     meant = ranked[0][1]
     if meant == "unknown" or reporter is None:
