@@ -184,10 +184,10 @@ def test_erasure_removes_the_residents_examples(peer: WeChatPeer, app: Flask) ->
         assert session.scalars(select(LabelledExample)).all() == []
 
 
-def test_corrections_are_ticket_commands_under_the_same_permission_rule_as_claiming() -> None:
+def test_corrections_are_ticket_commands_under_the_same_permission_rule_as_rejecting() -> None:
     from bot.commands import STAFF_COMMANDS
     declared = {command.word: command for command in STAFF_COMMANDS}
     ours = [declared["改类"], declared["不是报修"]]
     assert all(command.ticket and not command.staff_only for command in ours)
-    # whatever check the registry applies to 接单 #N applies to them too
-    assert {command.scope for command in ours} == {declared["接单"].scope}
+    # whatever check the registry applies to 退回 #N (the nearest command) applies to them too
+    assert {command.scope for command in ours} == {declared["退回"].scope}
