@@ -21,6 +21,7 @@ from models.corrections import keep
 WAIT = "choice"  # what the bot waits for (the engine's `expect`)
 MOST = 3  # readings offered
 LIKELY = 0.05  # a reading this unlikely is offered only to make two
+NAMED = 0.5  # a report's category is named in its reading only when the engine is this sure of it
 RESIDENT = "居民"  # who answered, in the export (never an openid)
 
 
@@ -46,9 +47,9 @@ def ask(turn: Turn, parse: Parse) -> str:
 
 
 def _reading(intent: str, parse: Parse) -> str:
-    if intent == "report":
-        category = parse.category or (parse.categories[0][0] if parse.categories else None)
-        if category not in (None, "other"):
+    if intent == "report" and parse.categories:
+        category, likely = parse.categories[0]
+        if category != "other" and likely >= NAMED:
             return REPORT_READING.format(category=category_name(category))
     return READINGS[intent]
 
