@@ -17,7 +17,7 @@ RUNTIME := $(call stamp,runtime,requirements/runtime.txt)
 TEST    := $(call stamp,test,requirements/test.txt $(MODEL))
 BENCH   := $(call stamp,bench,requirements/bench.txt $(MODEL))
 
-.PHONY: install run test bench faults lock clean
+.PHONY: install run test bench faults model lock clean
 
 install: $(RUNTIME)
 
@@ -52,6 +52,11 @@ test: $(TEST)
 bench: $(BENCH)
 	$(BIN)/python -m pytest -q bench/test_smoke.py
 	$(BIN)/python bench/run_all.py
+
+# The intent models: leave-one-writer-out cross-validation (figures into intents/data/cv.json and
+# intents/README.md), then the weights from the whole corpus (intents/data/model.json).
+model: $(TEST)
+	$(BIN)/python -m intents.train
 
 # The fault tests with a deeper fuzzing profile (make test runs them with a few dozen examples).
 faults: $(TEST)

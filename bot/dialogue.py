@@ -7,17 +7,16 @@ the resident politely; the handler's changes are rolled back.
 from __future__ import annotations
 
 import logging
-from typing import Callable
 
 from sqlalchemy.orm import Session
 
 import intents
 from intents import Parse
-from bot import outbox
+from bot import answers, outbox
 from bot.commands import STAFF_COMMANDS
-from bot.handlers import (account, bind, followup, general, market, media, privacy, report, status,
-                          vote)
+from bot.handlers import account, clarify, followup, media, privacy, report
 from bot.inbound import Inbound
+from bot.replies.clarify import CLARIFY_CANCELLED
 from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
 from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
 from bot.replies.staff import NOT_STAFF
@@ -25,29 +24,18 @@ from bot.services import Services
 from bot.tickets import place_of
 from bot.turn import StaffTurn, Turn
 from bot.words import CANCEL_WORDS
-from models import resident_for, staff_by_user
+from models import Conversation, resident_for, staff_by_user
 
 log = logging.getLogger(__name__)
 
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
 
-Handler = Callable[[Turn, Parse], str]
-
-HANDLERS: dict[str, Handler] = {
-    "report": report.report,
-    "suggest": report.suggest,
-    "query_status": status.show_status,
-    "bind": bind.bind_home,
-    "help": general.help_text,
-    "greeting": general.greet,
-    "subscribe": account.subscribe,
-    "unsubscribe": account.unsubscribe,
-    "rate": followup.rate,
-    "vote": vote.cast_vote,
-    "vote_list": vote.list_votes,
-    "market": market.market_day,
-    "unknown": general.unknown,
-}
+# The words the bot's own replies teach ("回复“查询”…", "发“帮助”…"): what it teaches, it
+# understands, whatever the engine makes of two characters (matched whole, punctuation aside).
+TAUGHT = {"查询": "query_status", "查一下": "query_status", "查看工单": "query_status",
+          "查询工单": "query_status", "帮助": "help", "订阅": "subscribe", "退订": "unsubscribe",
+          "最近有什么表决": "vote_list"}
+ANSWER_PUNCTUATION = " 。.!！?？~～"
 
 # While a report waits for its place, these intents are new requests, not the answer.
 NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "market",
@@ -110,24 +98,29 @@ def _route(turn: Turn, inbound: Inbound) -> str:
 
 
 def understand(turn: Turn, text: str) -> str:
-    """Read a text with the intent engine and hand it to one handler."""
+    """Read a text with the intent engine and hand it to one handler.
+
+    What the bot asked last (a place, a duplicate, a clarifying question, a rating after a
+    fix) goes to the engine as `expect`. Where the engine is unsure it asks instead of
+    acting; an urgent message never waits on a question.
+    """
     private = privacy.answer(turn, text)  # PIPL requests: no intent label, recognised first
     if private is not None:
         return private
     waiting = turn.pending()
-    if waiting is not None and waiting.waiting_for == "place" and text in CANCEL_WORDS:
+    if waiting is not None and waiting.waiting_for in ("place", clarify.WAIT) and text in CANCEL_WORDS:
         turn.stop_waiting()
-        return REPORT_CANCELLED
-    if waiting is not None and waiting.waiting_for == "duplicate":
-        answered = report.answer_duplicate(turn, waiting, text)
-        if answered is not None:
-            return answered
+        return REPORT_CANCELLED if waiting.waiting_for == "place" else CLARIFY_CANCELLED
+    parse = _reading(turn, text, waiting)
+    answered = _answer_to_question(turn, waiting, parse)
+    if answered is not None:
+        return answered
+    waiting = turn.pending()  # gone, when the message was no answer to a clarifying question
     added = followup.addition(turn, text)
     if added is not None:
         return added
-    parse = intents.parse(text)
-    answers_where = parse.intent not in NOT_A_PLACE and not _new_report(parse)
-    if waiting is not None and waiting.waiting_for == "place" and answers_where:
+    answers_where = parse.intent not in NOT_A_PLACE and not _new_report(parse, waiting)
+    if waiting is not None and waiting.waiting_for in report.WAITS_FOR_PLACE and answers_where:
         return report.fill_place(turn, waiting, parse)
     if turn.expired == "place" and answers_where:
         return PLACE_EXPIRED
@@ -136,20 +129,79 @@ def understand(turn: Turn, text: str) -> str:
     confirmed = followup.stayed_fixed(turn, parse.text)
     if confirmed is not None:
         return confirmed
-    if parse.intent == "report":
-        return report.report(turn, parse, media.described_photos(turn))
-    return HANDLERS[parse.intent](turn, parse)
+    if parse.ask:  # never set on an urgent message: those are acted on at once
+        return clarify.ask(turn, parse)
+    return answers.answer(turn, parse)
 
 
-def _new_report(parse: Parse) -> bool:
-    """A full report of its own (problem and place) is not the answer to "where?"."""
-    return parse.intent == "report" and parse.category not in (None, "other") \
-        and place_of(parse) is not None and parse.place != parse.text.strip()
+def _reading(turn: Turn, text: str, waiting: Conversation | None) -> Parse:
+    """Read the message in the light of what the bot just asked."""
+    expect = _expecting(turn, waiting)
+    parse = _read(text, expect)
+    if expect == "rate" and parse.ask:
+        return _another_problem(turn, text) or parse
+    return parse
+
+
+def _answer_to_question(turn: Turn, waiting: Conversation | None, parse: Parse) -> str | None:
+    """Act on the answer to a clarifying question or a duplicate offer; None when it is none.
+
+    A message that does not answer a clarifying question ends it: it is read on its own."""
+    if waiting is not None and waiting.waiting_for == clarify.WAIT:
+        picked = clarify.answer(turn, waiting, parse)
+        if isinstance(picked, str):
+            return picked
+        if picked is not None:
+            return answers.answer(turn, *picked)
+        turn.stop_waiting()
+    if waiting is not None and waiting.waiting_for == "duplicate":
+        return report.answer_duplicate(turn, waiting, parse)
+    return None
+
+
+def _read(text: str, expect: str | None) -> Parse:
+    """The engine's reading of a message, or the reading the bot taught for it."""
+    taught = TAUGHT.get(text.strip(ANSWER_PUNCTUATION))
+    return intents.parse_as(text, taught) if taught else intents.parse(text, expect)
+
+
+def _another_problem(turn: Turn, text: str) -> Parse | None:
+    """A clear report of a problem other than the fix the bot asked about ("5栋路灯又坏了" after
+    the lift was fixed): the engine, told a rating was asked, cannot know which fix it was."""
+    plain = intents.parse(text)
+    rated = followup.awaiting_rating(turn)
+    if plain.intent == "report" and not plain.ask and rated is not None \
+            and plain.category not in (None, "other", rated.category):
+        return plain
+    return None
+
+
+def _expecting(turn: Turn, waiting: Conversation | None) -> str | None:
+    """What the bot just asked this resident, as the engine's `expect`."""
+    if waiting is not None and waiting.waiting_for in report.WAITS_FOR_PLACE or turn.expired == "place":
+        return "place"  # a late answer to "where?" is still one (and is told it came too late)
+    if waiting is not None and waiting.waiting_for in ("duplicate", clarify.WAIT):
+        return waiting.waiting_for
+    return "rate" if followup.awaiting_rating(turn) is not None else None
+
+
+def _new_report(parse: Parse, waiting: Conversation | None) -> bool:
+    """A full report of its own (problem and place), or an urgent one about another problem,
+    is not the answer to "where?"; a place alone always is."""
+    if parse.intent != "report" or parse.category in (None, "other"):
+        return False
+    said = parse.text.strip(ANSWER_PUNCTUATION + "，,")
+    if said in (parse.place, place_of(parse)):
+        return False
+    if parse.urgent and waiting is not None and waiting.waiting_for in report.WAITS_FOR_PLACE \
+            and parse.category != report.waiting_category(waiting):
+        return True
+    return place_of(parse) is not None
 
 
 def _location(turn: Turn, inbound: Inbound) -> str:
     waiting = turn.pending()
     place = inbound.label or f"{inbound.latitude},{inbound.longitude}"
-    if waiting is None or waiting.waiting_for != "place":
+    if waiting is None or waiting.waiting_for not in report.WAITS_FOR_PLACE:
         return LOCATION_NO_REPORT
     return report.fill_place(turn, waiting, intents.parse(place), place=place)

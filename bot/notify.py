@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED_CARD, HISTORY_LINE,
-                               URGENT_MARK)
+                               STAFF_ALSO_REPORTED, STAFF_PLACE_GIVEN, URGENT_MARK)
 from bot.services import Services
 from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
 from models.categories import SUGGESTION
@@ -84,6 +84,43 @@ def new_ticket(services: Services, session: Session, ticket: Ticket, now: dateti
                  now=now, ticket=ticket)
 
 
+def told(session: Session, ticket: Ticket) -> list[Staff]:
+    """The staff who know of the ticket: its handler, those its card went to, and its level's."""
+    people = [ticket.assignee] if ticket.assignee else []
+    for level in dict.fromkeys(("grid", "property", ticket.level)):
+        people += level_staff(session, ticket, level)
+    return list(dict.fromkeys(people))
+
+
+def also_reported(services: Services, session: Session, ticket: Ticket, text: str, *,
+                  now: datetime) -> None:
+    """Tell everyone who knows of an emergency that another resident reported it too."""
+    body = STAFF_ALSO_REPORTED.format(number=ticket.id, urgent=URGENT_MARK if ticket.urgent else "",
+                                      text=text)
+    stage = f"also:{len(ticket.events)}"
+    for member in told(session, ticket):
+        to_staff(session, member, body, key=f"ticket:{ticket.id}:{stage}:staff:{member.id}", now=now,
+                 ticket=ticket)
+    if ticket.urgent:
+        to_group(services, session, "property", body, key=f"ticket:{ticket.id}:{stage}:group:property",
+                 now=now, ticket=ticket)
+
+
+def place_given(services: Services, session: Session, ticket: Ticket, text: str, *, event: str,
+                now: datetime) -> None:
+    """Pass what a resident adds to an urgent ticket opened without a place (its place, mostly).
+
+    Staff who cover the place now named get the whole card, the others the words."""
+    new_ticket(services, session, ticket, now)  # once per person: only those not told yet get it
+    body = STAFF_PLACE_GIVEN.format(number=ticket.id, text=text)
+    for member in told(session, ticket):
+        to_staff(session, member, body, key=f"ticket:{ticket.id}:{event}:staff:{member.id}", now=now,
+                 ticket=ticket)
+    if ticket.urgent:
+        to_group(services, session, "property", body, key=f"ticket:{ticket.id}:{event}:group:property",
+                 now=now, ticket=ticket)
+
+
 def level_staff(session: Session, ticket: Ticket, level: str) -> list[Staff]:
     """The staff of one level who answer for the ticket's place (and category, for property)."""
     people = covering(session, level, ticket.building, ticket.unit, ticket.room)
@@ -141,9 +178,15 @@ def to_followers(session: Session, ticket: Ticket, text: str, *, event: str,
     """
     for resident in followers(session, ticket):
         body = text if resident.id == ticket.reporter_id else hide_rooms(text, [ticket.room or ""])
-        outbox.enqueue(session, key=f"ticket:{ticket.id}:{event}:resident:{resident.id}",
-                       channel="wechat", recipient=resident.openid, body=body, now=now,
-                       kind="ticket_update", ticket_id=ticket.id)
+        to_follower(session, ticket, resident, body, event=event, now=now)
+
+
+def to_follower(session: Session, ticket: Ticket, resident: Resident, text: str, *, event: str,
+                now: datetime) -> None:
+    """Queue an update about the ticket for one of its followers."""
+    outbox.enqueue(session, key=f"ticket:{ticket.id}:{event}:resident:{resident.id}",
+                   channel="wechat", recipient=resident.openid, body=text, now=now,
+                   kind="ticket_update", ticket_id=ticket.id)
 
 
 def followers(session: Session, ticket: Ticket) -> list[Resident]:

@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -85,3 +86,31 @@ def token_spans(tokenizer: jieba.Tokenizer, text: str) -> list[tuple[str, int]]:
         spans.append((token, pos))
         pos += len(token)
     return spans
+
+
+def canonical(norm: str, spans: list[tuple[str, int]], variants: re.Pattern[str] | None,
+              table: dict[str, str]) -> tuple[str, ...]:
+    """Return the words of norm, a variant read as its canonical word where it is whole tokens.
+
+    "物也不管" (物/也/不管) reads 物业; in "购物也方便" (购物/也) the same characters straddle a word
+    and stay as they are, as 门进 does in "东门进来" (东门/进来).
+    """
+    if variants is None:
+        return tuple(token for token, _ in spans)
+    edges = {start for _, start in spans}
+    edges.add(len(norm))
+    swaps = {m.start(): (m.end(), table[m.group()]) for m in variants.finditer(norm)
+             if m.start() in edges and m.end() in edges}
+    if not swaps:
+        return tuple(token for token, _ in spans)
+    words: list[str] = []
+    skip_to = -1
+    for token, start in spans:
+        if start < skip_to:
+            continue
+        if start in swaps:
+            skip_to, word = swaps[start]
+            words.append(word)
+        else:
+            words.append(token)
+    return tuple(words)

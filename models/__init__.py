@@ -2,6 +2,7 @@
 from models.db import Base, make_engine, make_sessionmaker, transaction
 from models.estate import Building, Estate, Home, Owner, Resident, Unit, find_home, resident_for
 from models.binding import BindingAttempt
+from models.corrections import LabelledExample
 from models.market import MarketOverride
 from models.messages import AccessToken, Conversation, InboundMessage, OutboxMessage, RequestNonce
 from models.scheduling import SchedulerLease, StoredJob
@@ -15,7 +16,7 @@ __all__ = [
     "AccessToken", "Coverage", "Follower", "Staff", "covering", "staff_by_user",
     "Base", "Building", "Conversation", "Estate", "Home", "InboundMessage", "OutboxMessage",
     "Owner", "RequestNonce", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
-    "SchedulerLease", "StoredJob", "Ballot", "BallotCast", "BindingAttempt", "MarketOverride", "Vote",
+    "SchedulerLease", "StoredJob", "Ballot", "BallotCast", "BindingAttempt", "LabelledExample", "MarketOverride", "Vote",
     "VoteError",
     "find_home", "make_engine", "make_sessionmaker", "record", "resident_for", "transaction",
     "transition",

@@ -24,7 +24,7 @@ from models.tickets import OPEN_STATES, STATE_NAMES, Ticket, record
 
 SUGGESTION = SUGGESTIONS.code  # the category code the board gives suggestions (they have none)
 DONE_STATES = ("resolved", "closed")
-ENDED_STATES = ("rejected", "merged")
+ENDED_STATES = ("rejected", "merged", "withdrawn")
 OVERDUE = "overdue"  # a pseudo-state: open and past its deadline
 # On the board resolved tickets wait for the resident's rating: no "您" on a public page.
 BOARD_STATE_NAMES = STATE_NAMES | {"resolved": "已处理，待评价"}

@@ -45,3 +45,14 @@ BY_CODE: dict[str, Category] = {c.code: c for c in (*CATEGORIES, SUGGESTION)}
 def category_name(category: str | None) -> str:
     """Say a category in Chinese; a missing one is 其他."""
     return CATEGORY_NAMES.get(category or "other", CATEGORY_NAMES["other"])
+
+
+def code_of(word: str) -> str | None:
+    """The category a person names: by code (elevator), name (电梯), one of its keywords (飞线充电),
+    or a part of one name only (消防 for 消防安全); None when none, or several, fit."""
+    said = word.strip().lower()
+    for category in CATEGORIES:
+        if said in (category.code, category.name) or said in category.keywords.split(","):
+            return category.code
+    partly = [c.code for c in CATEGORIES if len(said) >= 2 and said in c.name]
+    return partly[0] if len(partly) == 1 else None

@@ -2,7 +2,8 @@
 
 Satisfaction counts 满意 and 基本满意 (3 stars and up) as satisfied, as the report's
 surveys do. A ticket counts as settled at grid level when it was resolved while the
-grid held it.
+grid held it. A ticket withdrawn by staff (不是报修: the message was no problem) is in
+no figure but the share of tickets corrected, so it counts against nobody.
 
 Everything is SQL aggregation, so no ticket is read into Python: per grouping
 (everything, category, building, month, handler) one GROUP BY counts, and the times
@@ -28,21 +29,28 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, null, or_, select, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from models.corrections import LabelledExample
 from models.staff import Staff
 from models.tickets import OPEN_STATES, Ticket
 
 SATISFIED_FROM = 3
 DONE_STATES = ("resolved", "closed")
+WITHDRAWN = "withdrawn"
 DIMENSIONS = ("category", "building", "month", "handler")
 # measure -> (from, to, unit in seconds)
 MEASURES = {
     "first_response_minutes": (Ticket.created_at, Ticket.first_response_at, 60),
     "resolve_hours": (Ticket.created_at, Ticket.resolved_at, 3600),
 }
+
+
+def _counted() -> ColumnElement[bool]:
+    """The tickets the figures count: problems, not those withdrawn as no problem at all."""
+    return and_(Ticket.kind == "problem", Ticket.state != WITHDRAWN)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -121,7 +129,7 @@ def _counts(session: Session, keys: dict[str | None, ColumnElement[Any] | None],
     sets = len(keys) > 1
     # GROUPING(key) is 0 in the rows grouped by that key
     flags = [func.grouping(key) for key in grouped.values()] if sets else []
-    query = select(*flags, *grouped.values(), *columns).where(Ticket.kind == "problem")
+    query = select(*flags, *grouped.values(), *columns).where(_counted())
     if sets:
         query = query.group_by(func.grouping_sets(
             *[tuple_() if key is None else key for key in keys.values()]))
@@ -172,7 +180,7 @@ def _ranked(session: Session, key: ColumnElement[Any] | None, measure: str,
                     start.label("a"), end.label("b"),
                     func.row_number().over(order_by=(length, Ticket.id), **partition).label("rank"),
                     func.count().over(**partition).label("n"),
-                    ).where(Ticket.kind == "problem", end.is_not(None)).subquery()
+                    ).where(_counted(), end.is_not(None)).subquery()
     median_rank = (ranked.c.n + 1) // 2  # ceil(n / 2)
     p90_rank = (9 * ranked.c.n + 9) // 10  # ceil(9n / 10)
     query = select(ranked.c.key, ranked.c.a, ranked.c.b, ranked.c.rank, median_rank, p90_rank
@@ -253,7 +261,31 @@ def category_states(session: Session) -> dict[str, dict[str, int]]:
     category = func.coalesce(Ticket.category, _inline("other"))
     out: dict[str, dict[str, int]] = {}
     for name, state, n in session.execute(
-            select(category, Ticket.state, func.count()).where(Ticket.kind == "problem")
+            select(category, Ticket.state, func.count()).where(_counted())
             .group_by(category, Ticket.state)):
         out.setdefault(name, {})[state] = n
     return {name: out[name] for name in sorted(out)}
+
+
+def corrected_by_month(session: Session, now: datetime, tz: ZoneInfo,
+                       months: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The share of problem tickets staff corrected (改类, 不是报修), per month they were opened in.
+
+    `months` is `breakdown(..., "month")` (or `everything`'s), whose totals leave out withdrawn
+    tickets; they are added back here, since each of them was corrected. Only the corrected
+    and withdrawn tickets are read, so this costs little however many tickets there are.
+    """
+    month = local_month(session, tz, now)
+    withdrawn = dict(session.execute(  # type: ignore[arg-type]
+        select(month, func.count()).where(Ticket.kind == "problem", Ticket.state == WITHDRAWN)
+        .group_by(month)).all())
+    corrected = dict(session.execute(  # type: ignore[arg-type]
+        select(month, func.count(distinct(Ticket.id)))
+        .join(LabelledExample, LabelledExample.ticket_id == Ticket.id)
+        .where(Ticket.kind == "problem", LabelledExample.source == "staff").group_by(month)).all())
+    out = []
+    for name in sorted(set(months) | set(withdrawn)):
+        tickets = months.get(name, {}).get("tickets", {}).get("total", 0) + withdrawn.get(name, 0)
+        fixed = corrected.get(name, 0)
+        out.append({"month": name, "tickets": tickets, "corrected": fixed, "share": _share(fixed, tickets)})
+    return out

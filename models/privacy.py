@@ -5,7 +5,8 @@ ballots of votes already decided — under a pseudonym: the resident's row stays
 (tickets and ballots point at it) but its openid becomes a random token, so the
 same person writing again starts afresh and nothing links the two. Everything
 else goes: the binding and settings, message texts (their dedupe keys stay, so a
-late WeChat retry is still recognised), the pending conversation, queued messages,
+late WeChat retry is still recognised), the pending conversation, the labelled examples
+made of their words (models/corrections.py), queued messages,
 the binding requests sent to staff (which named their home), follows, and their
 choices in votes still open (models.votes.withdraw: a household's ballot falls back
 to the latest choice of another member still eligible, or goes). Phone and room
@@ -26,6 +27,7 @@ from sqlalchemy import (ForeignKey, String, and_, cast, delete, func, literal, o
                         update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models.corrections import LabelledExample
 from models.db import Base, UTCDateTime
 from models.estate import Resident
 from models.ratelimit import bucket_key
@@ -144,6 +146,8 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     _scrub_sent(session, [t.id for t in tickets], rooms)
     session.execute(delete(Follower).where(Follower.resident_id == resident.id))
     session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
+    # their words kept to teach the engine: nothing the estate must keep
+    session.execute(delete(LabelledExample).where(LabelledExample.resident_id == resident.id))
     session.execute(delete(OutboxMessage).where(
         OutboxMessage.status.in_(UNSENT), or_(
             and_(OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid),

@@ -14,19 +14,21 @@ OPEN_STATES = ("open", "claimed", "reopened")
 
 # from-state -> the states it may move to; everything else is refused.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "open": frozenset({"claimed", "resolved", "rejected", "merged"}),
-    "claimed": frozenset({"resolved", "rejected", "merged"}),
-    "reopened": frozenset({"claimed", "resolved", "rejected", "merged"}),
+    "open": frozenset({"claimed", "resolved", "rejected", "merged", "withdrawn"}),
+    "claimed": frozenset({"resolved", "rejected", "merged", "withdrawn"}),
+    "reopened": frozenset({"claimed", "resolved", "rejected", "merged", "withdrawn"}),
     "resolved": frozenset({"closed", "reopened"}),
     "closed": frozenset({"reopened"}),  # the look back (回头看) found it broken again
     "rejected": frozenset(),
     "merged": frozenset(),
+    # 不是报修: the message was no problem (a question, a thank-you); it counts against nobody
+    "withdrawn": frozenset(),
 }
 # what residents and staff read for each state (the public board says resolved its own way)
 STATE_NAMES: dict[str, str] = {
     "open": "待受理", "claimed": "处理中", "reopened": "重新处理中",
     "resolved": "已处理，待您评价", "closed": "已办结", "rejected": "已退回",
-    "merged": "已合并",
+    "merged": "已合并", "withdrawn": "已撤销（不是报修）",
 }
 
 

@@ -21,6 +21,7 @@ SURFACE: dict[str, set[str] | None] = {
     "staff": {"add", "list", "remove"}, "vote": {"create", "show", "close", "export"},
     "market": {"set"}, "notice": {"send"}, "scheduler": None, "jobs": {"list", "run"},
     "outbox": {"list", "retry", "deliver"}, "stats": None, "board": {"publish", "unpublish"},
+    "intents": {"corrections"},  # issue 13: staff corrections and residents' answers, for review
 }
 # Options the contract names; a rename would break operators' scripts.
 OPTIONS = {
@@ -29,6 +30,7 @@ OPTIONS = {
     ("vote", "create"): {"--title", "--kind", "--item", "--options", "--opens", "--closes"},
     ("vote", "show"): {"--json"},
     ("stats",): {"--json"},
+    ("intents", "corrections"): {"--since", "-o"},
 }
 FLASK_OWN = {"routes", "shell", "run"}
 

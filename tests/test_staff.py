@@ -224,7 +224,7 @@ def test_whole_ticket_life_through_wecom(peer: WeChatPeer, app: Flask, server: s
     wait_for(lambda: any("打分" in m for m in resident_messages(fake_wechat, "oAlice")))
     assert "重新打开" in (peer.say("不满意，电梯还是在抖", openid="oAlice") or "")
     wait_for(lambda: any("退回重办" in c for u, c in app_messages(fake_wechat) if u == "li"))
-    assert "#1" in (peer.say("3栋2单元电梯又困人了", openid="oBob") or "")  # offered to follow #1
+    assert "#1" in (peer.say("3栋2单元电梯又坏了", openid="oBob") or "")  # offered to follow #1
     assert "#2" in (peer.say("不是", openid="oBob") or "")
     merged = group.say("合并 #1 #2", userid="zhao") or ""
     assert "#2" in merged and "#1" in merged

@@ -29,7 +29,7 @@ CHART_JS = VENDOR / "chart.js-4.6.1" / "chart.umd.min.js"
 CHART_JS_SHA256 = "87364cc2b2a76a6684929e7d6b80b18a897794db38400caff1fcf1791c6925d2"
 SECRET = "<script>alert('x')</script>王秀英 13987654321 5栋2单元1203"
 CANVASES = ("chart-category-state", "chart-response", "chart-resolve", "chart-grid-share",
-            "chart-satisfaction", "chart-reopen")
+            "chart-satisfaction", "chart-reopen", "chart-corrected")
 
 
 def seed(app: Flask, specs: list[dict[str, Any]]) -> None:

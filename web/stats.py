@@ -135,6 +135,8 @@ def collect(session: Session, now: datetime, s: Services) -> dict[str, Any]:
                             for name, states in figures.category_states(session).items()],
         "categories": [{"category": name, **values} for name, values in counted["category"].items()],
         "months": [{"month": name, **values} for name, values in counted["month"].items()],
+        # tickets staff corrected (改类, 不是报修): how often the engine misread, month by month
+        "corrections": figures.corrected_by_month(session, now, tz, counted["month"]),
         "buildings": sorted(({"building": name, **values}
                              for name, values in counted["building"].items()),
                             key=_by_time_to_fix),

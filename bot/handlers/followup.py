@@ -17,6 +17,9 @@ from models.tickets import OPEN_STATES, followed
 
 # How residents judge a fix: a rating in words (longest first), or that it is not fixed.
 RATE_WORDS = (("基本满意", 3), ("不满意", 1), ("满意", 5))  # longest first: 不满意 contains 满意
+# After a done notice, thanks or "it works" with no score is 满意 (checked after DISSATISFIED).
+PRAISE_WORDS = ("修好了", "弄好了", "搞好了", "好了", "谢谢", "感谢", "辛苦", "点赞", "不错", "给力")
+PRAISED = 5
 DISSATISFIED = ("不满意", "没修好", "没有修好", "没解决", "没有解决", "又坏", "还是坏", "还没好",
                 "没弄好", "差评")
 # a whole answer to the look back's "现在还好吗？" that means it is not, or that it is
@@ -51,6 +54,8 @@ def rate(turn: Turn, parse: Parse) -> str:
         record(turn.session, ticket, actor=turn.actor, action="look_back_ok", now=turn.now, note=text)
         return LOOK_BACK_OK
     stars = parse.rating or next((score for word, score in RATE_WORDS if word in text), None)
+    if stars is None and any(word in text for word in PRAISE_WORDS):
+        stars = PRAISED
     if stars is None:
         return RESIDENT_RESOLVED.format(number=ticket.id,
                                                 category=notify.category_name(ticket), note="")
@@ -60,15 +65,25 @@ def rate(turn: Turn, parse: Parse) -> str:
     return RESIDENT_RATED.format(stars="★" * ticket.rating, number=ticket.id)
 
 
+def awaiting_rating(turn: Turn) -> Ticket | None:
+    """The fix (完成) the resident was asked to rate in the last week and has not yet, if any."""
+    ticket = followed(turn.session, turn.resident.id, None, ("resolved",))
+    if ticket is not None and ticket.resolved_at is not None \
+            and ticket.resolved_at >= turn.now - LOOK_BACK_ANSWER:
+        return ticket
+    return None
+
+
 def judges_a_fix(turn: Turn, parse: Parse) -> bool:
     """"又坏了" with no place, or a bare "没有", just after a fix or a look back, judges that fix."""
     said = parse.text.strip(ANSWER_PUNCTUATION)
-    verdict = said in LOOK_BACK_NO or (
-        parse.intent in ("report", "unknown") and place_of(parse) is None
+    bare = said in LOOK_BACK_NO or said in DISSATISFIED or said in ("又坏了", "没修好")  # as taught
+    verdict = bare or (
+        parse.intent in ("report", "unknown", "rate") and place_of(parse) is None
         and any(word in parse.text for word in DISSATISFIED))
     ticket = reopenable(turn, parse.ticket) if verdict else None
     # "路灯又坏了" after a lift was fixed is a new problem, not a verdict on the lift
-    return ticket is not None and parse.category in (None, "other", ticket.category)
+    return ticket is not None and (bare or parse.category in (None, "other", ticket.category))
 
 
 def stayed_fixed(turn: Turn, text: str) -> str | None:

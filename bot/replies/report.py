@@ -15,3 +15,9 @@ LOCATION_NO_REPORT = "收到您的位置。请再用文字说明是什么问题�
 DUPLICATE_OFFER = ("已有同类问题 #{number}（{category}，{place}）正在处理。回复“是”一起跟进，处理进展都会通知您；"
                    "如果不是同一件事，回复“不是”，我另外登记。")
 DUPLICATE_FOLLOWED = "好的，您已一起跟进 #{number}，处理进展会通知您。"
+URGENT_OPENED_ASK_PLACE = ("情况紧急，已登记工单 #{number}（{category}），并立即通知了网格员和物业值班人员。"
+                           "请马上告诉我具体位置，比如“3栋2单元”，我转给他们。如有人员受伤或起火，请立即拨打119/120。")
+PLACE_ADDED = "已把位置“{place}”补充到工单 #{number}，处理人员马上能看到。"
+URGENT_ADDED = "已把您的话转给工单 #{number} 的处理人员。还请告诉我具体位置，比如“3栋2单元”。"
+URGENT_FOLLOWED = ("情况紧急，已有居民报告了同一件事：#{number}（{category}，{place}），工作人员正在处理，"
+                   "已告诉他们您也报告了。您已一起跟进 #{number}，进展会通知您。如有人员受伤或起火，请立即拨打119/120。")

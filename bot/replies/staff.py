@@ -15,7 +15,8 @@ ACTION_NAMES = {"opened": "登记", "claimed": "接单", "replied": "回复", "r
                 "closed": "评价办结", "reopened": "重新打开", "rejected": "退回", "merged": "并入",
                 "absorbed": "合并", "added": "补充", "photo": "补充照片", "warned": "到期提醒",
                 "reminded": "每日督办", "look_back": "回头看", "look_back_ok": "回头看确认正常",
-                "me_too": "同一问题跟进", "published": "公示原话", "unpublished": "撤回公示"}
+                "me_too": "同一问题跟进", "published": "公示原话", "unpublished": "撤回公示",
+                "place": "补充位置", "recategorised": "改类", "withdrawn": "撤销（不是报修）"}
 ACTORS = {"system": "系统", "resident": "居民"}
 STAFF_NO_TICKET = "没有找到工单 #{number}，请核对编号。"
 STAFF_NO_HOME = "没有找到 {home}，请核对楼栋、单元和房号。"
@@ -54,3 +55,9 @@ STREET_REMINDER = "**工单 #{number} 仍未办结**（已到街道一级，每�
 DIGEST_HEAD = "**每日工单简报**（{date}）\n> 新增：{new}\n> 未办结：{open}\n> 超时：{overdue}\n> 昨日办结：{resolved}"
 DIGEST_OVERDUE_HEAD = "超时工单（最久的在前）："
 DIGEST_LINE = "- #{number} {category}｜{place}｜{level}｜超时{late}"
+STAFF_PLACE_GIVEN = "工单 #{number} 的居民补充：{text}"
+STAFF_ALSO_REPORTED = "**工单 #{number}** {urgent}又有一位居民报告了同一件事：{text}\n（这位居民已一起跟进 #{number}，无需另外登记）"
+STAFF_RECATEGORISED = "工单 #{number} 的类别已改为{category}（原为{before}），已记为一次识别纠正。"
+STAFF_SAME_CATEGORY = "工单 #{number} 的类别已经是{category}，无需修改。"
+STAFF_UNKNOWN_CATEGORY = "没有“{given}”这个类别。可选：{names}。例如：改类 #{number} 电梯"
+STAFF_WITHDRAWN = "工单 #{number} 已撤销（不是报修），不计入超时、办结和满意度；已答复居民，并记为一次识别纠正。"

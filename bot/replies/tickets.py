@@ -21,3 +21,6 @@ RESIDENT_CLIMBED = "您的工单 #{number} {reason}，已按规定提交{level}�
 LOOK_BACK = ("回头看：您反映的 #{number}（{category}，{place}）处理完已经{days}天了，现在还好吗？"
              "一切正常请回复“好了”；如果又坏了，请回复“又坏了”，我们会重新处理。")
 LOOK_BACK_OK = "谢谢您的回复！有问题随时找我。"
+RESIDENT_WITHDRAWN = "您发的“{text}”不是需要报修的问题，工单 #{number} 已撤销，不用再等处理。{reason}"
+RESIDENT_WITHDRAWN_FOLLOWER = "您跟进的工单 #{number} 经工作人员核实不是需要报修的问题，已撤销。{reason}"
+WITHDRAWN_REASON = "工作人员说明：{reason}。"

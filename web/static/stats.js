@@ -128,6 +128,17 @@
     options: { scales: { y: { beginAtZero: true, ticks: { callback: function (v) { return v + "%"; } } } } }
   });
 
+  // the share of each month's tickets that staff corrected (改类, 不是报修)
+  draw("chart-corrected", {
+    type: "bar",
+    data: {
+      labels: stats.corrections.map(function (row) { return row.month; }),
+      datasets: [{ label: text.corrected, backgroundColor: P90,
+                   data: percent(pick(stats.corrections, ["share"])) }]
+    },
+    options: { scales: { y: { beginAtZero: true, ticks: { callback: function (v) { return v + "%"; } } } } }
+  });
+
   var votes = stats.votes.map(function (row) { return "#" + row.vote; });
   draw("chart-turnout", {
     type: "bar",
