@@ -28,6 +28,7 @@ EXPECT_SHIFT = {"rate": {"rate": 2.5}, "place": {"report": 3.0, "bind": -3.0}}
 YES = re.compile(r"^(是|是的|对|对的|对头|嗯|嗯嗯|好|好的|要得|没错|就是|就是这个|是这个|同一个|一样|yes|y|ok)[了啊呀的哈嘛吧!.~ ]*$")
 NO = re.compile(r"^(不是|不对|不是的|没有|没|不|否|不一样|另一个|别的|新的|no|n)[了啊呀的哈嘛吧!.~ ]*$|^不是")
 CHOICE = re.compile(r"^(?:第|选|选第|我选|选择)?\s*([1-9]|[一二三四五六七八九])\s*(?:个|项|条|号)?[了啊呀的哈吧!.~ ]*$")
+COMMAND_STRIP = " ,.!?~:;'\"()[]<>"
 CN_DIGIT = {ch: str(i) for i, ch in enumerate("一二三四五六七八九", start=1)}
 
 
@@ -106,7 +107,10 @@ class Engine:
         """Decide what a read message means."""
         model = self.model
         probs, cat_probs, urgency = model.read(features(reading))
-        if expect in EXPECT_SHIFT:
+        command = self.lexicon.commands.get(reading.norm.strip(COMMAND_STRIP))
+        if command is not None:  # one of the bot's own commands: certain
+            probs = {name: float(name == command) for name in probs}
+        elif expect in EXPECT_SHIFT:
             probs = _shifted(probs, EXPECT_SHIFT[expect])
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
         intent, confidence = ranked[0]

@@ -2,8 +2,10 @@
 
 The weights are trained offline by `make model` (`intents.train`, scikit-learn) and shipped as
 `data/model.json`; serving reads them here and needs neither scikit-learn nor numpy. Weights are
-stored as integers in hundredths; a message's feature vector is binary and scaled to unit length,
-so its score is bias + (sum of its features' weights) / sqrt(number of its features).
+stored as integers in hundredths. The intent table lists the whole vocabulary (a feature whose
+weights were all pruned as 0); a message's feature vector is binary over the vocabulary and scaled
+to unit length, so its score is bias + (sum of its features' weights) / sqrt(number of its features
+in the vocabulary): features never seen in training neither score nor dilute.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ class Linear:
     def from_json(cls, data: dict) -> Linear:
         """Read a model as `intents.train` writes it."""
         return cls(tuple(data["classes"]), tuple(b / SCALE for b in data["bias"]),
-                   {f: tuple(w / SCALE for w in row) for f, row in data["weights"].items()})
+                   {f: tuple(w / SCALE for w in row) if row else None for f, row in data["weights"].items()})
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Model:
 
     def __post_init__(self) -> None:
         """Join the weight tables."""
-        names = set(self.intent.weights) | set(self.category.weights) | set(self.urgent.weights)
+        names = set(self.intent.weights) | set(self.category.weights) | set(self.urgent.weights)  # the vocabulary
         self.table.update((f, (self.intent.weights.get(f), self.category.weights.get(f), self.urgent.weights.get(f)))
                           for f in names)
 
@@ -55,7 +57,7 @@ class Model:
         """Return the intent probabilities, the category probabilities (when a report is likely, or
         with_category says so) and the probability of urgency."""
         hits = [hit for hit in map(self.table.get, feats) if hit is not None]
-        norm = 1.0 / math.sqrt(len(feats)) if feats else 0.0
+        norm = 1.0 / math.sqrt(len(hits)) if hits else 0.0
         intent = _softmax(self.intent, [h[0] for h in hits if h[0] is not None], norm)
         category = None
         if with_category or (with_category is None and intent["report"] >= 0.05):

@@ -283,3 +283,19 @@ def test_dev_set_is_no_training_line() -> None:
     for path in sorted((PROJECT / "intents" / "data" / "corpus").glob("*.jsonl")):
         corpus |= {json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
     assert len(dev) == 120 and not dev & corpus
+
+
+@pytest.mark.parametrize(("text", "intent"), [("查询", "query_status"), ("查一下。", "query_status"),
+                                              ("帮助", "help"), ("退订", "unsubscribe"), ("订阅!", "subscribe")])
+def test_the_bots_own_commands_are_certain(engine: Engine, text: str, intent: str) -> None:
+    """A message that is one of the commands the bot's replies teach takes that intent, surely."""
+    got = engine.parse(text)
+    assert (got.intent, got.confidence, got.ask) == (intent, 1.0, False)
+
+
+def test_unseen_characters_do_not_dilute_a_danger(engine: Engine) -> None:
+    """Markup or junk around a report (characters the models never saw) does not hide its urgency."""
+    junk = "<img src=x onerror=\"document.title='pwned'\">" + "㐀㐁㐂㐃㐄" * 20
+    plain = engine.parse("3栋电梯坏了，有人被困")
+    padded = engine.parse(junk + "3栋电梯坏了，有人被困")
+    assert plain.urgent and padded.urgent and padded.intent == "report"
