@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-import cli
-import scheduler.cli
+import commands
 import settings
 from bot.channels import wechat, wecom
 from bot.ratelimit import Limiter
@@ -31,45 +30,41 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     test_config = test_config or {}
     path = test_config.get("config_path")
-    config = settings.load(Path(path) if path else None, test_config.get("overrides"))
+    config = settings.read(Path(path) if path else None, test_config.get("overrides"))
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = make_engine(config["database"]["url"], schema=test_config.get("schema"))
+    engine = make_engine(config.database.url, schema=test_config.get("schema"))
     sessions = make_sessionmaker(engine)
     clock = test_config.get("clock", utc_now)
     tokens = DbTokenStorage(sessions, clock)
     services = Services(
         config=config, engine=engine, sessions=sessions,
-        wechat=WeChatApi(config["wechat"], tokens), wecom=WeComApi(config.get("wecom", {}), tokens),
+        wechat=WeChatApi(config.wechat, tokens), wecom=WeComApi(config.wecom, tokens),
         clock=clock, reply_deadline=test_config.get("reply_deadline", 4.0),
         spool=_drainer(config, test_config, prepare=not test_config),
-        limiter=Limiter.from_config(config))
+        limiter=Limiter.from_config(config.ratelimit))
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
     app.register_blueprint(wecom.bp)
     for blueprint in (health.bp, board.bp, open311.bp, stats.bp, sim.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(413, _too_large)
-    for command in cli.COMMANDS:
-        app.cli.add_command(command)
-    for command in scheduler.cli.COMMANDS:  # they start nothing until invoked
-        app.cli.add_command(command)
+    commands.init_app(app)  # they start nothing until invoked
     return app
 
 
-def _drainer(config: dict[str, Any], test_config: dict[str, Any], *, prepare: bool) -> Drainer:
+def _drainer(config: settings.Settings, test_config: dict[str, Any], *, prepare: bool) -> Drainer:
     """The spool for this database; a real start makes its folder.
 
     Tests that name no `spool.dir` get one under the system's temporary folder, never
     in the project's data/ (a test app makes it only if it ever spools).
     """
-    conf = config.get("spool", {})
-    base = conf.get("dir", "data/spool")
+    base: str | Path = config.spool.dir
     if test_config and "spool.dir" not in test_config.get("overrides", {}):
         base = Path(tempfile.gettempdir()) / "linli-test-spool"
-    folder = spool_dir(base, config["database"]["url"], test_config.get("schema"), PROJECT)
-    spool = Spool(folder, conf.get("max_messages", 10_000))
+    folder = spool_dir(base, config.database.url, test_config.get("schema"), PROJECT)
+    spool = Spool(folder, config.spool.max_messages)
     if prepare:
         try:
             spool.folder.mkdir(mode=0o700, parents=True, exist_ok=True)

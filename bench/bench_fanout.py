@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import outbox  # noqa: E402
-from bot.handlers.market import FAN_OUT_SENDERS, send_notice  # noqa: E402
+from bot.notices import send_notice  # noqa: E402
+from bot.outbox import FAN_OUT_SENDERS  # noqa: E402
 from models import Resident, transaction  # noqa: E402
 from tests.conftest import Clock, make_app  # noqa: E402
 from tests.fakes import FakeWeChat, Served  # noqa: E402

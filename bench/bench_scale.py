@@ -228,16 +228,17 @@ def _collect(app: Any, repeat: int) -> tuple[list[float] | None, str]:
 
 def _todo(app: Any, staff_id: int, repeat: int) -> tuple[list[float] | None, str]:
     from bot.handlers import staff as handlers
-    from bot import replies
+    from bot.replies.staff import STAFF_TODO_HEAD
+    from bot.turn import StaffTurn
     from models import Staff
 
     services = app.extensions["linli"]
 
     def ask() -> None:
         with app.app_context(), services.sessions() as session:
-            turn = handlers.StaffTurn(session, session.get(Staff, staff_id), services.clock(), services)
-            answer = handlers.handle(turn, "todo", "")
-            assert answer.startswith(replies.STAFF_TODO_HEAD.split("{")[0]), answer[:80]
+            turn = StaffTurn(session, session.get(Staff, staff_id), services.clock(), services)
+            answer = handlers.todo(turn, "")
+            assert answer.startswith(STAFF_TODO_HEAD.split("{")[0]), answer[:80]
             session.rollback()
 
     return timed(ask, repeat), ""

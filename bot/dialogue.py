@@ -7,29 +7,29 @@ the resident politely; the handler's changes are rolled back.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Callable
 
 from sqlalchemy.orm import Session
 
 import intents
 from intents import Parse
-from bot import outbox, replies
-from bot.handlers import (account, bind, followup, general, market, media, privacy, report, staff,
-                          status, vote)
+from bot import outbox
+from bot.commands import STAFF_COMMANDS
+from bot.handlers import (account, bind, followup, general, market, media, privacy, report, status,
+                          vote)
 from bot.inbound import Inbound
+from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
+from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
+from bot.replies.staff import NOT_STAFF
 from bot.services import Services
-from bot.turn import Turn
+from bot.tickets import place_of
+from bot.turn import StaffTurn, Turn
+from bot.words import CANCEL_WORDS
 from models import resident_for, staff_by_user
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 1000  # characters; a report longer than this is not a chat message
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
-# On the residents' account, a staff command must name a ticket to be taken as one.
-# Four-character staff words that no resident writes otherwise (确认绑定, 发起征集, ...).
-STAFF_ONLY = frozenset(replies.MORE_STAFF_COMMANDS.values())
-STRICT_COMMAND = re.compile(r"^\s*(?:\S{2}\s*[#＃]\s*\d+|待办\s*$)")
 
 Handler = Callable[[Turn, Parse], str]
 
@@ -54,11 +54,6 @@ NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "m
                          "subscribe", "unsubscribe", "rate", "suggest"})
 
 
-def too_long(inbound: Inbound) -> bool:
-    """Tell whether a text is too long to be a chat message."""
-    return inbound.text is not None and len(inbound.text) > MAX_TEXT
-
-
 def respond(services: Services, session: Session, inbound: Inbound) -> str:
     """Answer one message; an unexpected failure becomes an apology, not silence."""
     try:
@@ -68,15 +63,16 @@ def respond(services: Services, session: Session, inbound: Inbound) -> str:
             now = services.clock()
             resident = resident_for(session, inbound.sender, now)  # staff on WeChat too: the
             outbox.release_held(session, inbound.sender, now)  # 48-hour window opens for them
-            command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
-            if command and (staff_by_user(session, inbound.sender, "wechat")
-                            or command[0] in STAFF_ONLY or (
-                    STRICT_COMMAND.match(inbound.text or "") and command[0] != "reply")):
+            # On the residents' account a staff command is taken as one from registered staff,
+            # or when no resident would write it so (bot/commands.py, StaffCommand.claims).
+            found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
+            if found and (staff_by_user(session, inbound.sender, "wechat")
+                          or found[0].claims(inbound.text or "")):
                 return _staff(services, session, inbound)
             return _route(Turn(session, resident, now, services), inbound)
     except Exception:
         log.exception("handling %s message %s failed", inbound.kind, inbound.key)
-        return replies.SORRY
+        return SORRY
 
 
 def _staff(services: Services, session: Session, inbound: Inbound) -> str:
@@ -86,12 +82,12 @@ def _staff(services: Services, session: Session, inbound: Inbound) -> str:
     channel = "wechat" if inbound.channel == "wechat" else "wecom"
     member = staff_by_user(session, inbound.sender, channel)
     if member is None:
-        return replies.NOT_STAFF
-    command = staff.command_of(inbound.text or "") if inbound.kind == "text" else None
-    if command is None:
-        return replies.STAFF_HELP
-    turn = staff.StaffTurn(session, member, services.clock(), services)
-    return staff.handle(turn, *command)
+        return NOT_STAFF
+    found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
+    if found is None:
+        return STAFF_COMMANDS.help()
+    command, rest = found
+    return STAFF_COMMANDS.run(StaffTurn(session, member, services.clock(), services), command, rest)
 
 
 def _route(turn: Turn, inbound: Inbound) -> str:
@@ -106,24 +102,22 @@ def _route(turn: Turn, inbound: Inbound) -> str:
     if inbound.kind == "location":
         return _location(turn, inbound)
     if inbound.kind == "voice" and not (inbound.text or "").strip():
-        return replies.VOICE_UNRECOGNISED
+        return VOICE_UNRECOGNISED
     if inbound.kind in ("text", "voice"):
         text = (inbound.text or "").strip()
-        return understand(turn, text) if text else replies.EMPTY_TEXT
-    return replies.UNSUPPORTED
+        return understand(turn, text) if text else EMPTY_TEXT
+    return UNSUPPORTED
 
 
 def understand(turn: Turn, text: str) -> str:
     """Read a text with the intent engine and hand it to one handler."""
-    if len(text) > MAX_TEXT:
-        return replies.TOO_LONG.format(limit=MAX_TEXT)
     private = privacy.answer(turn, text)  # PIPL requests: no intent label, recognised first
     if private is not None:
         return private
     waiting = turn.pending()
-    if waiting is not None and waiting.waiting_for == "place" and text in replies.CANCEL_WORDS:
+    if waiting is not None and waiting.waiting_for == "place" and text in CANCEL_WORDS:
         turn.stop_waiting()
-        return replies.REPORT_CANCELLED
+        return REPORT_CANCELLED
     if waiting is not None and waiting.waiting_for == "duplicate":
         answered = report.answer_duplicate(turn, waiting, text)
         if answered is not None:
@@ -136,38 +130,26 @@ def understand(turn: Turn, text: str) -> str:
     if waiting is not None and waiting.waiting_for == "place" and answers_where:
         return report.fill_place(turn, waiting, parse)
     if turn.expired == "place" and answers_where:
-        return replies.PLACE_EXPIRED
-    if _verdict_on_a_fix(turn, parse):
+        return PLACE_EXPIRED
+    if followup.judges_a_fix(turn, parse):
         return followup.rate(turn, parse)
-    if parse.text.strip(" 。.!！~～") in replies.LOOK_BACK_YES:
-        confirmed = followup.stayed_fixed(turn)
-        if confirmed is not None:
-            return confirmed
+    confirmed = followup.stayed_fixed(turn, parse.text)
+    if confirmed is not None:
+        return confirmed
     if parse.intent == "report":
         return report.report(turn, parse, media.described_photos(turn))
     return HANDLERS[parse.intent](turn, parse)
 
 
-def _verdict_on_a_fix(turn: Turn, parse: Parse) -> bool:
-    """"又坏了" with no place, or a bare "没有", just after a fix or a look back, judges that fix."""
-    said = parse.text.strip(" 。.!！~～")
-    verdict = said in replies.LOOK_BACK_NO or (
-        parse.intent in ("report", "unknown") and report.place_of(parse) is None
-        and any(word in parse.text for word in replies.DISSATISFIED))
-    ticket = followup.reopenable(turn, parse.ticket) if verdict else None
-    # "路灯又坏了" after a lift was fixed is a new problem, not a verdict on the lift
-    return ticket is not None and parse.category in (None, "other", ticket.category)
-
-
 def _new_report(parse: Parse) -> bool:
     """A full report of its own (problem and place) is not the answer to "where?"."""
     return parse.intent == "report" and parse.category not in (None, "other") \
-        and report.place_of(parse) is not None and parse.place != parse.text.strip()
+        and place_of(parse) is not None and parse.place != parse.text.strip()
 
 
 def _location(turn: Turn, inbound: Inbound) -> str:
     waiting = turn.pending()
     place = inbound.label or f"{inbound.latitude},{inbound.longitude}"
     if waiting is None or waiting.waiting_for != "place":
-        return replies.LOCATION_NO_REPORT
+        return LOCATION_NO_REPORT
     return report.fill_place(turn, waiting, intents.parse(place), place=place)

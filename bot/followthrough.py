@@ -6,13 +6,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from bot import notify, replies
+from bot import notify
+from bot.replies.staff import (DIGEST_HEAD, DIGEST_LINE, DIGEST_OVERDUE_HEAD, OVERDUE_RESOLVE,
+                               OVERDUE_RESPONSE, STAFF_WARNING, STREET_REMINDER)
+from bot.replies.tickets import LOOK_BACK, RESIDENT_CLIMBED
 from bot.services import Services
 from models import Ticket, record, transaction
-from models.sla import CATEGORY_DEFAULTS, deadlines, restart_clock
-from models.staff import LEVELS
+from models.sla import deadlines, duration_rough, longest_resolve, restart_clock
+from models.staff import LEVELS, LEVEL_NAMES
 from models.tickets import OPEN_STATES
-from settings import parse_duration
 
 WARN_SHARE = 5  # warn the handler when a fifth of the time to fix is left
 REMIND_EVERY = timedelta(days=1)
@@ -34,18 +36,16 @@ def sla_sweep(services: Services) -> str:
 
 def _longest_warning(services: Services) -> timedelta:
     """How early the earliest warning can come, over every category the config or defaults name."""
-    named = set(CATEGORY_DEFAULTS) | set(services.config.get("sla", {}).get("category", {}))
-    return timedelta(seconds=max(deadlines(services.config, c, u).resolve
-                                 for c in named | {None} for u in (False, True)) / WARN_SHARE)
+    return timedelta(seconds=longest_resolve(services.config.sla) / WARN_SHARE)
 
 
 def _step(services: Services, session, ticket: Ticket, now: datetime) -> int:  # type: ignore[no-untyped-def]
-    limits = deadlines(services.config, ticket.category, ticket.urgent)
+    limits = deadlines(services.config.sla, ticket.category, ticket.urgent)
     if ticket.assignee_id is None and ticket.response_due_at and ticket.response_due_at <= now:
-        return _climb(services, session, ticket, now, replies.OVERDUE_RESPONSE)
+        return _climb(services, session, ticket, now, OVERDUE_RESPONSE)
     if ticket.assignee_id is not None and ticket.resolve_due_at:
         if ticket.resolve_due_at <= now:
-            return _climb(services, session, ticket, now, replies.OVERDUE_RESOLVE)
+            return _climb(services, session, ticket, now, OVERDUE_RESOLVE)
         warn_from = ticket.resolve_due_at - timedelta(seconds=limits.resolve / WARN_SHARE)
         if ticket.warned_at is None and warn_from <= now:
             _warn(services, session, ticket, now)
@@ -58,7 +58,7 @@ def _warn(services: Services, session, ticket: Ticket, now: datetime) -> None:  
     ticket.warned_at = now
     event = record(session, ticket, actor=SYSTEM, action="warned", now=now)
     session.flush()
-    notify.to_staff(session, ticket.assignee, replies.STAFF_WARNING.format(
+    notify.to_staff(session, ticket.assignee, STAFF_WARNING.format(
         number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
         due=services.local(ticket.resolve_due_at).strftime("%m-%d %H:%M")),
         key=f"ticket:{ticket.id}:warned:{event.id}", now=now, ticket=ticket)
@@ -73,16 +73,16 @@ def _climb(services: Services, session, ticket: Ticket, now: datetime,  # type: 
         ticket.reminded_at = now
         event = record(session, ticket, actor=SYSTEM, action="reminded", now=now, note=reason)
         session.flush()
-        text = replies.STREET_REMINDER.format(number=ticket.id, card=notify.card(services, ticket))
+        text = STREET_REMINDER.format(number=ticket.id, card=notify.card(services, ticket))
         notify.tell_level(services, session, ticket, text, stage=f"reminded:{event.id}", now=now)
         return 1
     ticket.level = LEVELS[LEVELS.index(ticket.level) + 1]
-    restart_clock(services.config, ticket, now)
+    restart_clock(services.config.sla, ticket, now)
     record(session, ticket, actor=SYSTEM, action=f"escalated:{ticket.level}", now=now, note=reason)
     session.flush()
     notify.escalated(services, session, ticket, reason, now)
-    notify.to_followers(session, ticket, replies.RESIDENT_CLIMBED.format(
-        number=ticket.id, reason=reason, level=replies.LEVEL_NAMES[ticket.level]),
+    notify.to_followers(session, ticket, RESIDENT_CLIMBED.format(
+        number=ticket.id, reason=reason, level=LEVEL_NAMES[ticket.level]),
         event=f"climbed:{ticket.level}", now=now)
     return 1
 
@@ -90,7 +90,7 @@ def _climb(services: Services, session, ticket: Ticket, now: datetime,  # type: 
 def look_back(services: Services) -> str:
     """Ask the followers of tickets fixed a while ago whether they stayed fixed."""
     now = services.clock()
-    after = timedelta(seconds=parse_duration(services.config.get("followup", {}).get("look_back", "7d")))
+    after = timedelta(seconds=services.config.followup.look_back)
     with transaction(services.sessions) as session:
         tickets = session.scalars(select(Ticket).where(
             Ticket.state.in_(("resolved", "closed")), Ticket.looked_back_at.is_(None),
@@ -98,7 +98,7 @@ def look_back(services: Services) -> str:
         for ticket in tickets:
             ticket.looked_back_at = now
             record(session, ticket, actor=SYSTEM, action="look_back", now=now)
-            notify.to_followers(session, ticket, replies.LOOK_BACK.format(
+            notify.to_followers(session, ticket, LOOK_BACK.format(
                 number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
                 days=max(1, (now - ticket.resolved_at).days)), event="look_back", now=now)
     return f"{len(tickets)} ticket(s) looked back on"
@@ -108,7 +108,7 @@ def daily_digest(services: Services) -> str:
     """Post the morning figures to each level's group chat, the oldest overdue first."""
     now = services.clock()
     today = services.local(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    groups = [g for g in services.config.get("wecom", {}).get("group_webhooks", {}) if g in LEVELS]
+    groups = [g for g in services.config.wecom.group_webhooks if g in LEVELS]
     with transaction(services.sessions) as session:
         open_tickets = session.scalars(select(Ticket).where(Ticket.state.in_(OPEN_STATES))).all()
         overdue = sorted((t for t in open_tickets if _late(t, now)), key=lambda t: _late(t, now),
@@ -116,14 +116,14 @@ def daily_digest(services: Services) -> str:
         new = sum(1 for t in open_tickets if t.created_at >= now - timedelta(days=1))
         resolved = len(session.scalars(select(Ticket.id).where(
             Ticket.resolved_at >= today - timedelta(days=1), Ticket.resolved_at < today)).all())
-        lines = [replies.DIGEST_HEAD.format(date=services.local(now).strftime("%m月%d日"), new=new,
+        lines = [DIGEST_HEAD.format(date=services.local(now).strftime("%m月%d日"), new=new,
                                             open=len(open_tickets), overdue=len(overdue),
                                             resolved=resolved)]
         if overdue:
-            lines.append(replies.DIGEST_OVERDUE_HEAD)
-            lines += [replies.DIGEST_LINE.format(
+            lines.append(DIGEST_OVERDUE_HEAD)
+            lines += [DIGEST_LINE.format(
                 number=t.id, category=notify.category_name(t), place=t.place or "—",
-                level=replies.LEVEL_NAMES[t.level], late=replies.duration_rough(_late(t, now)))
+                level=LEVEL_NAMES[t.level], late=duration_rough(_late(t, now)))
                 for t in overdue[:10]]
         for group in groups:
             notify.to_group(services, session, group, "\n".join(lines),

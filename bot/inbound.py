@@ -31,8 +31,9 @@ from sqlalchemy.exc import (DBAPIError, IntegrityError, InterfaceError, Operatio
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from bot import outbox, replies
+from bot import outbox
 from bot.ratelimit import ALLOWED, SILENT, Verdict
+from bot.replies.general import RATE_LIMITED, TOO_LONG
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
@@ -40,6 +41,7 @@ from models.ratelimit import bucket_key
 
 log = logging.getLogger(__name__)
 
+MAX_TEXT = 1000  # characters; a message longer than this is not a chat message
 POLL_SECONDS = 0.1
 # Rows are committed "done", or "failed" by a handler that caught its own error (the
 # next retry takes it over at once); a "processing" row, committed only by older
@@ -118,8 +120,11 @@ def receive(services: Services, inbound: Inbound, respond: Responder) -> str | N
     """Handle a message once however often it arrives; return the passive reply or None.
 
     When the database does not take the message within CLAIM_TIMEOUT, or fails, the
-    message is kept in the spool and handled once the database is back.
+    message is kept in the spool and handled once the database is back. A text over
+    MAX_TEXT is answered at once and nothing of it is stored, whatever the channel.
     """
+    if inbound.text is not None and len(inbound.text) > MAX_TEXT:
+        return TOO_LONG.format(limit=MAX_TEXT)
     started = time.monotonic()
     job = Job(deferred=services.reply_deadline <= 0)  # no time to answer: always push
     future = services.executor.submit(_admit_and_work, services, inbound, job, respond)
@@ -137,7 +142,7 @@ def receive(services: Services, inbound: Inbound, respond: Responder) -> str | N
         raise job.failure
     claim = job.claim or Claim()
     if not claim.verdict.allowed:
-        return replies.RATE_LIMITED if claim.verdict.warn else None
+        return RATE_LIMITED if claim.verdict.warn else None
     _drain_soon(services, respond)
     if claim.row_id is None:
         return _stored_reply(services, inbound.key)
@@ -219,7 +224,7 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
     now = services.clock()
     inserted = False
     try:
-        with transaction(services.sessions) as session:
+        with services.transaction() as session:  # what the handler queued goes out after commit
             verdict = gate(session)
             if not verdict.allowed:
                 _settle(job, Claim(verdict=verdict))
@@ -245,8 +250,6 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
         if inserted:
             _mark_failed(services, inbound, now)
         raise
-    if outbox.queued(session):
-        outbox.kick(services)  # whatever the handler queued goes out now, after the commit
     return reply if via == "passive" else None  # a pushed reply must not also go passively
 
 
@@ -267,7 +270,7 @@ def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responde
 
     The UPDATE locks the row, so a concurrent retry waits and then finds it done.
     """
-    with transaction(services.sessions) as session:
+    with services.transaction() as session:
         taken = session.execute(
             update(InboundMessage)
             .where(InboundMessage.dedupe_key == inbound.key,
@@ -281,8 +284,6 @@ def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responde
             return None
         row = session.get(InboundMessage, taken)
         reply, via = _respond(services, session, inbound, row, job, respond)
-    if outbox.queued(session):
-        outbox.kick(services)
     return reply if via == "passive" else None
 
 

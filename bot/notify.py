@@ -9,10 +9,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbox, replies
+from bot import outbox
+from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED_CARD, HISTORY_LINE,
+                               URGENT_MARK)
 from bot.services import Services
 from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
+from models.categories import SUGGESTION
+from models.categories import category_name as name_of_category
 from models.privacy import hide_rooms, mask_phones
+from models.staff import LEVEL_NAMES
 
 HISTORY_LIMIT = 10
 
@@ -20,17 +25,17 @@ HISTORY_LIMIT = 10
 def category_name(ticket: Ticket) -> str:
     """Say the ticket's category in Chinese."""
     if ticket.kind == "suggestion":
-        return replies.SUGGESTION_CATEGORY
-    return replies.category_name(ticket.category)
+        return SUGGESTION.name
+    return name_of_category(ticket.category)
 
 
 def card(services: Services, ticket: Ticket) -> str:
     """The ticket card staff see: number, category, place, urgency, words, photos, times."""
     links = " ".join(f"[{i}]({p.pic_url})" for i, p in enumerate(ticket.photos, 1) if p.pic_url)
-    return replies.CARD.format(
-        number=ticket.id, urgent=replies.URGENT_MARK if ticket.urgent else "",
+    return CARD.format(
+        number=ticket.id, urgent=URGENT_MARK if ticket.urgent else "",
         category=category_name(ticket), place=ticket.place or "—", text=ticket.text,
-        photos=replies.CARD_PHOTO.format(links=links) if links else "",
+        photos=CARD_PHOTO.format(links=links) if links else "",
         created=_when(services, ticket.created_at),
         due=_when(services, ticket.response_due_at) if ticket.response_due_at else "—")
 
@@ -57,8 +62,8 @@ def level_staff(session: Session, ticket: Ticket, level: str) -> list[Staff]:
 def escalated(services: Services, session: Session, ticket: Ticket, reason: str,
               now: datetime) -> None:
     """Tell the ticket's new level, once: its people and its group chat, with the history."""
-    level = replies.LEVEL_NAMES[ticket.level]
-    text = replies.ESCALATED_CARD.format(number=ticket.id, level=level, reason=reason or "—",
+    level = LEVEL_NAMES[ticket.level]
+    text = ESCALATED_CARD.format(number=ticket.id, level=level, reason=reason or "—",
                                          card=card(services, ticket),
                                          history=history(services, session, ticket))
     tell_level(services, session, ticket, text, stage=f"level:{ticket.level}:{len(ticket.events)}",
@@ -78,21 +83,21 @@ def history(services: Services, session: Session, ticket: Ticket) -> str:
     """The ticket's latest events, one line each."""
     events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                              .order_by(TicketEvent.id.desc()).limit(HISTORY_LIMIT)).all()
-    return "\n".join(replies.HISTORY_LINE.format(
+    return "\n".join(HISTORY_LINE.format(
         when=_when(services, e.at), who=_actor(e.actor),
         what=_action(e.action) + (f"（{e.note}）" if e.note else "")) for e in reversed(events))
 
 
 def _actor(actor: str) -> str:
     """居民 for residents, 系统 for the system, staff by their level and name."""
-    return replies.ACTORS.get(actor.split(":", 1)[0], actor)
+    return ACTORS.get(actor.split(":", 1)[0], actor)
 
 
 def _action(action: str) -> str:
     """An event's action in Chinese: 接单, 升级到物业, ..."""
     if action.startswith("escalated:"):
-        return "升级到" + replies.LEVEL_NAMES.get(action.split(":", 1)[1], "")
-    return replies.ACTION_NAMES.get(action, action)
+        return "升级到" + LEVEL_NAMES.get(action.split(":", 1)[1], "")
+    return ACTION_NAMES.get(action, action)
 
 
 def to_followers(session: Session, ticket: Ticket, text: str, *, event: str,
@@ -114,6 +119,15 @@ def followers(session: Session, ticket: Ticket) -> list[Resident]:
                                 .where(Follower.ticket_id == ticket.id).order_by(Follower.id)))
 
 
+def to_handlers(session: Session, ticket: Ticket, text: str, *, event: str, now: datetime) -> None:
+    """Queue a message to whoever handles the ticket: its assignee, else its level's staff."""
+    people: list[Staff] = [ticket.assignee] if ticket.assignee else \
+        level_staff(session, ticket, ticket.level)
+    for member in people:
+        to_staff(session, member, text, key=f"ticket:{ticket.id}:{event}:staff:{member.id}",
+                 now=now, ticket=ticket)
+
+
 def to_staff(session: Session, member: Staff, text: str, *, key: str, now: datetime,
              ticket: Ticket | None = None) -> None:
     """Queue a message to one staff member on their channel."""
@@ -129,7 +143,7 @@ def to_group(services: Services, session: Session, group: str, text: str, *, key
 
     A group is wider than the staff who handle a ticket: phone numbers go half hidden.
     """
-    if group not in services.config.get("wecom", {}).get("group_webhooks", {}):
+    if group not in services.config.wecom.group_webhooks:
         return
     outbox.enqueue(session, key=key, channel="wecom_group", recipient=group, body=mask_phones(text),
                    now=now, kind="markdown", ticket_id=ticket.id if ticket else None)

@@ -15,15 +15,18 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import Services
 from bot.wxapi import UNFOLLOWED, WINDOW_CLOSED, DeliveryError
 from models import OutboxMessage, Resident, transaction
+
+if TYPE_CHECKING:  # Services sends after its transactions commit (send_after_commit)
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ PUSHES_PER_WINDOW = 5
 GROUP_PER_MINUTE = 20
 CUSTOMER_SERVICE = "wechat message/custom/send"
 CLAIM_BATCH = 20  # claimed per commit by fan-out senders; still sent and settled one at a time
+FAN_OUT_SENDERS = 16  # senders side by side when a commit queued more than a batch
 # Senders in one process take turns at the database: SQLite's busy handler sleeps up to
 # 100 ms when writers collide, which would turn parallel senders back into a queue.
 _DB_TURN = threading.Lock()
@@ -91,33 +95,50 @@ def release_held(session: Session, openid: str, now: datetime) -> int:
         .where(OutboxMessage.channel == "wechat", OutboxMessage.recipient == openid,
                OutboxMessage.status == "held")
         .values(status="pending", due_at=now)).rowcount
-    if released:
-        session.info[QUEUED] = True
+    session.info[QUEUED] = queued(session) + released
     return released
 
 
-QUEUED = "linli.outbox_queued"  # session.info: this session queued something to send
+QUEUED = "linli.outbox_queued"  # session.info: how many messages this session queued or released
+SENDING = "linli.outbox_sending"  # session.info: the send started after this session committed
 
 
 @event.listens_for(Session, "before_flush")
 def _note_queued(session: Session, _context: object, _instances: object) -> None:
-    if not session.info.get(QUEUED) and any(isinstance(o, OutboxMessage) for o in session.new):
-        session.info[QUEUED] = True
+    new = sum(1 for o in session.new if isinstance(o, OutboxMessage))
+    if new:
+        session.info[QUEUED] = queued(session) + new
 
 
-def queued(session: Session) -> bool:
-    """Tell whether this session queued (or released) a message, so a sender is worth waking."""
-    return bool(session.info.get(QUEUED))
+def queued(session: Session) -> int:
+    """How many messages this session queued (or released), so a sender is worth waking."""
+    return int(session.info.get(QUEUED, 0))
 
 
-def kick(services: Services) -> Future[int]:
+def send_after_commit(services: Services, session: Session) -> None:
+    """Start sending what a committed session queued: the one place sending is triggered.
+
+    More than a batch (a notice, a reminder) goes out through several senders side by side.
+    """
+    count = queued(session)
+    if count:
+        session.info[SENDING] = kick(services, FAN_OUT_SENDERS if count > CLAIM_BATCH else 1)
+
+
+def sent_after_commit(session: Session) -> int:
+    """Wait for the send started after the session committed; return how many messages went."""
+    sending: Future[int] | None = session.info.get(SENDING)
+    return sending.result() if sending is not None else 0
+
+
+def kick(services: Services, senders: int = 1) -> Future[int]:
     """Deliver what is due, in this process's sender thread, without waiting."""
-    return services.sender.submit(_deliver_logged, services)
+    return services.sender.submit(_deliver_logged, services, senders)
 
 
-def _deliver_logged(services: Services) -> int:
+def _deliver_logged(services: Services, senders: int = 1) -> int:
     try:  # stale claims are recovered by the scheduler's outbox job, not on every kick
-        return deliver_due(services, recover=False)
+        return deliver_due(services, senders=senders, recover=False)
     except Exception:  # the next kick or sweep tries again; nothing is lost
         log.exception("outbox delivery stopped")
         return 0
@@ -283,7 +304,7 @@ def _dispatch(services: Services, held: Claimed, now: datetime) -> str:
 
 def _check_response_host(services: Services, url: str) -> None:
     """Post late replies only to WeCom's own host: a response_url came from outside."""
-    base = services.config.get("wecom", {}).get("api_base_url", "https://qyapi.weixin.qq.com/cgi-bin/")
+    base = services.config.wecom.api_base_url
     if urlsplit(url).netloc != urlsplit(base).netloc:
         raise DeliveryError("response_url is not on the WeCom API host", permanent=True)
 
@@ -305,7 +326,7 @@ def _to_resident(services: Services, message: OutboxMessage, resident: Reach | N
         else:
             return CUSTOMER_SERVICE
     # a message kind named like a template ([wechat.templates]) may go as that template
-    template = services.config["wechat"].get("templates", {}).get(message.kind)
+    template = services.config.wechat.templates.get(message.kind)
     if template:
         services.wechat.send_template(message.recipient, template,
                                       {"content": {"value": message.body}})
@@ -315,7 +336,7 @@ def _to_resident(services: Services, message: OutboxMessage, resident: Reach | N
 
 def _to_group(services: Services, message: OutboxMessage, now: datetime) -> str:
     """Post to a group robot, at most 20 messages a minute per group."""
-    url = services.config.get("wecom", {}).get("group_webhooks", {}).get(message.recipient)
+    url = services.config.wecom.group_webhooks.get(message.recipient)
     if not url:
         raise DeliveryError(f"no group robot configured for {message.recipient}", permanent=True)
     with services.sessions() as session:

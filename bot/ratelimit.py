@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Float, and_, case, literal, not_, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from models.ratelimit import RateLimit
+from settings import RateLimit as Limits
 
 WARN_EVERY = 60.0  # seconds: a limited sender is told at most once a minute
 MAX_REMEMBERED = 10_000  # senders this process remembers as refused
@@ -51,12 +51,9 @@ class Limiter:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Limiter | None:
+    def from_config(cls, limits: Limits | None) -> Limiter | None:
         """Build the limiter from `[ratelimit]`; None when the section is absent."""
-        section = config.get("ratelimit")
-        if not isinstance(section, dict):
-            return None
-        return cls(section["per_minute"], section["burst"])
+        return None if limits is None else cls(limits.per_minute, limits.burst)
 
     def known_refused(self, sender: str, now: float) -> bool:
         """Tell, without the database, whether the sender's bucket is still empty."""

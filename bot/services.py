@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import outbox
 from bot.wxapi import WeChatApi, WeComApi
+from models import transaction
+from settings import Settings
 
 if TYPE_CHECKING:
     from bot.ratelimit import Limiter
@@ -29,7 +33,7 @@ def utc_now() -> datetime:
 class Services:
     """Config, database, clock and API client for one app."""
 
-    config: dict[str, Any]
+    config: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     wechat: WeChatApi
@@ -47,11 +51,24 @@ class Services:
     @property
     def tz(self) -> ZoneInfo:
         """Return the estate's time zone (Asia/Shanghai by default)."""
-        return ZoneInfo(self.config.get("scheduler", {}).get("timezone", "Asia/Shanghai"))
+        return self.config.scheduler.tz
 
     def local(self, moment: datetime) -> datetime:
         """Return a moment in the estate's time zone."""
         return moment.astimezone(self.tz)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Yield a session whose work commits together; what it queued goes out right after.
+
+        The messages it wrote to the outbox are handed to this process's sender once the
+        commit has made them visible (outbox.send_after_commit), never before, and not if
+        the work is rolled back. Scheduled sweeps use models.transaction instead and leave
+        their messages to the outbox job.
+        """
+        with transaction(self.sessions) as session:
+            yield session
+        outbox.send_after_commit(self, session)
 
     def close(self) -> None:
         """Finish the work in hand and release the database."""

@@ -1,4 +1,6 @@
-"""One turn of a conversation: who wrote, when, and where to record what follows."""
+"""One turn of a conversation: who wrote, when, and where to record what follows.
+
+A resident's turn (`Turn`) and a staff member's (`StaffTurn`): what every handler gets."""
 from __future__ import annotations
 
 import json
@@ -9,7 +11,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.services import Services
-from models import Conversation, Resident
+from models import Conversation, Resident, Staff
+from models.staff import LEVEL_NAMES
 
 PENDING_FOR = timedelta(minutes=10)
 
@@ -55,3 +58,18 @@ class Turn:
         if waiting is not None:
             self.session.delete(waiting)
             self.session.flush()
+
+
+@dataclass
+class StaffTurn:
+    """One staff message: the session, who wrote, when, and the services."""
+
+    session: Session
+    staff: Staff
+    now: datetime
+    services: Services
+
+    @property
+    def actor(self) -> str:
+        """Return how this staff member appears in a ticket's event log."""
+        return f"{LEVEL_NAMES[self.staff.role]}·{self.staff.name}"

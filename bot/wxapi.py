@@ -20,6 +20,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from models import AccessToken, transaction
+from settings import WeChat, WeCom
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,10 @@ def _call(send: Callable[[], Any]) -> Any:
 class WeChatApi:
     """Messages to residents through the Official Account."""
 
-    def __init__(self, config: dict[str, Any], storage: SessionStorage) -> None:
-        self._client = _OfficialClient(config["app_id"], config["app_secret"], session=storage,
+    def __init__(self, config: WeChat, storage: SessionStorage) -> None:
+        self._client = _OfficialClient(config.app_id, config.app_secret, session=storage,
                                        timeout=TIMEOUT)
-        self._client.API_BASE_URL = config["api_base_url"]
+        self._client.API_BASE_URL = config.api_base_url
         _pooled(self._client._http)
 
     def send_text(self, openid: str, text: str) -> None:
@@ -155,18 +156,19 @@ class WeChatApi:
 class WeComApi:
     """Messages to staff: WeCom app messages, group robots and smart-robot replies."""
 
-    def __init__(self, config: dict[str, Any], storage: SessionStorage) -> None:
-        self._config = config
-        self._client = _WeComClient(config.get("corp_id", ""), config.get("secret", ""),
-                                    session=storage, timeout=TIMEOUT)
-        self._client.API_BASE_URL = config.get("api_base_url", "https://qyapi.weixin.qq.com/cgi-bin/")
+    def __init__(self, config: WeCom, storage: SessionStorage) -> None:
+        self._agent_id = config.agent_id
+        self._client = _WeComClient(config.corp_id, config.secret, session=storage, timeout=TIMEOUT)
+        self._client.API_BASE_URL = config.api_base_url
         _pooled(self._client._http)
         self._http = _pooled(requests.Session())
 
     def send_app(self, user_id: str, markdown: str) -> None:
         """Send a markdown app message to one staff member (`message/send`)."""
         message = {"msgtype": "markdown", "markdown": {"content": markdown}}
-        _call(lambda: self._client.message.send(self._config["agent_id"], user_id, msg=message))
+        if self._agent_id is None:
+            raise DeliveryError("no [wecom] agent_id is configured")
+        _call(lambda: self._client.message.send(self._agent_id, user_id, msg=message))
 
     def send_group(self, webhook_url: str, markdown: str) -> None:
         """Post markdown to a group chat through its group robot (`webhook/send`)."""

@@ -17,14 +17,21 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from models.categories import SUGGESTION as SUGGESTIONS
 from models.estate import Building, Owner
 from models.staff import Staff
-from models.tickets import OPEN_STATES, Ticket, record
+from models.tickets import OPEN_STATES, STATE_NAMES, Ticket, record
 
-SUGGESTION = "suggestion"  # the category code the board gives suggestions (they have none)
+SUGGESTION = SUGGESTIONS.code  # the category code the board gives suggestions (they have none)
 DONE_STATES = ("resolved", "closed")
 ENDED_STATES = ("rejected", "merged")
 OVERDUE = "overdue"  # a pseudo-state: open and past its deadline
+# On the board resolved tickets wait for the resident's rating: no "您" on a public page.
+BOARD_STATE_NAMES = STATE_NAMES | {"resolved": "已处理，待评价"}
+OVERDUE_NAME = "已超时"
+# what stands in for personal details in published words
+SCRUB_MASKS = {"phone": "[电话已隐去]", "room": "[房号已隐去]", "email": "[邮箱已隐去]",
+               "name": "[姓名已隐去]"}
 
 # ---- scrubbing: phones, rooms and e-mail addresses out of published words ----
 _CN_DIGIT = "零〇一二两三四五六七八九十百千幺"

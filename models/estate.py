@@ -86,6 +86,9 @@ class Home(Base):
         return f"{self.unit.building.number}栋{self.unit.number}单元{self.room}"
 
 
+ROLE_NAMES = {"owner": "业主", "tenant": "租户"}  # a resident's role in their home, said
+
+
 class Resident(Base):
     """Someone who talks to the Official Account, known by their openid."""
 

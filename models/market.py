@@ -1,4 +1,4 @@
-"""Market day: the [market] config, month-by-month overrides, and the next occurrence.
+"""Market day: the [market] rule (settings.Market), month-by-month overrides, and the next occurrence.
 
 Pure date logic in the estate's time zone (Asia/Shanghai); `now` is always passed in.
 """
@@ -7,13 +7,14 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any, Mapping
+from typing import Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Date, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base
+from settings import Market
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEARCH_MONTHS = 24  # a year of cancellations is the most anyone plans ahead
@@ -27,20 +28,6 @@ class MarketOverride(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM"
     moved_to: Mapped[date | None] = mapped_column(Date)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-@dataclass(frozen=True)
-class MarketConfig:
-    """The [market] section, parsed."""
-
-    day_of_month: int
-    opens: time
-    closes: time
-    place: str
-    services: tuple[str, ...]
-    remind_evening_before: time
-    remind_morning_of: time
-    groups: tuple[str, ...] | None  # None: every configured group robot
 
 
 @dataclass(frozen=True)
@@ -62,36 +49,17 @@ class Occurrence:
         return f"{self.opens:%H:%M}-{self.closes:%H:%M}"
 
 
-def _clock_time(text: str) -> time:
-    hour, minute = text.strip().split(":")
-    return time(int(hour), int(minute))
-
-
-def market_config(config: Mapping[str, Any]) -> MarketConfig:
-    """Read the [market] section, with the contract's defaults."""
-    section = config.get("market", {})
-    opens, closes = str(section.get("hours", "09:00-12:00")).split("-")
-    groups = section.get("groups")
-    return MarketConfig(
-        day_of_month=int(section.get("day_of_month", 15)), opens=_clock_time(opens),
-        closes=_clock_time(closes), place=str(section.get("place", "")),
-        services=tuple(section.get("services", ())),
-        remind_evening_before=_clock_time(section.get("remind_evening_before", "19:00")),
-        remind_morning_of=_clock_time(section.get("remind_morning_of", "08:00")),
-        groups=tuple(groups) if groups is not None else None)
-
-
 def month_key(year: int, month: int) -> str:
     """Return a month as "YYYY-MM"."""
     return f"{year:04d}-{month:02d}"
 
 
-def regular_day(conf: MarketConfig, year: int, month: int) -> date:
+def regular_day(conf: Market, year: int, month: int) -> date:
     """The month's market day by the rule: day_of_month, or the month's last day if shorter."""
     return date(year, month, min(conf.day_of_month, calendar.monthrange(year, month)[1]))
 
 
-def occurrence_on(conf: MarketConfig, day: date, tz: tzinfo = SHANGHAI) -> Occurrence:
+def occurrence_on(conf: Market, day: date, tz: tzinfo = SHANGHAI) -> Occurrence:
     """The market held on `day`, with its reminder moments (aware, in `tz`)."""
     return Occurrence(
         day=day, opens=conf.opens, closes=conf.closes, place=conf.place, services=conf.services,
@@ -100,7 +68,7 @@ def occurrence_on(conf: MarketConfig, day: date, tz: tzinfo = SHANGHAI) -> Occur
         ends=datetime.combine(day, conf.closes, tz))
 
 
-def next_occurrence(conf: MarketConfig, overrides: Mapping[str, date | None], now: datetime,
+def next_occurrence(conf: Market, overrides: Mapping[str, date | None], now: datetime,
                     tz: tzinfo = SHANGHAI) -> Occurrence | None:
     """The first market not yet over at `now`; overrides map "YYYY-MM" to a date, or None (cancelled)."""
     local = now.astimezone(tz)
@@ -133,7 +101,7 @@ def set_override(session: Session, month: str, *, moved_to: date | None, cancell
     row.moved_to, row.cancelled = (None, True) if cancelled else (moved_to, False)
 
 
-def upcoming(session: Session, config: Mapping[str, Any], now: datetime,
+def upcoming(session: Session, conf: Market, now: datetime,
              tz: tzinfo = SHANGHAI) -> Occurrence | None:
-    """The coming market, from the config and the stored overrides."""
-    return next_occurrence(market_config(config), load_overrides(session), now, tz)
+    """The coming market, from the [market] config and the stored overrides."""
+    return next_occurrence(conf, load_overrides(session), now, tz)

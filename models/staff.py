@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from models.db import Base
 
 LEVELS = ("grid", "property", "estate", "community", "street")
+LEVEL_NAMES = {"grid": "网格", "property": "物业", "estate": "小区", "community": "社区",
+               "street": "街道"}
 COVERAGE_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
 Who = TypeVar("Who", bound=Hashable)
 

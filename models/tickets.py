@@ -22,6 +22,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "rejected": frozenset(),
     "merged": frozenset(),
 }
+# what residents and staff read for each state (the public board says resolved its own way)
+STATE_NAMES: dict[str, str] = {
+    "open": "待受理", "claimed": "处理中", "reopened": "重新处理中",
+    "resolved": "已处理，待您评价", "closed": "已办结", "rejected": "已退回",
+    "merged": "已合并",
+}
 
 
 class TransitionError(ValueError):
@@ -170,3 +176,13 @@ def similar_open(session: Session, *, category: str | None, building: str | None
         else:
             return None
     return session.scalar(query.order_by(Ticket.id).limit(1))
+
+
+def followed(session: Session, resident_id: int, number: int | None,
+             states: tuple[str, ...]) -> Ticket | None:
+    """The resident's ticket by number, else the latest one they follow in those states."""
+    query = (select(Ticket).join(Follower, Follower.ticket_id == Ticket.id)
+             .where(Follower.resident_id == resident_id, Ticket.state.in_(states)))
+    if number is not None:
+        query = query.where(Ticket.id == number)
+    return session.scalar(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))

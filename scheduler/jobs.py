@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from bot import followthrough, outbox
-from bot.handlers import market, vote
+from bot import followthrough, market, outbox, votes
 from bot.services import Services
 
 
@@ -40,7 +39,7 @@ JOBS: tuple[JobSpec, ...] = (
             "回头看: ask whether tickets fixed [followup].look_back ago stayed fixed"),
     JobSpec("daily_digest", followthrough.daily_digest, "cron", {"hour": 8, "minute": 30},
             "post new, open, overdue and yesterday's resolved tickets to each staff group"),
-    JobSpec("vote_close", vote.vote_close, "interval", {"seconds": 60},
+    JobSpec("vote_close", votes.vote_close, "interval", {"seconds": 60},
             "announce votes that opened, remind non-voters a day before, close and publish due votes"),
     JobSpec("market_reminder", market.market_reminder, "cron", {"minute": "0,30"},
             "remind subscribers and groups of market day: the evening before and that morning",

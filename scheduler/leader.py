@@ -147,7 +147,7 @@ class Scheduler:
 
 def start_if_enabled(services: Services) -> Scheduler | None:
     """Start a scheduler in this process when [scheduler] enabled is true (the default)."""
-    if not services.config.get("scheduler", {}).get("enabled", True):
+    if not services.config.scheduler.enabled:
         return None
     scheduler = Scheduler(services)
     scheduler.start()

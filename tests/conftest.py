@@ -30,6 +30,8 @@ os.environ.setdefault("LINLI_CACHE_DIR", tempfile.mkdtemp(prefix="linli-test-cac
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "config.example.toml"
 START = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)  # 10:00 in Chongqing
+WECHAT_API = "https://api.weixin.qq.com/cgi-bin/"
+WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 # WeCom's published sample (quoted in wechatpy's tests).
 SAMPLE = {"token": "123456", "key": "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
           "corp_id": "wx49f0ab532d5d035a"}
@@ -54,6 +56,32 @@ def cli(app: Flask, *args: str) -> str:
     result = app.test_cli_runner().invoke(args=list(args))
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def process_env(database: tuple[str, str | None], fake: FakeWeChat, folder: Path, *,
+                port: int = 5000, scheduler: bool = False) -> dict[str, str]:
+    """Environment for a `flask` or gunicorn process: the test's database, every API on the
+    fake, its spool in the test's folder (nothing leaves the machine or lands in the project)."""
+    url, schema = database
+    if schema:
+        url += f"?options=-csearch_path%3D{schema}"
+    config = (EXAMPLE.read_text(encoding="utf-8")
+              .replace(WECHAT_API, fake.url).replace(WECOM_API, fake.url)
+              .replace('dir = "data/spool"', f'dir = "{folder / "spool"}"')
+              .replace("port = 5000", f"port = {port}")
+              .replace("enabled = true", f"enabled = {'true' if scheduler else 'false'}"))
+    assert WECOM_API not in config and WECHAT_API not in config  # nothing may leave the machine
+    assert str(folder / "spool") in config
+    path = folder / f"process-{port}.toml"
+    path.write_text(config, encoding="utf-8")
+    return dict(os.environ, LINLI_CONFIG=str(path), DATABASE_URL=url)
 
 
 def libpq_url(url: str) -> str:
@@ -116,6 +144,7 @@ def fake_wechat() -> Iterator[FakeWeChat]:
     served = Served(fake)
     fake.url = served.url + "/cgi-bin/"
     yield fake
+    fake.release.set()  # sends a test held go, so no serving thread waits on
     served.close()
 
 
@@ -163,15 +192,15 @@ def server(app: Flask) -> Iterator[str]:
 @pytest.fixture
 def peer(server: str, app: Flask) -> WeChatPeer:
     """WeChat's servers, posting in plaintext mode."""
-    conf = app.extensions["linli"].config["wechat"]
-    return WeChatPeer(server, conf["token"], conf["app_id"])
+    conf = app.extensions["linli"].config.wechat
+    return WeChatPeer(server, conf.token, conf.app_id)
 
 
 @pytest.fixture
 def safe_peer(server: str, app: Flask) -> WeChatPeer:
     """WeChat's servers, posting in safe (AES) mode."""
-    conf = app.extensions["linli"].config["wechat"]
-    return WeChatPeer(server, conf["token"], conf["app_id"], conf["encoding_aes_key"])
+    conf = app.extensions["linli"].config.wechat
+    return WeChatPeer(server, conf.token, conf.app_id, conf.encoding_aes_key)
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 It issues access tokens, records every call, and fails on demand: an errcode for the
 next N sends, HTTP 500s, slowness, sends that hang past the client's timeout, or
-expiring every token it has issued.
+expiring every token it has issued. It also holds sends at a chosen point until the
+test lets them go (so a test can kill a sender at a known moment), and counts the
+sends in flight at once.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 TOKEN_PATHS = ("/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/gettoken")
+HOLD_LIMIT = 120.0  # seconds a held send waits at most, should a test never release it
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Call:
     body: dict[str, Any] | None
     status: int = 0  # HTTP status answered
     errcode: int = 0  # errcode answered
+    held: bool = False  # taken, then its answer held (see FakeWeChat.hold_after)
 
 
 @dataclass
@@ -43,6 +47,17 @@ class FakeWeChat:
     valid_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    # Holding: sends after the first `hold_after` wait until `release` is set. With
+    # `hold_taken`, WeChat has taken a held send (it is recorded; only the answer waits);
+    # without, it never reaches WeChat (not recorded; answered 504 once released).
+    hold_after: int | None = None
+    hold_taken: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    held: int = 0  # sends held so far
+    gather: threading.Barrier | None = None  # the first sends wait here until that many are in flight
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    _sends: int = 0
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
@@ -51,14 +66,43 @@ class FakeWeChat:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = {"raw": raw.decode("utf-8", "replace")}
-        if request.path not in TOKEN_PATHS and self._hangs():
+        if request.path in TOKEN_PATHS:
+            return self._respond(request, body, environ, start_response)
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return self._send(request, body, environ, start_response)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _send(self, request: Request, body: Any, environ: dict, start_response: Any) -> Any:
+        gather = self.gather
+        if gather is not None:
+            try:
+                gather.wait()
+            except threading.BrokenBarrierError:  # too few sends came at once: fail loudly
+                return Response("", status=500)(environ, start_response)
+            self.gather = None  # gathered once; later sends go straight through
+        if self._hangs():
             time.sleep(self.hang_seconds)  # the client has timed out by now; nothing was taken
             return Response("", status=504)(environ, start_response)
-        call = Call(request.path, dict(request.args), body)
+        hold = self._holds()
+        if hold and not self.hold_taken:
+            self.release.wait(HOLD_LIMIT)
+            return Response("", status=504)(environ, start_response)  # WeChat never took it
+        return self._respond(request, body, environ, start_response, hold=hold)
+
+    def _respond(self, request: Request, body: Any, environ: dict, start_response: Any,
+                 hold: bool = False) -> Any:
+        call = Call(request.path, dict(request.args), body, held=hold)
         with self.lock:
             self.calls.append(call)
         status, payload = self._answer(request)
         call.status, call.errcode = status, payload.get("errcode", 0)
+        if hold:
+            self.release.wait(HOLD_LIMIT)  # WeChat took it; its answer waits
         if self.delay and request.path not in TOKEN_PATHS:
             time.sleep(self.delay)
         return Response(json.dumps(payload), status=status,
@@ -83,6 +127,15 @@ class FakeWeChat:
             if self.errcode:
                 return 200, {"errcode": self.errcode, "errmsg": "fail"}
             return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def _holds(self) -> bool:
+        """Count this send; say whether it is one to hold."""
+        with self.lock:
+            self._sends += 1
+            hold = self.hold_after is not None and self._sends > self.hold_after \
+                and not self.release.is_set()
+            self.held += hold
+            return hold
 
     def _hangs(self) -> bool:
         with self.lock:

@@ -9,14 +9,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot import replies
+from bot.replies.staff import NOT_STAFF, STAFF_NO_TICKET, STAFF_UNPUBLISHED
 from models import Home, Owner, Resident, Ticket, transaction
-from models.board import scrub
+from models.board import SCRUB_MASKS, scrub
 from tests.conftest import START, cli
 from tests.factories import WeChatPeer
 
 STAFF_OPENID = "oStaffGridWang"
-MASKS = replies.SCRUB_MASKS
+MASKS = SCRUB_MASKS
 SECRET_TEXT = "5栋2单元1203门口漏水，电话13987654321，找张秀英"
 
 
@@ -263,8 +263,8 @@ def test_resident_words_are_escaped(peer: WeChatPeer, app: Flask, client: FlaskC
 def test_only_staff_may_publish_and_withdraw(peer: WeChatPeer, app: Flask, client: FlaskClient) -> None:
     register_staff(app)
     peer.say("3栋电梯坏了，电话13912345678")
-    assert peer.say("公示 #1", openid="oSomeOtherResident") == replies.NOT_STAFF
-    assert peer.say("撤回公示 #1", openid="oSomeOtherResident") == replies.NOT_STAFF
+    assert peer.say("公示 #1", openid="oSomeOtherResident") == NOT_STAFF
+    assert peer.say("撤回公示 #1", openid="oSomeOtherResident") == NOT_STAFF
     assert board(client)["tickets"][0]["words"] is None
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, 1).public_text is None
@@ -273,8 +273,8 @@ def test_only_staff_may_publish_and_withdraw(peer: WeChatPeer, app: Flask, clien
     assert reply.startswith("工单 #1 的居民原话已公示") and MASKS["phone"] in reply
     assert board(client)["tickets"][0]["words"] == f"3栋电梯坏了，电话{MASKS['phone']}"
     assert "已经公示" in (peer.say("公示 #1", openid=STAFF_OPENID) or "")
-    assert peer.say("公示 #9", openid=STAFF_OPENID) == replies.STAFF_NO_TICKET.format(number=9)
-    assert peer.say("撤回公示 #1", openid=STAFF_OPENID) == replies.STAFF_UNPUBLISHED.format(number=1)
+    assert peer.say("公示 #9", openid=STAFF_OPENID) == STAFF_NO_TICKET.format(number=9)
+    assert peer.say("撤回公示 #1", openid=STAFF_OPENID) == STAFF_UNPUBLISHED.format(number=1)
     assert board(client)["tickets"][0]["words"] is None
     with app.extensions["linli"].sessions() as session:
         events = session.get(Ticket, 1).events

@@ -115,7 +115,7 @@ def test_wechat_survives_any_query_and_body(server: str, app: Flask) -> None:
 
 
 def test_wechat_signed_xml_is_answered_or_refused_cleanly(server: str, app: Flask) -> None:
-    token = app.extensions["linli"].config["wechat"]["token"]
+    token = app.extensions["linli"].config.wechat.token
 
     @FUZZ
     @given(body=xml_documents(), padding=st.sampled_from([0, 0, 0, 70_000]))
@@ -129,9 +129,9 @@ def test_wechat_signed_xml_is_answered_or_refused_cleanly(server: str, app: Flas
 
 
 def test_wechat_any_text_gets_an_answer_in_both_modes(server: str, app: Flask) -> None:
-    conf = app.extensions["linli"].config["wechat"]
-    peers = [WeChatPeer(server, conf["token"], conf["app_id"]),
-             WeChatPeer(server, conf["token"], conf["app_id"], conf["encoding_aes_key"])]
+    conf = app.extensions["linli"].config.wechat
+    peers = [WeChatPeer(server, conf.token, conf.app_id),
+             WeChatPeer(server, conf.token, conf.app_id, conf.encoding_aes_key)]
 
     @FUZZ
     @given(text=st.text(max_size=1200), openid=OPENIDS, safe=st.booleans())
@@ -147,23 +147,23 @@ def test_wechat_any_text_gets_an_answer_in_both_modes(server: str, app: Flask) -
 
 
 def test_wechat_safe_mode_refuses_forged_or_broken_envelopes(server: str, app: Flask) -> None:
-    conf = app.extensions["linli"].config["wechat"]
-    crypto = WeChatCrypto(conf["token"], conf["encoding_aes_key"], conf["app_id"])
+    conf = app.extensions["linli"].config.wechat
+    crypto = WeChatCrypto(conf.token, conf.encoding_aes_key, conf.app_id)
 
     @FUZZ
     @given(inner=xml_documents(), tamper=st.sampled_from(["none", "signature", "cipher", "appid"]),
            junk=st.text(max_size=40))
     def run(inner: str, tamper: str, junk: str) -> None:
-        params = _query(conf["token"])
+        params = _query(conf.token)
         if tamper == "appid":
-            crypto_used = WeChatCrypto(conf["token"], conf["encoding_aes_key"], "wxSomeoneElse0000")
+            crypto_used = WeChatCrypto(conf.token, conf.encoding_aes_key, "wxSomeoneElse0000")
         else:
             crypto_used = crypto
         encrypt = xml_fields(crypto_used.encrypt_message(inner, params["nonce"],
                                                          params["timestamp"]))["Encrypt"]
         if tamper == "cipher":
             encrypt = encrypt[:-8] + escape(junk)
-        signature = sign(conf["token"], params["timestamp"], params["nonce"], encrypt)
+        signature = sign(conf.token, params["timestamp"], params["nonce"], encrypt)
         if tamper == "signature":
             signature = "0" * 40
         params.update(encrypt_type="aes", msg_signature=signature)
@@ -178,8 +178,8 @@ def test_wechat_safe_mode_refuses_forged_or_broken_envelopes(server: str, app: F
 # --- /wecom -----------------------------------------------------------------------------------
 
 def test_wecom_refuses_unsigned_and_survives_signed_junk(server: str, app: Flask) -> None:
-    conf = app.extensions["linli"].config["wecom"]
-    crypto = WeChatCrypto(conf["token"], conf["encoding_aes_key"], conf["corp_id"])
+    conf = app.extensions["linli"].config.wecom
+    crypto = WeChatCrypto(conf.token, conf.encoding_aes_key, conf.corp_id)
 
     @FUZZ
     @given(inner=xml_documents(), signed_right=st.booleans(),
@@ -188,9 +188,9 @@ def test_wecom_refuses_unsigned_and_survives_signed_junk(server: str, app: Flask
         timestamp, nonce = "1764300000", "fuzz"
         encrypt = xml_fields(crypto.encrypt_message(inner, nonce, timestamp))["Encrypt"]
         if signed_right:
-            signature = sign(conf["token"], timestamp, nonce, encrypt)
+            signature = sign(conf.token, timestamp, nonce, encrypt)
         params = {"timestamp": timestamp, "nonce": nonce, "msg_signature": signature}
-        body = f"<xml><ToUserName>{conf['corp_id']}</ToUserName><Encrypt>{encrypt}</Encrypt></xml>"
+        body = f"<xml><ToUserName>{conf.corp_id}</ToUserName><Encrypt>{encrypt}</Encrypt></xml>"
         response = checked(app, lambda: requests.post(f"{server}/wecom", params=params,
                                                        data=body.encode("utf-8"), timeout=10))
         if not signed_right:
@@ -227,8 +227,8 @@ def bot_messages(draw: st.DrawFn) -> Any:
 
 
 def test_wecom_bot_survives_any_json(server: str, app: Flask) -> None:
-    conf = app.extensions["linli"].config["wecom"]["bot"]
-    key = WeChatCrypto(conf["token"], conf["encoding_aes_key"], "").key
+    conf = app.extensions["linli"].config.wecom.bot
+    key = WeChatCrypto(conf.token, conf.encoding_aes_key, "").key
 
     @FUZZ
     @given(message=bot_messages(), signed_right=st.booleans(), raw=st.booleans())
@@ -236,7 +236,7 @@ def test_wecom_bot_survives_any_json(server: str, app: Flask) -> None:
         timestamp, nonce = "1764300000", "fuzz"
         plain = json.dumps(message, ensure_ascii=False)
         encrypt = to_text(PrpCrypto(key).encrypt(plain, ""))
-        signature = sign(conf["token"], timestamp, nonce, encrypt) if signed_right else "0" * 40
+        signature = sign(conf.token, timestamp, nonce, encrypt) if signed_right else "0" * 40
         params = {"timestamp": timestamp, "nonce": nonce, "msg_signature": signature}
         body = plain if raw else json.dumps({"encrypt": encrypt})
         response = checked(app, lambda: requests.post(f"{server}/wecom/bot", params=params,

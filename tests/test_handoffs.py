@@ -17,18 +17,19 @@ from tests.test_staff import GRID_OPENID, app_messages, register
 PROPERTY = "oPropertyZhaoOnWechat"
 
 
-def test_a_handler_that_fails_leaves_the_message_to_the_retry(app: Flask) -> None:
-    """The database fails mid-handling: WeChat's retry handles the message, nothing is lost."""
+def test_a_handler_that_raises_leaves_the_message_to_the_retry(app: Flask) -> None:
+    """A handler fails mid-handling (it raises the error a dropped connection gives; the
+    database itself stays up): WeChat's retry handles the message, nothing is lost."""
     services = app.extensions["linli"]
     inbound = Inbound("wechat", "oRetry", "text", "wechat:msg:4242", text="3栋电梯坏了")
 
-    def database_gone(*_args: object) -> str:
+    def failing_handler(*_args: object) -> str:
         raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
     try:
-        receive(services, inbound, database_gone)
+        receive(services, inbound, failing_handler)
     except OperationalError:
-        pass
+        pass  # whether it surfaces is the caller's business; what was stored is the test's
     with services.sessions() as session:
         assert session.scalar(select(InboundMessage.status)) == "failed"
     assert receive(services, inbound, lambda *_: "已登记") == "已登记"

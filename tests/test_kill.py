@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,40 +32,15 @@ from scheduler import runner
 from scheduler.jobs import by_name
 from models import (Ballot, Home, OutboxMessage, Resident, Staff, Ticket, Vote,
                     transaction)
-from tests.conftest import Clock, EXAMPLE, PROJECT, libpq_url
+from tests.conftest import PROJECT, Clock, free_port, libpq_url, process_env
 from tests.factories import WeChatPeer, text_xml
 from tests.fakes import FakeWeChat
 
 ESCALATED = 150  # overdue tickets the sweep climbs in one go
 KEY = "wechat:msg:7000001"  # the dedupe key of the report killed mid-request
-RETRY_AFTER = 5.0  # seconds: WeChat retries a message it got no answer for
-WECHAT_API = "https://api.weixin.qq.com/cgi-bin/"
-WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 
 
 # ---- processes on the test's database and fake API (shared with test_multiprocess) -----------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def process_env(database: tuple[str, str | None], fake: FakeWeChat, folder: Path, *,
-                port: int = 5000, scheduler: bool = False) -> dict[str, str]:
-    """Environment for a `flask` or gunicorn process: the test's database, every API on the fake."""
-    url, schema = database
-    if schema:
-        url += f"?options=-csearch_path%3D{schema}"
-    config = (EXAMPLE.read_text(encoding="utf-8")
-              .replace(WECHAT_API, fake.url).replace(WECOM_API, fake.url)
-              .replace("port = 5000", f"port = {port}")
-              .replace("enabled = true", f"enabled = {'true' if scheduler else 'false'}"))
-    assert WECOM_API not in config and WECHAT_API not in config  # nothing may leave the machine
-    path = folder / f"process-{port}.toml"
-    path.write_text(config, encoding="utf-8")
-    return dict(os.environ, LINLI_CONFIG=str(path), DATABASE_URL=url)
-
 
 class Processes:
     """Child processes, each in its own group, killed at the end of the test whatever happens."""
@@ -128,21 +102,34 @@ def count(app: Flask, column: object, *where: object) -> int:
 
 # ---- killed while handling a report ------------------------------------------------------------
 
-class TicketsLocked:
-    """Hold a write lock that stalls the report's handling after its message is claimed.
+class InsertsBlocked:
+    """Hold a lock that stalls a process inside its transaction, at its first insert into `table`.
 
-    PostgreSQL: the tickets table locked against inserts. SQLite has one lock for the whole
-    file, so there the stall is the first message's own work: loading the intent engine
-    with a cold cache, as on the first message after a deployment.
+    PostgreSQL: the table locked against inserts (reads go on), so the process waits there with
+    its earlier changes made and uncommitted. SQLite has one lock for the whole file: there the
+    process is caught while it holds the write lock, which it takes as its transaction begins.
     """
 
-    def __init__(self, database: tuple[str, str | None]) -> None:
+    def __init__(self, database: tuple[str, str | None], table: str) -> None:
         url, schema = database
+        self.database, self.table = database, table
         self.conn: psycopg.Connection | None = None
         if schema:
             plain = libpq_url(url)
             self.conn = psycopg.connect(plain, options=f"-csearch_path={schema}")
-            self.conn.execute("LOCK TABLE tickets IN EXCLUSIVE MODE")  # reads go on, inserts wait
+            self.conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+
+    def caught(self) -> bool:
+        """Tell whether a process is inside its transaction: on PostgreSQL waiting to insert,
+        having written already; on SQLite holding the write lock."""
+        url, schema = self.database
+        if schema:
+            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+                return bool(conn.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND backend_xid IS NOT NULL AND query ILIKE %s",
+                    (f"INSERT INTO {self.table}%",)).fetchone())
+        return sqlite_write_locked(url)
 
     def release(self) -> None:
         if self.conn is not None:
@@ -151,14 +138,35 @@ class TicketsLocked:
             self.conn = None
 
 
+def sqlite_write_locked(url: str) -> bool:
+    """Tell whether another connection holds the SQLite file's write lock."""
+    with closing(sqlite3.connect(make_url(url).database, timeout=0, isolation_level=None)) as conn:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:  # "database is locked"
+            return True
+
+
+def kill_inside(processes: Processes, child: subprocess.Popen[bytes], stall: InsertsBlocked) -> None:
+    """Kill the process once it is inside its transaction; fail if it got out first."""
+    try:
+        wait_until(stall.caught, seconds=120, every=0.002)
+        processes.kill(child)
+    finally:
+        stall.release()
+    assert child.returncode == -signal.SIGKILL, f"it finished (exit {child.returncode}) before the kill"
+
+
 def server_setup(app: Flask, database: tuple[str, str | None], fake_wechat: FakeWeChat,
                  tmp_path: Path) -> tuple[dict[str, str], str, WeChatPeer]:
     """A `flask serve` environment on a free port, its address, and a WeChat peer for it."""
-    conf = app.extensions["linli"].config["wechat"]
+    conf = app.extensions["linli"].config.wechat
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     return (process_env(database, fake_wechat, tmp_path, port=port), base,
-            WeChatPeer(base, conf["token"], conf["app_id"]))
+            WeChatPeer(base, conf.token, conf.app_id))
 
 
 def test_killed_mid_request_the_retry_makes_one_ticket_and_one_reply(
@@ -170,44 +178,19 @@ def test_killed_mid_request_the_retry_makes_one_ticket_and_one_reply(
     cold = dict(env, LINLI_CACHE_DIR=str(tmp_path / "cold-cache"))  # the engine loads slowly
     server = processes.flask(cold, "serve")
     wait_until(lambda: serving(base))
-    lock = TicketsLocked(database)
-    try:
-        posted = time.monotonic()
-        threading.Thread(target=lambda: _post_ignoring_death(peer, message), daemon=True).start()
-        wait_until(lambda: handler_in_transaction(database), every=0.002)
-        processes.kill(server)  # mid-request: the message's transaction is open
-    finally:
-        lock.release()
+    stall = InsertsBlocked(database, "tickets")
+    threading.Thread(target=lambda: _post_ignoring_death(peer, message), daemon=True).start()
+    kill_inside(processes, server, stall)  # mid-request: the message's transaction is open
     assert inbound_status(database, KEY) is None  # nothing of it was committed ...
     assert count(app, Ticket.id) == 0
 
     processes.flask(env, "serve")  # restarted
     wait_until(lambda: serving(base))
-    time.sleep(max(0.0, posted + RETRY_AFTER - time.monotonic()))
     replies = [peer.post(message).content for _ in range(2)]  # WeChat's retry, and one more
     with app.extensions["linli"].sessions() as session:
         numbers = session.scalars(select(Ticket.id)).all()
     assert len(numbers) == 1, numbers  # one ticket
     assert all(f"#{numbers[0]}" in (reply or "") for reply in replies), replies
-
-
-def handler_in_transaction(database: tuple[str, str | None]) -> bool:
-    """Tell whether the server is inside a message's transaction: on PostgreSQL its ticket
-    insert waits on the test's lock; on SQLite someone holds the write lock."""
-    url, schema = database
-    if schema:
-        plain = libpq_url(url)
-        with psycopg.connect(plain, autocommit=True) as conn:
-            return bool(conn.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE 'INSERT INTO tickets%%'").fetchone())
-    with closing(sqlite3.connect(make_url(url).database, timeout=0, isolation_level=None)) as conn:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-            return False
-        except sqlite3.OperationalError:
-            return True
 
 
 def inbound_status(database: tuple[str, str | None], key: str) -> str | None:
@@ -272,41 +255,14 @@ def overdue_tickets(app: Flask, count_: int) -> None:
                                resolve_due_at=now + timedelta(days=1)))
 
 
-def write_locked(database: tuple[str, str | None], table: str = "tickets") -> bool:
-    """Tell whether another process is inside a write transaction (a job has begun).
-
-    PostgreSQL: a row lock taken on the job's table (its SELECT ... FOR UPDATE, or an UPDATE);
-    SQLite: the file's write lock, which every transaction here takes first (BEGIN IMMEDIATE).
-    """
-    url, schema = database
-    if schema:
-        plain = libpq_url(url)
-        with psycopg.connect(plain, autocommit=True) as conn:
-            return bool(conn.execute(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = %s "
-                "AND l.mode IN ('RowShareLock', 'RowExclusiveLock') "
-                "AND l.pid <> pg_backend_pid()", (schema, table)).fetchone()[0])
-    with closing(sqlite3.connect(make_url(url).database, timeout=0)) as conn:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.rollback()
-            return False
-        except sqlite3.OperationalError:  # "database is locked": the sweep holds the write lock
-            return True
-
-
 def test_killed_mid_escalation_each_ticket_climbs_once_and_each_level_hears_once(
         app: Flask, database, fake_wechat: FakeWeChat, clock: Clock, tmp_path: Path,
         processes: Processes) -> None:
     overdue_tickets(app, ESCALATED)
     env = process_env(database, fake_wechat, tmp_path)
+    stall = InsertsBlocked(database, "outbox")  # the sweep stops at its first queued card
     sweep = processes.flask(env, "jobs", "run", "sla_sweep")
-    wait_until(lambda: write_locked(database), every=0.005)
-    time.sleep(0.2)  # into the sweep (150 take ~0.7 s on SQLite, ~4 s on PostgreSQL here)
-    assert sweep.poll() is None, "the sweep finished before it could be killed"
-    processes.kill(sweep)
+    kill_inside(processes, sweep, stall)
     levels = Counter(t for t in _levels(app))
     assert levels == {"grid": ESCALATED}  # one transaction: nothing half-done survives
     assert count(app, OutboxMessage.id) == 0
@@ -366,11 +322,9 @@ def test_killed_mid_closing_a_vote_each_voter_hears_the_result_once(
         app: Flask, database, fake_wechat: FakeWeChat, clock: Clock, tmp_path: Path,
         processes: Processes) -> None:
     number = a_vote_due_to_close(app)
+    stall = InsertsBlocked(database, "outbox")  # the closing stops at its first queued result
     closing = processes.flask(process_env(database, fake_wechat, tmp_path), "jobs", "run", "vote_close")
-    wait_until(lambda: write_locked(database, table="votes"), every=0.005)
-    time.sleep(0.1)  # into the closing: the register frozen, results being queued
-    assert closing.poll() is None, "the closing finished before it could be killed"
-    processes.kill(closing)
+    kill_inside(processes, closing, stall)
     with app.extensions["linli"].sessions() as session:
         assert session.get(Vote, number).closed_at is None  # nothing half-done survives
     assert count(app, OutboxMessage.id) == 0

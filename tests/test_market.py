@@ -9,14 +9,15 @@ from flask import Flask
 from sqlalchemy import select
 
 from models import MarketOverride, transaction
-from models.market import SHANGHAI, market_config, next_occurrence
+from models.market import SHANGHAI, next_occurrence
+from settings import Market
 from tests.conftest import Clock
 from tests.factories import WeChatPeer, event_xml
 from tests.fakes import FakeWeChat
 
-CONF = market_config({"market": {"day_of_month": 15, "hours": "09:00-12:00", "place": "中心广场",
-                                 "services": ["家电维修", "法律咨询"],
-                                 "remind_evening_before": "19:00", "remind_morning_of": "08:00"}})
+CONF = Market.from_table({"day_of_month": 15, "hours": "09:00-12:00", "place": "中心广场",
+                          "services": ["家电维修", "法律咨询"],
+                          "remind_evening_before": "19:00", "remind_morning_of": "08:00"})
 
 
 def at(text: str) -> datetime:
@@ -40,7 +41,7 @@ def test_next_market_by_the_rule(now: str, expected: date) -> None:
 
 
 def test_day_31_falls_on_the_last_day_of_short_months() -> None:
-    conf = market_config({"market": {"day_of_month": 31}})
+    conf = Market.from_table({"day_of_month": 31})
     assert next_day(at("2027-02-01 00:00"), conf=conf) == date(2027, 2, 28)
     assert next_day(at("2028-02-01 00:00"), conf=conf) == date(2028, 2, 29)  # leap year
     assert next_day(at("2027-04-01 00:00"), conf=conf) == date(2027, 4, 30)

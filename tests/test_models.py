@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from models import (Resident, Ticket, TicketEvent, TransitionError, record, transaction,
                     transition)
 from models.sla import Deadlines, deadlines
+from settings import Sla
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)
 
@@ -71,10 +72,10 @@ def test_ticket_numbers_are_never_reused(app: Flask) -> None:
 
 
 def test_sla_deadlines_follow_urgency_and_category() -> None:
-    config = {"sla": {"urgent": {"response": "90s", "resolve": "2h"},
-                      "normal": {"response": "24h", "resolve": "3d"},
-                      "category": {"facilities": {"resolve": "7d"}}}}
-    assert deadlines(config, "elevator", True) == Deadlines(90, 7200)
-    assert deadlines(config, "elevator", False) == Deadlines(86400, 259200)
-    assert deadlines(config, "facilities", False) == Deadlines(86400, 604800)
-    assert deadlines({}, "parking", False).resolve == 7 * 86400
+    sla = Sla.from_table({"urgent": {"response": "90s", "resolve": "2h"},
+                          "normal": {"response": "24h", "resolve": "3d"},
+                          "category": {"facilities": {"resolve": "7d"}}})
+    assert deadlines(sla, "elevator", True) == Deadlines(90, 7200)
+    assert deadlines(sla, "elevator", False) == Deadlines(86400, 259200)
+    assert deadlines(sla, "facilities", False) == Deadlines(86400, 604800)
+    assert deadlines(Sla.from_table({}), "parking", False).resolve == 7 * 86400

@@ -15,11 +15,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from models import OutboxMessage, Resident, Ticket, transaction
-from tests.conftest import Clock
+from tests.conftest import Clock, free_port, process_env
 from tests.factories import WeChatPeer, text_xml
 from tests.fakes import FakeWeChat
-from tests.test_kill import (Processes, count, free_port, overdue_tickets, process_env, processes,
-                             serving, wait_until)
+from tests.test_kill import Processes, count, overdue_tickets, processes, serving, wait_until
 
 MESSAGES = 12  # distinct messages, each posted four times at once: twice to each server
 COPIES = 4
@@ -47,14 +46,14 @@ def test_two_web_servers_make_one_ticket_per_message_and_send_each_card_once(
     result = app.test_cli_runner().invoke(args=["staff", "add", "--id", "grid-all", "--channel",
                                                 "wecom", "--name", "全区网格员", "--role", "grid"])
     assert result.exit_code == 0, result.output
-    conf = app.extensions["linli"].config["wechat"]
+    conf = app.extensions["linli"].config.wechat
     peers = []
     for _ in range(2):
         port = free_port()
         env = process_env(database, fake_wechat, tmp_path, port=port)
         processes.start([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
                          f"127.0.0.1:{port}", "app:create_app()"], env)
-        peers.append(WeChatPeer(f"http://127.0.0.1:{port}", conf["token"], conf["app_id"]))
+        peers.append(WeChatPeer(f"http://127.0.0.1:{port}", conf.token, conf.app_id))
     for peer in peers:
         wait_until(lambda: serving(peer.base_url))
 

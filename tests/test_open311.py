@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 import settings
-from bot import replies
+from models.categories import CODES
 from models import Follower, OutboxMessage, Resident, Ticket, TicketEvent
 from tests.conftest import EXAMPLE, START, cli
 from tests.test_board import seed
@@ -52,7 +52,7 @@ def is_error(body: Any, code: int) -> bool:
 
 def test_services_are_our_categories(client: FlaskClient) -> None:
     services = get(client, "services.json")
-    assert [s["service_code"] for s in services] == list(replies.CATEGORY_NAMES) + ["suggestion"]
+    assert [s["service_code"] for s in services] == list(CODES) + ["suggestion"]
     for service in services:
         assert set(service) == SERVICE_FIELDS
         assert service["metadata"] is False and service["type"] == "realtime"

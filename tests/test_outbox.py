@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot import outbox
 from bot.services import Services
 from models import OutboxMessage, Resident, transaction
-from tests.conftest import EXAMPLE, PROJECT, Clock
+from tests.conftest import PROJECT, Clock, process_env
 from tests.fakes import FakeWeChat
 
 
@@ -170,16 +170,9 @@ def test_response_url_elsewhere_is_refused(app: Flask, fake_wechat: FakeWeChat) 
 # ---- killing the worker ------------------------------------------------------------------
 
 @pytest.fixture
-def worker_env(app: Flask, database, fake_wechat: FakeWeChat, tmp_path: Path) -> dict[str, str]:
-    """Environment for a `flask outbox deliver` process on the test's database and fake API."""
-    url, schema = database
-    if schema:
-        url += f"?options=-csearch_path%3D{schema}"
-    config = EXAMPLE.read_text(encoding="utf-8").replace(
-        'api_base_url = "https://api.weixin.qq.com/cgi-bin/"', f'api_base_url = "{fake_wechat.url}"')
-    path = tmp_path / "worker.toml"
-    path.write_text(config, encoding="utf-8")
-    return dict(os.environ, LINLI_CONFIG=str(path), DATABASE_URL=url)
+def worker_env(database, fake_wechat: FakeWeChat, tmp_path: Path) -> dict[str, str]:
+    """Environment for a `flask` process on the test's database, every API on the fake."""
+    return process_env(database, fake_wechat, tmp_path)
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -205,36 +198,38 @@ def killable(worker_env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes
         worker.wait(10)
 
 
-@pytest.mark.parametrize("moment", ["before a send", "during a batch", "between send and commit"])
+# Where the worker is when it dies, as the fake API holds it: after how many sends, whether
+# WeChat took the held send, and how many messages then go twice.
+KILL_POINTS = {
+    "before a send": (0, False, 0),  # its first message claimed, the send not taken
+    "during a batch": (10, False, 0),  # ten sent and recorded, the eleventh claimed, not taken
+    "between send and commit": (10, True, 1),  # WeChat took the eleventh; the worker never heard
+}
+
+
+@pytest.mark.parametrize("moment", list(KILL_POINTS))
 def test_killed_worker_loses_nothing_and_repeats_at_most_one(
         moment: str, app: Flask, fake_wechat: FakeWeChat, clock: Clock,
         worker_env: dict[str, str], killable: list) -> None:
     total = 30
+    after, taken, expected_repeats = KILL_POINTS[moment]
     clock.now = datetime.now(timezone.utc)  # the worker process runs on the real clock
     make_residents(app, total)
     queue(app, total)
-    fake_wechat.delay = {"before a send": 0.0, "during a batch": 0.05,
-                         "between send and commit": 1.5}[moment]
+    fake_wechat.hold_after, fake_wechat.hold_taken = after, taken
     worker = start_worker(worker_env)
     killable.append(worker)
-    if moment == "before a send":
-        time.sleep(0.05)  # still starting up: nothing sent yet
-    elif moment == "during a batch":
-        wait_until(lambda: len(fake_wechat.sent()) >= 10)
-    else:
-        wait_until(lambda: len(fake_wechat.sent()) >= 1)  # WeChat has it; the answer is slow
+    wait_until(lambda: fake_wechat.held == 1, seconds=120)  # the worker is at its send
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
-    fake_wechat.delay = 0.0
+    fake_wechat.release.set()
+    assert states(app).count("sending") == 1  # it died holding one claimed message
+    assert states(app).count("sent") == after
     clock.now = datetime.now(timezone.utc) + outbox.LEASE + timedelta(seconds=1)  # its lease ran out
-    assert outbox.deliver_due(services(app)) >= 0
+    assert outbox.deliver_due(services(app)) == total - after  # the rest, the claimed one included
     received = [b["touser"] for b in fake_wechat.sent()]
     assert set(received) == {f"oUser{n:04d}" for n in range(total)}  # nothing lost
-    repeats = len(received) - total
-    if moment == "between send and commit":
-        assert repeats == 1  # WeChat took it, the worker died before recording it: it goes again
-    else:
-        assert repeats <= 1  # at most the one message in flight
+    assert len(received) - total == expected_repeats  # only a send WeChat took goes twice
     assert set(states(app)) == {"sent"}
 
 

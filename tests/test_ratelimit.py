@@ -5,6 +5,8 @@ the database, so two apps (two web workers, each with its own memory) share it.
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import settings
-from bot import replies
+from bot.replies.general import RATE_LIMITED
 from models import InboundMessage, OutboxMessage, Ticket
 from models.ratelimit import RateLimit, bucket_key
 from tests.conftest import EXAMPLE, Clock, make_app
@@ -39,10 +41,10 @@ def bucket(app: Flask, openid: str) -> RateLimit:
 def test_a_flood_gets_one_polite_answer_then_silence_and_others_are_served(
         peer: WeChatPeer, app: Flask) -> None:
     answers = [peer.say("你好", openid=FLOODER) for _ in range(BURST)]
-    assert all(answer and answer != replies.RATE_LIMITED for answer in answers)
+    assert all(answer and answer != RATE_LIMITED for answer in answers)
     before = counts(app)
     told = peer.post(text_xml("3栋电梯坏了", openid=FLOODER))
-    assert told.content == replies.RATE_LIMITED
+    assert told.content == RATE_LIMITED
     for _ in range(5):
         quiet = peer.post(text_xml("3栋电梯坏了", openid=FLOODER))
         assert (quiet.status, quiet.body) == (200, "success")
@@ -58,31 +60,47 @@ def test_the_bucket_refills_and_the_warning_comes_at_most_once_a_minute(
         peer: WeChatPeer, app: Flask, clock: Clock) -> None:
     for _ in range(BURST):
         peer.say("你好", openid=FLOODER)
-    assert peer.say("你好", openid=FLOODER) == replies.RATE_LIMITED
+    assert peer.say("你好", openid=FLOODER) == RATE_LIMITED
     clock.advance(seconds=1)  # not yet a token back (one every 3 s)
     stamp = bucket(app, FLOODER).stamp
     assert peer.post(text_xml("你好", openid=FLOODER)).body == "success"
     assert bucket(app, FLOODER).stamp == stamp  # refused in memory: no database write
     clock.advance(seconds=60 / PER_MINUTE)
-    assert peer.say("你好", openid=FLOODER) not in (None, replies.RATE_LIMITED)
+    assert peer.say("你好", openid=FLOODER) not in (None, RATE_LIMITED)
     assert peer.post(text_xml("你好", openid=FLOODER)).body == "success"  # told 4 s ago: silent
     clock.advance(seconds=61)  # a minute later: 20 tokens back, capped at the burst
     answers = [peer.say("你好", openid=FLOODER) for _ in range(BURST + 1)]
-    assert replies.RATE_LIMITED not in answers[:BURST]
-    assert answers[BURST] == replies.RATE_LIMITED  # told again, once, in the new minute
+    assert RATE_LIMITED not in answers[:BURST]
+    assert answers[BURST] == RATE_LIMITED  # told again, once, in the new minute
 
 
-def test_the_limit_holds_across_two_workers(database, fake_wechat: FakeWeChat, clock: Clock) -> None:
-    """Two apps on one database, like two gunicorn workers, share the sender's bucket."""
+def test_the_limit_holds_across_two_workers_flooded_at_once(
+        database, fake_wechat: FakeWeChat, clock: Clock) -> None:
+    """Two apps on one database, like two gunicorn workers, each taking half of one sender's
+    flood at the same moments, share the sender's bucket: the burst, no more, and one warning."""
     first = make_app(database, fake_wechat, clock)
     second = make_app(database, fake_wechat, clock)
     served = [Served(first), Served(second)]
+    rounds = BURST // 2 + 3  # two messages a round, one to each worker
+    together = threading.Barrier(2, timeout=60)
     try:
-        conf = first.extensions["linli"].config["wechat"]
-        peers = [WeChatPeer(s.url, conf["token"], conf["app_id"]) for s in served]
-        answers = [peers[n % 2].say("你好", openid=FLOODER) for n in range(BURST + 2)]
-        assert replies.RATE_LIMITED not in answers[:BURST]
-        assert answers[BURST:] == [replies.RATE_LIMITED, None]
+        conf = first.extensions["linli"].config.wechat
+        peers = [WeChatPeer(s.url, conf.token, conf.app_id) for s in served]
+
+        def flood(peer: WeChatPeer) -> list[str | None]:
+            answers = []
+            for _ in range(rounds):
+                together.wait()  # both workers get a message of the flood at the same moment
+                answers.append(peer.say("你好", openid=FLOODER))
+            return answers
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = [a for got in pool.map(flood, peers) for a in got]
+        assert len(answers) == 2 * rounds
+        taken = [a for a in answers if a not in (RATE_LIMITED, None)]
+        assert len(taken) == BURST  # the burst, shared: not a burst per worker
+        assert answers.count(RATE_LIMITED) == 1  # told once; the rest get "success"
+        assert answers.count(None) == 2 * rounds - BURST - 1
     finally:
         for server in served:
             server.close()
@@ -95,8 +113,8 @@ def test_wechat_retries_of_one_message_take_one_token(peer: WeChatPeer) -> None:
     first = [peer.post(xml).content for _ in range(4)]  # the message and three retries
     assert first == [first[0]] * 4 and "#1" in (first[0] or "")
     answers = [peer.say("你好", openid=FLOODER) for _ in range(BURST - 1)]
-    assert replies.RATE_LIMITED not in answers
-    assert peer.say("你好", openid=FLOODER) == replies.RATE_LIMITED
+    assert RATE_LIMITED not in answers
+    assert peer.say("你好", openid=FLOODER) == RATE_LIMITED
 
 
 def test_events_are_never_limited(peer: WeChatPeer, app: Flask) -> None:
@@ -110,7 +128,7 @@ def test_events_are_never_limited(peer: WeChatPeer, app: Flask) -> None:
 def test_staff_on_wecom_are_never_slowed(server: str, app: Flask) -> None:
     peer = app_peer(server, app)
     answers = [peer.say("待办") for _ in range(BURST + 5)]
-    assert all(answer and answer != replies.RATE_LIMITED for answer in answers)
+    assert all(answer and answer != RATE_LIMITED for answer in answers)
 
 
 @pytest.mark.parametrize(("section", "named"), [

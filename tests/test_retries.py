@@ -63,8 +63,8 @@ def test_slow_handling_answers_success_and_pushes_the_reply_once(
     app = make_app(database, fake_wechat, clock, reply_deadline=0.0)
     served = Served(app)
     try:
-        conf = app.extensions["linli"].config["wechat"]
-        peer = WeChatPeer(served.url, conf["token"], conf["app_id"])
+        conf = app.extensions["linli"].config.wechat
+        peer = WeChatPeer(served.url, conf.token, conf.app_id)
         xml = text_xml("3栋电梯坏了，有人被困", msg_id=7_000_000_005)
         bodies = [peer.post(xml).body for _ in range(3)]
         assert bodies == ["success"] * 3
@@ -91,8 +91,8 @@ def test_failed_push_stays_queued(database, fake_wechat: FakeWeChat, clock: Cloc
     app = make_app(database, fake_wechat, clock, reply_deadline=0.0)
     served = Served(app)
     try:
-        conf = app.extensions["linli"].config["wechat"]
-        peer = WeChatPeer(served.url, conf["token"], conf["app_id"])
+        conf = app.extensions["linli"].config.wechat
+        peer = WeChatPeer(served.url, conf.token, conf.app_id)
         assert peer.post(text_xml("3栋电梯坏了", msg_id=7_000_000_006)).body == "success"
         app.extensions["linli"].executor.shutdown(wait=True)
         app.extensions["linli"].sender.shutdown(wait=True)

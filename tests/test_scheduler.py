@@ -1,17 +1,21 @@
 """The scheduler: jobs list and run, one firing scheduler per database, late runs, restarts.
 
-Schedulers here run real APScheduler on real time with sub-second test jobs, so every
-test lasts a second or two; what is asserted is which runs happened, and by whom.
+Schedulers here run real APScheduler on real time with sub-second test jobs. What is asserted
+is which runs happened, by whom, and for which occurrence: APScheduler logs each run with the
+time it was scheduled for, so the tests compare occurrences (exact, on the trigger's grid),
+never how long something took. Waits poll for an event with a generous deadline.
 """
 from __future__ import annotations
 
 import functools
+import logging
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -21,12 +25,16 @@ from flask import Flask
 from bot import outbox
 from bot.services import Services, utc_now
 from models import transaction
+from scheduler import lease
 from scheduler.jobs import JOBS, JobSpec
 from scheduler.leader import Scheduler
 from tests.conftest import EXAMPLE, PROJECT, Clock, make_app
 from tests.fakes import FakeWeChat
 
 FAST = {"lease_seconds": 1.0, "renew_seconds": 0.1}
+DEADLINE = 30.0  # seconds any awaited run may take on a loaded machine
+# APScheduler's executor logs every run as: Running job "NAME (trigger: ...)" (scheduled at TIME)
+RUNNING = re.compile(r'Running job "(\w+) \(trigger: .*\)" \(scheduled at ([^)]+)\)')
 
 
 def services(app: Flask) -> Services:
@@ -89,8 +97,25 @@ def schedulers() -> Iterator[list[Scheduler]]:
         scheduler.shutdown()
 
 
-def until(deadline: float) -> None:
-    time.sleep(max(0.0, deadline - time.monotonic()))
+def scheduled(text: str, name: str) -> list[datetime]:
+    """The occurrences `name` ran for, in order, read from APScheduler's log lines."""
+    return [datetime.fromisoformat(when) for job, when in RUNNING.findall(text) if job == name]
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(record.getMessage() for record in list(caplog.records))
+
+
+def on_grid(slots: list[datetime], every: float) -> bool:
+    """Whether each occurrence lies a whole number of intervals after the first."""
+    step = timedelta(seconds=every)
+    return all((slot - slots[0]) % step == timedelta(0) for slot in slots)
+
+
+@pytest.fixture(autouse=True)
+def aps_log(caplog: pytest.LogCaptureFixture) -> None:
+    """Capture APScheduler's run and misfire lines."""
+    caplog.set_level(logging.INFO, logger="apscheduler")
 
 
 # --- the command line -------------------------------------------------------------------
@@ -145,56 +170,76 @@ def test_jobs_run_unknown_name_is_an_error_listing_the_jobs(app: Flask) -> None:
 
 
 def test_two_schedulers_started_at_once_fire_each_job_once(
-        app: Flask, other: Flask, runs: Runs, schedulers: list[Scheduler]) -> None:
+        app: Flask, other: Flask, runs: Runs, schedulers: list[Scheduler],
+        caplog: pytest.LogCaptureFixture) -> None:
     jobs = [runs.job("fast", 0.4), runs.job("slow", 0.6)]
     schedulers += [Scheduler(services(app), jobs, **FAST), Scheduler(services(other), jobs, **FAST)]
-    start = time.monotonic()
     threads = [threading.Thread(target=s.start) for s in schedulers]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    until(start + 1.4)  # fast: 0.4, 0.8, 1.2; slow: 0.6, 1.2
-    fast, slow = runs.of("fast", until=start + 1.4), runs.of("slow", until=start + 1.4)
-    assert len(fast) == 3 and len(slow) == 2, runs.log
+    wait_for(lambda: len(runs.of("fast")) >= 3 and len(runs.of("slow")) >= 2, DEADLINE)
+    while schedulers:
+        schedulers.pop().shutdown()
+    fast, slow = runs.of("fast"), runs.of("slow")
     assert len(set(fast + slow)) == 1, "only the lease holder fires"
+    for name, every, who in (("fast", 0.4, fast), ("slow", 0.6, slow)):
+        slots = scheduled(logged(caplog), name)
+        assert len(slots) == len(who) and len(set(slots)) == len(slots), slots  # each occurrence once
+        assert on_grid(slots, every), slots
 
 
 def test_standby_takes_over_when_the_holder_stops(app: Flask, other: Flask, runs: Runs,
-                                                 schedulers: list[Scheduler]) -> None:
+                                                 schedulers: list[Scheduler],
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     tick = runs.job("tick", 0.3)
     first = Scheduler(services(app), [tick], **FAST)
     second = Scheduler(services(other), [tick], **FAST)
     schedulers += [first, second]
-    start = time.monotonic()
     assert first.start() and not second.start()
-    until(start + 0.75)  # A ran at 0.3 and 0.6
+    wait_for(lambda: len(runs.of("tick")) >= 2, DEADLINE)  # A fires
     first.shutdown()  # releases the lease: B need not wait for it to expire
-    until(start + 1.35)  # B at 0.9 and 1.2, on the same grid
-    assert runs.of("tick") == ["A", "A", "B", "B"]
+    holder = lease.current(services(app).sessions)
+    assert holder is None or holder.holder == second.lease.holder
+    wait_for(lambda: runs.of("tick").count("B") >= 2, DEADLINE)
+    second.shutdown()
+    who = runs.of("tick")
+    assert who == ["A"] * who.count("A") + ["B"] * who.count("B"), who
+    slots = scheduled(logged(caplog), "tick")
+    assert slots == sorted(set(slots)) and on_grid(slots, 0.3), slots  # B goes on with A's grid
 
 
 def test_restart_runs_what_came_due_once_and_repeats_nothing(app: Flask, runs: Runs,
-                                                            schedulers: list[Scheduler]) -> None:
-    tick = runs.job("tick", 0.4)
-    start = time.monotonic()
+                                                            schedulers: list[Scheduler],
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    every = 0.4
+    tick = runs.job("tick", every)
     schedulers.append(Scheduler(services(app), [tick], **FAST))
     schedulers[-1].start()
-    until(start + 1.0)  # ran at 0.4 and 0.8; next due 1.2
+    wait_for(lambda: len(runs.of("tick")) >= 2, DEADLINE)
     schedulers.pop().shutdown()
-    assert len(runs.of("tick")) == 2
-    until(start + 2.1)  # down while 1.2, 1.6 and 2.0 came due
-    back = time.monotonic()
+    before = scheduled(logged(caplog), "tick")
+    assert len(runs.of("tick")) == len(before) >= 2
+    next_due = before[-1] + timedelta(seconds=every)
+    # Down while at least two more occurrences come due (APScheduler keeps real time).
+    wait_for(lambda: utc_now() > next_due + timedelta(seconds=every * 1.5), DEADLINE)
     schedulers.append(Scheduler(services(app), [tick], **FAST))
     schedulers[-1].start()
-    until(start + 2.6)
-    after = runs.times("tick")[2:]
-    assert len(after) == 2, "three missed runs coalesce into one, then 2.4 on the grid"
-    assert after[0] - back < 0.2, "the missed run happens at once, not an interval later"
+    wait_for(lambda: len(runs.of("tick")) >= len(before) + 2, DEADLINE)
+    schedulers.pop().shutdown()
+    slots = scheduled(logged(caplog), "tick")
+    after = slots[len(before):]
+    assert on_grid(slots, every), slots  # the stored next run was kept, not a fresh start
+    assert after[0] >= next_due + timedelta(seconds=every), slots  # the missed ones: one run
+    assert after[1] == after[0] + timedelta(seconds=every), slots  # then the grid goes on
+    assert "was missed by" not in logged(caplog)  # the missed run ran, it was not skipped
+    assert len(set(slots)) == len(slots)
 
 
 def test_a_late_run_within_its_grace_runs_and_a_staler_one_is_skipped(
-        app: Flask, runs: Runs, schedulers: list[Scheduler]) -> None:
+        app: Flask, runs: Runs, schedulers: list[Scheduler],
+        caplog: pytest.LogCaptureFixture) -> None:
     due = utc_now() - timedelta(seconds=2)  # APScheduler's default grace (1 s) would skip both
 
     def once(name: str, **grace: int) -> JobSpec:
@@ -203,27 +248,32 @@ def test_a_late_run_within_its_grace_runs_and_a_staler_one_is_skipped(
     jobs = [once("lenient"), once("strict", misfire_grace_time=1)]
     schedulers.append(Scheduler(services(app), jobs))
     schedulers[-1].start()
-    time.sleep(0.4)
+    wait_for(lambda: runs.of("lenient") and 'job "strict' in logged(caplog)
+             and "was missed by" in logged(caplog), DEADLINE)
     assert runs.of("lenient") == ["A"]
     assert runs.of("strict") == []
 
 
-def test_a_slow_run_never_overlaps_the_next(app: Flask, schedulers: list[Scheduler]) -> None:
-    lock, running, most = threading.Lock(), [0], [0]
+def test_a_slow_run_never_overlaps_the_next(app: Flask, schedulers: list[Scheduler],
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    lock, running, most, done = threading.Lock(), [0], [0], [0]
 
     def slow(_s: Services) -> str:
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.45)
+        time.sleep(0.45)  # the job's own work, three intervals long
         with lock:
             running[0] -= 1
+            done[0] += 1
         return "done"
 
     schedulers.append(Scheduler(services(app), [JobSpec("slow", slow, "interval",
                                                         {"seconds": 0.15})]))
     schedulers[-1].start()
-    time.sleep(0.8)  # due every 0.15 s, busy 0.45 s a run
+    # two runs done, and at least one occurrence came while a run was busy
+    wait_for(lambda: done[0] >= 2 and "maximum number of running instances reached" in logged(caplog),
+             DEADLINE)
     schedulers.pop().shutdown()
     assert most == [1]
 
@@ -257,36 +307,37 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> None:
 
 def test_standby_takes_over_when_the_holder_dies(
         app: Flask, database: tuple[str, str | None], tmp_path: Path,
-        schedulers: list[Scheduler]) -> None:
+        schedulers: list[Scheduler], caplog: pytest.LogCaptureFixture) -> None:
     log = tmp_path / "runs.txt"
     url, schema = database
-    with open(tmp_path / "child.log", "w", encoding="utf-8") as errors:
+    child_log = tmp_path / "child.log"  # its APScheduler lines: the occurrences it ran
+    with open(child_log, "w", encoding="utf-8") as errors:
         child = subprocess.Popen([sys.executable, "-m", "tests.test_scheduler", url, schema or "",
                                   str(log)], cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=errors)
     try:
-        wait_for(lambda: len(read_runs(log)) >= 2, timeout=15)
+        wait_for(lambda: len(read_runs(log)) >= 2, timeout=DEADLINE)
         standby = Scheduler(services(app), [tick_job(str(log), "standby")], **FAST)
         schedulers.append(standby)
         assert not standby.start()
-        time.sleep(0.35)
+        seen = len(read_runs(log))
+        wait_for(lambda: len(read_runs(log)) >= seen + 2, timeout=DEADLINE)  # the child fires on
         child.send_signal(signal.SIGKILL)  # no shutdown, no release: the lease must expire
         child.wait()
-        killed = time.time()
-        wait_for(lambda: [w for w, _ in read_runs(log)][-2:] == ["standby", "standby"], timeout=5)
+        wait_for(lambda: [w for w, _ in read_runs(log)][-2:] == ["standby", "standby"], timeout=DEADLINE)
+        schedulers.pop().shutdown()
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-    runs = read_runs(log)
-    who = [w for w, _ in runs]
-    assert who == ["child"] * who.count("child") + ["standby"] * who.count("standby")
-    child, standby = [t for w, t in runs if w == "child"], [t for w, t in runs if w == "standby"]
-    assert standby[0] - killed < 1.0 + 0.3 + 0.5, "taken over within a lease and a tick"
-    # Missed slots coalesce into one catch-up run at takeover; after it, the standby keeps
-    # the dead child's grid and never runs a slot the child ran.
-    slot = [round((t - child[0]) / 0.3) for t in child + standby[1:]]
-    assert all(abs(child[0] + 0.3 * k - t) < 0.1 for k, t in zip(slot, child + standby[1:])), runs
-    assert slot == sorted(set(slot)), runs
+    who = [w for w, _ in read_runs(log)]
+    assert who == ["child"] * who.count("child") + ["standby"] * who.count("standby"), who
+    ran = scheduled(child_log.read_text(encoding="utf-8"), "tick")
+    took_over = scheduled(logged(caplog), "tick")
+    assert len(ran) >= who.count("child") and len(took_over) == who.count("standby")
+    # The standby keeps the dead child's grid (missed slots coalesce into one catch-up run)
+    # and never runs an occurrence the child ran.
+    slots = ran + took_over
+    assert slots == sorted(set(slots)) and on_grid(slots, 0.3), slots
 
 
 def _child(url: str, schema: str, log: str) -> None:

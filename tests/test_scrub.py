@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import replies
+from models.board import SCRUB_MASKS
 from models.board import scrub
 
-MASKS = replies.SCRUB_MASKS
+MASKS = SCRUB_MASKS
 PHONE, ROOM, EMAIL, NAME = MASKS["phone"], MASKS["room"], MASKS["email"], MASKS["name"]
 
 

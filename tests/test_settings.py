@@ -90,3 +90,57 @@ def test_bad_config_stops_the_cli_with_one_line(tmp_path: Path) -> None:
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines[-1] == "config.toml: [wechat] app_secret is missing"
     assert "Traceback" not in done.stderr
+
+
+def test_the_code_gets_typed_sections_with_the_contracts_defaults(tmp_path: Path) -> None:
+    config = settings.read(write(tmp_path, drop="place"))
+    assert config.server == settings.Server("127.0.0.1", 5000)
+    assert config.market.place == "" and config.market.day_of_month == 15
+    assert config.market.opens.hour == 9 and config.market.groups is None
+    assert config.wecom.group_webhooks["residents"].endswith("key=demo-residents")
+    assert config.wechat.templates["ticket_update"] == "demo-ticket-update"
+    assert config.followup.look_back == 7 * 86400 and config.scheduler.tz.key == "Asia/Shanghai"
+    assert config.ratelimit == settings.RateLimit(per_minute=20, burst=10)
+    assert config.sim.enabled and config.open311.api_key == "demo-open311-key-change-me"
+    bare = settings.Settings.from_tree({"server": {"host": "h", "port": 1}, "database": {"url": "u"},
+                                        "wechat": {"token": "t", "app_id": "a", "app_secret": "s",
+                                                   "encoding_aes_key": "", "api_base_url": "b/"}})
+    assert bare.ratelimit is None and bare.sim.enabled is False and bare.open311.api_key is None
+    assert not bare.wecom.ready and not bare.wecom.bot.ready and bare.estate.name is None
+
+
+def test_sla_levels_may_give_one_deadline_and_a_category_replaces_its_default() -> None:
+    sla = settings.Sla.from_table({"urgent": {"response": "10m"},
+                                   "category": {"parking": {"response": "1h"}, "noise": {"resolve": "2d"}}})
+    assert sla.urgent == settings.Deadlines(600, 86400)
+    assert sla.category["parking"] == settings.Deadlines(3600, 3 * 86400)  # not the default 7d
+    assert sla.category["facilities"].resolve == 7 * 86400 and sla.category["noise"].resolve == 2 * 86400
+
+
+@pytest.mark.parametrize("old, new, named", [
+    ('hours = "09:00-12:00"', 'hours = "nine to noon"', "[market] hours"),
+    ('remind_evening_before = "19:00"', 'remind_evening_before = "evening"',
+     "[market] remind_evening_before"),
+    ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "[scheduler] timezone"),
+    ("[sla.category.parking]\nresolve = \"7d\"", "[sla.category.parking]\nresolve = \"a week\"",
+     "[sla.category.parking] resolve"),
+])
+def test_a_bad_value_in_a_section_is_named(tmp_path: Path, old: str, new: str, named: str) -> None:
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.read(write(tmp_path, replace=(old, new)))
+    assert named in str(raised.value.code) and "\n" not in str(raised.value.code)
+
+
+def test_a_section_that_is_not_a_table_is_named() -> None:
+    tree = settings.load(EXAMPLE) | {"sim": True}
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.Settings.from_tree(tree, "config.toml")
+    assert str(raised.value.code) == "config.toml: [sim] must be a table"
+
+
+def test_the_typed_sections_keep_secrets_out_of_their_repr() -> None:
+    shown = repr(settings.read(EXAMPLE))
+    for secret in ("linli-demo-token", "demo-app-secret-change-me",
+                   "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "demo-wecom-secret-change-me",
+                   "demo-open311-key-change-me", "key=demo-property"):
+        assert secret not in shown

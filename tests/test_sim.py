@@ -18,11 +18,13 @@ from sqlalchemy import func, select
 
 import settings
 from app import create_app
-from bot import replies
+from bot.replies.general import TOO_LONG, WELCOME
+from bot.replies.staff import NOT_STAFF
 from models import InboundMessage, OutboxMessage, Resident, Ticket, find_home
 from models import demo as demo_estate
 from models import transaction
 from models.migrate import upgrade
+from web.sim import SIM_OFF
 from tests.conftest import Clock, EXAMPLE, PROJECT, START, cli, make_app
 from tests.fakes import FakeWeChat, Served
 
@@ -117,7 +119,7 @@ def test_a_resident_cannot_claim(server: str, app: Flask) -> None:
     add_staff(app)
     number = int(re.search(r"#(\d+)", say(server, FRESH, REPORT)["reply"]).group(1))
     answer = say(server, "resident:sim-00000000beef", f"接单 #{number}")
-    assert answer["reply"] == replies.NOT_STAFF
+    assert answer["reply"] == NOT_STAFF
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, number).state == "open"
 
@@ -142,7 +144,7 @@ def test_cursor_returns_only_what_is_new(server: str, app: Flask) -> None:
 
 def test_welcome_on_follow(server: str) -> None:
     response = post(server, {"as": FRESH, "event": "subscribe", "id": "follow-0001"})
-    assert response.json()["reply"].startswith(replies.WELCOME[:6])
+    assert response.json()["reply"].startswith(WELCOME[:6])
 
 
 def test_markup_comes_back_as_data(server: str) -> None:
@@ -181,7 +183,7 @@ def test_bad_or_foreign_posts_change_nothing(server: str, app: Flask, body: Any,
 def test_too_long_is_answered_and_not_kept(server: str, app: Flask) -> None:
     before = counts(app)
     answer = say(server, FRESH, "电梯" * 600)
-    assert answer["reply"] == replies.TOO_LONG.format(limit=1000)
+    assert answer["reply"] == TOO_LONG.format(limit=1000)
     assert counts(app) == before
 
 
@@ -255,7 +257,7 @@ def test_off_says_so_and_refuses(off_server: tuple[str, Flask]) -> None:
     assert page.status_code == 404 and "聊天模拟器未开启" in page.text
     assert "sim.js" not in page.text
     refused = post(server, {"as": FRESH, "text": REPORT, "id": "offline-01"})
-    assert refused.status_code == 404 and refused.json()["error"] == replies.SIM_OFF
+    assert refused.status_code == 404 and refused.json()["error"] == SIM_OFF
     for path in ("/sim/api/people", f"/sim/api/conversation?as={FRESH}"):
         assert requests.get(server + path, timeout=10).status_code == 404
     assert counts(app) == before

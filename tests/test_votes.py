@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import outbox
-from bot.handlers import vote as vote_chat
+from bot import votes as vote_chat
 from models import Home, OutboxMessage
 from models.votes import PLAIN, RegisterHome, revoke_by, tally
 from tests.conftest import Clock, cli

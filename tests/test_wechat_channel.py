@@ -178,13 +178,13 @@ def test_unknown_message_type_gets_a_clear_answer(peer: WeChatPeer, app: Flask) 
 
 
 def test_secrets_never_reach_the_log(peer: WeChatPeer, app: Flask, caplog) -> None:
-    conf = app.extensions["linli"].config["wechat"]
+    conf = app.extensions["linli"].config.wechat
     caplog.set_level("DEBUG")
     peer.post(text_xml("3栋电梯坏了"), signature="f" * 40)
     peer.post("<xml>broken")
     peer.say("3栋电梯坏了")
     logged = caplog.text
-    for secret in (conf["token"], conf["encoding_aes_key"], conf["app_secret"]):
+    for secret in (conf.token, conf.encoding_aes_key, conf.app_secret):
         assert secret not in logged
 
 

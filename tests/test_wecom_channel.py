@@ -71,7 +71,7 @@ def test_published_url_check_vector(sample_server: tuple[str, Flask]) -> None:
 
 
 def test_url_check_with_garbage_echostr_is_400(server: str, app: Flask) -> None:
-    token = app.extensions["linli"].config["wecom"]["token"]
+    token = app.extensions["linli"].config.wecom.token
     for junk in ("", "not-base64!!", "QUJD", "A" * 64):
         params = {"timestamp": "1", "nonce": "2", "echostr": junk,
                   "msg_signature": sign(token, "1", "2", junk)}
@@ -168,8 +168,8 @@ def test_app_undecryptable_is_400(server: str, app: Flask) -> None:
 
 
 def test_app_message_for_another_corp_is_400(server: str, app: Flask) -> None:
-    conf = app.extensions["linli"].config["wecom"]
-    stranger = WeComPeer(server, conf["token"], conf["encoding_aes_key"], "wwSomeoneElse")
+    conf = app.extensions["linli"].config.wecom
+    stranger = WeComPeer(server, conf.token, conf.encoding_aes_key, "wwSomeoneElse")
     assert stranger.post(app_text_xml("待办")).status == 400
     assert count(app) == 0
 
@@ -200,7 +200,7 @@ def test_app_bad_plaintexts_are_400(server: str, app: Flask) -> None:
 
 
 def test_app_malformed_envelope_is_400(server: str, app: Flask) -> None:
-    token = app.extensions["linli"].config["wecom"]["token"]
+    token = app.extensions["linli"].config.wecom.token
     params = {"timestamp": "1", "nonce": "2", "msg_signature": sign(token, "1", "2", "")}
     for body in ("<xml><Encrypt>", "plain words", "<xml><ToUserName>x</ToUserName></xml>"):
         response = requests.post(f"{server}/wecom", params=params, data=body, timeout=10)
@@ -436,8 +436,8 @@ def test_bot_wrong_or_missing_signature_is_403(server: str, app: Flask) -> None:
 
 
 def test_bot_callback_signed_with_the_app_token_is_403(server: str, app: Flask) -> None:
-    conf = app.extensions["linli"].config["wecom"]
-    wrong = WeComBotPeer(server, conf["token"], conf["bot"]["encoding_aes_key"])
+    conf = app.extensions["linli"].config.wecom
+    wrong = WeComBotPeer(server, conf.token, conf.bot.encoding_aes_key)
     assert wrong.post(bot_text("待办")).status == 403
     assert count(app) == 0
 
@@ -477,13 +477,13 @@ def test_an_unconfigured_robot_is_404(database, fake_wechat: FakeWeChat, clock: 
 
 
 def test_secrets_never_reach_the_log(server: str, app: Flask, caplog) -> None:
-    conf = app.extensions["linli"].config["wecom"]
+    conf = app.extensions["linli"].config.wecom
     caplog.set_level("DEBUG")
     app_peer(server, app).post(app_text_xml("待办"), msg_signature="f" * 40)
     app_peer(server, app).post("broken")
     app_peer(server, app).say("待办")
     bot_peer(server, app).post("broken")
     bot_peer(server, app).say("待办")
-    for secret in (conf["token"], conf["encoding_aes_key"], conf["secret"], conf["bot"]["token"],
-                   conf["bot"]["encoding_aes_key"]):
+    for secret in (conf.token, conf.encoding_aes_key, conf.secret, conf.bot.token,
+                   conf.bot.encoding_aes_key):
         assert secret not in caplog.text

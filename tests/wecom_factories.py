@@ -185,10 +185,10 @@ def _url_check(url: str, token: str, crypto: WeChatCrypto, receive_id: str, plai
 
 
 def app_peer(server: str, app: Flask) -> WeComPeer:
-    conf = app.extensions["linli"].config["wecom"]
-    return WeComPeer(server, conf["token"], conf["encoding_aes_key"], conf["corp_id"])
+    conf = app.extensions["linli"].config.wecom
+    return WeComPeer(server, conf.token, conf.encoding_aes_key, conf.corp_id)
 
 
 def bot_peer(server: str, app: Flask) -> WeComBotPeer:
-    conf = app.extensions["linli"].config["wecom"]["bot"]
-    return WeComBotPeer(server, conf["token"], conf["encoding_aes_key"])
+    conf = app.extensions["linli"].config.wecom.bot
+    return WeComBotPeer(server, conf.token, conf.encoding_aes_key)

@@ -15,9 +15,11 @@ from typing import Any, Mapping
 from flask import jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bot import replies
 from bot.services import current as services
 from models import board
+from models.board import BOARD_STATE_NAMES, OVERDUE_NAME, SCRUB_MASKS
+from models.categories import CODES, SUGGESTION
+from models.categories import category_name as name_of_category
 from models.tickets import TRANSITIONS
 from web.pages import page_blueprint
 
@@ -27,8 +29,20 @@ PAGE_SIZE, PAGE_LIMIT = 50, 100
 FILTERS = ("state", "category", "building", "month")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 NUMBER = re.compile(r"^#?(\d{1,9})$")
-CATEGORIES = tuple(replies.CATEGORY_NAMES) + (board.SUGGESTION,)
+CATEGORIES = CODES + (board.SUGGESTION,)
 STATES = tuple(TRANSITIONS) + (board.OVERDUE,)
+# What a reader is told when a filter cannot be used, and what to choose instead.
+BOARD_BAD = {
+    "state": "没有“{value}”这种状态，请从“状态”下拉框里选择。",
+    "category": "没有“{value}”这个类别，请从“类别”下拉框里选择。",
+    "building": "本小区没有“{value}”栋，请从“楼栋”下拉框里选择。",
+    "month": "月份“{value}”写得不对，请写成 2026-11 这样的年-月。",
+    "size": "每页条数“{value}”不对，请写 1 到 {limit} 之间的整数。",
+    "after": "翻页位置“{value}”不对，请回到第一页重新翻页。",
+    "before": "翻页位置“{value}”不对，请回到第一页重新翻页。",
+    "both": "不能同时向前和向后翻页，请回到第一页重新翻页。",
+    "unknown": "不认识参数“{value}”，可用的筛选是 state、category、building、month。",
+}
 
 
 class BadRequest(ValueError):
@@ -48,7 +62,7 @@ class Request:
 
 def _bad(name: str, value: str) -> BadRequest:
     shown = value if len(value) <= 20 else value[:20] + "…"
-    return BadRequest(replies.BOARD_BAD[name].format(value=shown, limit=PAGE_LIMIT))
+    return BadRequest(BOARD_BAD[name].format(value=shown, limit=PAGE_LIMIT))
 
 
 def parse(args: Mapping[str, str], session: Any) -> Request:
@@ -122,17 +136,17 @@ def public_place(entry: board.Entry) -> str:
 
 def public_words(entry: board.Entry) -> str | None:
     """The resident's words when staff published them (scrubbed then; scrubbed again here)."""
-    return None if entry.words is None else board.scrub(entry.words, replies.SCRUB_MASKS)
+    return None if entry.words is None else board.scrub(entry.words, SCRUB_MASKS)
 
 
 def category_name(code: str) -> str:
     """Say a board category in Chinese (suggestions are 建议)."""
-    return replies.SUGGESTION_CATEGORY if code == board.SUGGESTION else replies.category_name(code)
+    return SUGGESTION.name if code == board.SUGGESTION else name_of_category(code)
 
 
 def state_name(code: str) -> str:
     """Say a board state in Chinese."""
-    return replies.BOARD_OVERDUE if code == board.OVERDUE else replies.BOARD_STATE_NAMES[code]
+    return OVERDUE_NAME if code == board.OVERDUE else BOARD_STATE_NAMES[code]
 
 
 def row(entry: board.Entry, now: datetime) -> dict[str, Any]:
@@ -190,7 +204,8 @@ def _links(endpoint: str, asked: Request, found: board.Page) -> dict[str, str | 
 @bp.get("/board")
 def board_page() -> ResponseReturnValue:
     """The board as a page: filters, a table, and links to older and newer tickets."""
-    estate = services().config.get("estate", {}).get("name", "邻里通")
+    named = services().config.estate.name
+    estate = "邻里通" if named is None else named
     try:
         asked, found, buildings, months = _load(request.args)
     except BadRequest as err:

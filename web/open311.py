@@ -15,15 +15,17 @@ from typing import Any
 import intents
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from bot import outbox, replies
-from bot.dialogue import MAX_TEXT
-from bot.handlers import report
+from bot.inbound import MAX_TEXT
 from bot.services import Services, current as services_
+from bot.tickets import PLACE_MAX, Draft, open_ticket, place_of
 from bot.turn import Turn
-from models import Follower, Resident, board, transaction
-from models.sla import deadlines
+from models import Resident, board
+from models.board import BOARD_STATE_NAMES
+from models.categories import BY_CODE
+from models.sla import deadlines, duration
+from models.staff import LEVEL_NAMES
 from models.tickets import OPEN_STATES, TRANSITIONS
 from web import board as board_page
 from web.pages import page_blueprint
@@ -38,12 +40,38 @@ ADDRESS_MAX, ACCOUNT_MAX = 200, 64
 REPORTER = "open311"  # the residents-table entry that stands for the city platform
 STATUSES = {"open": OPEN_STATES, "closed": tuple(s for s in TRANSITIONS if s not in OPEN_STATES)}
 
+# ---- what the platform reads: services, agencies (our levels), notices, notes, errors
+OPEN311_DESCRIPTION = "小区{name}问题：{keywords}等。"
+OPEN311_SUGGESTION = "对小区管理和设施的建议。"
+OPEN311_AGENCIES = {"grid": "{estate}网格员", "property": "{estate}物业服务中心",
+                    "estate": "{estate}党支部和业委会", "community": "{community}居委会",
+                    "street": "{street}办事处"}
+OPEN311_NOTICE_URGENT = "紧急问题：{response}内响应，{resolve}内处理完。"
+OPEN311_NOTICE_NORMAL = "{response}内响应，{resolve}内处理完。"
+OPEN311_NOTES = "{state}（{level}一级处理）"
+OPEN311_NOTES_MERGED = "已合并到 #{number} 一并处理"
+OPEN311_ERRORS = {
+    "api_key": "api_key 缺失或不正确。",
+    "disabled": "本站未开放 Open311 提交（未配置 [open311] api_key）。",
+    "service_code": "service_code 缺失或不是本站的服务类别，请先查看 services.json。",
+    "location": "请提供位置：address_string（如“3栋2单元”），或 lat 和 long。",
+    "description": "请提供 description，说明是什么问题（不超过{limit}字）。",
+    "too_long": "{field} 太长了（不超过{limit}字）。",
+    "bad_number": "{field} 必须是数字。",
+    "date": "{field} 不是 ISO 8601 时间（如 2026-11-28T10:00:00+08:00）。",
+    "range": "end_date 不能早于 start_date，时间范围也不能超过90天。",
+    "status": "status 只能是 open 或 closed（可用逗号分隔）。",
+    "request_id": "service_request_id 必须是用逗号分隔的工单编号，最多{limit}个。",
+    "not_found": "没有编号为 {value} 的工单。",
+    "format": "本站只提供 JSON 格式，请把地址末尾的 .{format} 换成 .json。",
+}
+
 
 class Open311Error(Exception):
     """An answer in the spec's error shape."""
 
     def __init__(self, status: int, key: str, **values: Any) -> None:
-        super().__init__(replies.OPEN311_ERRORS[key].format(**values))
+        super().__init__(OPEN311_ERRORS[key].format(**values))
         self.status = status
 
 
@@ -62,10 +90,6 @@ def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
 
 
 # ---- services ------------------------------------------------------------------
-def _group(code: str) -> str:
-    return next(name for name, codes in replies.OPEN311_GROUPS.items() if code in codes)
-
-
 @bp.get(f"{PREFIX}/services.<fmt>")
 def services(fmt: str) -> ResponseReturnValue:
     """Our categories (and suggestions) as Open311 services."""
@@ -73,12 +97,13 @@ def services(fmt: str) -> ResponseReturnValue:
     listed = []
     for code in board_page.CATEGORIES:
         name = board_page.category_name(code)
-        keywords = replies.OPEN311_KEYWORDS[code]
+        keywords = BY_CODE[code].keywords
         listed.append({
             "service_code": code, "service_name": name,
-            "description": replies.OPEN311_SUGGESTION if code == board.SUGGESTION
-            else replies.OPEN311_DESCRIPTION.format(name=name, keywords=keywords.replace(",", "、")),
-            "metadata": False, "type": "realtime", "keywords": keywords, "group": _group(code)})
+            "description": OPEN311_SUGGESTION if code == board.SUGGESTION
+            else OPEN311_DESCRIPTION.format(name=name, keywords=keywords.replace(",", "、")),
+            "metadata": False, "type": "realtime", "keywords": keywords,
+            "group": BY_CODE[code].group})
     return jsonify(listed)
 
 
@@ -88,11 +113,11 @@ class View:
 
     def __init__(self, s: Services) -> None:
         self.tz = s.tz
-        estate = s.config.get("estate", {})
-        self.agencies = {level: text.format(estate=estate.get("name", ""),
-                                            community=estate.get("community", ""),
-                                            street=estate.get("street", ""))
-                         for level, text in replies.OPEN311_AGENCIES.items()}
+        estate = s.config.estate
+        self.agencies = {level: text.format(estate=estate.name or "",
+                                            community=estate.community or "",
+                                            street=estate.street or "")
+                         for level, text in OPEN311_AGENCIES.items()}
         self.notices: dict[tuple[str, bool], str] = {}
 
     def notice(self, category: str, urgent: bool) -> str:
@@ -104,9 +129,9 @@ class View:
     def request(self, entry: board.Entry) -> dict[str, Any]:
         """One ticket as an Open311 service request."""
         status = "open" if entry.state in OPEN_STATES else "closed"
-        notes = replies.OPEN311_NOTES_MERGED.format(number=entry.merged_into) if entry.merged_into \
-            else replies.OPEN311_NOTES.format(state=replies.BOARD_STATE_NAMES[entry.state],
-                                              level=replies.LEVEL_NAMES[entry.level])
+        notes = OPEN311_NOTES_MERGED.format(number=entry.merged_into) if entry.merged_into \
+            else OPEN311_NOTES.format(state=BOARD_STATE_NAMES[entry.state],
+                                              level=LEVEL_NAMES[entry.level])
         place = board_page.public_place(entry)
         return {
             "service_request_id": str(entry.id), "status": status, "status_notes": notes,
@@ -123,10 +148,10 @@ class View:
 
 
 def _notice(category: str, urgent: bool) -> str:
-    limits = deadlines(services_().config, None if category == board.SUGGESTION else category, urgent)
-    text = replies.OPEN311_NOTICE_URGENT if urgent else replies.OPEN311_NOTICE_NORMAL
-    return text.format(response=replies.duration(limits.response),
-                       resolve=replies.duration(limits.resolve))
+    limits = deadlines(services_().config.sla, None if category == board.SUGGESTION else category, urgent)
+    text = OPEN311_NOTICE_URGENT if urgent else OPEN311_NOTICE_NORMAL
+    return text.format(response=duration(limits.response),
+                       resolve=duration(limits.resolve))
 
 
 def _date(name: str) -> datetime | None:
@@ -203,7 +228,7 @@ def request_one(ticket_id: str, fmt: str) -> ResponseReturnValue:
 
 # ---- filing a request ------------------------------------------------------------------
 def _check_key() -> None:
-    expected = services_().config.get("open311", {}).get("api_key")
+    expected = services_().config.open311.api_key
     if not expected:
         raise Open311Error(403, "disabled")
     given = request.form.get("api_key") or request.args.get("api_key") or ""
@@ -231,8 +256,8 @@ def _coordinates() -> str | None:
     return f"{x:.6f},{y:.6f}"
 
 
-def _fields() -> dict[str, Any]:
-    """The new ticket's fields from the form, in the shape the resident's report uses."""
+def _draft() -> Draft:
+    """The new ticket, from the form, in the shape a resident's report takes."""
     code = request.form.get("service_code", "").strip()
     if code not in board_page.CATEGORIES:
         raise Open311Error(400, "service_code")
@@ -244,14 +269,13 @@ def _fields() -> dict[str, Any]:
         raise Open311Error(400, "description", limit=MAX_TEXT)
     where = intents.parse(address) if address else None
     suggestion = code == board.SUGGESTION
-    return {"kind": "suggestion" if suggestion else "problem",
-            "category": None if suggestion else code,
-            "urgent": not suggestion and intents.parse(description).urgent,
-            "text": description,
-            "building": where.building if where else None, "unit": where.unit if where else None,
-            "room": where.room if where else None,
-            "place": ((report.place_of(where) if where else None) or address or coordinates)[
-                :report.PLACE_MAX]}
+    return Draft(kind="suggestion" if suggestion else "problem",
+                 category=None if suggestion else code,
+                 urgent=not suggestion and intents.parse(description).urgent,
+                 text=description,
+                 building=where.building if where else None, unit=where.unit if where else None,
+                 room=where.room if where else None,
+                 place=((place_of(where) if where else None) or address or coordinates)[:PLACE_MAX])
 
 
 def _reporter(session: Any, now: datetime) -> Resident:
@@ -270,17 +294,14 @@ def request_new(fmt: str) -> ResponseReturnValue:
     """File a ticket as a resident's report does: numbered, routed, on the clock."""
     _json_only(fmt)
     _check_key()
-    fields = _fields()
+    draft = _draft()
     account = _text("account_id", ACCOUNT_MAX) or None
     s = services_()
     now = s.clock()
-    with transaction(s.sessions) as session:
+    with s.transaction() as session:  # the staff cards go out once it commits, as after a chat
         turn = Turn(session, _reporter(session, now), now, s)
-        ticket = report._create(turn, fields)  # the resident's path: events, deadlines, routing
-        # the platform reads updates by GET; nobody waits on WeChat for them
-        session.execute(delete(Follower).where(Follower.ticket_id == ticket.id,
-                                               Follower.resident_id == turn.resident.id))
+        # the resident's path (events, deadlines, routing); the platform reads updates by GET
+        ticket = open_ticket(turn, draft, follow=False)
         number, notice = ticket.id, _notice(ticket.category or board.SUGGESTION, ticket.urgent)
-    outbox.kick(s)  # the staff cards go out now, as after a chat message
     return jsonify([{"service_request_id": str(number), "service_notice": notice,
                      "account_id": account}]), 201

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from flask import Response, jsonify, render_template, request
 
-from bot import replies
 from bot.channels import sim
 from bot.services import Services, current as _services
 from web.pages import page_blueprint
 
 bp = page_blueprint("sim", __name__)
 
+SIM_OFF = "聊天模拟器未开启。管理员可在配置文件中写入 [sim] enabled = true 后重启服务。"
+SIM_NOT_JSON = "只接受 JSON 格式的请求（Content-Type: application/json）。"
+SIM_CROSS_SITE = "只接受本站页面发出的请求。"
+
 
 def enabled(services: Services) -> bool:
     """Tell whether the operator turned the simulator on."""
-    section = services.config.get("sim")
-    return isinstance(section, dict) and section.get("enabled") is True
+    return services.config.sim.enabled
 
 
 def _refuse(status: int, message: str) -> Response:
@@ -36,7 +38,7 @@ def page() -> tuple[str, int]:
     services = _services()
     on = enabled(services)
     return render_template("sim.html", enabled=on,
-                           estate_name=services.config.get("estate", {}).get("name")), (200 if on else 404)
+                           estate_name=services.config.estate.name), (200 if on else 404)
 
 
 @bp.get("/sim/api/people")
@@ -44,7 +46,7 @@ def people() -> Response:
     """The residents and staff one may speak as."""
     services = _services()
     if not enabled(services):
-        return _refuse(404, replies.SIM_OFF)
+        return _refuse(404, SIM_OFF)
     with services.sessions() as session:
         return jsonify(sim.people(session))
 
@@ -54,13 +56,13 @@ def post_message() -> Response:
     """Say something as a resident or a staff member; answer with the bot's reply."""
     services = _services()
     if not enabled(services):
-        return _refuse(404, replies.SIM_OFF)
+        return _refuse(404, SIM_OFF)
     refused = _cross_site()
     if refused is not None:
         return refused
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _refuse(400, replies.SIM_BAD_REQUEST)
+        return _refuse(400, sim.SIM_BAD_REQUEST)
     try:
         with services.sessions() as session:
             identity = sim.identify(session, body.get("as"))
@@ -75,7 +77,7 @@ def conversation() -> Response:
     """A person's messages and pushes, and the staff groups' messages, after the cursors."""
     services = _services()
     if not enabled(services):
-        return _refuse(404, replies.SIM_OFF)
+        return _refuse(404, SIM_OFF)
     try:
         after_in = sim.parse_cursor(request.args.get("in"))
         after_out = sim.parse_cursor(request.args.get("out"))
@@ -89,13 +91,13 @@ def conversation() -> Response:
 def _cross_site() -> Response | None:
     """Refuse a POST that is not same-origin JSON (see the module's note)."""
     if request.mimetype != "application/json":
-        return _refuse(415, replies.SIM_NOT_JSON)
+        return _refuse(415, SIM_NOT_JSON)
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site != "same-origin":
-        return _refuse(403, replies.SIM_CROSS_SITE)
+        return _refuse(403, SIM_CROSS_SITE)
     origin = request.headers.get("Origin")
     if origin is not None and origin != _own_origin():
-        return _refuse(403, replies.SIM_CROSS_SITE)
+        return _refuse(403, SIM_CROSS_SITE)
     return None
 
 

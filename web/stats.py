@@ -26,9 +26,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import replies
 from bot.services import Services, current as services
 from models import figures, votes
+from models.categories import CATEGORY_NAMES
 from web.pages import page_blueprint
 
 bp = page_blueprint("stats", __name__)
@@ -179,7 +179,7 @@ def page() -> ResponseReturnValue:
         stats = current()
     except NotReady:
         return render_template("stats.html", stats=None), 503, {"Retry-After": "10"}
-    return render_template("stats.html", stats=stats, names=replies.CATEGORY_NAMES)
+    return render_template("stats.html", stats=stats, names=CATEGORY_NAMES)
 
 
 @bp.get("/stats.json")

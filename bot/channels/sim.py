@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot import dialogue, replies
-from bot.inbound import STALE, Inbound, receive
+from bot import dialogue
+from bot.inbound import Inbound, STALE, receive
 from bot.services import Services
 from models import Home, InboundMessage, OutboxMessage, Resident, Staff, Unit
 
@@ -31,6 +31,11 @@ GROUP_CHANNELS = ("wecom_group", "wecom_response")
 PAGE = 100  # rows per poll
 TAIL = 40  # rows shown when a person is first picked
 RESIDENTS_LISTED = 8
+# what the page shows when a message is refused
+SIM_BAD_IDENTITY = "请先在左侧选择一位居民或工作人员。"
+SIM_EMPTY = "请输入要发送的文字。"
+SIM_UNSTORABLE = "消息里有无法保存的字符，请删掉后再发。"
+SIM_BAD_REQUEST = "请求格式不对，请刷新页面后重试。"
 
 
 class SimError(ValueError):
@@ -55,17 +60,17 @@ def identify(session: Session, token: Any) -> Identity:
     """Read "resident:<openid>" or "staff:<id>"; refuse anyone the estate does not know."""
     match = IDENTITY.match(token) if isinstance(token, str) else None
     if match is None:
-        raise SimError(replies.SIM_BAD_IDENTITY)
+        raise SimError(SIM_BAD_IDENTITY)
     kind, value = match.groups()
     if kind == "resident":
         known = session.scalar(select(Resident.id).where(Resident.openid == value))
         if known is None and not FRESH.match(value):
-            raise SimError(replies.SIM_BAD_IDENTITY)
+            raise SimError(SIM_BAD_IDENTITY)
         return Identity("resident", value, CHANNEL, "wechat")
     number = int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
     member = session.get(Staff, number) if number is not None else None
     if member is None:
-        raise SimError(replies.SIM_BAD_IDENTITY)
+        raise SimError(SIM_BAD_IDENTITY)
     if member.channel == "wecom":
         return Identity("staff", member.user_id, "wecom", "wecom_app")
     return Identity("staff", member.user_id, "wechat", "wechat")  # staff on the Official Account
@@ -109,13 +114,13 @@ def _home(resident: Resident) -> str:
 
 def _checked_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise SimError(replies.SIM_EMPTY)
+        raise SimError(SIM_EMPTY)
     if "\x00" in text:
-        raise SimError(replies.SIM_UNSTORABLE)
+        raise SimError(SIM_UNSTORABLE)
     try:
         text.encode("utf-8")  # a lone surrogate (a \ud800 escape in JSON) cannot be stored
     except UnicodeEncodeError:
-        raise SimError(replies.SIM_UNSTORABLE) from None
+        raise SimError(SIM_UNSTORABLE) from None
     return text
 
 
@@ -123,25 +128,24 @@ def to_inbound(identity: Identity, body: dict[str, Any]) -> Inbound:
     """Map the browser's JSON (`text` or `event`, and the message's `id`) to an Inbound."""
     client_id = body.get("id")
     if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
-        raise SimError(replies.SIM_BAD_REQUEST)
+        raise SimError(SIM_BAD_REQUEST)
     # The key names the sender, so nobody can read another person's reply by reusing an id.
     key = f"sim:{identity.token}:{client_id}"
     if body.get("event") == "subscribe" and identity.kind == "resident":
         return Inbound(identity.channel, identity.user_id, "event", key, event="subscribe")
     if "event" in body:
-        raise SimError(replies.SIM_BAD_REQUEST)
+        raise SimError(SIM_BAD_REQUEST)
     return Inbound(identity.channel, identity.user_id, "text", key, text=_checked_text(body.get("text")))
 
 
 def say(services: Services, identity: Identity, inbound: Inbound) -> dict[str, Any]:
     """Hand the message to the real dialogue, once however often it is posted; return it answered."""
-    if dialogue.too_long(inbound):
-        return {"id": None, "at": _at(services, services.clock()), "text": inbound.text,
-                "reply": replies.TOO_LONG.format(limit=dialogue.MAX_TEXT), "pushed": False}
     reply = receive(services, inbound, dialogue.respond)
     with services.sessions() as session:
         row = session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == inbound.key))
-        view = _message(services, row) if row is not None else {"id": None, "text": inbound.text}
+        # no row: refused before it was stored (too long), or kept in the spool for later
+        view = _message(services, row) if row is not None else {
+            "id": None, "at": _at(services, services.clock()), "text": inbound.text}
     view["reply"] = reply or None
     view["pushed"] = not reply  # too slow (or still in hand): the answer arrives as a push
     return view
@@ -224,6 +228,6 @@ def parse_cursor(value: str | None) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit() or len(value) > 12:
-        raise SimError(replies.SIM_BAD_REQUEST)
+        raise SimError(SIM_BAD_REQUEST)
     return int(value)
 

@@ -21,13 +21,13 @@ from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import to_text
 
-from bot import dialogue, replies
-from bot.channels.wechat import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
-from bot.channels.wechat import unavailable
-from bot.channels.wechat import (MAX_NAME, MAX_USER, BadMessage, fields_of, services_of, sign,
-                                 parse_xml, signed, to_inbound)
+from bot import dialogue
+from bot.channels.common import UNDECRYPTABLE as WECHAT_UNDECRYPTABLE
+from bot.channels.common import (MAX_NAME, MAX_USER, BadMessage, fields_of, parse_xml, sign,
+                                 signed, to_inbound, unavailable)
 from bot.inbound import Inbound, Unavailable, receive
-from bot.services import Services
+from bot.services import Services, current as services_of
+from settings import WeCom, WeComBot
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__)
@@ -35,22 +35,24 @@ bp.register_error_handler(Unavailable, unavailable)
 
 UNDECRYPTABLE = (*WECHAT_UNDECRYPTABLE, InvalidCorpIdException)
 BOT_RECEIVE_ID = ""  # an internal smart robot's receive id is the empty string
-APP, APP_KEYS = ("wecom",), ("corp_id", "token", "encoding_aes_key")
-BOT, BOT_KEYS = ("wecom", "bot"), ("token", "encoding_aes_key")
 MAX_ID = 128  # msgid, chatid: the dedupe key column holds 200
 MAX_URL = 2048
 MAX_MENTIONS = 5  # @-mentions stripped at each end of a group message
 MAX_STREAM_BYTES = 20480  # stream.content limit in WeCom's passive reply spec
 
 
-def _config(services: Services, path: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any]:
-    """Return a config section, or answer 404 when this channel is not configured."""
-    node: Any = services.config
-    for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
-    if not isinstance(node, dict) or not all(node.get(key) for key in keys):
+def _app_config(services: Services) -> WeCom:
+    """Return [wecom], or answer 404 when the app's callback is not configured."""
+    if not services.config.wecom.ready:
         abort(404)
-    return node
+    return services.config.wecom
+
+
+def _bot_config(services: Services) -> WeComBot:
+    """Return [wecom.bot], or answer 404 when the smart robot is not configured."""
+    if not services.config.wecom.bot.ready:
+        abort(404)
+    return services.config.wecom.bot
 
 
 def _check(token: str, encrypted: str) -> None:
@@ -93,29 +95,27 @@ def _empty() -> Response:
 
 
 def _answer(services: Services, inbound: Inbound) -> str | None:
-    if dialogue.too_long(inbound):
-        return replies.TOO_LONG.format(limit=dialogue.MAX_TEXT)
     return receive(services, inbound, dialogue.respond)
 
 
 # --- /wecom: the WeCom app ------------------------------------------------------------------
 
-def _app_crypto(conf: dict[str, Any]) -> WeChatCrypto:
-    return WeChatCrypto(conf["token"], conf["encoding_aes_key"], conf["corp_id"])
+def _app_crypto(conf: WeCom) -> WeChatCrypto:
+    return WeChatCrypto(conf.token, conf.encoding_aes_key, conf.corp_id)
 
 
 @bp.get("/wecom")
 def app_url_check() -> Response:
     """Answer WeCom's URL check with the decrypted echostr, only when the signature holds."""
-    conf = _config(services_of(), APP, APP_KEYS)
-    return _url_check(conf["token"], _app_crypto(conf))
+    conf = _app_config(services_of())
+    return _url_check(conf.token, _app_crypto(conf))
 
 
 @bp.post("/wecom")
 def app_incoming() -> Response:
     """Take a staff member's message or event, and answer with an encrypted passive reply."""
     services = services_of()
-    conf = _config(services, APP, APP_KEYS)
+    conf = _app_config(services)
     if not request.args.get("msg_signature"):
         abort(403)
     crypto = _app_crypto(conf)
@@ -123,7 +123,7 @@ def app_incoming() -> Response:
         encrypted = fields_of(request.get_data(cache=False)).get("Encrypt")
         if not encrypted:
             raise BadMessage("no Encrypt field")
-        _check(conf["token"], encrypted)
+        _check(conf.token, encrypted)
         message, fields = parse_xml(_decrypt(crypto, encrypted), parse_message)
         inbound = to_inbound(message, fields, "wecom")
     except BadMessage as err:
@@ -131,7 +131,7 @@ def app_incoming() -> Response:
     text = _answer(services, inbound)
     if not text:
         return _empty()
-    reply = TextReply(message=message, content=text, agent=conf.get("agent_id", 0)).render()
+    reply = TextReply(message=message, content=text, agent=conf.agent_id or 0).render()
     out = crypto.encrypt_message(reply, request.args.get("nonce", ""),
                                  request.args.get("timestamp") or _now(services))
     return Response(out, mimetype="application/xml")
@@ -143,27 +143,27 @@ def _now(services: Services) -> str:
 
 # --- /wecom/bot: the smart robot in staff group chats ----------------------------------------
 
-def _bot_crypto(conf: dict[str, Any]) -> WeChatCrypto:
-    return WeChatCrypto(conf["token"], conf["encoding_aes_key"], BOT_RECEIVE_ID)
+def _bot_crypto(conf: WeComBot) -> WeChatCrypto:
+    return WeChatCrypto(conf.token, conf.encoding_aes_key, BOT_RECEIVE_ID)
 
 
 @bp.get("/wecom/bot")
 def bot_url_check() -> Response:
     """Answer the smart robot's URL check (receive id "") with the decrypted echostr."""
-    conf = _config(services_of(), BOT, BOT_KEYS)
-    return _url_check(conf["token"], _bot_crypto(conf))
+    conf = _bot_config(services_of())
+    return _url_check(conf.token, _bot_crypto(conf))
 
 
 @bp.post("/wecom/bot")
 def bot_incoming() -> Response:
     """Take a group message that @-mentions the robot; answer with an encrypted stream reply."""
     services = services_of()
-    conf = _config(services, BOT, BOT_KEYS)
+    conf = _bot_config(services)
     if not request.args.get("msg_signature"):
         abort(403)
     try:
         encrypted = _string(_json_object(request.get_data(cache=False)), "encrypt", None)
-        _check(conf["token"], encrypted)
+        _check(conf.token, encrypted)
         inbound = _bot_inbound(_json_object(_decrypt(_bot_crypto(conf), encrypted)))
     except BadMessage as err:
         return _rejected(err)
@@ -260,7 +260,7 @@ def strip_mentions(content: str) -> str:
     return text
 
 
-def _stream_reply(services: Services, conf: dict[str, Any], key: str, text: str) -> Response:
+def _stream_reply(services: Services, conf: WeComBot, key: str, text: str) -> Response:
     """Encrypt a finished stream message into WeCom's JSON envelope, signed like a callback."""
     content = text.encode("utf-8")[:MAX_STREAM_BYTES].decode("utf-8", "ignore")
     # One stream id per message, so a retried callback gets the very same reply.
@@ -271,6 +271,6 @@ def _stream_reply(services: Services, conf: dict[str, Any], key: str, text: str)
     encrypted = to_text(PrpCrypto(_bot_crypto(conf).key).encrypt(plain, BOT_RECEIVE_ID))
     timestamp = request.args.get("timestamp") or _now(services)
     nonce = request.args.get("nonce", "")
-    body = {"encrypt": encrypted, "msgsignature": sign(conf["token"], timestamp, nonce, encrypted),
+    body = {"encrypt": encrypted, "msgsignature": sign(conf.token, timestamp, nonce, encrypted),
             "timestamp": timestamp, "nonce": nonce}
     return Response(json.dumps(body), mimetype="application/json")

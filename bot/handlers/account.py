@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from intents import Parse
-from bot import replies
+from bot.replies.general import SUBSCRIBED, UNSUBSCRIBED, WELCOME
 from bot.turn import Turn
 
 
 def follow(turn: Turn) -> str:
     """Welcome a new follower and say what the bot can do."""
     turn.resident.following, turn.resident.unfollowed_at = True, None
-    return replies.WELCOME
+    return WELCOME
 
 
 def unfollow(turn: Turn) -> str:
@@ -21,10 +21,10 @@ def unfollow(turn: Turn) -> str:
 def subscribe(turn: Turn, parse: Parse) -> str:
     """Turn reminders and notices on for this resident."""
     turn.resident.subscribed = True
-    return replies.SUBSCRIBED
+    return SUBSCRIBED
 
 
 def unsubscribe(turn: Turn, parse: Parse) -> str:
     """Turn reminders and notices off for this resident."""
     turn.resident.subscribed = False
-    return replies.UNSUBSCRIBED
+    return UNSUBSCRIBED

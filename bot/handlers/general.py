@@ -2,22 +2,24 @@
 from __future__ import annotations
 
 from intents import Parse
-from bot import replies
+from bot.replies.general import GREETING, HELP, THANKS, UNKNOWN
 from bot.turn import Turn
+
+THANKS_MARKERS = ("谢",)  # "谢谢师傅" is thanks, not a greeting
 
 
 def help_text(turn: Turn, parse: Parse) -> str:
     """Say what the bot can do."""
-    return replies.HELP
+    return HELP
 
 
 def greet(turn: Turn, parse: Parse) -> str:
     """Answer a hello or a thank-you."""
-    if any(marker in parse.text for marker in replies.THANKS_MARKERS):
-        return replies.THANKS
-    return replies.GREETING
+    if any(marker in parse.text for marker in THANKS_MARKERS):
+        return THANKS
+    return GREETING
 
 
 def unknown(turn: Turn, parse: Parse) -> str:
     """Say briefly what the bot can help with."""
-    return replies.UNKNOWN
+    return UNKNOWN

@@ -3,44 +3,48 @@ from __future__ import annotations
 
 import json
 
-from bot import replies
+from bot import notify
+from bot.replies.report import ASK_PLACE, PHOTO_ASK, PHOTO_ATTACHED, PHOTO_KEPT
+from bot.replies.staff import STAFF_PHOTO_ADDED
+from bot.tickets import Draft, Photo
 from bot.turn import Turn
-from bot.handlers import followup
 from models import TicketPhoto, record
-from models.tickets import OPEN_STATES
+from models.categories import category_name
+from models.tickets import OPEN_STATES, followed
 
 
 def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
     """Attach the photo to the sender's latest open ticket, or ask what it shows."""
+    sent = Photo(media_id, pic_url)
     waiting = turn.pending()
     if waiting is not None and waiting.waiting_for == "place":
-        fields = json.loads(waiting.payload)
-        fields.setdefault("photos", []).append({"media_id": media_id, "pic_url": pic_url})
-        waiting.payload = json.dumps(fields, ensure_ascii=False)
-        return replies.ASK_PLACE.format(category=replies.category_name(fields["category"]))
-    ticket = followup.followed(turn, None, OPEN_STATES)
+        draft = Draft.from_payload(json.loads(waiting.payload)).with_photo(sent)
+        waiting.payload = json.dumps(draft.payload(), ensure_ascii=False)
+        return ASK_PLACE.format(category=category_name(draft.category))
+    ticket = followed(turn.session, turn.resident.id, None, OPEN_STATES)
     if ticket is None:
         earlier = json.loads(waiting.payload) if waiting is not None else {}
         if waiting is not None and waiting.waiting_for == "duplicate":  # keep the pending offer
-            earlier.setdefault("photos", []).append({"media_id": media_id, "pic_url": pic_url})
-            waiting.payload = json.dumps(earlier, ensure_ascii=False)
-            return replies.PHOTO_KEPT
+            draft = Draft.from_payload(earlier).with_photo(sent)
+            waiting.payload = json.dumps(earlier | draft.payload(), ensure_ascii=False)
+            return PHOTO_KEPT
         photos = earlier.get("photos", []) if waiting is not None else []
         turn.wait_for("description", {"photos": [*photos, {"media_id": media_id,
                                                            "pic_url": pic_url}]})
-        return replies.PHOTO_ASK
+        return PHOTO_ASK
     ticket.photos.append(TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now))
     event = record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
     turn.session.flush()
-    followup.photo_added(turn, ticket, pic_url, event.id)
-    return replies.PHOTO_ATTACHED.format(number=ticket.id)
+    notify.to_handlers(turn.session, ticket, STAFF_PHOTO_ADDED.format(
+        number=ticket.id, link=pic_url or "—"), event=f"photo:{event.id}", now=turn.now)
+    return PHOTO_ATTACHED.format(number=ticket.id)
 
 
-def described_photos(turn: Turn) -> list[dict[str, str]]:
+def described_photos(turn: Turn) -> list[Photo]:
     """Return (and forget) the photos waiting for a description."""
     waiting = turn.pending()
     if waiting is None or waiting.waiting_for != "description":
         return []
     photos = json.loads(waiting.payload)["photos"]
     turn.stop_waiting()
-    return photos
+    return [Photo(p["media_id"], p.get("pic_url")) for p in photos]

@@ -9,30 +9,42 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot import replies
+from bot.replies.privacy import (PRIVACY_ERASED, PRIVACY_ERASE_ASK, PRIVACY_ERASE_CANCELLED,
+                                 PRIVACY_HOME, PRIVACY_NOTHING_TO_CONFIRM, PRIVACY_NO_HOME,
+                                 PRIVACY_SUBSCRIBED, PRIVACY_SUMMARY, PRIVACY_UNVERIFIED,
+                                 PRIVACY_VERIFIED, PRIVACY_WITHDRAWS)
 from bot.turn import Turn
+from bot.words import CANCEL_WORDS
 from models import privacy
+from models.estate import ROLE_NAMES
 
+# Matched against the message with spaces and punctuation removed.
+PRIVACY_VIEW_PATTERN = (r"(?:请|麻烦)?(?:帮我)?(?:查看|查询|查一下|看看|看一下|显示)?我的(?:个人)?(?:信息|资料|数据)"
+                        r"|(?:你们|邻里通|系统)(?:都)?(?:存|保存|记录|收集|掌握)?(?:了|着)?"
+                        r"(?:我|我的)(?:哪些|什么|多少)(?:个人)?(?:信息|资料|数据)(?:吗|呢)?")
+PRIVACY_ERASE_PATTERN = (r"(?:请|麻烦)?(?:帮我)?(?:删除|删掉|清除|清空|抹掉)(?:我的)?(?:全部|所有)?(?:个人)?"
+                         r"(?:信息|资料|数据)|注销(?:我的)?(?:账号|账户|帐号|帐户)?")
+PRIVACY_CONFIRM_WORDS = ("确认删除", "确定删除", "确认注销", "确定注销")
 WAITING_FOR = "erase"
 _PUNCTUATION = re.compile(r"[\s。.!！?？~～,，、]+")
-_VIEW = re.compile(replies.PRIVACY_VIEW_PATTERN)
-_ERASE = re.compile(replies.PRIVACY_ERASE_PATTERN)
+_VIEW = re.compile(PRIVACY_VIEW_PATTERN)
+_ERASE = re.compile(PRIVACY_ERASE_PATTERN)
 
 
 def answer(turn: Turn, text: str) -> str | None:
     """Answer a request about the resident's own information; None when the text is not one."""
     said = _PUNCTUATION.sub("", unicodedata.normalize("NFKC", text))
-    if said in replies.PRIVACY_CONFIRM_WORDS:
+    if said in PRIVACY_CONFIRM_WORDS:
         return erase(turn)
     if _VIEW.fullmatch(said):
         return show(turn)
     if _ERASE.fullmatch(said):
         return ask_to_erase(turn)
-    if said in replies.CANCEL_WORDS:
+    if said in CANCEL_WORDS:
         waiting = turn.pending()
         if waiting is not None and waiting.waiting_for == WAITING_FOR:
             turn.stop_waiting()
-            return replies.PRIVACY_ERASE_CANCELLED
+            return PRIVACY_ERASE_CANCELLED
     return None
 
 
@@ -40,13 +52,13 @@ def show(turn: Turn) -> str:
     """Summarise what the bot holds about the resident."""
     held = privacy.holding(turn.session, turn.resident)
     if held.home:
-        state = replies.PRIVACY_VERIFIED if held.verified else replies.PRIVACY_UNVERIFIED
-        home = replies.PRIVACY_HOME.format(home=held.home, role=replies.ROLE_NAMES.get(
+        state = PRIVACY_VERIFIED if held.verified else PRIVACY_UNVERIFIED
+        home = PRIVACY_HOME.format(home=held.home, role=ROLE_NAMES.get(
             held.role or "owner", ""), state=state)
     else:
-        home = replies.PRIVACY_NO_HOME
-    return replies.PRIVACY_SUMMARY.format(
-        home=home, subscribed=replies.PRIVACY_SUBSCRIBED[held.subscribed],
+        home = PRIVACY_NO_HOME
+    return PRIVACY_SUMMARY.format(
+        home=home, subscribed=PRIVACY_SUBSCRIBED[held.subscribed],
         reported=held.reported, followed=held.followed, ballots=held.ballots,
         messages=held.messages, since=turn.services.local(held.since).strftime("%Y-%m-%d"))
 
@@ -54,18 +66,18 @@ def show(turn: Turn) -> str:
 def ask_to_erase(turn: Turn) -> str:
     """Say what erasing removes and keeps, and wait ten minutes for "确认删除"."""
     undecided = privacy.open_ballots(turn.session, turn.resident, turn.now)
-    withdraw = replies.PRIVACY_WITHDRAWS.format(
+    withdraw = PRIVACY_WITHDRAWS.format(
         votes="、".join(f"#{n}" for n in undecided)) if undecided else ""
     turn.wait_for(WAITING_FOR, {})
-    return replies.PRIVACY_ERASE_ASK.format(withdraw=withdraw)
+    return PRIVACY_ERASE_ASK.format(withdraw=withdraw)
 
 
 def erase(turn: Turn) -> str:
     """Erase the resident's information, if they asked within the last ten minutes."""
     waiting = turn.pending()
     if waiting is None or waiting.waiting_for != WAITING_FOR:
-        return replies.PRIVACY_NOTHING_TO_CONFIRM
+        return PRIVACY_NOTHING_TO_CONFIRM
     turn.stop_waiting()
     done = privacy.erase(turn.session, turn.resident, turn.now)
-    return replies.PRIVACY_ERASED.format(tickets=done.tickets_kept, ballots=done.ballots_kept,
+    return PRIVACY_ERASED.format(tickets=done.tickets_kept, ballots=done.ballots_kept,
                                          withdrawn=done.ballots_withdrawn)

@@ -4,9 +4,12 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from intents import Parse
-from bot import notify, replies
+from bot import notify
+from bot.replies.tickets import (NO_TICKETS, TICKET_DETAIL, TICKET_LINE, TICKET_LIST_HEAD,
+                                 TICKET_NOT_FOUND)
 from bot.turn import Turn
 from models import Follower, Ticket
+from models.tickets import STATE_NAMES
 
 LIST_LIMIT = 5
 
@@ -16,20 +19,20 @@ def show_status(turn: Turn, parse: Parse) -> str:
     if parse.ticket is not None:
         ticket = turn.session.scalar(_followed(turn).where(Ticket.id == parse.ticket))
         if ticket is None:
-            return replies.TICKET_NOT_FOUND.format(number=parse.ticket)
-        return replies.TICKET_DETAIL.format(
+            return TICKET_NOT_FOUND.format(number=parse.ticket)
+        return TICKET_DETAIL.format(
             number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
-            state=replies.STATE_NAMES[ticket.state],
+            state=STATE_NAMES[ticket.state],
             created=_when(turn, ticket.created_at), updated=_when(turn, ticket.updated_at))
     tickets = turn.session.scalars(
         _followed(turn).order_by(Ticket.id.desc()).limit(LIST_LIMIT)).all()
     if not tickets:
-        return replies.NO_TICKETS
-    lines = [replies.TICKET_LINE.format(
+        return NO_TICKETS
+    lines = [TICKET_LINE.format(
         number=t.id, category=notify.category_name(t), place=t.place or "—",
-        state=replies.STATE_NAMES[t.state], date=_when(turn, t.created_at, day_only=True))
+        state=STATE_NAMES[t.state], date=_when(turn, t.created_at, day_only=True))
         for t in tickets]
-    return "\n".join([replies.TICKET_LIST_HEAD, *lines])
+    return "\n".join([TICKET_LIST_HEAD, *lines])
 
 
 def _followed(turn: Turn) -> Select[tuple[Ticket]]:

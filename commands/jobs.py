@@ -7,26 +7,20 @@ from datetime import datetime
 from types import FrameType
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from bot.services import Services
+from bot.services import current as services
 from models import StoredJob
 from scheduler import lease, runner
 from scheduler.jobs import JOBS, by_name
 from scheduler.leader import Scheduler
 
 
-def services() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
-
-
 @click.command("scheduler")
 def scheduler_command() -> None:
     """Run the scheduler until stopped: it fires jobs, or stands by while another one does."""
-    if not services().config.get("scheduler", {}).get("enabled", True):
+    if not services().config.scheduler.enabled:
         raise click.ClickException("[scheduler] enabled is false: no jobs are to fire")
     stop = threading.Event()
 

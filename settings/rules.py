@@ -1,4 +1,5 @@
-"""Load and validate the TOML configuration (see CONTRACT.md, "Configuration")."""
+"""Read the TOML file and check every key: a bad or missing one stops startup with one line
+naming it (CONTRACT.md, "Configuration")."""
 from __future__ import annotations
 
 import base64
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # the project folder
 DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 
 
@@ -76,7 +77,8 @@ def _bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
-def _duration(value: Any) -> bool:
+def is_duration(value: Any) -> bool:
+    """Whether a value is a duration like \"30m\"."""
     return isinstance(value, str) and DURATION.match(value) is not None
 
 
@@ -110,11 +112,11 @@ RULES: tuple[Rule, ...] = (
          required=False),
     Rule("scheduler.enabled", _bool, "must be true or false", required=False),
     Rule("scheduler.timezone", _text, "must be a time zone name", required=False),
-    Rule("sla.urgent.response", _duration, 'must be a duration like "30m"', required=False),
-    Rule("sla.urgent.resolve", _duration, 'must be a duration like "24h"', required=False),
-    Rule("sla.normal.response", _duration, 'must be a duration like "24h"', required=False),
-    Rule("sla.normal.resolve", _duration, 'must be a duration like "3d"', required=False),
-    Rule("followup.look_back", _duration, 'must be a duration like "7d"', required=False),
+    Rule("sla.urgent.response", is_duration, 'must be a duration like "30m"', required=False),
+    Rule("sla.urgent.resolve", is_duration, 'must be a duration like "24h"', required=False),
+    Rule("sla.normal.response", is_duration, 'must be a duration like "24h"', required=False),
+    Rule("sla.normal.resolve", is_duration, 'must be a duration like "3d"', required=False),
+    Rule("followup.look_back", is_duration, 'must be a duration like "7d"', required=False),
     Rule("market.day_of_month", _int, "must be an integer", required=False),
     Rule("open311.api_key", _api_key, "must be at least 16 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),

@@ -1,4 +1,4 @@
-"""`flask import-households` and `flask vote ...`: the register and owners' votes (CONTRACT.md)."""
+"""`flask vote create|show|close|export`: owners' votes and consultations (CONTRACT.md)."""
 from __future__ import annotations
 
 import csv
@@ -7,55 +7,19 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy import select
 
-from bot.handlers import vote as vote_chat
-from bot.services import Services
-from models import Ballot, Estate, transaction
-from models import households
+from bot import outbox, votes
+from bot.services import current as services
+from models import Ballot
 from models.votes import (KINDS, OWNERS_KINDS, THRESHOLDS, Tally, Vote, VoteError, count, create,
                           homes_of, revoke_by)
 
 CENT = Decimal("0.01")
-
-
-def services() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
-
-
-@click.command("import-households")
-@with_appcontext
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--replace", is_flag=True, help="remove registered homes the file does not list")
-def import_households(file: Path, replace: bool) -> None:
-    """Import the register of homes (building,unit,room,area_m2,owner_name,phone[,unsold])."""
-    try:
-        rows = households.read(file.read_text(encoding="utf-8-sig"))
-    except (households.RegisterError, UnicodeDecodeError) as err:
-        raise click.ClickException(f"{file.name}: {err}; nothing was imported") from None
-    with transaction(services().sessions) as session:
-        done = households.apply(session, _estate(session), rows, replace=replace)
-    click.echo(f"{len(rows)} homes read: {done.created} new, {done.updated} updated, "
-               f"{done.removed} removed; {done.owners} owners")
-
-
-def _estate(session: Any) -> Estate:
-    """The estate the register belongs to: the configured one, else the only one, else a new one."""
-    conf = services().config.get("estate", {})
-    name = conf.get("name", "邻里花园")
-    estate = session.scalar(select(Estate).where(Estate.name == name)) \
-        or session.scalar(select(Estate).order_by(Estate.id))
-    if estate is None:
-        estate = Estate(name=name, community=conf.get("community", ""), street=conf.get("street", ""))
-        session.add(estate)
-    return estate
 
 
 vote_cli = AppGroup("vote", help="Owners' votes and consultations: create, show, close, export.")
@@ -75,7 +39,7 @@ def vote_create(title: str, kind: str, item: int | None, candidates: str, opens:
     now = s.clock()
     opens_at = _moment(opens, "--opens") if opens else now
     closes_at = _moment(closes, "--closes")
-    with transaction(s.sessions) as session:
+    with s.transaction() as session:  # an announcement goes out as soon as this commits
         try:
             vote = create(session, title=title, kind=kind, item=item,
                           candidates=candidates.replace("，", ",").split(","),
@@ -83,8 +47,9 @@ def vote_create(title: str, kind: str, item: int | None, candidates: str, opens:
         except VoteError as err:
             raise click.ClickException(str(err)) from None
         if vote.opens_at <= now:
-            vote_chat.announce_opening(s, session, vote, now)
+            votes.announce_opening(s, session, vote, now)
         number = vote.id
+    outbox.sent_after_commit(session)  # announced before the command returns
     click.echo(f"{kind} vote created, open {_when(opens_at)} to {_when(closes_at)}")
     click.echo(f"#{number}")
 
@@ -187,12 +152,13 @@ def _verdict(vote: Vote, result: Tally, closed: bool) -> str:
 def vote_close(number: int) -> None:
     """Close a vote now and announce its result."""
     s = services()
-    with transaction(s.sessions) as session:
+    with s.transaction() as session:  # the result goes out as soon as this commits
         vote = _load(session, number)
         if vote.closed_at is not None:
             raise click.ClickException(f"vote #{number} closed already at {_when(vote.closed_at)}")
-        result = vote_chat.close(s, session, vote, s.clock())
+        result = votes.close(s, session, vote, s.clock())
         click.echo(table(vote, result, True))
+    outbox.sent_after_commit(session)
 
 
 @vote_cli.command("export")
@@ -216,4 +182,4 @@ def vote_export(number: int) -> None:
     click.echo(buffer.getvalue(), nl=False)
 
 
-COMMANDS = (import_households, vote_cli)
+COMMANDS = (vote_cli,)

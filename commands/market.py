@@ -5,21 +5,14 @@ import re
 from datetime import date
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from bot import outbox
-from bot.handlers import market as market_handler
-from bot.services import Services
+from bot import notices, outbox
+from bot.services import current as services
 from models import transaction
 from models.market import set_override, upcoming
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def services() -> Services:
-    """Return the running app's services."""
-    return current_app.extensions["linli"]
 
 
 market_cli = AppGroup("market", help="Move or cancel a month's market day.")
@@ -44,7 +37,7 @@ def market_set(month: str, moved_to: str | None, cancel: bool) -> None:
     s = services()
     with transaction(s.sessions) as session:
         set_override(session, month, moved_to=day, cancelled=cancel)
-        held = upcoming(session, s.config, s.clock(), s.tz)
+        held = upcoming(session, s.config.market, s.clock(), s.tz)
     click.echo(f"{month}: {'cancelled' if cancel else f'moved to {day}'}; "
                f"next market {held.day if held else 'none'}")
 
@@ -61,10 +54,10 @@ def notice_send(text: str, key: str | None) -> None:
         raise click.BadParameter("the notice is empty", param_hint="TEXT")
     s = services()
     now = s.clock()
-    key = key or market_handler.notice_key(text, now)
-    with transaction(s.sessions) as session:
-        residents, groups = market_handler.send_notice(s, session, text.strip(), key=key, now=now)
-    sent = outbox.deliver_due(s, senders=market_handler.FAN_OUT_SENDERS)
+    key = key or notices.notice_key(text, now)
+    with s.transaction() as session:  # sent as soon as it commits, by a fan-out of senders
+        residents, groups = notices.send_notice(s, session, text.strip(), key=key, now=now)
+    sent = outbox.sent_after_commit(session)
     click.echo(f"notice {key}: {residents} resident(s) and {groups} group(s) queued, {sent} sent")
 
 

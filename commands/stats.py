@@ -1,0 +1,49 @@
+"""`flask stats [--json]`: the governance figures (CONTRACT.md, "Command line")."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from bot.services import current as services
+from models import figures
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object, as the contract gives it")
+def stats(as_json: bool) -> None:
+    """Print the governance figures: grid share, response and fix times, satisfaction."""
+    s = services()
+    with s.sessions() as session:
+        summary = figures.summary(session, s.clock(), s.tz)
+        if as_json:
+            click.echo(json.dumps(summary, ensure_ascii=False))
+            return
+        click.echo(_figures_table("全部", {"全部": summary}))
+        for title, dimension in (("按类别", "category"), ("按楼栋", "building"), ("按月份", "month")):
+            groups = figures.breakdown(session, dimension, s.clock(), s.tz)
+            click.echo("\n" + _figures_table(title, groups))
+
+
+def _figures_table(title: str, groups: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    head = f"{title:<16}{'total':>6}{'open':>6}{'overdue':>8}{'grid%':>7}{'resp.min':>9}" \
+           f"{'fix.h':>7}{'satisf%':>8}{'reopen%':>8}"
+    lines = [head]
+    for name, f in groups.items():
+        t = f["tickets"]
+        lines.append(f"{name:<18}{t['total']:>6}{t['open']:>6}{t['overdue']:>8}"
+                     f"{_pct(f['grid_resolved_share']):>7}{_num(f['first_response_minutes']['median']):>9}"
+                     f"{_num(f['resolve_hours']['median']):>7}{_pct(f['satisfaction_rate']):>8}"
+                     f"{_pct(f['reopen_rate']):>8}")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+COMMANDS = (stats,)
