@@ -115,11 +115,7 @@ class Engine:
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
         intent, confidence = ranked[0]
         urgent = intent == "report" and urgency >= model.thresholds["urgent"]
-        cats: tuple[tuple[str, float], ...] = ()
-        if intent == "report" and cat_probs is None:  # a report by the context alone
-            cat_probs = model.read(features(reading), with_category=True)[1]
-        if cat_probs is not None:
-            cats = tuple(sorted(cat_probs.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        cats = tuple(sorted(cat_probs.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         answer = _answer(reading.norm, expect)
         ask = not urgent and confidence < model.thresholds["ask"] and answer is None
         return self._assemble(text, reading, intent, confidence, probs, ranked, cats, urgent, urgency, ask, answer)

@@ -275,7 +275,19 @@ assert not loaded, loaded
 """
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason="the dev set is not present")
+# A little under what the engine reached on the dev set (intent 0.983, category 0.926, home 1.000,
+# urgent F1 0.923 with 6,133 corpus lines); it never trains on these lines.
+DEV_FLOORS = {"intent": 0.95, "category": 0.88, "home": 0.97, "urgent_f1": 0.80}
+
+
+def test_dev_set(engine: Engine) -> None:
+    """The shared dev set, scored as ../shared/tools/score_intents.py scores it, stays above its floors."""
+    from tests.intent_scoring import score
+    scores = score(engine, DEV_SET)
+    low = {k: round(v, 3) for k, v in scores.items() if v < DEV_FLOORS[k]}
+    assert not low, f"below the floors {DEV_FLOORS}: {low}"
+
+
 def test_dev_set_is_no_training_line() -> None:
     """The dev set only scores: none of its messages is in the corpus."""
     dev = {json.loads(line)["text"] for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()}
