@@ -1,7 +1,7 @@
 """corrections: labelled examples from staff corrections and residents' answers
 
-Revision ID: 0012_corrections
-Revises: 0011
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07
 
 The messages the engine misread (改类, 不是报修) or was unsure of (a resident's numbered
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 import models.db
 
-revision = '0012_corrections'
-down_revision = '0011'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
