@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from bot.replies.staff import NOT_STAFF, STAFF_NO_TICKET, STAFF_UNPUBLISHED
 from models import Home, Owner, Resident, Ticket, transaction
+from models.estate import phone_hash
 from models.board import SCRUB_MASKS, scrub
 from tests.conftest import START, cli
 from tests.factories import WeChatPeer
@@ -225,7 +226,8 @@ def bind_named_owner(app: Flask, openid: str) -> None:
     """The resident lives at 5栋2单元1203, whose owner 张秀英 has phone 13987654321."""
     with transaction(app.extensions["linli"].sessions) as session:
         home = session.query(Home).filter(Home.room == "1203").first()
-        home.owner = Owner(name="张秀英", phone="13987654321")
+        key = app.extensions["linli"].config.hash_key
+        home.owner = Owner(name="张秀英", phone_hash=phone_hash(key, "13987654321"), phone_tail="4321")
         session.add(Resident(openid=openid, home=home, role="owner", verified=True, following=True,
                              subscribed=False, created_at=START, pushes_since_inbound=0))
 

@@ -6,6 +6,7 @@ import re
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from bot import notify
 from models import Ticket
 from tests.test_sim import REPORT, add_staff
 
@@ -54,7 +55,8 @@ def test_markup_is_shown_as_text(page: Page, server: str) -> None:
     markup = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
     say(page, markup + REPORT)  # urgent: the words reach the property group's card too
     expect(page.locator("#sim-log .sim-me .sim-text").last).to_have_text(markup + REPORT)
-    expect(page.locator("#sim-groups")).to_contain_text(markup)
+    # staff read a resident's words without their markup (bot/notify.py): full-width twins
+    expect(page.locator("#sim-groups")).to_contain_text(notify.words(markup))
     assert page.locator("#sim img, #sim script").count() == 0
     assert page.title() != "pwned"
 
