@@ -47,16 +47,16 @@ run: $(RUNTIME)
 test: $(TEST)
 	$(BIN)/python -m pytest
 
+# The intent models: leave-one-writer-out cross-validation (figures into intents/data/cv.json and
+# intents/README.md), then the weights from the whole corpus (intents/data/model.json).
+model: $(TEST)
+	$(BIN)/python -m intents.train
+
 # A smoke run of the benchmarks on a tiny load (the table's labels), then every benchmark
 # and one table (bench/run_all.py). PostgreSQL: BENCH_PG_URL, default the local test server.
 bench: $(BENCH)
 	$(BIN)/python -m pytest -q bench/test_smoke.py
 	$(BIN)/python bench/run_all.py
-
-# The intent models: leave-one-writer-out cross-validation (figures into intents/data/cv.json and
-# intents/README.md), then the weights from the whole corpus (intents/data/model.json).
-model: $(TEST)
-	$(BIN)/python -m intents.train
 
 # The fault tests with a deeper fuzzing profile (make test runs them with a few dozen examples).
 faults: $(TEST)

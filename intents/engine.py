@@ -28,6 +28,7 @@ EXPECT_SHIFT = {"rate": {"rate": 2.5}, "place": {"report": 3.0, "bind": -3.0}}
 YES = re.compile(r"^(是|是的|对|对的|对头|嗯|嗯嗯|好|好的|要得|没错|就是|就是这个|是这个|同一个|一样|yes|y|ok)[了啊呀的哈嘛吧!.~ ]*$")
 NO = re.compile(r"^(不是|不对|不是的|没有|没|不|否|不一样|另一个|别的|新的|no|n)[了啊呀的哈嘛吧!.~ ]*$|^不是")
 CHOICE = re.compile(r"^(?:第|选|选第|我选|选择)?\s*([1-9]|[一二三四五六七八九])\s*(?:个|项|条|号)?[了啊呀的哈吧!.~ ]*$")
+COMMAND_STRIP = " ,.!?~:;'\"()[]<>"
 CN_DIGIT = {ch: str(i) for i, ch in enumerate("一二三四五六七八九", start=1)}
 
 
@@ -93,11 +94,11 @@ class Engine:
         For the dialogue: a resident's answer to a clarifying question, or staff saying what a
         message was (a report read for its category, place and urgency; a vote for its number)."""
         reading = self.reader.read(text)
-        probs, cat_probs, urgency = self.model.read(features(reading), with_category=intent == "report")
+        probs, cat_probs, urgency = self.model.read(features(reading))
         if intent not in probs:
             raise ValueError(f"unknown intent {intent!r}")
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
-        cats = tuple(sorted((cat_probs or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        cats = tuple(sorted(cat_probs.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         urgent = intent == "report" and urgency >= self.model.thresholds["urgent"]
         return self._assemble(text, reading, intent, probs[intent], probs, ranked, cats, urgent, urgency,
                               False, None)
@@ -106,16 +107,15 @@ class Engine:
         """Decide what a read message means."""
         model = self.model
         probs, cat_probs, urgency = model.read(features(reading))
-        if expect in EXPECT_SHIFT:
+        command = self.lexicon.commands.get(reading.norm.strip(COMMAND_STRIP))
+        if command is not None:  # one of the bot's own commands: certain
+            probs = {name: float(name == command) for name in probs}
+        elif expect in EXPECT_SHIFT:
             probs = _shifted(probs, EXPECT_SHIFT[expect])
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
         intent, confidence = ranked[0]
         urgent = intent == "report" and urgency >= model.thresholds["urgent"]
-        cats: tuple[tuple[str, float], ...] = ()
-        if intent == "report" and cat_probs is None:  # a report by the context alone
-            cat_probs = model.read(features(reading), with_category=True)[1]
-        if cat_probs is not None:
-            cats = tuple(sorted(cat_probs.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        cats = tuple(sorted(cat_probs.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         answer = _answer(reading.norm, expect)
         ask = not urgent and confidence < model.thresholds["ask"] and answer is None
         return self._assemble(text, reading, intent, confidence, probs, ranked, cats, urgent, urgency, ask, answer)

@@ -8,7 +8,8 @@ character names its group:
   which absorb typos, homophones and dialect without rewriting a word;
 - `w` words (jieba tokens, variants read as their canonical word only where they are whole tokens);
 - `r` rule evidence that is certain: a ticket, vote number, choice, rating or home is present, the
-  message is greetings only, its length, a question;
+  message is greetings only, a question (a length prior was tried: it made short reports such as
+  "3栋水管漏水" read as homes to bind, with no gain in cross-validation);
 - `d` the danger lexicon: a danger word (`d<n>`, by cue), or one voided by a worry or a past (`dx`)
   or a negation (`dn`) just before it; the urgency model learns from the near misses how far to
   trust each.
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 
 DIGITS = re.compile(r"\d+")
 QUESTION = re.compile(r"[?吗呢么嘛没]\s*$|[?]")
-LENGTHS = (2, 5, 10, 20, 40)  # length buckets: ≤2, ≤5, ≤10, ≤20, ≤40, longer
 GROUPS = ("c", "w", "r", "d")
 
 
@@ -72,8 +72,6 @@ def rule_feats(r: Reading) -> set[str]:
         feats.add("rvotechoice")
     if r.greeting_only:
         feats.add("rgreet")
-    size = len(r.norm)
-    feats.add("rlen%d" % next((i for i, top in enumerate(LENGTHS) if size <= top), len(LENGTHS)))
     if QUESTION.search(r.norm):
         feats.add("rquestion")
     if r.norm and not DIGITS.sub("", r.norm).strip(" #-"):

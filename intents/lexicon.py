@@ -21,6 +21,7 @@ class Lexicon:
 
     raw: dict
     replacements: dict[str, str] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)  # a whole message → its intent
     vote_word: re.Pattern[str] | None = None
     greeting_re: re.Pattern[str] | None = None
     filler_re: re.Pattern[str] | None = None
@@ -61,6 +62,10 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
         raw = tomllib.load(handle)
     lex = Lexicon(raw=raw)
     lex.replacements = _replacements(raw)
+    lex.commands = {word.lower(): intent for intent, words in raw["commands"].items() for word in words}
+    unknown = set(lex.commands.values()) - set(INTENTS)
+    if unknown:
+        raise ValueError(f"{path}: [commands] names no intent: {', '.join(sorted(unknown))}")
     lex.vote_word = re.compile("|".join(f"(?:{p})" for p in raw["cues"]["vote_word"]))
     lex.greeting_re = literal_union([w.lower() for w in raw["greeting"]["words"]])
     lex.filler_re = literal_union([w.lower() for w in raw["greeting"]["fillers"]])

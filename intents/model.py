@@ -2,8 +2,10 @@
 
 The weights are trained offline by `make model` (`intents.train`, scikit-learn) and shipped as
 `data/model.json`; serving reads them here and needs neither scikit-learn nor numpy. Weights are
-stored as integers in hundredths; a message's feature vector is binary and scaled to unit length,
-so its score is bias + (sum of its features' weights) / sqrt(number of its features).
+stored as integers in hundredths. The intent table lists the whole vocabulary (a feature whose
+weights were all pruned as 0); a message's feature vector is binary over the vocabulary and scaled
+to unit length, so its score is bias + (sum of its features' weights) / sqrt(number of its features
+in the vocabulary): features never seen in training neither score nor dilute.
 """
 from __future__ import annotations
 
@@ -28,14 +30,15 @@ class Linear:
     def from_json(cls, data: dict) -> Linear:
         """Read a model as `intents.train` writes it."""
         return cls(tuple(data["classes"]), tuple(b / SCALE for b in data["bias"]),
-                   {f: tuple(w / SCALE for w in row) for f, row in data["weights"].items()})
+                   {f: tuple(w / SCALE for w in row) if row else None for f, row in data["weights"].items()})
 
 
 @dataclass(frozen=True)
 class Model:
     """The three models and the thresholds chosen by cross-validation.
 
-    `table` joins the three weight tables, so that each feature of a message is looked up once.
+    `rows` joins the three weight tables into one row per vocabulary feature (the intent's columns,
+    the category's, then urgency's), so that a message costs one lookup per feature and one sum.
     """
 
     intent: Linear
@@ -43,34 +46,40 @@ class Model:
     urgent: Linear
     thresholds: dict[str, float]
     meta: dict
-    table: dict[str, tuple] = field(default_factory=dict, repr=False, compare=False)
+    rows: dict[str, tuple[float, ...]] = field(default_factory=dict, repr=False, compare=False)
+    bias: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Join the weight tables."""
-        names = set(self.intent.weights) | set(self.category.weights) | set(self.urgent.weights)
-        self.table.update((f, (self.intent.weights.get(f), self.category.weights.get(f), self.urgent.weights.get(f)))
-                          for f in names)
+        """Join the weight tables (equal weights share one float)."""
+        parts = (self.intent, self.category, self.urgent)
+        shared: dict[float, float] = {}
+        for name in set().union(*(part.weights for part in parts)):  # the vocabulary
+            row = []
+            for part in parts:
+                row.extend(part.weights.get(name) or (0.0,) * len(part.classes))
+            self.rows[name] = tuple(shared.setdefault(w, w) for w in row)
+        object.__setattr__(self, "bias", self.intent.bias + self.category.bias + self.urgent.bias)
 
-    def read(self, feats: list[str], with_category: bool | None = None) -> tuple[dict, dict | None, float]:
-        """Return the intent probabilities, the category probabilities (when a report is likely, or
-        with_category says so) and the probability of urgency."""
-        hits = [hit for hit in map(self.table.get, feats) if hit is not None]
-        norm = 1.0 / math.sqrt(len(feats)) if feats else 0.0
-        intent = _softmax(self.intent, [h[0] for h in hits if h[0] is not None], norm)
-        category = None
-        if with_category or (with_category is None and intent["report"] >= 0.05):
-            category = _softmax(self.category, [h[1] for h in hits if h[1] is not None], norm)
-        urgent = self.urgent.bias[0] + norm * sum(h[2][0] for h in hits if h[2] is not None)
-        return intent, category, 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, urgent))))
+    def read(self, feats: list[str]) -> tuple[dict[str, float], dict[str, float], float]:
+        """Return the intent probabilities, the category probabilities and the probability of urgency."""
+        hits = [row for row in map(self.rows.get, feats) if row is not None]
+        if hits:
+            norm = 1.0 / math.sqrt(len(hits))
+            scores = [b + s * norm for b, s in zip(self.bias, map(sum, zip(*hits)))]
+        else:
+            scores = list(self.bias)
+        split = len(self.intent.classes)
+        urgent = scores[-1]
+        return (_softmax(self.intent.classes, scores[:split]), _softmax(self.category.classes, scores[split:-1]),
+                1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, urgent)))))
 
 
-def _softmax(model: Linear, rows: list[tuple[float, ...]], norm: float) -> dict[str, float]:
-    """Softmax over bias + norm * (sum of rows)."""
-    scores = [b + s * norm for b, s in zip(model.bias, map(sum, zip(*rows)))] if rows else list(model.bias)
+def _softmax(classes: tuple[str, ...], scores: list[float]) -> dict[str, float]:
+    """Each class's probability from its score."""
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
-    return {name: e / total for name, e in zip(model.classes, exps)}
+    return {name: e / total for name, e in zip(classes, exps)}
 
 
 def load(path: Path = MODEL_PATH) -> Model:

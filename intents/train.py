@@ -29,8 +29,8 @@ from intents.reading import Reader  # noqa: E402
 
 CORPUS_DIR = DATA_DIR / "corpus"
 CV_PATH = DATA_DIR / "cv.json"
-MIN_DF = 3  # a feature seen in one training line only is noise, not evidence
-PRUNE = 0.15  # weights smaller than this are dropped from the shipped file
+MIN_DF = 4  # a feature seen in one training line only is noise, not evidence
+PRUNE = 0.2  # weights smaller than this are dropped from the shipped file
 C = {"intent": 64.0, "category": 64.0, "urgent": 16.0}
 NEAR_MISS_WEIGHT = 2.0  # a near miss teaches what is not urgent: weigh it like two lines
 DEFAULT_THRESHOLDS = {"ask": 0.5, "urgent": 0.3}
@@ -77,21 +77,30 @@ def load_corpus(reader: Reader, corpus_dir: Path = CORPUS_DIR) -> list[Example]:
     return examples
 
 
-def _fit_linear(rows: list[tuple[str, ...]], targets: list[str], c: float,
-                weights: list[float] | None = None) -> dict:
-    """Fit a logistic regression and return it in the weights file's form (classes, bias, weights)."""
+def vocabulary(rows: list[tuple[str, ...]]) -> list[str]:
+    """The features seen in at least MIN_DF lines: the only ones a model reads or counts."""
+    df = Counter(f for feats in rows for f in set(feats))
+    return sorted(f for f, n in df.items() if n >= MIN_DF)
+
+
+def _fit_linear(rows: list[tuple[str, ...]], targets: list[str], c: float, vocab: list[str],
+                weights: list[float] | None = None, keep_all: bool = False) -> dict:
+    """Fit a logistic regression and return it in the weights file's form (classes, bias, weights).
+
+    A line's vector has 1/sqrt(n) for each of its n features in the vocabulary (unseen features
+    neither score nor dilute). keep_all writes every vocabulary feature, a pruned one as 0, so that
+    serving can count them.
+    """
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
-    df = Counter(f for feats in rows for f in set(feats))
-    vocab = sorted(f for f, n in df.items() if n >= MIN_DF)
     index = {f: i for i, f in enumerate(vocab)}
     data, cols, ptr = [], [], [0]
     for feats in rows:
-        norm = 1.0 / math.sqrt(len(feats)) if feats else 0.0
         kept = sorted(index[f] for f in feats if f in index)
+        norm = 1.0 / math.sqrt(len(kept)) if kept else 0.0
         cols.extend(kept)
         data.extend([norm] * len(kept))
         ptr.append(len(cols))
@@ -110,18 +119,22 @@ def _fit_linear(rows: list[tuple[str, ...]], targets: list[str], c: float,
         row = [w if abs(w) >= PRUNE * SCALE else 0 for w in row]
         if any(row):
             table[feature] = row
+        elif keep_all:
+            table[feature] = 0
     return {"classes": classes, "bias": [int(round(float(b) * SCALE)) for b in bias], "weights": table}
 
 
 def fit(examples: list[Example], thresholds: dict[str, float], meta: dict | None = None) -> dict:
     """Train the three models and return the weights file's content."""
-    intent = _fit_linear([e.feats for e in examples], [e.label["intent"] for e in examples], C["intent"])
+    vocab = vocabulary([e.feats for e in examples])
+    intent = _fit_linear([e.feats for e in examples], [e.label["intent"] for e in examples], C["intent"], vocab,
+                         keep_all=True)
     reports = [e for e in examples if e.label["intent"] == "report"]
     category = _fit_linear([e.feats for e in reports], [e.label["category"] or "other" for e in reports],
-                           C["category"])
+                           C["category"], vocab)
     urgent = _fit_linear([e.feats for e in reports], ["urgent" if e.label["urgent"] else "calm" for e in reports],
-                         C["urgent"], [NEAR_MISS_WEIGHT if "near_miss" in e.label.get("tags", ()) else 1.0
-                                       for e in reports])
+                         C["urgent"], vocab, [NEAR_MISS_WEIGHT if "near_miss" in e.label.get("tags", ()) else 1.0
+                                              for e in reports])
     return {"meta": meta or {}, "thresholds": dict(sorted(thresholds.items())),
             "intent": intent, "category": category, "urgent": urgent}
 

@@ -1,4 +1,4 @@
-"""Score the intent engine on a labelled set (intents/data/dev.jsonl and the blind sets)."""
+"""Score the intent engine on a labelled set (intents/data/dev.jsonl, which no model trains on)."""
 from __future__ import annotations
 
 import json

@@ -275,7 +275,19 @@ assert not loaded, loaded
 """
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason="the dev set is not present")
+# A little under what the engine reached on the dev set (intent 0.983, category 0.926, home 1.000,
+# urgent F1 0.923 with 6,133 corpus lines); it never trains on these lines.
+DEV_FLOORS = {"intent": 0.95, "category": 0.88, "home": 0.97, "urgent_f1": 0.80}
+
+
+def test_dev_set(engine: Engine) -> None:
+    """The shared dev set, scored as ../shared/tools/score_intents.py scores it, stays above its floors."""
+    from tests.intent_scoring import score
+    scores = score(engine, DEV_SET)
+    low = {k: round(v, 3) for k, v in scores.items() if v < DEV_FLOORS[k]}
+    assert not low, f"below the floors {DEV_FLOORS}: {low}"
+
+
 def test_dev_set_is_no_training_line() -> None:
     """The dev set only scores: none of its messages is in the corpus."""
     dev = {json.loads(line)["text"] for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()}
@@ -283,3 +295,19 @@ def test_dev_set_is_no_training_line() -> None:
     for path in sorted((PROJECT / "intents" / "data" / "corpus").glob("*.jsonl")):
         corpus |= {json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
     assert len(dev) == 120 and not dev & corpus
+
+
+@pytest.mark.parametrize(("text", "intent"), [("查询", "query_status"), ("查一下。", "query_status"),
+                                              ("帮助", "help"), ("退订", "unsubscribe"), ("订阅!", "subscribe")])
+def test_the_bots_own_commands_are_certain(engine: Engine, text: str, intent: str) -> None:
+    """A message that is one of the commands the bot's replies teach takes that intent, surely."""
+    got = engine.parse(text)
+    assert (got.intent, got.confidence, got.ask) == (intent, 1.0, False)
+
+
+def test_unseen_characters_do_not_dilute_a_danger(engine: Engine) -> None:
+    """Markup or junk around a report (characters the models never saw) does not hide its urgency."""
+    junk = "<img src=x onerror=\"document.title='pwned'\">" + "㐀㐁㐂㐃㐄" * 20
+    plain = engine.parse("3栋电梯坏了，有人被困")
+    padded = engine.parse(junk + "3栋电梯坏了，有人被困")
+    assert plain.urgent and padded.urgent and padded.intent == "report"
