@@ -30,11 +30,6 @@ log = logging.getLogger(__name__)
 
 STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
 
-# The words the bot's own replies teach ("回复“查询”…", "发“帮助”…"): what it teaches, it
-# understands, whatever the engine makes of two characters (matched whole, punctuation aside).
-TAUGHT = {"查询": "query_status", "查一下": "query_status", "查看工单": "query_status",
-          "查询工单": "query_status", "帮助": "help", "订阅": "subscribe", "退订": "unsubscribe",
-          "最近有什么表决": "vote_list"}
 ANSWER_PUNCTUATION = " 。.!！?？~～"
 
 # While a report waits for its place, these intents are new requests, not the answer.
@@ -137,7 +132,7 @@ def understand(turn: Turn, text: str) -> str:
 def _reading(turn: Turn, text: str, waiting: Conversation | None) -> Parse:
     """Read the message in the light of what the bot just asked."""
     expect = _expecting(turn, waiting)
-    parse = _read(text, expect)
+    parse = intents.parse(text, expect)  # the bot's own commands (查询, 帮助…) are certain there
     if expect == "rate" and parse.ask:
         return _another_problem(turn, text) or parse
     return parse
@@ -157,12 +152,6 @@ def _answer_to_question(turn: Turn, waiting: Conversation | None, parse: Parse) 
     if waiting is not None and waiting.waiting_for == "duplicate":
         return report.answer_duplicate(turn, waiting, parse)
     return None
-
-
-def _read(text: str, expect: str | None) -> Parse:
-    """The engine's reading of a message, or the reading the bot taught for it."""
-    taught = TAUGHT.get(text.strip(ANSWER_PUNCTUATION))
-    return intents.parse_as(text, taught) if taught else intents.parse(text, expect)
 
 
 def _another_problem(turn: Turn, text: str) -> Parse | None:

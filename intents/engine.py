@@ -94,11 +94,11 @@ class Engine:
         For the dialogue: a resident's answer to a clarifying question, or staff saying what a
         message was (a report read for its category, place and urgency; a vote for its number)."""
         reading = self.reader.read(text)
-        probs, cat_probs, urgency = self.model.read(features(reading), with_category=intent == "report")
+        probs, cat_probs, urgency = self.model.read(features(reading))
         if intent not in probs:
             raise ValueError(f"unknown intent {intent!r}")
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))
-        cats = tuple(sorted((cat_probs or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        cats = tuple(sorted(cat_probs.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         urgent = intent == "report" and urgency >= self.model.thresholds["urgent"]
         return self._assemble(text, reading, intent, probs[intent], probs, ranked, cats, urgent, urgency,
                               False, None)

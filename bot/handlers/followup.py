@@ -17,9 +17,12 @@ from models.tickets import OPEN_STATES, followed
 
 # How residents judge a fix: a rating in words (longest first), or that it is not fixed.
 RATE_WORDS = (("基本满意", 3), ("不满意", 1), ("满意", 5))  # longest first: 不满意 contains 满意
-# After a done notice, thanks or "it works" with no score is 满意 (checked after DISSATISFIED).
-PRAISE_WORDS = ("修好了", "弄好了", "搞好了", "好了", "谢谢", "感谢", "辛苦", "点赞", "不错", "给力")
-PRAISED = 5
+# After a done notice, a rating with no score (checked after DISSATISFIED and RATE_WORDS):
+# "so-so" is 基本满意, thanks or "it works" 满意.
+MILD_WORDS = ("还行", "还可以", "凑合", "一般般", "马马虎虎")
+PRAISE_WORDS = ("修好了", "弄好了", "搞好了", "修好啦", "搞定", "好了", "好用了", "能用了", "正常了",
+                "谢谢", "感谢", "辛苦", "点赞", "不错", "给力")
+MILD, PRAISED = 3, 5
 DISSATISFIED = ("不满意", "没修好", "没有修好", "没解决", "没有解决", "又坏", "还是坏", "还没好",
                 "没弄好", "差评")
 # a whole answer to the look back's "现在还好吗？" that means it is not, or that it is
@@ -54,6 +57,8 @@ def rate(turn: Turn, parse: Parse) -> str:
         record(turn.session, ticket, actor=turn.actor, action="look_back_ok", now=turn.now, note=text)
         return LOOK_BACK_OK
     stars = parse.rating or next((score for word, score in RATE_WORDS if word in text), None)
+    if stars is None and any(word in text for word in MILD_WORDS):
+        stars = MILD
     if stars is None and any(word in text for word in PRAISE_WORDS):
         stars = PRAISED
     if stars is None:
