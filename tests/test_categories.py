@@ -8,8 +8,8 @@ from pathlib import Path
 from intents import Engine
 from models.categories import BY_CODE, CATEGORIES, CATEGORY_NAMES, CODES, SUGGESTION, category_name
 
-BLIND_SETS = [Path(__file__).resolve().parent / name
-              for name in ("intents_blind.jsonl", "intents_blind2.jsonl")]
+BLIND_SETS = [Path(__file__).resolve().parent.parent / "intents" / "data" / "corpus" / name
+              for name in ("blind1.jsonl", "blind2.jsonl")]
 CONTRACT = ("elevator", "fire_safety", "security", "sanitation", "greenery", "lighting", "water",
             "facilities", "parking", "noise", "illegal_construction", "property_service",
             "neighbor_dispute", "assistance", "other")  # CONTRACT.md, "Report categories"
