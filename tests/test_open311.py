@@ -55,7 +55,8 @@ def test_services_are_our_categories(client: FlaskClient) -> None:
     assert [s["service_code"] for s in services] == list(CODES) + ["suggestion"]
     for service in services:
         assert set(service) == SERVICE_FIELDS
-        assert service["metadata"] is False and service["type"] == "realtime"
+        assert service["metadata"] is (service["service_code"] == "elevator")  # the floor, trapped?
+        assert service["type"] == "realtime"
         assert service["service_name"] and service["description"] and service["group"]
         assert isinstance(service["keywords"], str) and "," in service["keywords"] + ","
     elevator = services[0]
@@ -127,9 +128,10 @@ def test_unknown_ids_and_formats(app: Flask, client: FlaskClient) -> None:
     seed(app, [{}])
     assert is_error(get(client, "requests/2.json", 404), 404)
     assert is_error(get(client, "requests/abc.json", 404), 404)
-    assert is_error(get(client, "services.xml", 400), 400)
-    assert ".json" in get(client, "requests.xml", 400)[0]["description"]
-    assert is_error(get(client, "requests/1.xml", 400), 400)
+    for path in ("services.csv", "requests.html", "requests/1.yaml"):  # XML and JSON only
+        response = client.get(f"/open311/v2/{path}")
+        assert response.status_code == 400 and response.mimetype == "text/xml", path
+        assert b"<errors><error><code>400</code>" in response.data
 
 
 def counts(app: Flask) -> tuple[int, int, int, int]:
