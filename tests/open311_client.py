@@ -125,7 +125,8 @@ class Open311Client:
             raise Refused(response.status_code, [(e["code"], e["description"]) for e in errors])
         return read(self.fmt, response.content, root)
 
-    def _get(self, path: str, root: str, **params: str) -> Any:
+    def get(self, path: str, root: str, **params: str) -> Any:
+        """GET `<endpoint>/<path>.<format>` and read the answer, whose XML root is `root`."""
         if self.jurisdiction_id is not None:
             params["jurisdiction_id"] = self.jurisdiction_id
         url = f"{self.endpoint}/{path}.{self.fmt}"
@@ -133,23 +134,23 @@ class Open311Client:
 
     def discovery(self) -> dict[str, Any]:
         """The service discovery document."""
-        return self._get("discovery", "discovery")
+        return self.get("discovery", "discovery")
 
     def services(self) -> list[dict[str, Any]]:
         """GET Service List."""
-        return self._get("services", "services")
+        return self.get("services", "services")
 
     def definition(self, service_code: str) -> dict[str, Any]:
         """GET Service Definition."""
-        return self._get(f"services/{service_code}", "service_definition")
+        return self.get(f"services/{service_code}", "service_definition")
 
     def requests(self, **filters: str) -> list[dict[str, Any]]:
         """GET Service Requests, with the spec's optional filters."""
-        return self._get("requests", "service_requests", **filters)
+        return self.get("requests", "service_requests", **filters)
 
     def request(self, service_request_id: str) -> dict[str, Any]:
         """GET Service Request: the one request in the list the spec answers with."""
-        [found] = self._get(f"requests/{service_request_id}", "service_requests")
+        [found] = self.get(f"requests/{service_request_id}", "service_requests")
         return found
 
     def create(self, service_code: str, *, attributes: dict[str, str] | None = None,

@@ -179,7 +179,7 @@ def test_post_files_a_ticket_like_a_resident_report(app: Flask, client: FlaskCli
 @pytest.mark.parametrize(("form", "status"), [
     ({}, 403), ({"api_key": ""}, 403), ({"api_key": "wrong-key-wrong-key"}, 403),
     ({"api_key": KEY.upper()}, 403),
-    ({"api_key": KEY, "service_code": "lift"}, 400), ({"api_key": KEY, "service_code": ""}, 400),
+    ({"api_key": KEY, "service_code": "lift"}, 404), ({"api_key": KEY, "service_code": ""}, 400),
     ({"api_key": KEY, "address_string": "", "lat": "", "long": ""}, 400),
     ({"api_key": KEY, "address_string": "", "lat": "91", "long": "10"}, 400),
     ({"api_key": KEY, "address_string": "", "lat": "nan", "long": "10"}, 400),
@@ -201,6 +201,8 @@ def test_post_refused_when_no_key_is_configured(database, fake_wechat, clock) ->
     try:
         body = post(app.test_client(), 403, api_key=KEY, **GOOD)
         assert "未配置" in body[0]["description"] and counts(app)[0] == 0
+        # no jurisdiction_id configured: one endpoint, one jurisdiction, any name is taken
+        assert get(app.test_client(), "services.json", jurisdiction_id="sfgov.org")
     finally:
         app.extensions["linli"].close()
 
@@ -217,6 +219,11 @@ def test_config_checks_the_api_key(tmp_path: Path) -> None:
     with pytest.raises(settings.ConfigError, match=r"\[open311\] api_key"):
         settings.load(bad)
     assert settings.redacted(settings.load(EXAMPLE))["open311"]["api_key"] == "***"
+    text = EXAMPLE.read_text(encoding="utf-8").replace('jurisdiction_id = "linli-garden.example.cn"',
+                                                       'jurisdiction_id = "linli garden/"')
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(settings.ConfigError, match=r"\[open311\] jurisdiction_id"):
+        settings.load(bad)
 
 
 def test_old_requests_leave_the_default_window(app: Flask, client: FlaskClient, clock) -> None:

@@ -148,11 +148,12 @@ def test_the_client_files_a_request_in_each_format(app: Flask, server: str, fmt:
                         attributes={"floor": "1" * 11}), 400, "太长"),
     (lambda c: c.requests(status="pending"), 400, "status"),
     (lambda c: c.request("99999"), 404, "99999"),
+    (lambda c: c.create("lift", address_string="3栋", description="电梯坏了"), 404, "lift"),
     (lambda c: Open311Client(c.endpoint, c.fmt, jurisdiction_id="sfgov.org").services(), 404,
      "jurisdiction_id"),
     (lambda c: Open311Client(c.endpoint, c.fmt, api_key=KEY, jurisdiction_id="sfgov.org").create(
         "water", address_string="3栋", description="漏水"), 404, "jurisdiction_id"),
-    (lambda c: c._get("tokens/123", "service_requests"), 404, "discovery"),
+    (lambda c: c.get("tokens/123", "service_requests"), 404, "discovery"),
 ])
 def test_errors_come_in_the_specs_form_in_each_format(app: Flask, server: str, fmt: str, call: Any,
                                                       status: int, words: str) -> None:

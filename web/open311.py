@@ -51,7 +51,7 @@ OPEN311_ERRORS = {
     "api_key": "api_key 缺失或不正确。",
     "api_key_in_query": "api_key 不能放在网址里（网址会写进访问日志），请放在表单正文或 X-Api-Key 请求头中。",
     "disabled": "本站未开放 Open311 提交（未配置 [open311] api_key）。",
-    "service_code": "service_code 缺失或不是本站的服务类别，请先查看 services.json。",
+    "service_code": "service_code 缺失或不是本站的服务类别，请先查看 services.xml（或 .json）。",
     "location": "请提供位置：address_string（如“3栋2单元”），或 lat 和 long。",
     "description": "请提供 description，说明是什么问题（不超过{limit}字）。",
     "too_long": "{field} 太长了（不超过{limit}字）。",
@@ -236,8 +236,10 @@ def _coordinates() -> str | None:
 def _draft() -> Draft:
     """The new ticket, from the form, in the shape a resident's report takes."""
     code = request.form.get("service_code", "").strip()
-    if code not in board_page.CATEGORIES:
+    if not code:
         raise fail(400, "service_code")
+    if code not in board_page.CATEGORIES:  # the spec: a service_code not found is a 404
+        raise fail(404, "service_not_found", value=code[:40])
     extra, trapped = catalogue.answers(code, request.form)
     address, coordinates = _text("address_string", ADDRESS_MAX), _coordinates()
     if not address and not coordinates:
