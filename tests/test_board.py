@@ -241,11 +241,15 @@ def test_nothing_personal_reaches_the_board(peer: WeChatPeer, app: Flask, client
     published = peer.say("公示 #1", openid=STAFF_OPENID) or ""
     assert "已公示" in published and "13987654321" not in published and "1203" not in published
     peer.say("公示 #2", openid=STAFF_OPENID)
+    # Open311's default window ends at this instant, which a frozen clock's tickets share
+    window = "start_date=2026-11-01T00:00:00%2B08:00&end_date=2026-12-01T00:00:00%2B08:00"
+    requests = [client.get(f"/open311/v2/requests.{ext}?{window}") for ext in ("json", "xml")]
+    assert len(requests[0].get_json()) == 2 and requests[1].data.count(b"<request>") == 2
     shown = [client.get("/board").get_data(as_text=True), client.get("/board.json").get_data(as_text=True),
-             client.get("/open311/v2/requests.json").get_data(as_text=True)]
+             *(r.get_data(as_text=True) for r in requests)]
     for text in shown:
         for secret in ("13987654321", "1203", "2单元", "张秀英", openid, STAFF_OPENID, "王网格",
-                       "media", "http://mmbiz"):
+                       "media_id", "http://mmbiz"):
             assert secret not in text, secret
     words = {t["id"]: t["words"] for t in board(client)["tickets"]}
     assert words[1] == scrub(SECRET_TEXT, MASKS, ["张秀英"])
