@@ -29,6 +29,10 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))  # one of LEVELS
     buildings: Mapped[str] = mapped_column(String(200), default="")  # as given: "1-5,8"
     categories: Mapped[str] = mapped_column(String(300), default="")  # empty: every category
+    # where they act (models/estates.py, in_scope): grid, property and estate staff one estate,
+    # community staff the estates of their community, street staff every estate; None: all
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
+    community: Mapped[str | None] = mapped_column(String(100))
 
     coverage: Mapped[list[Coverage]] = relationship(
         back_populates="staff", cascade="all, delete-orphan")

@@ -53,6 +53,8 @@ class Vote(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(24))
+    # whose register counts: the estate's homes only (None: every home, as before estates)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     item: Mapped[int | None] = mapped_column(Integer)  # Article 278 item, 1..9
     candidates: Mapped[str | None] = mapped_column(Text)  # JSON list; None: agree/oppose/abstain
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
