@@ -14,7 +14,7 @@ from bot import outbox
 from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED_CARD, HISTORY_LINE,
                                STAFF_ALSO_REPORTED, STAFF_PLACE_GIVEN, URGENT_MARK)
 from bot.services import Services
-from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
+from models import Estate, Follower, Resident, Staff, Ticket, TicketEvent, covering
 from models.categories import SUGGESTION
 from models.categories import category_name as name_of_category
 from models.privacy import hide_rooms, mask_phones
@@ -123,7 +123,8 @@ def place_given(services: Services, session: Session, ticket: Ticket, text: str,
 
 def level_staff(session: Session, ticket: Ticket, level: str) -> list[Staff]:
     """The staff of one level who answer for the ticket's place (and category, for property)."""
-    people = covering(session, level, ticket.building, ticket.unit, ticket.room)
+    estate = session.get(Estate, ticket.estate_id) if ticket.estate_id is not None else None
+    people = covering(session, level, ticket.building, ticket.unit, ticket.room, estate)
     if level == "property":
         people = [p for p in people if p.handles(ticket.category)]
     return people

@@ -164,12 +164,15 @@ ESTATE_WIDE = frozenset({"property_service"})
 
 
 def similar_open(session: Session, *, category: str | None, building: str | None,
-                 place: str | None, now: datetime, resident_id: int) -> Ticket | None:
-    """Return an open ticket of the same problem from the last 24 hours, not the resident's own."""
+                 place: str | None, now: datetime, resident_id: int,
+                 estate_id: int | None = None) -> Ticket | None:
+    """Return an open ticket of the same problem from the last 24 hours, not the resident's own,
+    in the same estate."""
     if not category or category == "other":
         return None
     query = select(Ticket).where(
         Ticket.kind == "problem", Ticket.category == category, Ticket.state.in_(OPEN_STATES),
+        Ticket.estate_id.is_(None) if estate_id is None else Ticket.estate_id == estate_id,
         Ticket.created_at >= now - DUPLICATE_WINDOW,
         ~Ticket.followers.any(Follower.resident_id == resident_id))
     if category not in ESTATE_WIDE:

@@ -89,7 +89,8 @@ def _open_or_offer(turn: Turn, draft: Draft) -> str:
     only resembles an ordinary open ticket is opened on its own, also without a question.
     """
     same = similar_open(turn.session, category=draft.category, building=draft.building,
-                        place=draft.place, now=turn.now, resident_id=turn.resident.id)
+                        place=draft.place, now=turn.now, resident_id=turn.resident.id,
+                        estate_id=turn.estate_id)
     if same is not None and draft.urgent and same.urgent:
         _follow(turn, same, draft.text, how="me_too")
         notify.also_reported(turn.services, turn.session, same, draft.text, now=turn.now)
