@@ -71,7 +71,7 @@ def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
             count=len(current), example=votes.example(current[0]), lines="\n".join(
                 _line(turn, v) for v in current))
     vote = turn.session.get(Vote, number)
-    if vote is None:
+    if vote is None or not _ours(turn, vote):
         return None, VOTE_UNKNOWN.format(number=number)
     state = vote.state(turn.now)
     if state == "scheduled":
@@ -81,6 +81,12 @@ def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
         return None, VOTE_CLOSED.format(number=number, closes=votes.when(
             turn.services, vote.closed_at or vote.closes_at))
     return vote, ""
+
+
+def _ours(turn: Turn, vote: Vote) -> bool:
+    """Whether the vote is of the resident's estate (or of every estate); another's is unknown here."""
+    mine = turn.estate_id
+    return vote.estate_id is None or mine is None or vote.estate_id == mine
 
 
 def _may_vote(turn: Turn, vote: Vote) -> str:
@@ -124,7 +130,7 @@ def list_votes(turn: Turn, parse: Parse) -> str:
     """List open votes and recent results; with a number, that vote's details."""
     if parse.vote is not None:
         vote = turn.session.get(Vote, parse.vote)
-        if vote is None:
+        if vote is None or not _ours(turn, vote):
             return VOTE_UNKNOWN.format(number=parse.vote)
         return _detail(turn, vote)
     mine = turn.estate_id
