@@ -12,7 +12,8 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from models import Estate, Resident, Ticket
+from models import Estate, Resident, Ticket, transaction
+from models.market import EstateMarket
 from tests.conftest import cli
 from tests.factories import WeChatPeer, location_xml
 from tests.fakes import FakeWeChat
@@ -211,3 +212,17 @@ def test_board_and_stats_show_an_estate_a_community_or_the_street(
     assert stats(street="别的街道").status_code == 400
     html = requests.get(f"{server}/stats", params={"street": "龙溪街道"}, timeout=30).text
     assert 'id="table-estates"' in html and CUIZHU in html
+
+
+def test_an_estate_may_hold_its_market_on_its_own_day(peer: WeChatPeer, app: Flask,
+                                                      tmp_path: Path) -> None:
+    second_estate(app, tmp_path)
+    with transaction(app.extensions["linli"].sessions) as session:
+        session.add(EstateMarket(estate_id=estate_id(app, CUIZHU), day_of_month=20, place="翠竹苑北门广场",
+                                 services=json.dumps(["理发"], ensure_ascii=False)))
+    peer.say("3栋楼道灯不亮了", openid="oCui")
+    peer.say("2", openid="oCui")
+    theirs = peer.say("这个月市集几号", openid="oCui") or ""
+    assert "20" in theirs and "翠竹苑北门广场" in theirs and "理发" in theirs
+    ours = peer.say("这个月市集几号", openid="oGarden") or ""  # estate not known yet: [market] itself
+    assert "翠竹苑北门广场" not in ours

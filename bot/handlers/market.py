@@ -10,7 +10,7 @@ from bot.commands import staff_command
 from bot.replies.market import (MARKET_NEXT, MARKET_NONE, MARKET_NOT_OFFERED, MARKET_OFFERED,
                                 MARKET_SUBSCRIBE_HINT, STAFF_NOTICE_HELP, STAFF_NOTICE_SENT)
 from bot.turn import StaffTurn, Turn
-from models.market import upcoming
+from models.market import settings_for, upcoming
 
 # words a resident may use for a service -> the service's name in [market].services
 MARKET_SERVICE_WORDS = {
@@ -28,7 +28,8 @@ ASKED = re.compile(MARKET_ASKED_SERVICE)
 
 def market_day(turn: Turn, parse: Parse) -> str:
     """Answer the next market's date, hours, place and services, or whether a service is there."""
-    held = upcoming(turn.session, turn.services.config.market, turn.now, turn.services.tz)
+    conf = settings_for(turn.session, turn.services.config.market, turn.estate_id)  # their estate's
+    held = upcoming(turn.session, conf, turn.now, turn.services.tz)
     if held is None:
         return MARKET_NONE
     offered = named_service(parse.text, held.services)
