@@ -226,3 +226,18 @@ def test_an_estate_may_hold_its_market_on_its_own_day(peer: WeChatPeer, app: Fla
     assert "20" in theirs and "翠竹苑北门广场" in theirs and "理发" in theirs
     ours = peer.say("这个月市集几号", openid="oGarden") or ""  # estate not known yet: [market] itself
     assert "翠竹苑北门广场" not in ours
+
+
+def test_a_notice_from_one_estates_staff_reaches_only_its_residents(
+        peer: WeChatPeer, app: Flask, tmp_path: Path, fake_wechat: FakeWeChat) -> None:
+    second_estate(app, tmp_path)
+    for openid, choice in (("oCuiSub", "2"), ("oGardenSub", "1")):
+        peer.say("3栋楼道灯不亮了", openid=openid)
+        peer.say(choice, openid=openid)
+        peer.say("订阅提醒", openid=openid)
+    cli(app, "staff", "add", "--id", "oCuiBoss", "--channel", "wechat", "--name", "翠竹物业经理",
+        "--role", "property", "--estate", CUIZHU)
+    sent = peer.say("通知 全体 周六上午停水检修", openid="oCuiBoss") or ""
+    assert "1位订阅居民" in sent  # 翠竹苑's one subscriber, not 邻里花园's
+    wait_for(lambda: "停水" in told(fake_wechat, "oCuiSub"))
+    assert "停水" not in told(fake_wechat, "oGardenSub")

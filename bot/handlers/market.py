@@ -10,6 +10,7 @@ from bot.commands import staff_command
 from bot.replies.market import (MARKET_NEXT, MARKET_NONE, MARKET_NOT_OFFERED, MARKET_OFFERED,
                                 MARKET_SUBSCRIBE_HINT, STAFF_NOTICE_HELP, STAFF_NOTICE_SENT)
 from bot.turn import StaffTurn, Turn
+from models.estates import estates, estates_of
 from models.market import settings_for, upcoming
 
 # words a resident may use for a service -> the service's name in [market].services
@@ -62,7 +63,8 @@ def asked_service(text: str) -> str | None:
     return None
 
 
-# To every subscriber and group: staff of the property company and above who cover the whole estate.
+# To every subscriber and group: staff of the property company and above who cover the whole estate
+# (with several estates, the subscribers of the estates the sender acts in).
 @staff_command("通知", usage="通知 全体 通知内容", levels=("property", "estate", "community", "street"),
                help="通知 全体 通知内容（发给所有订阅居民和各群）")
 def staff_notice(turn: StaffTurn, rest: str) -> str:
@@ -71,6 +73,7 @@ def staff_notice(turn: StaffTurn, rest: str) -> str:
     if audience.strip() != NOTICE_AUDIENCE_ALL or not text.strip():
         return STAFF_NOTICE_HELP
     key = notices.notice_key(text.strip(), turn.now)
+    scope = estates_of(turn.session, turn.staff) if len(estates(turn.session)) > 1 else None
     residents, groups = notices.send_notice(turn.services, turn.session, text.strip(), key=key,
-                                            now=turn.now)
+                                            now=turn.now, estates=scope)
     return STAFF_NOTICE_SENT.format(residents=residents, groups=groups)
