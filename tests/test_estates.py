@@ -107,6 +107,7 @@ def test_each_estates_3栋_goes_to_its_own_staff(peer: WeChatPeer, app: Flask, t
     # each card goes to its own estate's property desk only
     assert {user for user, card in cards(fake_wechat) if "#1" in card} == {"cui-desk"}
     assert {user for user, card in cards(fake_wechat) if "#2" in card} == {"garden-desk"}
+    assert f"{CUIZHU} 3栋" in dict(cards(fake_wechat))["cui-desk"]  # cards name the estate
     # the grid workers (on WeChat) hear only of their own estate's 3栋, and act only there
     wait_for(lambda: "#1" in told(fake_wechat, CUIZHU_GRID) and "#2" in told(fake_wechat, GARDEN_GRID))
     assert "#2" not in told(fake_wechat, CUIZHU_GRID) and "#1" not in told(fake_wechat, GARDEN_GRID)
