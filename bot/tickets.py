@@ -40,6 +40,7 @@ class Draft:
     room: str | None = None
     place: str | None = None
     photos: tuple[Photo, ...] = ()
+    estate_id: int | None = None  # None: the reporter's estate (Turn.estate_id)
 
     def with_photo(self, photo: Photo) -> Draft:
         """The same draft with one more photo."""
@@ -89,7 +90,8 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
     ticket = Ticket(kind=draft.kind, category=draft.category, reporter_id=turn.resident.id,
                     building=draft.building, unit=draft.unit, room=draft.room, place=draft.place,
                     urgent=draft.urgent, text=draft.text, state="open", level="grid",
-                    created_at=turn.now, updated_at=turn.now, estate_id=turn.estate_id)
+                    created_at=turn.now, updated_at=turn.now,
+                    estate_id=draft.estate_id if draft.estate_id is not None else turn.estate_id)
     limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)

@@ -242,3 +242,15 @@ def test_a_notice_from_one_estates_staff_reaches_only_its_residents(
     assert "1位订阅居民" in sent  # 翠竹苑's one subscriber, not 邻里花园's
     wait_for(lambda: "停水" in told(fake_wechat, "oCuiSub"))
     assert "停水" not in told(fake_wechat, "oGardenSub")
+
+
+def test_an_open311_request_given_by_lat_long_goes_to_the_nearest_estate(
+        app: Flask, server: str, tmp_path: Path) -> None:
+    second_estate(app, tmp_path)
+    key = app.extensions["linli"].config.open311.api_key
+    response = requests.post(f"{server}/open311/v2/requests.json", timeout=30, data={
+        "api_key": key, "service_code": "lighting", "lat": str(CUIZHU_PLACE[0]),
+        "long": str(CUIZHU_PLACE[1]), "description": "路灯不亮"})
+    assert response.status_code == 201, response.text
+    [ticket] = tickets(app)
+    assert ticket.estate_id == estate_id(app, CUIZHU)
