@@ -254,3 +254,17 @@ def test_an_open311_request_given_by_lat_long_goes_to_the_nearest_estate(
     assert response.status_code == 201, response.text
     [ticket] = tickets(app)
     assert ticket.estate_id == estate_id(app, CUIZHU)
+
+
+def test_each_estate_has_its_own_cap_on_wrong_phone_digits(peer: WeChatPeer, app: Flask,
+                                                           tmp_path: Path) -> None:
+    second_estate(app, tmp_path)
+    for n in range(20):  # 20 wrong guesses at 邻里花园's homes reach its cap for the day
+        peer.say(f"绑定 5栋1单元{n // 2 + 1}0{n % 2 + 1} 0000", openid=f"oGuesser{n}")
+    peer.say("绑定 3栋1单元101 0001", openid="oCuiOwner")
+    assert "已" in (peer.say("2", openid="oCuiOwner") or "")
+    with app.extensions["linli"].sessions() as session:
+        owner = session.scalar(select(Resident).where(Resident.openid == "oCuiOwner"))
+        garden = session.scalar(select(Resident).where(Resident.openid == "oGuesser19"))
+        assert owner.verified  # 翠竹苑's register is still checked
+        assert not garden.verified
