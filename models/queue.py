@@ -66,7 +66,8 @@ def todo(session: Session, me: Staff) -> list[Ticket]:
         whole = select(Coverage.building).where(Coverage.staff_id.in_(colleagues),
                                                 Coverage.unit.is_(None))
         place = or_(Ticket.building.is_(None), Ticket.building.not_in(whole))
-    unheld = or_(Ticket.assignee_id.is_(None), Ticket.assignee_id.not_in(colleagues))
+    level = select(Staff.id).where(Staff.role == me.role)  # held by anyone of my level
+    unheld = or_(Ticket.assignee_id.is_(None), Ticket.assignee_id.not_in(level))
     scope = estates_of(session, me)
     if scope is not None:  # my estates' tickets (and any of no estate)
         place = and_(place, or_(Ticket.estate_id.in_(scope), Ticket.estate_id.is_(None)))
