@@ -8,14 +8,17 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import pytest
 import requests
 from flask import Flask
 from sqlalchemy import select
 
+from bot.commands import STAFF_COMMANDS
 from models import Estate, Resident, Ticket, transaction
 from models.market import EstateMarket
 from tests.conftest import cli
 from tests.factories import WeChatPeer, location_xml
+from tests.test_staff_scope import snapshot
 from tests.fakes import FakeWeChat
 
 CUIZHU = "翠竹苑"  # the second estate; 邻里花园 (the demo, 1,059 homes) is the first
@@ -268,3 +271,25 @@ def test_each_estate_has_its_own_cap_on_wrong_phone_digits(peer: WeChatPeer, app
         garden = session.scalar(select(Resident).where(Resident.openid == "oGuesser19"))
         assert owner.verified  # 翠竹苑's register is still checked
         assert not garden.verified
+
+
+@pytest.mark.parametrize("word", [c.word for c in STAFF_COMMANDS if c.reach in ("ticket", "home")])
+def test_staff_of_one_estate_can_do_nothing_to_anothers_tickets_or_homes(
+        word: str, peer: WeChatPeer, app: Flask, tmp_path: Path) -> None:
+    """Every ticket and home command from the registry, by the 邻里花园 committee (who covers all of
+    邻里花园) against 翠竹苑's ticket and a 翠竹苑 binding: refused or not found, nothing changed."""
+    second_estate(app, tmp_path)
+    cli(app, "staff", "add", "--id", "oGardenBoss", "--channel", "wechat", "--name", "花园主任",
+        "--role", "estate", "--estate", "邻里花园")
+    peer.say("3栋楼道灯不亮了", openid="oCui")
+    assert "#1" in (peer.say("2", openid="oCui") or "")
+    peer.say("绑定 3栋2单元101 租户", openid="oCuiTenant")
+    assert "等待" in (peer.say("2", openid="oCuiTenant") or "")
+    command = next(c for c in STAFF_COMMANDS if c.word == word)
+    assert "#1" not in (peer.say("待办", openid="oGardenBoss") or "")  # not even in their queue
+    before = snapshot(app)
+    target = "#1 #1" if command.reach == "ticket" else "3栋2单元101"
+    reply = peer.say(f"{word} {target} 说明", openid="oGardenBoss") or ""
+    if command.reach == "ticket":
+        assert "未做任何改动" in reply, reply
+    assert snapshot(app) == before
