@@ -293,3 +293,26 @@ def test_staff_of_one_estate_can_do_nothing_to_anothers_tickets_or_homes(
     if command.reach == "ticket":
         assert "未做任何改动" in reply, reply
     assert snapshot(app) == before
+
+
+def test_an_overdue_ticket_climbs_within_its_estate_and_community(
+        peer: WeChatPeer, app: Flask, tmp_path: Path, clock, fake_wechat: FakeWeChat) -> None:
+    second_estate(app, tmp_path)
+    other = tmp_path / "guixiang.csv"
+    other.write_text(REGISTER, encoding="utf-8")
+    cli(app, "import-households", str(other), "--estate", "桂香园", "--community", "另一社区")
+    for user, role, where in (("cui-boss", "estate", ["--estate", CUIZHU]),
+                              ("garden-boss", "estate", ["--estate", "邻里花园"]),
+                              ("heshun", "community", ["--community", "和顺社区"]),
+                              ("other-community", "community", ["--community", "另一社区"]),
+                              ("jiedao", "street", [])):
+        cli(app, "staff", "add", "--id", user, "--channel", "wecom", "--name", user, "--role", role, *where)
+    peer.say("3栋楼道灯不亮了", openid="oCui")
+    assert "#1" in (peer.say("2", openid="oCui") or "")
+    for level in ("物业", "小区", "社区", "街道"):
+        clock.advance(hours=25)  # past the level's fresh deadline, unclaimed
+        cli(app, "jobs", "run", "sla_sweep")
+        wait_for(lambda: any(f"已升级到{level}" in card for _user, card in cards(fake_wechat)))
+    climbed = {user for user, card in cards(fake_wechat) if "已升级到" in card}
+    assert climbed == {"cui-desk", "cui-boss", "heshun", "jiedao"}  # never 邻里花园's or 另一社区's
+    assert tickets(app)[0].level == "street"
