@@ -14,14 +14,15 @@ import intents
 from intents import Parse
 from bot import answers, outbox
 from bot.commands import STAFF_COMMANDS
-from bot.handlers import account, clarify, estate, followup, media, privacy, report
+from bot.handlers import estate  # which estate, before binding (several estates)
+from bot.handlers import account, clarify, followup, media, privacy, report
 from bot.inbound import Inbound
 from bot.replies.clarify import CLARIFY_CANCELLED
 from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
 from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
 from bot.replies.staff import NOT_STAFF
 from bot.services import Services
-from bot.tickets import Photo, place_of
+from bot.tickets import place_of
 from bot.turn import StaffTurn, Turn
 from bot.words import CANCEL_WORDS
 from models import Conversation, resident_for, staff_by_user
@@ -198,7 +199,7 @@ def _new_report(parse: Parse, waiting: Conversation | None) -> bool:
     return place_of(parse) is not None
 
 
-def _with_estate(turn: Turn, chosen: tuple[str, Parse, list[Photo]]) -> str:
+def _with_estate(turn: Turn, chosen: estate.Chosen) -> str:
     """Say which estate was taken, then act on the message that needed it."""
     said, parse, photos = chosen
     return f"{said}\n{answers.answer(turn, parse, photos)}"

@@ -14,6 +14,7 @@ from intents import Parse
 from bot import notify
 from bot.turn import Turn
 from models import Follower, Ticket, TicketPhoto, record
+from models.estates import resident_estate
 from models.sla import deadlines
 
 PLACE_MAX = 200  # characters of a place (tickets.place)
@@ -90,11 +91,12 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
     ticket = Ticket(kind=draft.kind, category=draft.category, reporter_id=turn.resident.id,
                     building=draft.building, unit=draft.unit, room=draft.room, place=draft.place,
                     urgent=draft.urgent, text=draft.text, state="open", level="grid",
-                    created_at=turn.now, updated_at=turn.now,
-                    estate_id=draft.estate_id if draft.estate_id is not None else turn.estate_id)
+                    created_at=turn.now, updated_at=turn.now)
     limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
+    ticket.estate_id = draft.estate_id if draft.estate_id is not None \
+        else resident_estate(turn.session, turn.resident)
     turn.session.add(ticket)
     for photo in draft.photos:
         ticket.photos.append(TicketPhoto(media_id=photo.media_id, pic_url=photo.pic_url,

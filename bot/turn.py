@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from bot.services import Services
 from models import Conversation, Resident, Staff
-from models.estates import resident_estate
 from models.staff import LEVEL_NAMES
 
 PENDING_FOR = timedelta(minutes=10)
@@ -32,11 +31,6 @@ class Turn:
     def actor(self) -> str:
         """Return how this resident appears in a ticket's event log."""
         return f"resident:{self.resident.id}"
-
-    @property
-    def estate_id(self) -> int | None:
-        """Return the resident's estate: their home's, else the one they named, else the only one."""
-        return resident_estate(self.session, self.resident)
 
     def pending(self) -> Conversation | None:
         """Return what the bot waits for from this resident, dropping it once expired."""

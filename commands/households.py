@@ -1,4 +1,5 @@
-"""`flask import-households FILE.csv [--replace] [--estate NAME]`: the register of homes and owners (CONTRACT.md)."""
+"""`flask import-households FILE.csv [--replace] [--estate NAME]`: the register of homes and
+owners of one estate (CONTRACT.md)."""
 from __future__ import annotations
 
 from pathlib import Path

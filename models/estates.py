@@ -62,8 +62,8 @@ def named_or_only(session: Session, name: str | None) -> Estate:
 def nearest(session: Session, latitude: float, longitude: float) -> Estate | None:
     """The estate nearest a point (great-circle distance); None when no estate has a place."""
     placed = [e for e in estates(session) if e.latitude is not None and e.longitude is not None]
-    return min(placed, key=lambda e: _km(latitude, longitude, e.latitude, e.longitude),  # type: ignore[arg-type]
-               default=None)
+    return min(placed, default=None,
+               key=lambda e: _km(latitude, longitude, e.latitude, e.longitude))  # type: ignore[arg-type]
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -23,7 +23,7 @@ from bot.replies.bind import (BIND_ALREADY, BIND_CONFIRMED, BIND_NEED_HOME, BIND
 from bot.turn import StaffTurn, Turn
 from models import Estate, Home, Resident, binding, covering
 from models.estate import ROLE_NAMES
-from models.estates import homes_named
+from models.estates import homes_named, resident_estate
 from models.ratelimit import bucket_key
 from models.votes import withdraw
 
@@ -76,7 +76,7 @@ def _home(turn: Turn, building: str, unit: str, room: str) -> Home | None:
     their estate first, else wherever it is (the dialogue asked first when several have it)."""
     chosen = turn.resident.estate_id if turn.resident.home_id is None else None
     found = homes_named(turn.session, building, unit, room, chosen)
-    mine = turn.estate_id
+    mine = resident_estate(turn.session, turn.resident)
     return next((h for h in found if h.unit.building.estate_id == mine), found[0] if found else None)
 
 
@@ -84,7 +84,8 @@ def _alert_spike(turn: Turn) -> None:
     """Tell the property staff (and their group) that the estate's guesses reached the cap."""
     text = STAFF_BIND_SPIKE.format(count=binding.ESTATE_FAILURES)
     key = f"bind-spike:{turn.now:%Y%m%d%H%M}"
-    estate = turn.session.get(Estate, turn.estate_id) if turn.estate_id is not None else None
+    mine = resident_estate(turn.session, turn.resident)
+    estate = turn.session.get(Estate, mine) if mine is not None else None
     for member in covering(turn.session, "property", None, estate=estate):
         notify.to_staff(turn.session, member, text, now=turn.now, key=f"{key}:staff:{member.id}")
     notify.to_group(turn.services, turn.session, "property", text, key=f"{key}:group", now=turn.now)

@@ -17,6 +17,7 @@ from bot.turn import Turn
 from models import Estate, Home
 from models.estates import estates, homes_named, nearest
 
+Chosen = tuple[str, Parse, list[Photo]]  # what to say, the kept message read as before, its photos
 WAIT = "estate"
 NEEDS = ("report", "suggest")  # intents that open a ticket, which belongs to one estate
 
@@ -48,7 +49,7 @@ def ask(turn: Turn, parse: Parse, photos: list[Photo]) -> str:
     return ASK_ESTATE.format(choices="\n".join(lines))
 
 
-def answer(turn: Turn, waiting: Any, parse: Parse) -> tuple[str, Parse, list[Photo]] | str | None:
+def answer(turn: Turn, waiting: Any, parse: Parse) -> Chosen | str | None:
     """Read the resident's pick (a number or a name): (what to say, the kept message read as
     before, its photos); a request for a number in range; None when this is no answer."""
     kept: dict[str, Any] = json.loads(waiting.payload)
@@ -65,7 +66,7 @@ def answer(turn: Turn, waiting: Any, parse: Parse) -> tuple[str, Parse, list[Pho
 
 
 def located(turn: Turn, waiting: Any, latitude: float, longitude: float,
-            ) -> tuple[str, Parse, list[Photo]] | str:
+            ) -> Chosen | str:
     """Take the estate nearest the resident's location as their answer."""
     kept: dict[str, Any] = json.loads(waiting.payload)
     estate = nearest(turn.session, latitude, longitude)
@@ -74,7 +75,7 @@ def located(turn: Turn, waiting: Any, latitude: float, longitude: float,
     return _chosen(turn, kept, estate)
 
 
-def _chosen(turn: Turn, kept: dict[str, Any], estate: Estate) -> tuple[str, Parse, list[Photo]]:
+def _chosen(turn: Turn, kept: dict[str, Any], estate: Estate) -> Chosen:
     turn.stop_waiting()
     turn.resident.estate_id = estate.id
     return (ESTATE_CHOSEN.format(name=estate.name), parse_as(kept["text"], kept["intent"]),

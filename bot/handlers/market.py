@@ -10,7 +10,7 @@ from bot.commands import staff_command
 from bot.replies.market import (MARKET_NEXT, MARKET_NONE, MARKET_NOT_OFFERED, MARKET_OFFERED,
                                 MARKET_SUBSCRIBE_HINT, STAFF_NOTICE_HELP, STAFF_NOTICE_SENT)
 from bot.turn import StaffTurn, Turn
-from models.estates import estates, estates_of
+from models.estates import estates, estates_of, resident_estate
 from models.market import settings_for, upcoming
 
 # words a resident may use for a service -> the service's name in [market].services
@@ -29,7 +29,8 @@ ASKED = re.compile(MARKET_ASKED_SERVICE)
 
 def market_day(turn: Turn, parse: Parse) -> str:
     """Answer the next market's date, hours, place and services, or whether a service is there."""
-    conf = settings_for(turn.session, turn.services.config.market, turn.estate_id)  # their estate's
+    mine = resident_estate(turn.session, turn.resident)
+    conf = settings_for(turn.session, turn.services.config.market, mine)  # their estate's rule
     held = upcoming(turn.session, conf, turn.now, turn.services.tz)
     if held is None:
         return MARKET_NONE

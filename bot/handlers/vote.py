@@ -24,7 +24,7 @@ from bot.replies.votes import (KIND_NAMES, STAFF_CONSULT_HELP, STAFF_CONSULT_OPE
                                VOTE_TENANT, VOTE_UNKNOWN, VOTE_VERIFY_FIRST, VOTE_WHICH)
 from bot.turn import StaffTurn, Turn
 from models import Ballot
-from models.estates import only_estate
+from models.estates import only_estate, resident_estate
 from models.votes import (OWNERS_KINDS, Vote, VoteError, cast, count, create, eligible, homes_of,
                           household_of_home, votes_open)
 
@@ -62,7 +62,7 @@ def cast_vote(turn: Turn, parse: Parse) -> str:
 def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
     """The vote meant: the one named, or the only open one."""
     if number is None:
-        current = votes_open(turn.session, turn.now, turn.estate_id)
+        current = votes_open(turn.session, turn.now, resident_estate(turn.session, turn.resident))
         if len(current) == 1:
             return current[0], ""
         if not current:
@@ -85,7 +85,7 @@ def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
 
 def _ours(turn: Turn, vote: Vote) -> bool:
     """Whether the vote is of the resident's estate (or of every estate); another's is unknown here."""
-    mine = turn.estate_id
+    mine = resident_estate(turn.session, turn.resident)
     return vote.estate_id is None or mine is None or vote.estate_id == mine
 
 
@@ -133,7 +133,7 @@ def list_votes(turn: Turn, parse: Parse) -> str:
         if vote is None or not _ours(turn, vote):
             return VOTE_UNKNOWN.format(number=parse.vote)
         return _detail(turn, vote)
-    mine = turn.estate_id
+    mine = resident_estate(turn.session, turn.resident)
     current = votes_open(turn.session, turn.now, mine)
     done = turn.session.scalars(select(Vote).where(
         Vote.closed_at.is_not(None),
