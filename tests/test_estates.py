@@ -318,3 +318,16 @@ def test_an_overdue_ticket_climbs_within_its_estate_and_community(
     climbed = {user for user, card in cards(fake_wechat) if "已升级到" in card}
     assert climbed == {"cui-desk", "cui-boss", "heshun", "jiedao"}  # never 邻里花园's or 另一社区's
     assert tickets(app)[0].level == "street"
+
+
+def test_flask_stats_prints_one_estates_figures(peer: WeChatPeer, app: Flask, tmp_path: Path) -> None:
+    second_estate(app, tmp_path)
+    peer.say("3栋楼道灯不亮了", openid="oCui")
+    peer.say("2", openid="oCui")
+    peer.say("3栋垃圾桶满了没人收", openid="oGarden")
+    peer.say("1", openid="oGarden")
+    with app.app_context():
+        assert json.loads(cli(app, "stats", "--json", "--estate", CUIZHU))["tickets"]["total"] == 1
+        assert json.loads(cli(app, "stats", "--json"))["tickets"]["total"] == 2
+        result = app.test_cli_runner().invoke(args=["stats", "--estate", "无此小区"])
+    assert result.exit_code != 0 and "无此小区" in result.output
