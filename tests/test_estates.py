@@ -131,6 +131,8 @@ def test_an_unbound_resident_is_asked_which_estate_and_a_location_picks_the_near
     asked = peer.say("3栋楼道灯不亮了", openid="oWalker") or ""
     assert "哪个小区" in asked and f"2 {CUIZHU}" in asked and "位置" in asked
     assert tickets(app) == []  # nothing is filed before the estate is known
+    nowhere = peer.post(location_xml("?", openid="oWalker", latitude=999, longitude=106.6)).content
+    assert "回复小区前的数字" in (nowhere or "") and tickets(app) == []  # a place off the map
     near_cuizhu = location_xml("翠竹苑北门", openid="oWalker", latitude=CUIZHU_PLACE[0] + 0.001,
                                longitude=CUIZHU_PLACE[1] - 0.001)
     reply = peer.post(near_cuizhu).content or ""
