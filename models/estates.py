@@ -7,8 +7,6 @@ no estate (opened when none was registered) is everyone's.
 from __future__ import annotations
 
 import math
-from typing import Sequence
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -144,7 +142,3 @@ def selection(session: Session, *, estate: str | None = None, community: str | N
         raise EstateError(estate or community or street or "")
     return chosen
 
-
-def ids(chosen: Sequence[Estate] | None) -> list[int] | None:
-    """The ids of a selection (None stays None: everything)."""
-    return None if chosen is None else [e.id for e in chosen]
