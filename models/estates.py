@@ -7,11 +7,13 @@ no estate (opened when none was registered) is everyone's.
 from __future__ import annotations
 
 import math
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.estate import Building, Estate, Home, Resident, Unit
 from models.staff import ONE_ESTATE, Staff
+
 EARTH_KM = 6371.0
 
 
