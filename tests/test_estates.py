@@ -333,3 +333,14 @@ def test_flask_stats_prints_one_estates_figures(peer: WeChatPeer, app: Flask, tm
         assert json.loads(cli(app, "stats", "--json"))["tickets"]["total"] == 2
         result = app.test_cli_runner().invoke(args=["stats", "--estate", "无此小区"])
     assert result.exit_code != 0 and "无此小区" in result.output
+
+
+def test_a_home_only_another_estate_has_is_bound_there(peer: WeChatPeer, app: Flask,
+                                                       tmp_path: Path) -> None:
+    second_estate(app, tmp_path)
+    peer.say("3栋楼道灯不亮了", openid="oMover")
+    peer.say("2", openid="oMover")  # said 翠竹苑 for a report, but lives in 邻里花园's 16栋
+    assert "16栋1单元101" in (peer.say("绑定 16栋1单元101", openid="oMover") or "")
+    with app.extensions["linli"].sessions() as session:
+        mover = session.scalar(select(Resident).where(Resident.openid == "oMover"))
+        assert mover.home.unit.building.estate.name == "邻里花园"
