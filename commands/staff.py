@@ -22,8 +22,9 @@ staff_cli = AppGroup("staff", help="Register the people who handle tickets.")
 @click.option("--buildings", default="", help="buildings covered, e.g. 1-5,8")
 @click.option("--homes", default="", help="finer coverage: units or homes, e.g. 3-2,3-1-501")
 @click.option("--categories", default="", help="for property staff: e.g. elevator,water")
+@click.option("--demo", is_flag=True, help="made up for a demo or training: /sim may speak as them")
 def staff_add(user_id: str, channel: str, name: str, role: str, buildings: str, homes: str,
-              categories: str) -> None:
+              categories: str, demo: bool) -> None:
     """Register a staff member, or update one already registered."""
     try:
         numbers, parts = parse_buildings(buildings), parse_homes(homes)
@@ -38,6 +39,7 @@ def staff_add(user_id: str, channel: str, name: str, role: str, buildings: str, 
             member = Staff(user_id=user_id, channel=channel)
             session.add(member)
         member.name, member.role, member.buildings, member.categories = name, role, buildings, categories
+        member.demo = demo
         member.coverage = [Coverage(building=b) for b in numbers] + \
             [Coverage(building=b, unit=u, room=r) for b, u, r in parts]
     click.echo(f"staff {name} ({role}, {channel}:{user_id}) registered")

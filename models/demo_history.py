@@ -47,7 +47,8 @@ def load(session: Session) -> None:
     homes = session.scalars(select(Home).order_by(Home.id)).all()
     residents = [Resident(openid=f"oDemoResident{n:04d}", home=rng.choice(homes), role="owner",
                           verified=True, following=True, subscribed=rng.random() < 0.6,
-                          created_at=START, pushes_since_inbound=0) for n in range(RESIDENTS)]
+                          created_at=START, pushes_since_inbound=0, demo=True)
+                 for n in range(RESIDENTS)]
     session.add_all(residents)
     session.flush()
     categories = list(REPORTS)
@@ -71,7 +72,10 @@ def _staff(session: Session) -> dict[str, list[Staff]]:
         Staff(user_id="demo-property-care", channel="wecom", name="客服部", role="property")]}
     for role, name in (("estate", "业委会"), ("community", "社区"), ("street", "街道")):
         people[role] = [Staff(user_id=f"demo-{role}", channel="wecom", name=name, role=role)]
-    session.add_all([member for members in people.values() for member in members])
+    members = [member for members in people.values() for member in members]
+    for member in members:
+        member.demo = True  # made up: /sim may speak as them
+    session.add_all(members)
     return people
 
 

@@ -6,7 +6,8 @@ import hmac
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
+from sqlalchemy import (Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint, false,
+                        select)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -118,6 +119,8 @@ class Resident(Base):
     # customer-service messages sent since they last wrote (WeChat allows 5 in 48 hours)
     pushes_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
     unfollowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # made up (demo-data, or new in /sim): the only residents /sim may speak as
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     home: Mapped[Home | None] = relationship()
 

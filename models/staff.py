@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Hashable, Iterable, TypeVar
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base
@@ -29,6 +29,8 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))  # one of LEVELS
     buildings: Mapped[str] = mapped_column(String(200), default="")  # as given: "1-5,8"
     categories: Mapped[str] = mapped_column(String(300), default="")  # empty: every category
+    # made up for the demo (demo-data, `staff add --demo`): the only staff /sim may speak as
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     coverage: Mapped[list[Coverage]] = relationship(
         back_populates="staff", cascade="all, delete-orphan")

@@ -128,6 +128,7 @@ RULES: tuple[Rule, ...] = (
     Rule("open311.api_key", _api_key, "must be at least 16 characters, no spaces", required=False),
     Rule("security.hash_key", _hash_key, "must be at least 32 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),
+    Rule("sim.demo", _bool, "must be true or false", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),
     Rule("spool.max_messages", _positive, "must be a positive integer", required=False),
     Rule("ratelimit.per_minute", _positive, "must be a positive integer", required=False),
@@ -174,7 +175,44 @@ def validate(tree: dict[str, Any], source: str) -> dict[str, Any]:
             continue
         if not rule.check(value):
             raise ConfigError(source, name, rule.expect)
+    _no_simulator_on_a_live_estate(tree, source)
     return tree
+
+
+# The credentials that make a deployment live: with any of them real, people are real.
+CREDENTIALS = ("wechat.token", "wechat.app_secret", "wechat.encoding_aes_key", "wecom.secret",
+               "wecom.token", "wecom.encoding_aes_key", "wecom.bot.token",
+               "wecom.bot.encoding_aes_key")
+# The example's AES keys (an alphabet, forwards and backwards); every other placeholder says "demo".
+EXAMPLE_AES_KEYS = frozenset({"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                              "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"})
+
+
+def placeholder(value: Any) -> bool:
+    """Whether a credential is a stand-in: empty, the example's AES key, or marked "demo"."""
+    text = str(value)
+    return text == "" or text in EXAMPLE_AES_KEYS or "demo" in text.lower()
+
+
+def real_credential(tree: dict[str, Any]) -> str | None:
+    """The first credential that is not a placeholder, as "[section] key"; None when all are."""
+    for path in CREDENTIALS:
+        found, value = _lookup(tree, path)
+        if found and not placeholder(value):
+            section, _, key = path.rpartition(".")
+            return f"[{section}] {key}"
+    return None
+
+
+def _no_simulator_on_a_live_estate(tree: dict[str, Any], source: str) -> None:
+    """Refuse to start with /sim on when a real credential says the estate is live."""
+    if _lookup(tree, "sim.enabled")[1] is not True:
+        return
+    real = real_credential(tree)
+    if real is not None:
+        raise ConfigError(source, "[sim] enabled", (
+            f"must be false: {real} is a real credential (a placeholder has \"demo\" in it), "
+            "and the simulator would let whoever reaches it act as this estate's people"))
 
 
 def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

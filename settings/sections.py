@@ -232,9 +232,14 @@ class Security:
 
 @dataclass(frozen=True)
 class Sim:
-    """[sim]: the chat simulator at /sim (off unless turned on)."""
+    """[sim]: the chat simulator at /sim (off unless turned on).
+
+    On, it answers street operators signed into the console, and, when `demo` says this
+    deployment is a demo, anyone on this machine (loopback, not through a proxy).
+    """
 
     enabled: bool = False
+    demo: bool = False
 
 
 @dataclass(frozen=True)
