@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from bot import outbox, votes
 from bot.services import current as services
-from models import Ballot
+from models import Ballot, proposals
 from models.export import write_rows
 from models.votes import (KINDS, OWNERS_KINDS, THRESHOLDS, Tally, Vote, VoteError, count, create,
                           homes_of, revoke_by)
@@ -32,8 +33,12 @@ vote_cli = AppGroup("vote", help="Owners' votes and consultations: create, show,
 @click.option("--options", "candidates", default="", help='candidates, e.g. "候选人甲,候选人乙"')
 @click.option("--opens", help="ISO 8601; naive times are Asia/Shanghai; default now")
 @click.option("--closes", required=True, help="ISO 8601; naive times are Asia/Shanghai")
+@click.option("--proposal", "proposal_file", type=click.File("r", encoding="utf-8"),
+              help="the proposal's full text (UTF-8); owners open it from the announcement")
+@click.option("--document", "document_files", multiple=True, type=click.File("rb"),
+              help="a PDF or image owners need (budget, quote, contract); repeat for more")
 def vote_create(title: str, kind: str, item: int | None, candidates: str, opens: str | None,
-                closes: str) -> None:
+                closes: str, proposal_file: Any, document_files: tuple[Any, ...]) -> None:
     """Create a vote; it is announced when it opens. Prints #N last."""
     s = services()
     now = s.clock()
@@ -46,12 +51,34 @@ def vote_create(title: str, kind: str, item: int | None, candidates: str, opens:
                           opens_at=opens_at, closes_at=closes_at, now=now, by="cli")
         except VoteError as err:
             raise click.ClickException(str(err)) from None
+        address = _attach(session, vote, proposal_file, document_files, now)
         if vote.opens_at <= now:
             votes.announce_opening(s, session, vote, now)
         number = vote.id
     outbox.sent_after_commit(session)  # announced before the command returns
     click.echo(f"{kind} vote created, open {_when(opens_at)} to {_when(closes_at)}")
+    if address:
+        click.echo(f"proposal (no sign-in; sent with the announcement): {address}")
     click.echo(f"#{number}")
+
+
+def _attach(session: Any, vote: Vote, text_file: Any, files: tuple[Any, ...],
+            now: datetime) -> str | None:
+    """Give the vote its proposal before it is announced, and return its link; a refusal
+    undoes the whole vote."""
+    if text_file is None and not files:
+        return None
+    try:
+        proposal = proposals.write(session, vote, text_file.read() if text_file else "", by="cli",
+                                   now=now)
+        for handle in files:
+            proposals.add_document(session, vote, Path(handle.name).name,
+                                   handle.read(proposals.MAX_DOCUMENT + 1), by="cli", now=now)
+        if not proposal.text and not files:
+            raise proposals.ProposalError(proposals.PROPOSAL_EMPTY)
+    except proposals.ProposalError as err:
+        raise click.ClickException(str(err)) from None
+    return proposals.link(services().config.server.base_url, proposal.token)
 
 
 def _moment(text: str, option: str) -> datetime:

@@ -10,6 +10,7 @@ from models.staff import Coverage, Staff, covering, staff_by_user
 from models.tickets import (Follower, Ticket, TicketEvent, TicketPhoto, TransitionError, record,
                             transition)
 from models.votes import Ballot, BallotCast, Vote, VoteError
+from models.proposals import Proposal, ProposalDocument
 from models import indexes  # noqa: F401,E402  (the scale indexes, declared on the tables above)
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Base", "Building", "Conversation", "Estate", "Home", "InboundMessage", "OutboxMessage",
     "Owner", "RequestNonce", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
     "SchedulerLease", "StoredJob", "Ballot", "BallotCast", "BindingAttempt", "LabelledExample", "MarketOverride", "Vote",
+    "Proposal", "ProposalDocument",
     "VoteError",
     "find_home", "make_engine", "make_sessionmaker", "record", "resident_for", "transaction",
     "transition",

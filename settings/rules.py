@@ -100,6 +100,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("server.host", _text, "must be a host name"),
     Rule("server.port", _port, "must be a port number (1-65535)"),
+    Rule("server.public_url", _base_url, "must be an http(s) URL ending in /", required=False),
     Rule("database.url", _text, "must be a database URL"),
     Rule("wechat.token", _text, "must be a non-empty string"),
     Rule("wechat.app_id", _text, "must be a non-empty string"),

@@ -47,10 +47,16 @@ def _texts(table: dict[str, Any], name: str, source: str) -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class Server:
-    """[server]: where `flask serve` listens."""
+    """[server]: where `flask serve` listens, and the address people reach it at."""
 
     host: str
     port: int
+    public_url: str | None = None  # e.g. "https://linli.example.cn/"; links in chat start with it
+
+    @property
+    def base_url(self) -> str:
+        """Where links sent in chat point: `public_url`, else this server's own address."""
+        return self.public_url or f"http://{self.host}:{self.port}/"
 
 
 @dataclass(frozen=True)
