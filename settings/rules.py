@@ -130,13 +130,23 @@ RULES: tuple[Rule, ...] = (
     Rule("security.hash_key", _hash_key, "must be at least 32 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),
     Rule("sim.demo", _bool, "must be true or false", required=False),
+    Rule("console.secret_key", _hash_key, "must be at least 32 characters, no spaces",
+         required=False),
+    Rule("console.secure_cookies", _bool, "must be true or false", required=False),
+    Rule("console.trusted_proxies", lambda v: _int(v) and 0 <= v <= 5,
+         "must be the number of proxies in front (0-5)", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),
     Rule("spool.max_messages", _positive, "must be a positive integer", required=False),
     Rule("ratelimit.per_minute", _positive, "must be a positive integer", required=False),
     Rule("ratelimit.burst", _positive, "must be a positive integer", required=False),
 )
 
-SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key"})
+SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key",
+                         "secret_key"})
+# config.example.toml's values: the console's key works only while the WeChat secret is the
+# example's too (the demo); a config with a real secret must have a key of its own.
+EXAMPLE_APP_SECRET = "demo-app-secret-change-me"
+EXAMPLE_CONSOLE_KEY = "demo-console-key-change-me-0123456789abcdef"
 
 
 def _lookup(tree: dict[str, Any], path: str) -> tuple[bool, Any]:
@@ -176,6 +186,7 @@ def validate(tree: dict[str, Any], source: str) -> dict[str, Any]:
             continue
         if not rule.check(value):
             raise ConfigError(source, name, rule.expect)
+    _example_console_key(tree, source)
     _no_simulator_on_a_live_estate(tree, source)
     return tree
 
@@ -214,6 +225,14 @@ def _no_simulator_on_a_live_estate(tree: dict[str, Any], source: str) -> None:
         raise ConfigError(source, "[sim] enabled", (
             f"must be false: {real} is a real credential (a placeholder has \"demo\" in it), "
             "and the simulator would let whoever reaches it act as this estate's people"))
+
+
+def _example_console_key(tree: dict[str, Any], source: str) -> None:
+    """Refuse the example's console key beside a real WeChat secret (a production config)."""
+    key = _lookup(tree, "console.secret_key")[1]
+    if key == EXAMPLE_CONSOLE_KEY and _lookup(tree, "wechat.app_secret")[1] != EXAMPLE_APP_SECRET:
+        raise ConfigError(source, "[console] secret_key", "is the example's; write a random one "
+                          "(python -c 'import secrets; print(secrets.token_hex(32))')")
 
 
 def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -249,6 +249,20 @@ class Sim:
 
 
 @dataclass(frozen=True)
+class Console:
+    """[console]: the operators' console at /console (off without a secret key)."""
+
+    secret_key: str | None = field(default=None, repr=False)  # signs the session cookie
+    secure_cookies: bool = False  # true behind TLS: the cookie is sent over HTTPS only
+    trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed
+
+    @property
+    def enabled(self) -> bool:
+        """Whether /console serves (it needs a key to sign its cookie)."""
+        return bool(self.secret_key)
+
+
+@dataclass(frozen=True)
 class Spool:
     """[spool]: where messages wait while the database is down, and how many may."""
 
@@ -279,6 +293,7 @@ class Settings:
     market: Market = Market()
     open311: Open311 = Open311()
     sim: Sim = Sim()
+    console: Console = Console()
     spool: Spool = Spool()
     ratelimit: RateLimit | None = None  # None: nobody is slowed
     security: Security = Security()
@@ -319,6 +334,7 @@ class Settings:
             market=Market.from_table(table("market"), source),
             open311=Open311(**_given(Open311, table("open311"))),
             sim=Sim(**_given(Sim, table("sim"))),
+            console=Console(**_given(Console, table("console"))),
             spool=Spool(**_given(Spool, table("spool"))),
             ratelimit=RateLimit(**_given(RateLimit, table("ratelimit"))) if "ratelimit" in tree else None,
             security=Security(**_given(Security, table("security"))))

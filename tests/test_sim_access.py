@@ -176,8 +176,12 @@ def _filled_in(tmp_path: Path, key: str) -> Path:
     head, _, tail = text.partition(f"[{section}]")
     tail = tail.replace(f'{name} = "{placeholder}"', f'{name} = "{real}"', 1)
     assert real in tail
+    text = head + f"[{section}]" + tail
+    # a live deployment has its own console key (the example's is refused beside a real secret)
+    text, found = re.subn(r'secret_key = "demo-console-key[^"]*"', 'secret_key = "' + "k3y" * 12 + '"', text)
+    assert found == 1
     path = tmp_path / "config.toml"
-    path.write_text(head + f"[{section}]" + tail, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

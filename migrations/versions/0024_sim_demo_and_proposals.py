@@ -1,7 +1,7 @@
 """sim demo marks and vote proposals
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0023 (0018 before the console merged; the lead re-chains)
 Create Date: 2026-12-07
 
 `demo` on staff and residents marks the made-up people (demo-data, `staff add --demo`, new
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import models.db
 
 revision = '0024'
-down_revision = '0018'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
