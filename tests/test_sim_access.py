@@ -20,6 +20,7 @@ from app import create_app
 from bot.channels.sim import SIM_REAL_PERSON
 from models import Resident, Staff, Ticket, find_home, transaction
 from web.sim import SIM_REFUSED
+from tests.console_factories import ConsoleBrowser, add_operator
 from tests.conftest import EXAMPLE, PROJECT, START, Clock, cli, make_app
 from tests.fakes import FakeWeChat, Served
 from tests.test_sim import FRESH, REPORT, add_staff, counts, post, say
@@ -84,6 +85,36 @@ def test_without_demo_loopback_is_not_enough(live_server: tuple[str, Flask]) -> 
     refused = post(server, {"as": FRESH, "text": REPORT, "id": "notademo-1"})
     assert refused.status_code == 403 and refused.json()["error"] == SIM_REFUSED
     assert counts(app) == before
+
+
+@pytest.mark.parametrize("level, let_in", [("street", True), ("community", False), ("estate", False),
+                                           ("property", False)])
+def test_a_street_operator_signed_into_the_console_may_use_it(live_server: tuple[str, Flask], level: str,
+                                                              let_in: bool) -> None:
+    """Not a demo: only a street operator's console session opens /sim, from anywhere; below
+    street, or after signing out, it stays closed and nothing changes."""
+    server, app = live_server
+    add_staff(app)
+    add_operator(app, "操作员", level)
+    browser = ConsoleBrowser(server)
+    assert browser.sign_in("操作员").status_code == 302 and browser.signed_in()
+    headers = {"X-Forwarded-For": "203.0.113.9"}  # through a proxy: the session is what counts
+    page = browser.http.get(f"{server}/sim", headers=headers, timeout=10)
+    assert page.status_code == (200 if let_in else 403)
+    before = counts(app)
+    said = browser.http.post(f"{server}/sim/api/messages", json={"as": FRESH, "text": REPORT,
+                                                                  "id": f"operator-{level}"},
+                             headers=headers, timeout=10)
+    assert said.status_code == (200 if let_in else 403)
+    if not let_in:
+        assert said.json()["error"] == SIM_REFUSED and counts(app) == before
+        return
+    assert "#" in said.json()["reply"]
+    browser.post("/console/logout")
+    assert not browser.signed_in()
+    assert browser.http.get(f"{server}/sim/api/people", timeout=10).status_code == 403
+    stolen = requests.get(f"{server}/sim/api/people", timeout=10)  # another browser, no cookie
+    assert stolen.status_code == 403
 
 
 def test_demo_must_be_a_boolean() -> None:
