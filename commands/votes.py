@@ -11,14 +11,13 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from bot import outbox, votes
 from bot.services import current as services
-from models import Ballot, proposals
-from models.export import write_rows
+from models import proposals
+from models.export import ballot_rows, write_rows
 from models.votes import (KINDS, OWNERS_KINDS, THRESHOLDS, Tally, Vote, VoteError, count, create,
-                          homes_of, revoke_by)
+                          revoke_by)
 
 CENT = Decimal("0.01")
 
@@ -196,16 +195,7 @@ def vote_export(number: int) -> None:
     with s.sessions() as session:
         vote = _load(session, number)
         buffer = io.StringIO()
-        rows: list[list[object]] = [["vote", "household", "homes", "area_m2", "choice", "resident",
-                                     "cast_at", "changes"]]
-        for ballot in session.scalars(select(Ballot).where(Ballot.vote_id == vote.id)
-                                      .order_by(Ballot.id)):
-            homes = homes_of(session, vote.kind, ballot.household)
-            rows.append([vote.id, ballot.household,
-                         " ".join(f"{h.unit.building.number}-{h.unit.number}-{h.room}" for h in homes),
-                         _area(sum((h.area_m2 for h in homes), Decimal(0))), ballot.choice,
-                         ballot.resident_id, s.local(ballot.cast_at).isoformat(), ballot.changes])
-        write_rows(buffer, rows)  # a candidate named "=..." is shown, never run
+        write_rows(buffer, ballot_rows(session, vote, s.tz))  # a candidate named "=..." is shown, never run
     click.echo(buffer.getvalue(), nl=False)
 
 
