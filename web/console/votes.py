@@ -10,7 +10,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from flask import Response, redirect, request, url_for
+from flask import Response, flash, get_flashed_messages, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -112,8 +112,8 @@ def vote_create() -> tuple[str, int] | Response:
         return render("console/votes.html", 400, rows=[], kinds=KIND_NAMES, form=request.form,
                       error=str(err))
     announced = ANNOUNCED_NOW if opened else ANNOUNCED_LATER
-    return redirect(url_for("console.vote_page", vote=number,
-                            done=CREATED.format(number=number, announced=announced)))
+    flash(CREATED.format(number=number, announced=announced), "ok")
+    return redirect(url_for("console.vote_page", vote=number))
 
 
 class FormError(ValueError):
@@ -215,8 +215,8 @@ def vote_page(vote: int) -> tuple[str, int]:
                  "options": [{"label": CHOICE_NAMES.get(o.option, o.option), "heads": o.heads,
                               "area": o.area, "head_share": o.head_share, "area_share": o.area_share,
                               "passed": o.passed if closed else None} for o in result.options]}
-    notices = [("ok", request.args["done"][:200])] if request.args.get("done") else []
-    return render("console/vote.html", vote=view, tally=tally, notices=notices)
+    return render("console/vote.html", vote=view, tally=tally,
+                  notices=get_flashed_messages(with_categories=True))
 
 
 @bp.post("/votes/<int:vote>/close")
@@ -234,7 +234,8 @@ def vote_close(vote: int) -> tuple[str, int] | Response:
         audit(db, action="表决.截止", target_name=f"表决 #{vote} {found.title}",
               estate_id=vote_estate(db, found), outcome=vote_chat.outcome(result),
               changes={"closed_at": (None, _when(now))})
-    return redirect(url_for("console.vote_page", vote=vote, done=CLOSED.format(number=vote)))
+    flash(CLOSED.format(number=vote), "ok")
+    return redirect(url_for("console.vote_page", vote=vote))
 
 
 @bp.post("/votes/<int:vote>/documents")
@@ -257,7 +258,8 @@ def vote_document(vote: int) -> tuple[str, int] | Response:
             name = added.name
     except proposals.ProposalError as err:
         return render("console/message.html", 400, title="无法上传", message=str(err))
-    return redirect(url_for("console.vote_page", vote=vote, done=DOCUMENT_ADDED.format(name=name)))
+    flash(DOCUMENT_ADDED.format(name=name), "ok")
+    return redirect(url_for("console.vote_page", vote=vote))
 
 
 @bp.get("/votes/<int:vote>/ballots.csv")
