@@ -269,4 +269,4 @@ def _bad_request(error: Any) -> tuple[str, int]:
 
 
 # The pages register their routes on `bp` when imported (after the names above exist).
-from web.console import audit_log, auth, home  # noqa: E402,F401
+from web.console import audit_log, auth, home, tickets  # noqa: E402,F401
