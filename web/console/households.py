@@ -69,22 +69,31 @@ def _checked(text: str, *, apply: bool) -> tuple[str, int]:
     if errors:
         return _again(422, [describe(e) for e in errors])
     live = services()
+    if not apply:
+        with live.sessions() as db:  # a rehearsal: the counts, and nothing kept
+            estate = db.get(Estate, estate_id)
+            done = households.apply(db, estate, rows, replace=replace, now=live.clock(),
+                                    key=live.config.hash_key)
+            name = estate.name
+            db.rollback()
+        return render("console/households_preview.html", said=_said(PREVIEW, rows, done),
+                      register=text, estate=name, estate_id=estate_id, replace=replace)
     with live.transaction() as db:
         estate = db.get(Estate, estate_id)
         before = _homes(db, estate_id)
         done = households.apply(db, estate, rows, replace=replace, now=live.clock(),
                                 key=live.config.hash_key)
-        said = (DONE if apply else PREVIEW).format(read=len(rows), created=done.created, updated=done.updated,
-                           removed=done.removed, owners=done.owners)
-        if not apply:
-            db.rollback()  # a rehearsal: the counts, and nothing kept
-            return render("console/households_preview.html", said=said, register=text,
-                          estate=estate.name, estate_id=estate_id, replace=replace)
+        said = _said(DONE, rows, done)
         audit(db, action="households:import", target_name=estate.name, estate_id=estate_id,
               outcome=said, changes={"homes": (before, _homes(db, estate_id)),
                                      "created": (0, done.created), "updated": (0, done.updated),
                                      "removed": (0, done.removed)})
     return render("console/households.html", estates=_estates(), counts=_counts(), done=said)
+
+
+def _said(template: str, rows: list[households.Row], done: households.Imported) -> str:
+    return template.format(read=len(rows), created=done.created, updated=done.updated,
+                           removed=done.removed, owners=done.owners)
 
 
 def describe(error: households.RegisterError) -> str:

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from bot.services import current as services
 from models import Staff
 from models.categories import CATEGORIES
-from models.staff import LEVEL_NAMES, LEVELS, CoverageError, register, unregister
+from models.staff import LEVEL_NAMES, LEVELS, register, unregister
 from web.console import area, audit, bp, forbidden, levels, render, scope
 from web.console.scope import default_estate, staff_estate
 
@@ -44,18 +44,17 @@ def staff_add() -> Response | tuple[str, int]:
     form = _form()
     if form is None:
         return _again(BAD_FIELDS)
-    with services().transaction() as db:
-        existing = db.scalar(select(Staff).where(Staff.user_id == form["user_id"],
-                                                 Staff.channel == form["channel"]))
-        if existing is not None and not scope().covers_staff(db, existing):
-            forbidden()
-        before = _row(existing) if existing is not None else {}
-        try:
+    try:
+        with services().transaction() as db:
+            existing = db.scalar(select(Staff).where(Staff.user_id == form["user_id"],
+                                                     Staff.channel == form["channel"]))
+            if existing is not None and not scope().covers_staff(db, existing):
+                forbidden()
+            before = _row(existing) if existing is not None else {}
             member = register(db, **form)
-        except ValueError:  # CoverageError, or an unknown category
-            db.rollback()
-            return _again(BAD_COVERAGE)
-        _audit(db, "staff:add", member, before)
+            _audit(db, "staff:add", member, before)
+    except ValueError:  # CoverageError, or an unknown category: nothing was kept
+        return _again(BAD_COVERAGE)
     flash(ADDED.format(name=form["name"], level=LEVEL_NAMES[form["role"]]), "ok")
     return redirect(url_for("console.staff_list"), 303)
 
@@ -74,18 +73,17 @@ def staff_page(staff: int) -> tuple[str, int]:
 @levels(*MANAGERS)
 def staff_edit(staff: int) -> Response | tuple[str, int]:
     """Change a staff member's name, level, coverage or categories."""
-    with services().transaction() as db:
-        member = db.get(Staff, staff)
-        form = _form(user_id=member.user_id, channel=member.channel)
-        if form is None:
-            return _again(BAD_FIELDS)
-        before = _row(member)
-        try:
+    try:
+        with services().transaction() as db:
+            member = db.get(Staff, staff)
+            form = _form(user_id=member.user_id, channel=member.channel)
+            if form is None:
+                return _again(BAD_FIELDS)
+            before = _row(member)
             register(db, **form)
-        except ValueError:
-            db.rollback()
-            return _again(BAD_COVERAGE)
-        _audit(db, "staff:edit", member, before)
+            _audit(db, "staff:edit", member, before)
+    except ValueError:  # CoverageError, or an unknown category: nothing was kept
+        return _again(BAD_COVERAGE)
     flash(ADDED.format(name=form["name"], level=LEVEL_NAMES[form["role"]]), "ok")
     return redirect(url_for("console.staff_list"), 303)
 
