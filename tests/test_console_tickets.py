@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from models import Staff, Ticket, TicketEvent
 from models.console import AuditEntry
+from tests.conftest import Clock
 from tests.console_factories import ConsoleBrowser, add_operator
 from tests.factories import OPENID, WeChatPeer
 from tests.fakes import FakeWeChat
@@ -98,3 +99,24 @@ def test_an_operator_without_a_staff_identity_only_reads(
     browser.post(f"/console/tickets/{number}", {"do": "claim"})
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, number).state == "open"
+
+
+def test_the_queue_filters_and_puts_overdue_first(peer: WeChatPeer, app: Flask, server: str,
+                                                  clock: Clock) -> None:
+    register(app)
+    urgent = open_ticket(peer, "9栋电梯坏了有人被困", openid="oQueueResident000000000000001")
+    ordinary = open_ticket(peer)
+    clock.advance(hours=1)  # the urgent one is past its 30-minute response deadline
+    browser = signed_in(app, server, "孙主任", "estate", staff="sun")
+
+    def numbers(**filters: str) -> list[int]:
+        page = browser.get("/console/tickets", **filters)
+        return [int(n) for n in re.findall(r">#(\d+)</a>", page.text)]
+
+    assert numbers() == [urgent, ordinary]
+    assert "已超时" in browser.get("/console/tickets").text
+    assert numbers(building="3") == [ordinary]
+    assert numbers(category="elevator") == [urgent]
+    assert numbers(state="claimed") == []
+    browser.post(f"/console/tickets/{ordinary}", {"do": "claim"})
+    assert numbers(state="claimed") == [ordinary]

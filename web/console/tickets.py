@@ -45,12 +45,12 @@ WATCHED = ("state", "level", "category", "assignee_id", "merged_into_id")
 def ticket_queue() -> tuple[str, int]:
     """The tickets in scope, filtered, overdue first."""
     live, reach = services(), scope()
-    state = request.args.get("state", "open")
+    state = request.args.get("state", "active")
     category = request.args.get("category", "")
     building = request.args.get("building", "").strip()[:16]
     with live.sessions() as db:
         query = select(Ticket).where(reach.ticket_clause(db)).order_by(Ticket.id.desc())
-        if state == "open":
+        if state == "active":
             query = query.where(Ticket.state.in_(OPEN_STATES))
         elif state in STATE_NAMES:
             query = query.where(Ticket.state == state)
@@ -60,8 +60,8 @@ def ticket_queue() -> tuple[str, int]:
             query = query.where(Ticket.building == building)
         now = live.clock()
         found = list(db.scalars(query.limit(QUEUE_LIMIT)))
-        found.sort(key=lambda t: (not overdue(t, now) or t.state not in OPEN_STATES,
-                                  t.resolve_due_at or t.response_due_at or now, t.id))
+        found.sort(key=lambda t: (not (t.state in OPEN_STATES and overdue(t, now)),
+                                  _due(t) or now, t.id))
         rows = [_row(live, t, now) for t in found]
         estates = [e.name for e in estates_in(db, reach)]
     return render("console/tickets.html", rows=rows, state=state, category=category,
@@ -149,8 +149,13 @@ def _colleagues(db: Session, ticket: Ticket) -> list[dict[str, Any]]:
             if reach.covers_staff(db, m)]
 
 
+def _due(t: Ticket) -> Any:
+    """The deadline the ticket is held to now (as models.queue.overdue reads it)."""
+    return t.response_due_at if t.assignee_id is None else t.resolve_due_at
+
+
 def _row(live: Services, t: Ticket, now: Any) -> dict[str, Any]:
-    due = t.response_due_at if t.assignee_id is None else t.resolve_due_at
+    due = _due(t)
     return {"id": t.id, "category": category_name(t.category) if t.kind == "problem" else "建议",
             "place": t.place or (f"{t.building}栋" if t.building else "—"),
             "state": STATE_NAMES.get(t.state, t.state), "level": LEVEL_NAMES.get(t.level, t.level),
