@@ -120,3 +120,39 @@ def test_the_queue_filters_and_puts_overdue_first(peer: WeChatPeer, app: Flask, 
     assert numbers(state="claimed") == []
     browser.post(f"/console/tickets/{ordinary}", {"do": "claim"})
     assert numbers(state="claimed") == [ordinary]
+
+
+def test_merge_escalate_and_recategorise_record_what_the_chat_commands_record(
+        peer: WeChatPeer, app: Flask, server: str, fake_wechat: FakeWeChat) -> None:
+    register(app)
+    first = open_ticket(peer)
+    second = open_ticket(peer, "5栋1单元路灯不亮了", openid="oMergeResident00000000000002")
+    assert second != first
+    browser = signed_in(app, server, "孙主任", "estate", staff="sun")
+    browser.post(f"/console/tickets/{first}", {"do": "merge", "other": second})
+    browser.post(f"/console/tickets/{first}", {"do": "recategorise", "category": "facilities"})
+    browser.post(f"/console/tickets/{first}", {"do": "escalate", "text": "需要物业协调"})
+    with app.extensions["linli"].sessions() as session:
+        merged, kept = session.get(Ticket, second), session.get(Ticket, first)
+        assert merged.state == "merged" and merged.merged_into_id == first
+        assert kept.category == "facilities" and kept.level == "property"
+        assert len(kept.followers) == 2  # the second reporter follows the kept ticket
+    actor = "小区·孙主任"
+    assert [e for e in events(app, first) if e[0] == actor] == [
+        (actor, "absorbed"), (actor, "recategorised"), (actor, "escalated:property")]
+    assert (actor, "merged") in events(app, second)
+    wait_for(lambda: any("物业" in m for m in resident_messages(fake_wechat, OPENID)))
+
+
+def test_the_audit_log_shows_each_action_to_the_estate_level(
+        peer: WeChatPeer, app: Flask, server: str) -> None:
+    register(app)
+    number = open_ticket(peer)
+    browser = signed_in(app, server, "孙主任", "estate", staff="sun")
+    browser.post(f"/console/tickets/{number}", {"do": "claim"})
+    log = browser.get("/console/audit")
+    assert log.status_code == 200
+    for said in ("孙主任", "ticket:claim", f"#{number}", "state", "open", "claimed"):
+        assert said in log.text, said
+    grid = signed_in(app, server, "李网格", "grid", buildings="3", staff="li")
+    assert grid.get("/console/audit").status_code == 403
