@@ -6,9 +6,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from bot.services import current as services
-from models import Coverage, Staff, Ticket, transaction
-from models.categories import CODES as CATEGORIES
-from models.staff import LEVELS, CoverageError, parse_buildings, parse_homes
+from models import Staff, transaction
+from models.staff import LEVELS, register, unregister
 
 
 staff_cli = AppGroup("staff", help="Register the people who handle tickets.")
@@ -27,21 +26,11 @@ def staff_add(user_id: str, channel: str, name: str, role: str, buildings: str, 
               categories: str, demo: bool) -> None:
     """Register a staff member, or update one already registered."""
     try:
-        numbers, parts = parse_buildings(buildings), parse_homes(homes)
-    except CoverageError as err:
+        with transaction(services().sessions) as session:
+            register(session, user_id=user_id, channel=channel, name=name, role=role,
+                     buildings=buildings, homes=homes, categories=categories, demo=demo)
+    except ValueError as err:  # CoverageError too: a list that cannot be read
         raise click.BadParameter(str(err)) from None
-    unknown = [c for c in filter(None, categories.split(",")) if c not in CATEGORIES]
-    if unknown:
-        raise click.BadParameter(f"unknown categories {', '.join(unknown)}; use {', '.join(CATEGORIES)}")
-    with transaction(services().sessions) as session:
-        member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
-        if member is None:
-            member = Staff(user_id=user_id, channel=channel)
-            session.add(member)
-        member.name, member.role, member.buildings, member.categories = name, role, buildings, categories
-        member.demo = demo
-        member.coverage = [Coverage(building=b) for b in numbers] + \
-            [Coverage(building=b, unit=u, room=r) for b, u, r in parts]
     click.echo(f"staff {name} ({role}, {channel}:{user_id}) registered")
 
 
@@ -65,9 +54,7 @@ def staff_remove(user_id: str, channel: str) -> None:
         member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
         if member is None:
             raise click.ClickException(f"no staff member {channel}:{user_id}")
-        for ticket in session.scalars(select(Ticket).where(Ticket.assignee_id == member.id)):
-            ticket.assignee_id = None  # back in the queue of its level
-        session.delete(member)
+        unregister(session, member)
     click.echo(f"staff {channel}:{user_id} removed")
 
 

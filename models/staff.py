@@ -7,6 +7,7 @@ from typing import Hashable, Iterable, TypeVar
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models.categories import CODES
 from models.db import Base
 
 LEVELS = ("grid", "property", "estate", "community", "street")
@@ -90,6 +91,44 @@ def parse_homes(spec: str) -> list[tuple[str, str, str | None]]:
             raise CoverageError(f"cannot read {item!r}: write homes like 3-2-501 or units like 3-2")
         homes.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
     return homes
+
+
+def register(session: Session, *, user_id: str, channel: str, name: str, role: str,
+             buildings: str = "", homes: str = "", categories: str = "",
+             demo: bool = False) -> Staff:
+    """Add a staff member, or update the one on that channel id, with their coverage; `demo`
+    marks one made up for a demo or training (the only staff /sim may speak as).
+
+    Raises CoverageError (a list that cannot be read) or ValueError (an unknown category).
+    """
+    numbers, parts = parse_buildings(buildings), parse_homes(homes)
+    unknown = [c for c in filter(None, categories.split(",")) if c not in CODES]
+    if unknown:
+        raise ValueError(f"unknown categories {', '.join(unknown)}; use {', '.join(CODES)}")
+    if role not in LEVELS:
+        raise ValueError(f"unknown role {role}; use {', '.join(LEVELS)}")
+    member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
+    if member is None:
+        member = Staff(user_id=user_id, channel=channel)
+        session.add(member)
+    member.name, member.role, member.buildings, member.categories = name, role, buildings, categories
+    member.demo = demo
+    member.coverage = [Coverage(building=b) for b in numbers] + \
+        [Coverage(building=b, unit=u, room=r) for b, u, r in parts]
+    session.flush()
+    return member
+
+
+def unregister(session: Session, member: Staff) -> int:
+    """Remove a staff member; their open tickets go back to their level's queue. Return how many."""
+    from models.tickets import Ticket  # tickets name their assignee: imported late
+
+    held = list(session.scalars(select(Ticket).where(Ticket.assignee_id == member.id)))
+    for ticket in held:
+        ticket.assignee_id = None  # back in the queue of its level
+    session.delete(member)
+    session.flush()
+    return len(held)
 
 
 def staff_by_user(session: Session, user_id: str, channel: str | None = None) -> Staff | None:

@@ -22,6 +22,7 @@ SURFACE: dict[str, set[str] | None] = {
     "market": {"set"}, "notice": {"send"}, "scheduler": None, "jobs": {"list", "run"},
     "outbox": {"list", "retry", "deliver"}, "stats": None, "board": {"publish", "unpublish"},
     "intents": {"corrections"},  # issue 13: staff corrections and residents' answers, for review
+    "console": {"add-operator", "list-operators", "remove-operator"},  # issue 15: who signs in
 }
 # Options the contract names; a rename would break operators' scripts.
 OPTIONS = {
@@ -31,6 +32,7 @@ OPTIONS = {
     ("vote", "show"): {"--json"},
     ("stats",): {"--json"},
     ("intents", "corrections"): {"--since", "-o"},
+    ("console", "add-operator"): {"--name", "--level", "--estate", "--buildings"},
 }
 FLASK_OWN = {"routes", "shell", "run"}
 
