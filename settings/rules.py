@@ -133,6 +133,7 @@ RULES: tuple[Rule, ...] = (
     Rule("console.secret_key", _hash_key, "must be at least 32 characters, no spaces",
          required=False),
     Rule("console.secure_cookies", _bool, "must be true or false", required=False),
+    Rule("console.wecom_sign_in", _bool, "must be true or false", required=False),
     Rule("console.trusted_proxies", lambda v: _int(v) and 0 <= v <= 5,
          "must be the number of proxies in front (0-5)", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),

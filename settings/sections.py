@@ -255,6 +255,7 @@ class Console:
     secret_key: str | None = field(default=None, repr=False)  # signs the session cookie
     secure_cookies: bool = False  # true behind TLS: the cookie is sent over HTTPS only
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed
+    wecom_sign_in: bool = False  # operators may also sign in through WeCom (the [wecom] app's OAuth)
 
     @property
     def enabled(self) -> bool:
