@@ -23,6 +23,7 @@ SURFACE: dict[str, set[str] | None] = {
     "outbox": {"list", "retry", "deliver"}, "stats": None, "board": {"publish", "unpublish"},
     "intents": {"corrections"},  # issue 13: staff corrections and residents' answers, for review
     "console": {"add-operator", "list-operators", "remove-operator"},  # issue 15: who signs in
+    "export": {"tickets", "figures", "vote"},  # issue 17: spreadsheets for the street office
 }
 # Options the contract names; a rename would break operators' scripts.
 OPTIONS = {
@@ -33,6 +34,9 @@ OPTIONS = {
     ("stats",): {"--json"},
     ("intents", "corrections"): {"--since", "-o"},
     ("console", "add-operator"): {"--name", "--level", "--estate", "--buildings"},
+    ("export", "tickets"): {"--month", "--state", "--category", "--building", "-o"},  # issue 17
+    ("export", "figures"): {"--month", "-o"},
+    ("export", "vote"): {"-o"},
 }
 FLASK_OWN = {"routes", "shell", "run"}
 
