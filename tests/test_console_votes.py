@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import requests
 from flask import Flask
@@ -89,7 +90,12 @@ def test_create_watch_close_and_export(server: str, app: Flask, peer: WeChatPeer
     assert rows[0][:5] == ["vote", "household", "homes", "area_m2", "choice"]
     assert [(r[0], r[4]) for r in rows[1:]] == [(str(number), "agree")]
     assert rows == list(csv.reader(io.StringIO(cli(app, "vote", "export", str(number)))))  # as the CLI's
-    assert [a[1] for a in audits(app)] == ["表决.创建", "表决.截止", "表决.导出"]
+    sheet = browser.get(f"/console/votes/{number}/result.xlsx")
+    assert sheet.status_code == 200 and sheet.content.startswith(b"PK")  # an .xlsx is a zip
+    book = openpyxl.load_workbook(io.BytesIO(sheet.content))
+    values = [v for row in book.worksheets[0].iter_rows(values_only=True) for v in row if v is not None]
+    assert "外墙维修" in values and "同意" in values and "oOwnerConsole" not in str(values)
+    assert [a[1] for a in audits(app)] == ["表决.创建", "表决.截止", "表决.导出", "表决.导出结果"]
     assert all(a[0] == "业委会主任" for a in audits(app))
 
 
@@ -168,7 +174,8 @@ def test_outsiders_get_403_and_change_nothing(server: str, app: Flask, level: st
         assert listing.status_code == 200 and f"#{number}" not in listing.text and "外墙维修" not in listing.text
     else:
         assert listing.status_code == 403
-    for path in (f"/console/votes/{number}", f"/console/votes/{number}/ballots.csv"):
+    for path in (f"/console/votes/{number}", f"/console/votes/{number}/ballots.csv",
+                 f"/console/votes/{number}/result.xlsx"):
         assert outsider.get(path).status_code == 403, path
     for path, data, files in (("/console/votes", FORM, None),
                               (f"/console/votes/{number}/close", {}, None),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import votes as vote_chat
 from bot.services import current as services
-from models import Ballot, Vote, proposals
+from models import Ballot, Vote, proposals, workbook
 from models.export import ballot_rows, write_rows
 from models.votes import KINDS, MAJOR_ITEMS, OWNERS_KINDS, PLAIN, VoteError, count, create
 from web.console import area, audit, bp, forbidden, levels, operator, render, scope, target
@@ -26,6 +26,7 @@ from web.proposals import KIND_NAMES, STATE_NAMES
 VOTE_LEVELS = ("estate", "community", "street")
 MAX_UPLOAD = 25 * 1024 * 1024  # one form: the text and a few documents; more are added one by one
 LIST = 100
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHOICE_NAMES = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}
 
 FORM_TITLE = "请填写表决事项（200 字以内）。"
@@ -276,6 +277,22 @@ def vote_export(vote: int) -> Response:
               estate_id=vote_estate(db, found), outcome=f"{len(rows) - 1} ballots", changes={})
     response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")  # BOM: Excel reads UTF-8
     response.headers["Content-Disposition"] = f'attachment; filename="vote-{vote}-ballots.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/votes/<int:vote>/result.xlsx")
+@levels(*VOTE_LEVELS)
+def vote_workbook(vote: int) -> Response:
+    """The vote's result as a spreadsheet (models/workbook.py: no one's choice, exact shares)."""
+    live = services()
+    with live.transaction() as db:
+        found = db.get(Vote, vote)
+        data = workbook.save(workbook.vote_book(db, found, now=live.clock(), tz=live.tz))
+        audit(db, action="表决.导出结果", target_name=f"表决 #{vote} {found.title}",
+              estate_id=vote_estate(db, found), outcome="xlsx", changes={})
+    response = Response(data, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="vote-{vote}-result.xlsx"'
     response.headers["Cache-Control"] = "no-store"
     return response
 
