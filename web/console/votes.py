@@ -18,9 +18,10 @@ from bot import votes as vote_chat
 from bot.services import current as services
 from models import Ballot, Vote, proposals, workbook
 from models.export import ballot_rows, write_rows
-from models.votes import KINDS, MAJOR_ITEMS, OWNERS_KINDS, PLAIN, VoteError, count, create
+from models.votes import OWNERS_KINDS, VoteError, count, create
 from web.console import area, audit, bp, forbidden, levels, operator, render, scope, target
 from web.console.scope import Scope, default_estate
+from web.console.vote_form import FormError, checked
 from web.proposals import KIND_NAMES, STATE_NAMES
 
 VOTE_LEVELS = ("estate", "community", "street")
@@ -29,13 +30,6 @@ LIST = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHOICE_NAMES = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}
 
-FORM_TITLE = "请填写表决事项（200 字以内）。"
-FORM_KIND = "请选择表决类型。"
-FORM_ITEM = "民法典第二百七十八条的事项编号应为 1 到 9，只用于业主共同决定。"
-FORM_ITEM_KIND = "第 {item} 项{which}，请选择“{kind}”。"
-FORM_OPTIONS = "候选人至少两位、名字不能重复，也不能叫同意、反对或弃权；不填则为同意/反对/弃权。"
-FORM_TIME = "时间请按 2026-12-20 18:00 的格式填写。"
-FORM_CLOSES = "截止时间必须晚于开始时间，且在现在之后。"
 CREATED = "表决 #{number} 已创建。{announced}"
 ANNOUNCED_NOW = "已开始并通知了业主和居民群。"
 ANNOUNCED_LATER = "将在开始时自动通知。"
@@ -95,7 +89,7 @@ def vote_create() -> tuple[str, int] | Response:
     live = services()
     now = live.clock()
     try:
-        fields = _checked(request.form, now)
+        fields = checked(request.form, now, services().tz)
         estate = _estate_for_new_vote()
         with live.transaction() as db:
             vote = create(db, now=now, by=_by(), **fields)
@@ -115,56 +109,6 @@ def vote_create() -> tuple[str, int] | Response:
     announced = ANNOUNCED_NOW if opened else ANNOUNCED_LATER
     flash(CREATED.format(number=number, announced=announced), "ok")
     return redirect(url_for("console.vote_page", vote=number))
-
-
-class FormError(ValueError):
-    """A field of the vote form that cannot be used; the message says what to write."""
-
-
-def _checked(form: Any, now: datetime) -> dict[str, Any]:
-    """The form's fields as `models.votes.create` takes them, each checked with a Chinese answer."""
-    title = form.get("title", "").strip()
-    if not title or len(title) > 200:
-        raise FormError(FORM_TITLE)
-    kind = form.get("kind", "")
-    if kind not in KINDS:
-        raise FormError(FORM_KIND)
-    item = _item(form.get("item", "").strip(), kind)
-    labels = [c.strip() for c in form.get("options", "").replace("，", ",").split(",") if c.strip()]
-    if labels and (len(labels) < 2 or len(set(labels)) != len(labels) or set(labels) & set(PLAIN)
-                   or any(len(label) > 50 for label in labels)):
-        raise FormError(FORM_OPTIONS)
-    opens = _moment(form.get("opens", "")) or now
-    closes = _moment(form.get("closes", ""))
-    if closes is None or closes <= max(opens, now):
-        raise FormError(FORM_CLOSES)
-    return {"title": title, "kind": kind, "item": item, "candidates": labels, "opens_at": opens,
-            "closes_at": closes}
-
-
-def _item(text: str, kind: str) -> int | None:
-    if not text:
-        return None
-    if not text.isdigit() or not 1 <= int(text) <= 9 or kind not in OWNERS_KINDS:
-        raise FormError(FORM_ITEM)
-    item = int(text)
-    if (item in MAJOR_ITEMS) != (kind == "owners_major"):
-        major = item in MAJOR_ITEMS
-        raise FormError(FORM_ITEM_KIND.format(item=item, which="是重大事项" if major else "是一般事项",
-                                              kind=KIND_NAMES["owners_major" if major else "owners_ordinary"]))
-    return item
-
-
-def _moment(text: str) -> datetime | None:
-    """A time from the form (`datetime-local`, in the estate's zone); None when left empty."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace(" ", "T"))
-    except ValueError:
-        raise FormError(FORM_TIME) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=services().tz)
 
 
 def _attach(db: Session, vote: Vote, now: datetime) -> bool:
