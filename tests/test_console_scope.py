@@ -8,11 +8,12 @@ A target this test does not know fails it, saying which: add an outside thing fo
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import Base, Estate, OutboxMessage, Staff, Ticket
 from models.staff import LEVELS
@@ -62,7 +63,20 @@ def world(app: Flask, peer: WeChatPeer) -> dict[str, int]:
         ids = {"estate": demo, "ticket": 1, "other": 2, "staff": zhao, "message": message.id}
     for name, level, options in OUTSIDERS + INSIDERS:
         add_operator(app, name, level, **options)
+    settled(app)  # the new tickets' cards are out: nothing moves in the background while we look
     return ids
+
+
+def settled(app: Flask) -> None:
+    """Wait until the outbox has sent what the tickets queued."""
+    def waiting() -> int:
+        with app.extensions["linli"].sessions() as session:
+            return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status.in_(("pending", "sending"))))
+    deadline = time.monotonic() + 20
+    while waiting():
+        assert time.monotonic() < deadline, "the outbox did not settle"
+        time.sleep(0.05)
 
 
 def snapshot(app: Flask) -> dict[str, list[str]]:
