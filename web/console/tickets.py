@@ -98,8 +98,10 @@ def ticket_action(ticket: int) -> Response:
     with live.transaction() as db:
         found = db.get(Ticket, ticket)
         member = db.get(Staff, me.staff_id)
-        if found is None or member is None:  # pragma: no cover - the guard found them
+        if found is None:  # pragma: no cover - the guard found it
             forbidden()
+        if member is None:  # removed since the page was read
+            return _back(ticket, "error", NO_STAFF)
         before = _watched(found)
         turn = StaffTurn(db, member, live.clock(), live)
         said = _run(db, turn, found, do, request.form)
