@@ -157,6 +157,12 @@ def test_insiders_reach_what_the_outsiders_could_not(
         queue = browser.get("/console/tickets", state="all")
         numbers = set(re.findall(r">#(\d+)<", queue.text))
         assert numbers == ({"1"} if level == "grid" else {"1", "2"}), (name, numbers)
+    with app.extensions["linli"].sessions() as session:
+        east = session.scalar(select(Estate.id).where(Estate.name == "东苑"))
+    street = ConsoleBrowser(server)
+    street.sign_in("内街道")
+    queue = street.get("/console/tickets", state="all", estate=east)  # one of the street's estates
+    assert queue.status_code == 200 and "东苑" in queue.text and not re.findall(r">#(\d+)<", queue.text)
     for name, _level, _options in OUTSIDERS:
         browser = ConsoleBrowser(server)
         browser.sign_in(name)

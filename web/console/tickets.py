@@ -25,7 +25,7 @@ from models.queue import overdue
 from models.staff import LEVEL_NAMES
 from models.tickets import OPEN_STATES, STATE_NAMES
 from web.console import area, audit, bp, forbidden, operator, render, scope
-from web.console.scope import estates_in, ticket_estate
+from web.console.scope import estates_in, ticket_estate, ticket_estate_clause
 
 QUEUE_LIMIT = 300
 TEXT_LIMIT = 500
@@ -48,8 +48,11 @@ def ticket_queue() -> tuple[str, int]:
     state = request.args.get("state", "active")
     category = request.args.get("category", "")
     building = request.args.get("building", "").strip()[:16]
+    estate = request.args.get("estate", type=int)  # the guard has checked it is in scope
     with live.sessions() as db:
         query = select(Ticket).where(reach.ticket_clause(db)).order_by(Ticket.id.desc())
+        if estate is not None:
+            query = query.where(ticket_estate_clause(db, frozenset({estate})))
         if state == "active":
             query = query.where(Ticket.state.in_(OPEN_STATES))
         elif state in STATE_NAMES:
@@ -63,10 +66,10 @@ def ticket_queue() -> tuple[str, int]:
         found.sort(key=lambda t: (not (t.state in OPEN_STATES and overdue(t, now)),
                                   _due(t) or now, t.id))
         rows = [_row(live, t, now) for t in found]
-        estates = [e.name for e in estates_in(db, reach)]
+        estates = {e.id: e.name for e in estates_in(db, reach)}
     return render("console/tickets.html", rows=rows, state=state, category=category,
-                  building=building, states=STATE_NAMES, categories=CATEGORIES, estates=estates,
-                  limit=QUEUE_LIMIT)
+                  building=building, estate=estate, states=STATE_NAMES, categories=CATEGORIES,
+                  estates=estates, limit=QUEUE_LIMIT)
 
 
 @bp.get("/tickets/<int:ticket>")
