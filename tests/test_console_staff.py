@@ -74,3 +74,13 @@ def test_no_one_makes_staff_above_their_own_level(app: Flask, server: str) -> No
     assert "街道" not in re.sub(r"<header.*?</header>", "", browser.get("/console/staff").text, flags=re.S)
     refused = browser.post("/console/staff", GRID | {"role": "street", "user_id": "boss"})
     assert refused.status_code == 403 and member(app, "boss") is None
+
+
+def test_a_form_without_its_csrf_token_adds_no_one(app: Flask, server: str) -> None:
+    browser = signed_in(app, server)
+    assert browser.post("/console/staff", GRID, csrf=False).status_code == 400
+    assert browser.post("/console/staff", GRID, token="forged").status_code == 400
+    other = ConsoleBrowser(server)  # a token from another browser's session is no good either
+    other.token()
+    assert browser.post("/console/staff", GRID, token=other.token()).status_code == 400
+    assert member(app, "chen") is None
