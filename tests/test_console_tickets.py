@@ -152,7 +152,7 @@ def test_the_audit_log_shows_each_action_to_the_estate_level(
     browser.post(f"/console/tickets/{number}", {"do": "claim"})
     log = browser.get("/console/audit")
     assert log.status_code == 200
-    for said in ("孙主任", "ticket:claim", f"#{number}", "state", "open", "claimed"):
+    for said in ("孙主任", "工单·接单", f"#{number}", "状态", "open", "claimed", "处理人"):
         assert said in log.text, said
     grid = signed_in(app, server, "李网格", "grid", buildings="3", staff="li")
     assert grid.get("/console/audit").status_code == 403

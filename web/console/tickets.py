@@ -38,7 +38,7 @@ ACTION_NAMES = {"claim": "接单", "reply": "回复", "done": "完成", "reject"
 NO_STAFF = ("您的账号还没有关联工作人员身份，只能查看工单。请管理员用 "
             "flask console add-operator --staff 关联后再办理。")
 BAD_ACTION = "请选择要办理的操作。"
-WATCHED = ("state", "level", "category", "assignee_id", "merged_into_id")
+WATCHED = ("state", "level", "category", "assignee", "merged_into_id")
 
 
 @bp.get("/tickets")
@@ -143,7 +143,10 @@ def _other_changes(db: Session, do: str) -> dict[str, tuple[Any, Any]]:
 
 
 def _watched(ticket: Ticket) -> dict[str, Any]:
-    return {k: getattr(ticket, k) for k in WATCHED}
+    """What the audit log compares before and after an action (the handler by name)."""
+    return {"state": ticket.state, "level": ticket.level, "category": ticket.category,
+            "assignee": ticket.assignee.name if ticket.assignee else None,
+            "merged_into_id": ticket.merged_into_id}
 
 
 def _colleagues(db: Session, ticket: Ticket) -> list[dict[str, Any]]:
