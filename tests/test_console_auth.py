@@ -6,7 +6,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import settings
-from models.console import ACCOUNT_FAILURES, ADDRESS_FAILURES, ConsoleSession, Operator, SignInAttempt
+from models.console import (ACCOUNT_FAILURES, ADDRESS_FAILURES, AuditEntry, ConsoleSession, Operator,
+                            SignInAttempt)
 from tests.conftest import EXAMPLE, Clock, make_app
 from tests.console_factories import PASSWORD, ConsoleBrowser, add_operator
 from tests.fakes import FakeWeChat, Served
@@ -32,6 +33,8 @@ def test_sign_in_and_the_cookie(browser: ConsoleBrowser) -> None:
     home = browser.get("/console/")
     assert home.status_code == 200 and "王芳" in home.text and "物业" in home.text
     assert "script-src 'self'" in home.headers["Content-Security-Policy"]
+    assert home.headers["Cache-Control"] == "no-store"
+    assert home.headers["Referrer-Policy"] == "same-origin"  # CSRFProtect reads it over HTTPS
 
 
 def test_password_is_kept_as_scrypt(app: Flask) -> None:
@@ -117,6 +120,9 @@ def test_sign_out_really_ends_the_session(browser: ConsoleBrowser, app: Flask, s
     kept = browser.cookie
     out = browser.post("/console/logout")
     assert out.status_code == 302 and not browser.signed_in()
+    with app.extensions["linli"].sessions() as session:
+        done = [(e.operator_name, e.action) for e in session.scalars(select(AuditEntry))]
+    assert done == [("王芳", "sign_in"), ("王芳", "sign_out")]
     replay = ConsoleBrowser(server)
     replay.plant(kept)
     assert not replay.signed_in()
@@ -166,6 +172,22 @@ def test_forwarded_addresses_are_believed_only_when_configured(
     with app.extensions["linli"].sessions() as session:
         assert set(session.scalars(select(SignInAttempt.address))) == {"127.0.0.1"}
     assert browser.sign_in("王芳").status_code == 429
+
+
+def test_forwarded_addresses_are_believed_behind_a_configured_proxy(
+        database, fake_wechat: FakeWeChat, clock: Clock) -> None:
+    app = make_app(database, fake_wechat, clock, settings={"console.trusted_proxies": 1})
+    client = app.test_client()
+    token = client.get("/console/login").get_data(as_text=True).split(
+        'name="csrf_token" value="')[1].split('"')[0]
+    for n in range(3):
+        client.post("/console/login", data={"name": f"name{n}", "password": "guess-guess-guess",
+                                            "csrf_token": token},
+                    headers={"X-Forwarded-For": f"10.0.0.{n}"})
+    with app.extensions["linli"].sessions() as session:
+        assert set(session.scalars(select(SignInAttempt.address))) == {"10.0.0.0", "10.0.0.1",
+                                                                       "10.0.0.2"}
+    app.extensions["linli"].close()
 
 
 def test_the_console_is_off_without_a_key(database, fake_wechat: FakeWeChat, clock: Clock) -> None:

@@ -8,11 +8,12 @@ A target this test does not know fails it, saying which: add an outside thing fo
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import Base, Estate, OutboxMessage, Staff, Ticket
 from models.staff import LEVELS
@@ -65,7 +66,20 @@ def world(app: Flask, peer: WeChatPeer) -> dict[str, int]:
                           "--closes", "2026-12-05T18:00").strip().splitlines()[-1][1:])
     for name, level, options in OUTSIDERS + INSIDERS:
         add_operator(app, name, level, **options)
+    settled(app)  # the new tickets' cards are out: nothing moves in the background while we look
     return ids
+
+
+def settled(app: Flask) -> None:
+    """Wait until the outbox has sent what the tickets queued."""
+    def waiting() -> int:
+        with app.extensions["linli"].sessions() as session:
+            return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status.in_(("pending", "sending"))))
+    deadline = time.monotonic() + 20
+    while waiting():
+        assert time.monotonic() < deadline, "the outbox did not settle"
+        time.sleep(0.05)
 
 
 def snapshot(app: Flask) -> dict[str, list[str]]:
@@ -146,6 +160,12 @@ def test_insiders_reach_what_the_outsiders_could_not(
         queue = browser.get("/console/tickets", state="all")
         numbers = set(re.findall(r">#(\d+)<", queue.text))
         assert numbers == ({"1"} if level == "grid" else {"1", "2"}), (name, numbers)
+    with app.extensions["linli"].sessions() as session:
+        east = session.scalar(select(Estate.id).where(Estate.name == "东苑"))
+    street = ConsoleBrowser(server)
+    street.sign_in("内街道")
+    queue = street.get("/console/tickets", state="all", estate=east)  # one of the street's estates
+    assert queue.status_code == 200 and "东苑" in queue.text and not re.findall(r">#(\d+)<", queue.text)
     for name, _level, _options in OUTSIDERS:
         browser = ConsoleBrowser(server)
         browser.sign_in(name)

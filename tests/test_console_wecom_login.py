@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from models.console import ConsoleSession
+from models.console import AuditEntry, ConsoleSession
 from tests.conftest import Clock, cli, make_app
 from tests.console_factories import ConsoleBrowser, add_operator
 from tests.fakes import FakeWeChat, Served
@@ -65,6 +65,9 @@ def test_a_linked_wecom_member_signs_in(wecom_server: tuple[str, Flask], fake_we
     home = browser.get("/console/")
     assert home.status_code == 200 and "李网格" in home.text
     assert browser.cookie != before  # a new session, not the one before signing in
+    with app.extensions["linli"].sessions() as session:
+        entry = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
+        assert (entry.operator_name, entry.action, entry.outcome) == ("李网格", "sign_in", "通过企业微信登录")
     [exchange] = [c for c in fake_wechat.calls if c.path.endswith("/auth/getuserinfo")]
     assert exchange.params["code"] == "CODE-1" and exchange.params["access_token"].startswith("FAKE-TOKEN")
 

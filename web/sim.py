@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import Response, jsonify, render_template, request, session
+from flask import Response, jsonify, render_template, request
 
 from bot.channels import sim
 from bot.services import Services, current as _services
-from models.console import operator_for
+from web.console import signed_in
 from web.pages import page_blueprint
 
 bp = page_blueprint("sim", __name__)
@@ -55,14 +55,13 @@ def from_this_machine() -> bool:
 
 
 def street_operator() -> bool:
-    """Whether a street-level operator is signed into the console in this browser (its session
-    cookie, checked as the console checks it: models/console.py)."""
+    """Whether a street-level operator is signed into the console in this browser (the
+    console's own check of its cookie: web/console `signed_in`)."""
     services = _services()
-    token = session.get("sid") if services.config.console.enabled else None
-    if not isinstance(token, str):
+    if not services.config.console.enabled:
         return False
     with services.sessions() as db:
-        found = operator_for(db, token, services.clock())
+        found = signed_in(db)
         street = found is not None and found.level == "street"
         db.commit()  # the session's last use, or its end when it went stale
     return street

@@ -39,8 +39,10 @@ bp.after_request(harden)
 
 @bp.after_request
 def _no_store(response: Response) -> Response:
-    """Console pages hold people's details: no cache keeps them."""
+    """Console pages hold people's details: no cache keeps them. Forms say where they come
+    from to this server alone (CSRFProtect checks the Referer over HTTPS); `harden` runs next."""
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 csrf = CSRFProtect()
@@ -106,6 +108,12 @@ def scope() -> Scope:
     return g.console_scope
 
 
+def signed_in(db: Session) -> Operator | None:
+    """The operator this request's console cookie belongs to, from any page (e.g. /sim)."""
+    token = session.get("sid") if services().config.console.enabled else None
+    return operator_for(db, token, services().clock()) if isinstance(token, str) else None
+
+
 def forbidden() -> None:
     """Refuse: out of the operator's level or scope (403)."""
     abort(403, FORBIDDEN)
@@ -152,8 +160,7 @@ def _guard() -> Response | None:
     if request.method == "POST":
         csrf.protect()
     with live.sessions() as db:
-        token = session.get("sid")
-        found = operator_for(db, token, live.clock()) if isinstance(token, str) else None
+        found = signed_in(db)
         if found is not None:
             g.console_scope = scope_of(db, found)
             g.console_operator_id = found.id

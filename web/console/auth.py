@@ -16,12 +16,14 @@ from werkzeug.wrappers import Response
 from bot.services import current as services
 from models.console import (WINDOW, Operator, check_password, close_session, failed, locked,
                             open_session, succeeded)
-from web.console import bp, public, render
+from web.console import audit, bp, operator, public, render
+from web.console.scope import home_estate
 
 SIGN_IN_WRONG = "用户名或密码不对，请重新输入。"
 SIGN_IN_LOCKED = "登录失败次数过多，已暂时锁定。请 {minutes} 分钟后再试，或联系管理员。"
 SIGN_IN_EMPTY = "请填写用户名和密码。"
 SIGNED_OUT = "您已退出登录。"
+SIGNED_IN = "登录成功。"
 
 
 @bp.get("/login")
@@ -56,6 +58,9 @@ def sign_in_post() -> tuple[str, int] | Response:
         if isinstance(old, str):
             close_session(db, old)
         token = open_session(db, found, now)
+        g.console_operator_id, g.console_operator_name = found.id, found.name
+        audit(db, action="sign_in", target_name=address, estate_id=home_estate(db, found),
+              outcome=SIGNED_IN, changes={}, at=now)
     session.clear()  # no fixation: nothing from before sign-in survives, the CSRF token neither
     session["sid"] = token
     return redirect(_next() or url_for("console.home"))
@@ -68,6 +73,8 @@ def sign_out() -> Response:
     with services().transaction() as db:
         if isinstance(token, str):
             close_session(db, token)
+        audit(db, action="sign_out", target_name=request.remote_addr or "unknown",
+              estate_id=home_estate(db, operator()), outcome=SIGNED_OUT, changes={})
     session.clear()
     return redirect(url_for("console.sign_in", bye=1))
 

@@ -76,6 +76,13 @@ def scope_of(session: Session, operator: Operator) -> Scope:
     return Scope(operator.level, ids, buildings)
 
 
+def home_estate(session: Session, operator: Operator) -> int | None:
+    """The estate an operator's own doings are filed under: theirs, else the first of their scope."""
+    if operator.estate_id is not None:
+        return operator.estate_id
+    return min(scope_of(session, operator).estate_ids, default=None)
+
+
 def default_estate(session: Session) -> int | None:
     """The deployment's first estate: where a thing that names no estate belongs."""
     return session.scalar(select(Estate.id).order_by(Estate.id).limit(1))

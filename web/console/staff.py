@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from bot.services import current as services
 from models import Staff
-from models.categories import CATEGORIES
+from models.categories import CATEGORIES, category_name
 from models.staff import LEVEL_NAMES, LEVELS, register, unregister
 from web.console import area, audit, bp, forbidden, levels, render, scope
 from web.console.scope import default_estate, staff_estate
@@ -139,7 +139,8 @@ def _row(member: Staff) -> dict[str, Any]:
             "name": member.name, "role": member.role, "level": LEVEL_NAMES[member.role],
             "buildings": member.buildings, "homes": homes,
             "coverage": ",".join(filter(None, (member.buildings, homes))) or "全小区",
-            "categories": member.categories}
+            "categories": member.categories,
+            "category_names": "、".join(category_name(c) for c in member.categories.split(",") if c)}
 
 
 def _audit(db: Session, action: str, member: Staff, before: dict[str, Any]) -> None:

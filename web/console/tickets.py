@@ -25,7 +25,7 @@ from models.queue import overdue
 from models.staff import LEVEL_NAMES
 from models.tickets import OPEN_STATES, STATE_NAMES
 from web.console import area, audit, bp, forbidden, operator, render, scope
-from web.console.scope import estates_in, ticket_estate
+from web.console.scope import estates_in, ticket_estate, ticket_estate_clause
 
 QUEUE_LIMIT = 300
 TEXT_LIMIT = 500
@@ -38,7 +38,7 @@ ACTION_NAMES = {"claim": "接单", "reply": "回复", "done": "完成", "reject"
 NO_STAFF = ("您的账号还没有关联工作人员身份，只能查看工单。请管理员用 "
             "flask console add-operator --staff 关联后再办理。")
 BAD_ACTION = "请选择要办理的操作。"
-WATCHED = ("state", "level", "category", "assignee_id", "merged_into_id")
+WATCHED = ("state", "level", "category", "assignee", "merged_into_id")
 
 
 @bp.get("/tickets")
@@ -48,8 +48,11 @@ def ticket_queue() -> tuple[str, int]:
     state = request.args.get("state", "active")
     category = request.args.get("category", "")
     building = request.args.get("building", "").strip()[:16]
+    estate = request.args.get("estate", type=int)  # the guard has checked it is in scope
     with live.sessions() as db:
         query = select(Ticket).where(reach.ticket_clause(db)).order_by(Ticket.id.desc())
+        if estate is not None:
+            query = query.where(ticket_estate_clause(db, frozenset({estate})))
         if state == "active":
             query = query.where(Ticket.state.in_(OPEN_STATES))
         elif state in STATE_NAMES:
@@ -63,10 +66,10 @@ def ticket_queue() -> tuple[str, int]:
         found.sort(key=lambda t: (not (t.state in OPEN_STATES and overdue(t, now)),
                                   _due(t) or now, t.id))
         rows = [_row(live, t, now) for t in found]
-        estates = [e.name for e in estates_in(db, reach)]
+        estates = {e.id: e.name for e in estates_in(db, reach)}
     return render("console/tickets.html", rows=rows, state=state, category=category,
-                  building=building, states=STATE_NAMES, categories=CATEGORIES, estates=estates,
-                  limit=QUEUE_LIMIT)
+                  building=building, estate=estate, states=STATE_NAMES, categories=CATEGORIES,
+                  estates=estates, limit=QUEUE_LIMIT)
 
 
 @bp.get("/tickets/<int:ticket>")
@@ -98,8 +101,10 @@ def ticket_action(ticket: int) -> Response:
     with live.transaction() as db:
         found = db.get(Ticket, ticket)
         member = db.get(Staff, me.staff_id)
-        if found is None or member is None:  # pragma: no cover - the guard found them
+        if found is None:  # pragma: no cover - the guard found it
             forbidden()
+        if member is None:  # removed since the page was read
+            return _back(ticket, "error", NO_STAFF)
         before = _watched(found)
         turn = StaffTurn(db, member, live.clock(), live)
         said = _run(db, turn, found, do, request.form)
@@ -138,7 +143,10 @@ def _other_changes(db: Session, do: str) -> dict[str, tuple[Any, Any]]:
 
 
 def _watched(ticket: Ticket) -> dict[str, Any]:
-    return {k: getattr(ticket, k) for k in WATCHED}
+    """What the audit log compares before and after an action (the handler by name)."""
+    return {"state": ticket.state, "level": ticket.level, "category": ticket.category,
+            "assignee": ticket.assignee.name if ticket.assignee else None,
+            "merged_into_id": ticket.merged_into_id}
 
 
 def _colleagues(db: Session, ticket: Ticket) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import hmac
 import secrets
 from urllib.parse import urlencode
 
-from flask import redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -20,10 +20,12 @@ from bot.services import current as services
 from bot.wxapi import DeliveryError
 from models import Staff
 from models.console import Operator, close_session, open_session
-from web.console import bp, public, render
+from web.console import audit, bp, public, render
+from web.console.scope import home_estate
 
 AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 STATE = "wecom_state"
+SIGNED_IN_WECOM = "通过企业微信登录"
 WECOM_OFF = "本系统没有开通企业微信登录，请用用户名和密码登录。"
 WECOM_STALE = "企业微信登录已过期或不是从本站发起的，请回到登录页重新点击“企业微信登录”。"
 WECOM_FAILED = "企业微信没有确认您的身份，请回到登录页重试，或用用户名和密码登录。"
@@ -81,6 +83,9 @@ def wecom_callback() -> Response | tuple[str, int]:
         if isinstance(old, str):
             close_session(db, old)
         token = open_session(db, found, live.clock())
+        g.console_operator_id, g.console_operator_name = found.id, found.name
+        audit(db, action="sign_in", target_name=request.remote_addr or "unknown",
+              estate_id=home_estate(db, found), outcome=SIGNED_IN_WECOM, changes={})
     session.clear()  # no fixation: nothing from before sign-in survives
     session["sid"] = token
     return redirect(url_for("console.home"))
