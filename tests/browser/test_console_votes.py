@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from models import OutboxMessage
+from tests.conftest import cli
 from tests.console_factories import PASSWORD, add_operator
 from tests.test_proposals import LINK, PDF
 
@@ -48,3 +49,21 @@ def test_create_a_vote_with_its_proposal_and_an_owner_reads_it_on_a_phone(
     with owner.expect_response(lambda r: "/proposal/file" in r.url) as opened:
         owner.click("#proposal-files >> text=预算.pdf")
     assert opened.value.status == 200 and opened.value.headers["content-type"] == "application/pdf"
+
+
+def test_the_votes_and_market_pages_fit_a_phone(page: Page, server: str, app: Flask,
+                                                tmp_path: Path) -> None:
+    add_operator(app, "孙主任", "street")
+    (tmp_path / "p.txt").write_text("很长的方案" * 200, encoding="utf-8")
+    number = cli(app, "vote", "create", "--title", "选举业委会主任" * 4, "--kind", "owners_ordinary",
+                 "--item", "3", "--options", "候选人甲,候选人乙", "--closes", "2026-12-05T18:00",
+                 "--proposal", str(tmp_path / "p.txt")).strip().splitlines()[-1][1:]
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{server}/console/login")
+    page.fill("#name", "孙主任")
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in")
+    for path in ("/console/votes", f"/console/votes/{number}", "/console/market"):
+        page.goto(server + path)
+        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"{path} is {wide}px wider than the phone"
