@@ -3,8 +3,8 @@ from the vote's announcement in chat at an unguessable link, with no sign-in."""
 from __future__ import annotations
 
 import re
-import zlib
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -12,10 +12,12 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
+import settings
 from bot import votes as vote_chat
 from models import OutboxMessage, Vote, proposals, transaction
 from models.proposals import ProposalDocument, ProposalError
-from tests.conftest import Clock, cli
+from tests.conftest import EXAMPLE, Clock, cli, make_app
+from tests.fakes import FakeWeChat
 from tests.factories import WeChatPeer
 from tests.test_votes import bind, create_vote, owners
 
@@ -203,3 +205,24 @@ def test_a_proposal_is_frozen_once_announced(app: Flask, clock: Clock, tmp_path:
                                           ("a\x00b\u202e.pdf", "ab.pdf"), ("", "附件1")])
 def test_document_names_are_cleaned(given: str, shown: str) -> None:
     assert proposals.clean_name(given, "附件1") == shown
+
+
+def test_links_start_with_the_public_url(database: tuple[str, str | None], fake_wechat: FakeWeChat,
+                                         clock: Clock, tmp_path: Path) -> None:
+    app = make_app(database, fake_wechat, clock, settings={"server.public_url": "https://linli.example.cn/"})
+    try:
+        (tmp_path / "p.txt").write_text("方案", encoding="utf-8")
+        printed = cli(app, "vote", "create", "--title", "t", "--kind", "consultation", "--closes",
+                      "2026-12-05T18:00", "--proposal", str(tmp_path / "p.txt"))
+        assert re.search(r"https://linli\.example\.cn/proposal\?t=[A-Za-z0-9_-]{32}\n", printed)
+        with app.extensions["linli"].sessions() as session:
+            group = session.scalar(select(OutboxMessage.body).where(OutboxMessage.recipient == "residents"))
+        assert "https://linli.example.cn/proposal?t=" in group
+    finally:
+        app.extensions["linli"].close()
+
+
+@pytest.mark.parametrize("url", ["ftp://linli.example.cn/", "https://linli.example.cn", "linli.example.cn/"])
+def test_a_bad_public_url_stops_startup(url: str) -> None:
+    with pytest.raises(settings.ConfigError, match=r"\[server\] public_url must be an http\(s\) URL ending in /"):
+        settings.load(EXAMPLE, {"server.public_url": url})
