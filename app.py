@@ -18,7 +18,7 @@ from bot.spool import Drainer, Spool, spool_dir
 from bot.wxapi import DbTokenStorage, WeChatApi, WeComApi
 from models import make_engine, make_sessionmaker
 from models.db import PROJECT
-from web import board, health, open311, sim, stats
+from web import board, console, health, open311, proposals, sim, stats
 
 MAX_BODY = 64 * 1024  # bytes; WeChat's messages are far smaller
 # A query string after a path: WeChat puts the sender's openid and a replayable signature there,
@@ -52,8 +52,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
     app.register_blueprint(wecom.bp)
-    for blueprint in (health.bp, board.bp, open311.bp, stats.bp, sim.bp):
+    for blueprint in (health.bp, board.bp, open311.bp, stats.bp, sim.bp, proposals.bp):
         app.register_blueprint(blueprint)
+    console.init_app(app)
     app.register_error_handler(413, _too_large)
     commands.init_app(app)  # they start nothing until invoked
     return app

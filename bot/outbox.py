@@ -88,6 +88,18 @@ def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: s
     return message
 
 
+def retry(session: Session, ids: list[int] | None, now: datetime) -> list[OutboxMessage]:
+    """Give failed messages (these, or every one) a fresh set of tries, due now."""
+    query = select(OutboxMessage).where(OutboxMessage.status == "failed")
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(ids))
+    rows = list(session.scalars(query))
+    for m in rows:
+        m.status, m.attempts, m.due_at = "pending", 0, now
+    session.info[QUEUED] = queued(session) + len(rows)
+    return rows
+
+
 def release_held(session: Session, openid: str, now: datetime) -> int:
     """The resident wrote: what waited for them may go now."""
     released = session.execute(

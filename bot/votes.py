@@ -12,10 +12,11 @@ from bot import notify, outbox
 from bot.replies.votes import (CHOICE_NAMES, KIND_NAMES, VOTE_ELECTED, VOTE_EXAMPLE_CANDIDATES,
                                VOTE_EXAMPLE_PLAIN, VOTE_FAILED, VOTE_INVALID, VOTE_NO_WINNER,
                                VOTE_OPENED, VOTE_OPTION_LINE, VOTE_OUTCOME, VOTE_PASSED,
-                               VOTE_PLURALITY, VOTE_QUORUM_MET, VOTE_QUORUM_MISSED, VOTE_REMINDER,
+                               VOTE_PLURALITY, VOTE_PROPOSAL, VOTE_QUORUM_MET, VOTE_QUORUM_MISSED, VOTE_REMINDER,
                                VOTE_RESULT, VOTE_REVOKE, VOTE_TALLY_LINE, VOTE_TIE, VOTE_TURNOUT)
 from bot.services import Services
 from models import Ballot, Building, Home, Resident, Unit, transaction
+from models.proposals import link, proposal_of
 from models.votes import OWNERS_KINDS, Tally, Vote, count, freeze, household_of_home, revoke_by
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -72,8 +73,17 @@ def announce_opening(services: Services, session: Session, vote: Vote, now: date
     text = VOTE_OPENED.format(kind=KIND_NAMES[vote.kind], number=vote.id,
                                       title=vote.title, options=options(vote),
                                       closes=when(services, vote.closes_at), example=example(vote))
+    text += proposal_line(services, session, vote)
     _tell(services, session, vote, voters(session, vote), text, stage="open", now=now)
     vote.announced_at = now
+
+
+def proposal_line(services: Services, session: Session, vote: Vote) -> str:
+    """Where owners read the vote's proposal without signing in ("" when it has none)."""
+    proposal = proposal_of(session, vote.id)
+    if proposal is None:
+        return ""
+    return "\n" + VOTE_PROPOSAL.format(url=link(services.config.server.base_url, proposal.token))
 
 
 def remind(services: Services, session: Session, vote: Vote, now: datetime) -> None:
@@ -82,6 +92,7 @@ def remind(services: Services, session: Session, vote: Vote, now: datetime) -> N
     late = [r for r in voters(session, vote) if household_of_home(vote.kind, r.home) not in voted]
     text = VOTE_REMINDER.format(number=vote.id, title=vote.title, example=example(vote),
                                         closes=when(services, vote.closes_at))
+    text += proposal_line(services, session, vote)
     _tell(services, session, vote, late, text, stage="remind", now=now, group=False)
     vote.reminded_at = now
 

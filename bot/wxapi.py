@@ -186,6 +186,13 @@ class WeComApi:
             raise DeliveryError("no [wecom] agent_id is configured")
         _call(lambda: self._client.message.send(self._agent_id, user_id, msg=message))
 
+    def user_from_code(self, code: str) -> str | None:
+        """The WeCom UserID an OAuth code stands for (`auth/getuserinfo`); None for someone
+        outside the corporation (WeCom answers an openid then). A bad or used code raises."""
+        found = _call(lambda: self._client.get("auth/getuserinfo", params={"code": code}))
+        user_id = found.get("userid") or found.get("UserId") if isinstance(found, dict) else None
+        return user_id if isinstance(user_id, str) and user_id else None
+
     def send_group(self, webhook_url: str, markdown: str) -> None:
         """Post markdown to a group chat through its group robot (`webhook/send`)."""
         self._post_json(webhook_url, {"msgtype": "markdown", "markdown": {"content": markdown}})

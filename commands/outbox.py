@@ -34,12 +34,7 @@ def outbox_list(failed: bool) -> None:
 def outbox_retry(ids: tuple[int, ...]) -> None:
     """Give failed messages a fresh set of tries, and send what is due."""
     with transaction(services().sessions) as session:
-        query = select(OutboxMessage).where(OutboxMessage.status == "failed")
-        if ids:
-            query = query.where(OutboxMessage.id.in_(ids))
-        rows = session.scalars(query).all()
-        for m in rows:
-            m.status, m.attempts, m.due_at = "pending", 0, services().clock()
+        rows = outbox_worker.retry(session, list(ids) or None, services().clock())
     sent = outbox_worker.deliver_due(services())
     click.echo(f"{len(rows)} message(s) queued again, {sent} sent")
 

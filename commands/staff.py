@@ -6,10 +6,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from bot.services import current as services
-from models import Coverage, Staff, Ticket, transaction
-from models.categories import CODES as CATEGORIES
-from models.estates import EstateError, estates, named_or_only
-from models.staff import LEVELS, ONE_ESTATE, CoverageError, parse_buildings, parse_homes
+from models import Staff, transaction
+from models.estates import estates
+from models.staff import LEVELS, register, unregister
 
 
 staff_cli = AppGroup("staff", help="Register the people who handle tickets.")
@@ -27,43 +26,18 @@ staff_cli = AppGroup("staff", help="Register the people who handle tickets.")
               help="grid, property and estate staff: the estate they act in (needed with several)")
 @click.option("--community", default=None,
               help="community staff: the community whose estates they see (default: their estate's)")
+@click.option("--demo", is_flag=True, help="made up for a demo or training: /sim may speak as them")
 def staff_add(user_id: str, channel: str, name: str, role: str, buildings: str, homes: str,
-              categories: str, estate_name: str | None, community: str | None) -> None:
+              categories: str, estate_name: str | None, community: str | None, demo: bool) -> None:
     """Register a staff member, or update one already registered."""
     try:
-        numbers, parts = parse_buildings(buildings), parse_homes(homes)
-    except CoverageError as err:
+        with transaction(services().sessions) as session:
+            register(session, user_id=user_id, channel=channel, name=name, role=role,
+                     buildings=buildings, homes=homes, categories=categories, demo=demo,
+                     estate_name=estate_name, community=community)
+    except ValueError as err:  # CoverageError and EstateError too: a list or a place not known
         raise click.BadParameter(str(err)) from None
-    unknown = [c for c in filter(None, categories.split(",")) if c not in CATEGORIES]
-    if unknown:
-        raise click.BadParameter(f"unknown categories {', '.join(unknown)}; use {', '.join(CATEGORIES)}")
-    with transaction(services().sessions) as session:
-        member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
-        if member is None:
-            member = Staff(user_id=user_id, channel=channel)
-            session.add(member)
-        member.name, member.role, member.buildings, member.categories = name, role, buildings, categories
-        member.estate_id, member.community = _where(session, role, estate_name, community)
-        member.coverage = [Coverage(building=b) for b in numbers] + \
-            [Coverage(building=b, unit=u, room=r) for b, u, r in parts]
     click.echo(f"staff {name} ({role}, {channel}:{user_id}) registered")
-
-
-def _where(session: object, role: str, estate_name: str | None,
-           community: str | None) -> tuple[int | None, str | None]:
-    """The estate (grid, property, estate) or community (community) a new member acts in."""
-    if role == "street" or not estates(session):  # type: ignore[arg-type]
-        return None, None
-    try:
-        if role in ONE_ESTATE:
-            return named_or_only(session, estate_name).id, None  # type: ignore[arg-type]
-        if community:
-            if community not in {e.community for e in estates(session)}:  # type: ignore[arg-type]
-                raise EstateError(f"no estate is in the community {community!r}")
-            return None, community
-        return None, named_or_only(session, estate_name).community  # type: ignore[arg-type]
-    except EstateError as err:
-        raise click.BadParameter(str(err)) from None
 
 
 @staff_cli.command("list")
@@ -88,9 +62,7 @@ def staff_remove(user_id: str, channel: str) -> None:
         member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
         if member is None:
             raise click.ClickException(f"no staff member {channel}:{user_id}")
-        for ticket in session.scalars(select(Ticket).where(Ticket.assignee_id == member.id)):
-            ticket.assignee_id = None  # back in the queue of its level
-        session.delete(member)
+        unregister(session, member)
     click.echo(f"staff {channel}:{user_id} removed")
 
 

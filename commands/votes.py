@@ -6,19 +6,19 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from bot import outbox, votes
 from bot.services import current as services
 from models.estates import EstateError, estates, named_or_only
-from models import Ballot
-from models.export import write_rows
+from models import proposals
+from models.export import ballot_rows, write_rows
 from models.votes import (KINDS, OWNERS_KINDS, THRESHOLDS, Tally, Vote, VoteError, count, create,
-                          homes_of, revoke_by)
+                          revoke_by)
 
 CENT = Decimal("0.01")
 
@@ -35,8 +35,13 @@ vote_cli = AppGroup("vote", help="Owners' votes and consultations: create, show,
 @click.option("--closes", required=True, help="ISO 8601; naive times are Asia/Shanghai")
 @click.option("--estate", "estate_name", default=None,
               help="the estate whose owners decide (its register counts); needed with several")
+@click.option("--proposal", "proposal_file", type=click.File("r", encoding="utf-8"),
+              help="the proposal's full text (UTF-8); owners open it from the announcement")
+@click.option("--document", "document_files", multiple=True, type=click.File("rb"),
+              help="a PDF or image owners need (budget, quote, contract); repeat for more")
 def vote_create(title: str, kind: str, item: int | None, candidates: str, opens: str | None,
-                closes: str, estate_name: str | None) -> None:
+                closes: str, estate_name: str | None, proposal_file: Any,
+                document_files: tuple[Any, ...]) -> None:
     """Create a vote; it is announced when it opens. Prints #N last."""
     s = services()
     now = s.clock()
@@ -51,12 +56,34 @@ def vote_create(title: str, kind: str, item: int | None, candidates: str, opens:
                           estate_id=estate.id if estate is not None else None)
         except (VoteError, EstateError) as err:
             raise click.ClickException(str(err)) from None
+        address = _attach(session, vote, proposal_file, document_files, now)
         if vote.opens_at <= now:
             votes.announce_opening(s, session, vote, now)
         number = vote.id
     outbox.sent_after_commit(session)  # announced before the command returns
     click.echo(f"{kind} vote created, open {_when(opens_at)} to {_when(closes_at)}")
+    if address:
+        click.echo(f"proposal (no sign-in; sent with the announcement): {address}")
     click.echo(f"#{number}")
+
+
+def _attach(session: Any, vote: Vote, text_file: Any, files: tuple[Any, ...],
+            now: datetime) -> str | None:
+    """Give the vote its proposal before it is announced, and return its link; a refusal
+    undoes the whole vote."""
+    if text_file is None and not files:
+        return None
+    try:
+        proposal = proposals.write(session, vote, text_file.read() if text_file else "", by="cli",
+                                   now=now)
+        for handle in files:
+            proposals.add_document(session, vote, Path(handle.name).name,
+                                   handle.read(proposals.MAX_DOCUMENT + 1), by="cli", now=now)
+        if not proposal.text and not files:
+            raise proposals.ProposalError(proposals.PROPOSAL_EMPTY)
+    except proposals.ProposalError as err:
+        raise click.ClickException(str(err)) from None
+    return proposals.link(services().config.server.base_url, proposal.token)
 
 
 def _moment(text: str, option: str) -> datetime:
@@ -174,16 +201,7 @@ def vote_export(number: int) -> None:
     with s.sessions() as session:
         vote = _load(session, number)
         buffer = io.StringIO()
-        rows: list[list[object]] = [["vote", "household", "homes", "area_m2", "choice", "resident",
-                                     "cast_at", "changes"]]
-        for ballot in session.scalars(select(Ballot).where(Ballot.vote_id == vote.id)
-                                      .order_by(Ballot.id)):
-            homes = homes_of(session, vote.kind, ballot.household, vote.estate_id)
-            rows.append([vote.id, ballot.household,
-                         " ".join(f"{h.unit.building.number}-{h.unit.number}-{h.room}" for h in homes),
-                         _area(sum((h.area_m2 for h in homes), Decimal(0))), ballot.choice,
-                         ballot.resident_id, s.local(ballot.cast_at).isoformat(), ballot.changes])
-        write_rows(buffer, rows)  # a candidate named "=..." is shown, never run
+        write_rows(buffer, ballot_rows(session, vote, s.tz))  # a candidate named "=..." is shown, never run
     click.echo(buffer.getvalue(), nl=False)
 
 

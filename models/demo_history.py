@@ -54,7 +54,8 @@ def load(session: Session, estate: Estate | None = None, *, seed: int = SEED, ti
     homes = session.scalars(query).all()
     residents = [Resident(openid=f"oDemoResident{tag}{n:04d}", home=rng.choice(homes), role="owner",
                           verified=True, following=True, subscribed=rng.random() < 0.6,
-                          created_at=START, pushes_since_inbound=0) for n in range(residents_made)]
+                          created_at=START, pushes_since_inbound=0, demo=True)
+                 for n in range(residents_made)]
     session.add_all(residents)
     session.flush()
     categories = list(REPORTS)
@@ -88,7 +89,10 @@ def _staff(session: Session, estate: Estate | None, tag: str) -> dict[str, list[
         people[role] = [m for m in officers if m.role == role][:1] or [
             Staff(user_id=f"demo-{role}", channel="wecom", name=name, role=role,
                   community=estate.community if estate is not None and role == "community" else None)]
-    session.add_all([member for members in people.values() for member in members])
+    members = [member for members in people.values() for member in members]
+    for member in members:
+        member.demo = True  # made up: /sim may speak as them
+    session.add_all(members)
     return people
 
 

@@ -6,7 +6,8 @@ import hmac
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
+from sqlalchemy import (Boolean, Float, ForeignKey, Integer, Numeric, String, UniqueConstraint,
+                        false, select)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -123,6 +124,8 @@ class Resident(Base):
     unfollowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # the estate they said they live in before binding a home (a bound home decides it)
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"))
+    # made up (demo-data, or new in /sim): the only residents /sim may speak as
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     home: Mapped[Home | None] = relationship()
 

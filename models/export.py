@@ -9,8 +9,17 @@ written as they are, so a negative number stays a number.
 from __future__ import annotations
 
 import csv
+from datetime import tzinfo
 from decimal import Decimal
 from typing import IO, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.votes import Ballot, Vote, homes_of
+
+CENT = Decimal("0.01")
+BALLOT_HEADER = ["vote", "household", "homes", "area_m2", "choice", "resident", "cast_at", "changes"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
@@ -28,3 +37,16 @@ def write_rows(out: IO[str], rows: Iterable[Iterable[object]]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     for row in rows:
         writer.writerow([cell(value) for value in row])
+
+
+def ballot_rows(session: Session, vote: Vote, tz: tzinfo) -> list[list[object]]:
+    """The committee's copy of a vote: a header, then one row per household's ballot."""
+    rows: list[list[object]] = [list(BALLOT_HEADER)]
+    for ballot in session.scalars(select(Ballot).where(Ballot.vote_id == vote.id).order_by(Ballot.id)):
+        homes = homes_of(session, vote.kind, ballot.household, vote.estate_id)
+        area = sum((h.area_m2 for h in homes), Decimal(0))
+        rows.append([vote.id, ballot.household,
+                     " ".join(f"{h.unit.building.number}-{h.unit.number}-{h.room}" for h in homes),
+                     str(Decimal(area).quantize(CENT)), ballot.choice, ballot.resident_id,
+                     ballot.cast_at.astimezone(tz).isoformat(), ballot.changes])
+    return rows

@@ -124,6 +124,14 @@ def set_override(session: Session, month: str, *, moved_to: date | None, cancell
     row.moved_to, row.cancelled = (None, True) if cancelled else (moved_to, False)
 
 
+def clear_override(session: Session, month: str) -> bool:
+    """Hold a month's market by the rule again; whether it had an override."""
+    row = session.get(MarketOverride, month)
+    if row is not None:
+        session.delete(row)
+    return row is not None
+
+
 def upcoming(session: Session, conf: Market, now: datetime,
              tz: tzinfo = SHANGHAI) -> Occurrence | None:
     """The coming market, from the [market] config and the stored overrides."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 import re
 from typing import Hashable, Iterable, TypeVar
 
-from sqlalchemy import ColumnElement, ForeignKey, String, UniqueConstraint, and_, or_, select, true
+from sqlalchemy import (Boolean, ColumnElement, ForeignKey, String, UniqueConstraint, and_, false,
+                        or_, select, true)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models.categories import CODES
 from models.db import Base
 from models.estate import Estate
 
@@ -35,6 +37,8 @@ class Staff(Base):
     # community staff the estates of their community, street staff every estate; None: all
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     community: Mapped[str | None] = mapped_column(String(100))
+    # made up for the demo (demo-data, `staff add --demo`): the only staff /sim may speak as
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     coverage: Mapped[list[Coverage]] = relationship(
         back_populates="staff", cascade="all, delete-orphan")
@@ -94,6 +98,63 @@ def parse_homes(spec: str) -> list[tuple[str, str, str | None]]:
             raise CoverageError(f"cannot read {item!r}: write homes like 3-2-501 or units like 3-2")
         homes.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
     return homes
+
+
+def register(session: Session, *, user_id: str, channel: str, name: str, role: str,
+             buildings: str = "", homes: str = "", categories: str = "",
+             demo: bool = False, estate_name: str | None = None,
+             community: str | None = None) -> Staff:
+    """Add a staff member, or update the one on that channel id, with their coverage and where
+    they act; `demo` marks one made up for a demo or training (the only staff /sim may speak as).
+
+    Raises CoverageError (a list that cannot be read), EstateError (an estate or community not
+    known; with several estates, one not named) or ValueError (an unknown category).
+    """
+    numbers, parts = parse_buildings(buildings), parse_homes(homes)
+    unknown = [c for c in filter(None, categories.split(",")) if c not in CODES]
+    if unknown:
+        raise ValueError(f"unknown categories {', '.join(unknown)}; use {', '.join(CODES)}")
+    if role not in LEVELS:
+        raise ValueError(f"unknown role {role}; use {', '.join(LEVELS)}")
+    member = session.scalar(select(Staff).where(Staff.user_id == user_id, Staff.channel == channel))
+    if member is None:
+        member = Staff(user_id=user_id, channel=channel)
+        session.add(member)
+    member.name, member.role, member.buildings, member.categories = name, role, buildings, categories
+    member.demo = demo
+    member.estate_id, member.community = placement(session, role, estate_name, community)
+    member.coverage = [Coverage(building=b) for b in numbers] + \
+        [Coverage(building=b, unit=u, room=r) for b, u, r in parts]
+    session.flush()
+    return member
+
+
+def placement(session: Session, role: str, estate_name: str | None,
+              community: str | None) -> tuple[int | None, str | None]:
+    """The estate (grid, property, estate) or community (community) a member acts in."""
+    from models.estates import EstateError, estates, named_or_only  # they read staff: late
+
+    if role == "street" or not estates(session):
+        return None, None
+    if role in ONE_ESTATE:
+        return named_or_only(session, estate_name).id, None
+    if community:
+        if community not in {e.community for e in estates(session)}:
+            raise EstateError(f"no estate is in the community {community!r}")
+        return None, community
+    return None, named_or_only(session, estate_name).community
+
+
+def unregister(session: Session, member: Staff) -> int:
+    """Remove a staff member; their open tickets go back to their level's queue. Return how many."""
+    from models.tickets import Ticket  # tickets name their assignee: imported late
+
+    held = list(session.scalars(select(Ticket).where(Ticket.assignee_id == member.id)))
+    for ticket in held:
+        ticket.assignee_id = None  # back in the queue of its level
+    session.delete(member)
+    session.flush()
+    return len(held)
 
 
 def staff_by_user(session: Session, user_id: str, channel: str | None = None) -> Staff | None:

@@ -104,6 +104,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("server.host", _text, "must be a host name"),
     Rule("server.port", _port, "must be a port number (1-65535)"),
+    Rule("server.public_url", _base_url, "must be an http(s) URL ending in /", required=False),
     Rule("database.url", _text, "must be a database URL"),
     Rule("wechat.token", _text, "must be a non-empty string"),
     Rule("wechat.app_id", _text, "must be a non-empty string"),
@@ -134,13 +135,25 @@ RULES: tuple[Rule, ...] = (
          required=False),
     Rule("security.hash_key", _hash_key, "must be at least 32 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),
+    Rule("sim.demo", _bool, "must be true or false", required=False),
+    Rule("console.secret_key", _hash_key, "must be at least 32 characters, no spaces",
+         required=False),
+    Rule("console.secure_cookies", _bool, "must be true or false", required=False),
+    Rule("console.wecom_sign_in", _bool, "must be true or false", required=False),
+    Rule("console.trusted_proxies", lambda v: _int(v) and 0 <= v <= 5,
+         "must be the number of proxies in front (0-5)", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),
     Rule("spool.max_messages", _positive, "must be a positive integer", required=False),
     Rule("ratelimit.per_minute", _positive, "must be a positive integer", required=False),
     Rule("ratelimit.burst", _positive, "must be a positive integer", required=False),
 )
 
-SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key"})
+SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key",
+                         "secret_key"})
+# config.example.toml's values: the console's key works only while the WeChat secret is the
+# example's too (the demo); a config with a real secret must have a key of its own.
+EXAMPLE_APP_SECRET = "demo-app-secret-change-me"
+EXAMPLE_CONSOLE_KEY = "demo-console-key-change-me-0123456789abcdef"
 
 
 def _lookup(tree: dict[str, Any], path: str) -> tuple[bool, Any]:
@@ -180,7 +193,53 @@ def validate(tree: dict[str, Any], source: str) -> dict[str, Any]:
             continue
         if not rule.check(value):
             raise ConfigError(source, name, rule.expect)
+    _example_console_key(tree, source)
+    _no_simulator_on_a_live_estate(tree, source)
     return tree
+
+
+# The credentials that make a deployment live: with any of them real, people are real.
+CREDENTIALS = ("wechat.token", "wechat.app_secret", "wechat.encoding_aes_key", "wecom.secret",
+               "wecom.token", "wecom.encoding_aes_key", "wecom.bot.token",
+               "wecom.bot.encoding_aes_key")
+# The example's AES keys (an alphabet, forwards and backwards); every other placeholder says "demo".
+EXAMPLE_AES_KEYS = frozenset({"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                              "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"})
+
+
+def placeholder(value: Any) -> bool:
+    """Whether a credential is a stand-in: empty, the example's AES key, or marked "demo"."""
+    text = str(value)
+    return text == "" or text in EXAMPLE_AES_KEYS or "demo" in text.lower()
+
+
+def real_credential(tree: dict[str, Any]) -> str | None:
+    """The first credential that is not a placeholder, as "[section] key"; None when all are."""
+    for path in CREDENTIALS:
+        found, value = _lookup(tree, path)
+        if found and not placeholder(value):
+            section, _, key = path.rpartition(".")
+            return f"[{section}] {key}"
+    return None
+
+
+def _no_simulator_on_a_live_estate(tree: dict[str, Any], source: str) -> None:
+    """Refuse to start with /sim on when a real credential says the estate is live."""
+    if _lookup(tree, "sim.enabled")[1] is not True:
+        return
+    real = real_credential(tree)
+    if real is not None:
+        raise ConfigError(source, "[sim] enabled", (
+            f"must be false: {real} is a real credential (a placeholder has \"demo\" in it), "
+            "and the simulator would let whoever reaches it act as this estate's people"))
+
+
+def _example_console_key(tree: dict[str, Any], source: str) -> None:
+    """Refuse the example's console key beside a real WeChat secret (a production config)."""
+    key = _lookup(tree, "console.secret_key")[1]
+    if key == EXAMPLE_CONSOLE_KEY and _lookup(tree, "wechat.app_secret")[1] != EXAMPLE_APP_SECRET:
+        raise ConfigError(source, "[console] secret_key", "is the example's; write a random one "
+                          "(python -c 'import secrets; print(secrets.token_hex(32))')")
 
 
 def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -47,10 +47,16 @@ def _texts(table: dict[str, Any], name: str, source: str) -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class Server:
-    """[server]: where `flask serve` listens."""
+    """[server]: where `flask serve` listens, and the address people reach it at."""
 
     host: str
     port: int
+    public_url: str | None = None  # e.g. "https://linli.example.cn/"; links in chat start with it
+
+    @property
+    def base_url(self) -> str:
+        """Where links sent in chat point: `public_url`, else this server's own address."""
+        return self.public_url or f"http://{self.host}:{self.port}/"
 
 
 @dataclass(frozen=True)
@@ -234,9 +240,29 @@ class Security:
 
 @dataclass(frozen=True)
 class Sim:
-    """[sim]: the chat simulator at /sim (off unless turned on)."""
+    """[sim]: the chat simulator at /sim (off unless turned on).
+
+    On, it answers street operators signed into the console, and, when `demo` says this
+    deployment is a demo, anyone on this machine (loopback, not through a proxy).
+    """
 
     enabled: bool = False
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class Console:
+    """[console]: the operators' console at /console (off without a secret key)."""
+
+    secret_key: str | None = field(default=None, repr=False)  # signs the session cookie
+    secure_cookies: bool = False  # true behind TLS: the cookie is sent over HTTPS only
+    trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed
+    wecom_sign_in: bool = False  # operators may also sign in through WeCom (the [wecom] app's OAuth)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether /console serves (it needs a key to sign its cookie)."""
+        return bool(self.secret_key)
 
 
 @dataclass(frozen=True)
@@ -270,6 +296,7 @@ class Settings:
     market: Market = Market()
     open311: Open311 = Open311()
     sim: Sim = Sim()
+    console: Console = Console()
     spool: Spool = Spool()
     ratelimit: RateLimit | None = None  # None: nobody is slowed
     security: Security = Security()
@@ -310,6 +337,7 @@ class Settings:
             market=Market.from_table(table("market"), source),
             open311=Open311(**_given(Open311, table("open311"))),
             sim=Sim(**_given(Sim, table("sim"))),
+            console=Console(**_given(Console, table("console"))),
             spool=Spool(**_given(Spool, table("spool"))),
             ratelimit=RateLimit(**_given(RateLimit, table("ratelimit"))) if "ratelimit" in tree else None,
             security=Security(**_given(Security, table("security"))))

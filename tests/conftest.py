@@ -210,7 +210,7 @@ def sample_server(database, fake_wechat: FakeWeChat, clock: Clock) -> Iterator[t
     """The app configured with WeCom's published sample token, key and corp id."""
     app = make_app(database, fake_wechat, clock, settings={
         "wecom.token": SAMPLE["token"], "wecom.encoding_aes_key": SAMPLE["key"],
-        "wecom.corp_id": SAMPLE["corp_id"]})
+        "wecom.corp_id": SAMPLE["corp_id"], "sim.enabled": False})  # real-looking: no /sim
     served = Served(app)
     yield served.url, app
     served.close()

@@ -57,6 +57,7 @@ class FakeWeChat:
     gather: threading.Barrier | None = None  # the first sends wait here until that many are in flight
     in_flight: int = 0
     peak_in_flight: int = 0
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # WeCom OAuth code -> UserID, used once
     _sends: int = 0
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
@@ -119,6 +120,13 @@ class FakeWeChat:
             needs_token = not request.path.endswith(("/webhook/send", "/aibot/response"))
             if needs_token and request.args.get("access_token") not in self.valid_tokens:
                 return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            if request.path.endswith("/auth/getuserinfo"):  # WeCom OAuth: a code works once
+                user_id = self.oauth_codes.pop(request.args.get("code", ""), None)
+                if user_id is None:
+                    return 200, {"errcode": 40029, "errmsg": "invalid code"}
+                if user_id.startswith("openid:"):  # not a member of the corporation
+                    return 200, {"errcode": 0, "errmsg": "ok", "openid": user_id[7:]}
+                return 200, {"errcode": 0, "errmsg": "ok", "userid": user_id, "user_ticket": "T"}
             if self.fail_next:
                 code = self.fail_next.pop(0)
                 if code == 500:

@@ -22,6 +22,7 @@ SURFACE: dict[str, set[str] | None] = {
     "market": {"set"}, "notice": {"send"}, "scheduler": None, "jobs": {"list", "run"},
     "outbox": {"list", "retry", "deliver"}, "stats": None, "board": {"publish", "unpublish"},
     "intents": {"corrections"},  # issue 13: staff corrections and residents' answers, for review
+    "console": {"add-operator", "list-operators", "remove-operator"},  # issue 15: who signs in
     "export": {"tickets", "figures", "vote"},  # issue 17: spreadsheets for the street office
 }
 # Options the contract names; a rename would break operators' scripts.
@@ -32,6 +33,7 @@ OPTIONS = {
     ("vote", "show"): {"--json"},
     ("stats",): {"--json"},
     ("intents", "corrections"): {"--since", "-o"},
+    ("console", "add-operator"): {"--name", "--level", "--estate", "--buildings"},
     ("export", "tickets"): {"--month", "--state", "--category", "--building", "-o"},  # issue 17
     ("export", "figures"): {"--month", "-o"},
     ("export", "vote"): {"-o"},

@@ -114,3 +114,31 @@ def test_a_single_estate_database_migrates_with_its_data(engine: Engine) -> None
     # the grid worker acts in the estate, the community officer in its community, the street everywhere
     assert staff == [("wang", 1, None), ("he", None, "和顺社区"), ("jie", None, None)]
     assert numbers == [1, 2]  # numbering goes on after the old tickets
+
+
+def test_the_earlier_demo_people_are_marked_made_up_and_nobody_else(engine: Engine) -> None:
+    """Migration 0024: the simulator may speak only as made-up people; a database from before it
+    keeps its demo staff and residents usable in /sim, and every real person out of it."""
+    upgrade(engine, "0018", hash_key=KEY)
+    with engine.begin() as conn:
+        for n, (user_id, channel) in enumerate((("demo-grid-3", "wecom"), ("demo-street", "wecom"),
+                                                ("zhangwei", "wecom"), ("demo-grid-3x", "wecom"),
+                                                ("demo-street", "wechat")), 1):
+            conn.execute(text("INSERT INTO staff (id, user_id, channel, name, role, buildings, categories) "
+                              "VALUES (:n, :user_id, :channel, '某人', 'grid', '', '')"),
+                         {"n": n, "user_id": user_id, "channel": channel})
+        for n, openid in enumerate(("oDemoResident0042", "sim-0123456789ab", "oRealPerson1",
+                                    "oDemoResident0042x", "sim-not-made-up"), 1):
+            conn.execute(text("INSERT INTO residents (id, openid, verified, following, subscribed, "
+                              "created_at, pushes_since_inbound) VALUES (:n, :openid, true, true, false, "
+                              ":now, 0)"), {"n": n, "openid": openid, "now": NOW})
+    upgrade(engine, hash_key=KEY)
+    with engine.connect() as conn:
+        staff = conn.execute(text("SELECT user_id, channel, demo FROM staff ORDER BY id")).all()
+        residents = conn.execute(text("SELECT openid, demo FROM residents ORDER BY id")).all()
+    assert [tuple(row) for row in staff] == [
+        ("demo-grid-3", "wecom", True), ("demo-street", "wecom", True), ("zhangwei", "wecom", False),
+        ("demo-grid-3x", "wecom", False), ("demo-street", "wechat", False)]
+    assert [tuple(row) for row in residents] == [
+        ("oDemoResident0042", True), ("sim-0123456789ab", True), ("oRealPerson1", False),
+        ("oDemoResident0042x", False), ("sim-not-made-up", False)]

@@ -33,11 +33,11 @@ REPORT = "3栋电梯坏了，有人被困"
 
 
 def add_staff(app: Flask) -> None:
-    """Grid worker 张伟 covers buildings 1-5; 赵师傅 fixes lifts."""
+    """Demo grid worker 张伟 covers buildings 1-5; demo 赵师傅 fixes lifts."""
     cli(app, "staff", "add", "--id", "zhangwei", "--channel", "wecom", "--name", "张伟",
-        "--role", "grid", "--buildings", "1-5")
+        "--role", "grid", "--buildings", "1-5", "--demo")
     cli(app, "staff", "add", "--id", "zhao", "--channel", "wecom", "--name", "赵师傅",
-        "--role", "property", "--categories", "elevator")
+        "--role", "property", "--categories", "elevator", "--demo")
 
 
 def post(server: str, body: Any, **headers: str) -> requests.Response:
@@ -100,13 +100,16 @@ def test_report_as_resident_claim_as_staff(server: str, app: Flask) -> None:
         assert session.get(Ticket, number).state == "claimed"
 
 
-def test_people_are_residents_of_several_buildings_and_the_staff(server: str, app: Flask) -> None:
+def test_people_are_made_up_residents_of_several_buildings_and_the_demo_staff(
+        server: str, app: Flask) -> None:
     add_staff(app)
+    cli(app, "staff", "add", "--id", "wangli", "--channel", "wecom", "--name", "王丽", "--role", "grid")
     with transaction(app.extensions["linli"].sessions) as session:
-        for n, home in enumerate((("3", "2", "501"), ("3", "1", "101"), ("5", "2", "1203"))):
+        for n, home in enumerate((("3", "2", "501"), ("3", "1", "101"), ("5", "2", "1203"),
+                                  ("1", "1", "101"))):
             session.add(Resident(openid=f"oHoused{n}", home=find_home(session, *home), role="owner",
                                  verified=True, following=True, subscribed=False, created_at=START,
-                                 pushes_since_inbound=0))
+                                 pushes_since_inbound=0, demo=n < 3))  # oHoused3 is real
     say(server, FRESH, "你好")
     people = requests.get(f"{server}/sim/api/people", timeout=10).json()
     assert [(p["id"], p["home"]) for p in people["residents"]] == [

@@ -37,7 +37,8 @@ def test_published_signature_vector(database, fake_wechat, clock) -> None:
     """WeChat's sample: token "test", timestamp 1410685589, nonce "test"."""
     from tests.conftest import make_app
     from tests.fakes import Served
-    app = make_app(database, fake_wechat, clock, settings={"wechat.token": "test"})
+    app = make_app(database, fake_wechat, clock, settings={"wechat.token": "test",
+                                                            "sim.enabled": False})
     served = Served(app)
     try:
         good = {"timestamp": "1410685589", "nonce": "test", "echostr": "ok",
@@ -59,7 +60,8 @@ def test_published_aes_vector_is_decrypted_and_answered(database, fake_wechat, c
     token, key, app_id = "123456", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wx49f0ab532d5d035a"
     clock.now = datetime.fromtimestamp(1411525903, timezone.utc)  # the vector's own time
     app = make_app(database, fake_wechat, clock, settings={
-        "wechat.token": token, "wechat.encoding_aes_key": key, "wechat.app_id": app_id})
+        "wechat.token": token, "wechat.encoding_aes_key": key, "wechat.app_id": app_id,
+        "sim.enabled": False})  # credentials that are not placeholders: no simulator
     served = Served(app)
     encrypt = ("RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6"
                "IHCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTd"

@@ -7,6 +7,9 @@ dialogue; nothing here decides an answer. Residents write on the channel "sim"
 ("wecom" for WeCom staff), so the dialogue takes the staff path and `接单 #N` works
 exactly as from WeCom. What a person would receive afterwards is read back from the
 outbox: rows addressed to them, and rows to the staff group robots.
+
+It speaks only as made-up people: demo staff and demo residents (`demo` set by demo-data,
+`flask staff add --demo`, or here for a resident new in the browser); never as anyone real.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 from bot import dialogue
 from bot.inbound import Inbound, STALE, receive
 from bot.services import Services
-from models import Home, InboundMessage, OutboxMessage, Resident, Staff, Unit
+from models import Home, InboundMessage, OutboxMessage, Resident, Staff, Unit, resident_for
 
 CHANNEL = "sim"
 FRESH = re.compile(r"^sim-[0-9a-f]{12}$")  # a new resident made up in the browser
@@ -33,6 +36,7 @@ TAIL = 40  # rows shown when a person is first picked
 RESIDENTS_LISTED = 8
 # what the page shows when a message is refused
 SIM_BAD_IDENTITY = "请先在左侧选择一位居民或工作人员。"
+SIM_REAL_PERSON = "模拟器只能以演示用的居民和工作人员身份发消息，不能冒用真实的人。请在左侧另选一位。"
 SIM_EMPTY = "请输入要发送的文字。"
 SIM_UNSTORABLE = "消息里有无法保存的字符，请删掉后再发。"
 SIM_BAD_REQUEST = "请求格式不对，请刷新页面后重试。"
@@ -57,31 +61,37 @@ class Identity:
 
 
 def identify(session: Session, token: Any) -> Identity:
-    """Read "resident:<openid>" or "staff:<id>"; refuse anyone the estate does not know."""
+    """Read "resident:<openid>" or "staff:<id>"; refuse anyone unknown, and anyone real."""
     match = IDENTITY.match(token) if isinstance(token, str) else None
     if match is None:
         raise SimError(SIM_BAD_IDENTITY)
     kind, value = match.groups()
     if kind == "resident":
-        known = session.scalar(select(Resident.id).where(Resident.openid == value))
-        if known is None and not FRESH.match(value):
+        demo = session.scalar(select(Resident.demo).where(Resident.openid == value))
+        if demo is None and not FRESH.match(value):
             raise SimError(SIM_BAD_IDENTITY)
+        if demo is False:
+            raise SimError(SIM_REAL_PERSON)
         return Identity("resident", value, CHANNEL, "wechat")
     number = int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
     member = session.get(Staff, number) if number is not None else None
     if member is None:
         raise SimError(SIM_BAD_IDENTITY)
+    if not member.demo:
+        raise SimError(SIM_REAL_PERSON)
     if member.channel == "wecom":
         return Identity("staff", member.user_id, "wecom", "wecom_app")
     return Identity("staff", member.user_id, "wechat", "wechat")  # staff on the Official Account
 
 
 def people(session: Session) -> dict[str, list[dict[str, str]]]:
-    """The residents (a few with homes, and those made up here) and every staff member."""
-    made_up = session.scalars(select(Resident).where(Resident.openid.like("sim-%"))
+    """The demo residents (a few with homes, and those made up here) and the demo staff."""
+    made_up = session.scalars(select(Resident).where(Resident.openid.like("sim-%"),
+                                                     Resident.demo.is_(True))
                               .order_by(Resident.id.desc()).limit(RESIDENTS_LISTED)).all()
     housed = _one_per_building(session)
-    staff = session.scalars(select(Staff).order_by(Staff.role, Staff.id)).all()
+    staff = session.scalars(select(Staff).where(Staff.demo.is_(True))
+                            .order_by(Staff.role, Staff.id)).all()
     return {
         "residents": [{"id": f"resident:{r.openid}", "home": _home(r), "role": r.role or ""}
                       for r in [*housed, *made_up]],
@@ -93,7 +103,8 @@ def people(session: Session) -> dict[str, list[dict[str, str]]]:
 def _one_per_building(session: Session) -> list[Resident]:
     """A few residents with homes, the first of each building, in building order."""
     firsts = (select(func.min(Resident.id)).join(Home, Resident.home_id == Home.id)
-              .join(Unit, Home.unit_id == Unit.id).where(Resident.openid.not_like("sim-%"))
+              .join(Unit, Home.unit_id == Unit.id)
+              .where(Resident.openid.not_like("sim-%"), Resident.demo.is_(True))
               .group_by(Unit.building_id))
     residents = session.scalars(select(Resident).where(Resident.id.in_(firsts)).options(
         joinedload(Resident.home).joinedload(Home.unit).joinedload(Unit.building))).all()
@@ -140,7 +151,7 @@ def to_inbound(identity: Identity, body: dict[str, Any]) -> Inbound:
 
 def say(services: Services, identity: Identity, inbound: Inbound) -> dict[str, Any]:
     """Hand the message to the real dialogue, once however often it is posted; return it answered."""
-    reply = receive(services, inbound, dialogue.respond)
+    reply = receive(services, inbound, _as_made_up if identity.kind == "resident" else dialogue.respond)
     with services.sessions() as session:
         row = session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == inbound.key))
         # no row: refused before it was stored (too long), or kept in the spool for later
@@ -149,6 +160,14 @@ def say(services: Services, identity: Identity, inbound: Inbound) -> dict[str, A
     view["reply"] = reply or None
     view["pushed"] = not reply  # too slow (or still in hand): the answer arrives as a push
     return view
+
+
+def _as_made_up(services: Services, session: Session, inbound: Inbound) -> str:
+    """The dialogue, with a resident new in the browser marked as made up first (same transaction)."""
+    resident = resident_for(session, inbound.sender, services.clock())
+    if FRESH.match(inbound.sender):
+        resident.demo = True  # new here (`identify` refused a real one): a "sim-" openid is made up
+    return dialogue.respond(services, session, inbound)
 
 
 def transcript(services: Services, identity: Identity, after_in: int | None,

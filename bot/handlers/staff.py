@@ -8,15 +8,17 @@ from __future__ import annotations
 from bot import notify
 from bot.commands import NUMBER, staff_command, ticket_refusal
 from bot.replies.staff import (OVERDUE_MARK, STAFF_BAD_STATE, STAFF_CLAIMED, STAFF_ESCALATED,
+                               STAFF_HANDED, STAFF_HANDED_ALREADY, STAFF_HANDED_NOT_THEIRS,
+                               STAFF_HANDED_TO_YOU,
                                STAFF_MERGED, STAFF_MERGE_SELF, STAFF_NEED_TEXT, STAFF_NO_TICKET,
                                STAFF_REJECTED, STAFF_REPLIED, STAFF_RESOLVED, STAFF_TAKEN,
                                STAFF_TODO_EMPTY, STAFF_TODO_HEAD, STAFF_TODO_LINE, STAFF_TOP_LEVEL,
                                URGENT_MARK)
-from bot.replies.tickets import (RESIDENT_CLAIMED, RESIDENT_ESCALATED, RESIDENT_MERGED,
+from bot.replies.tickets import (RESIDENT_CLAIMED, RESIDENT_ESCALATED, RESIDENT_HANDED, RESIDENT_MERGED,
                                  RESIDENT_REJECTED, RESIDENT_REPLY, RESIDENT_RESOLVED)
 from bot.turn import StaffTurn
-from models import Follower, Ticket, record, transition
-from models.queue import held_at_level, overdue, todo as queue
+from models import Follower, Staff, Ticket, record, transition
+from models.queue import held_at_level, may_act_on, overdue, todo as queue
 from models.sla import restart_clock
 from models.staff import LEVELS, LEVEL_NAMES
 from models.tickets import OPEN_STATES, STATE_NAMES, TRANSITIONS
@@ -48,6 +50,34 @@ def claim(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
     due = turn.services.local(ticket.resolve_due_at).strftime("%m-%d %H:%M") \
         if ticket.resolve_due_at else "—"
     return STAFF_CLAIMED.format(number=ticket.id, due=due)
+
+
+def hand_to(turn: StaffTurn, ticket: Ticket, member: Staff) -> str:
+    """Give the ticket to a named staff member (the console's 转派; no chat word of its own).
+
+    As 接单 done for them: the ticket is claimed in their name, they get its card, and the
+    resident hears who handles it. They must be someone who may act on it themselves.
+    """
+    if ticket.state not in OPEN_STATES:
+        return _refuse(ticket, "转派")
+    if ticket.assignee_id == member.id and ticket.state == "claimed":
+        return STAFF_HANDED_ALREADY.format(number=ticket.id, name=member.name)
+    if not may_act_on(turn.session, member, ticket):
+        return STAFF_HANDED_NOT_THEIRS.format(number=ticket.id, name=member.name)
+    if ticket.state != "claimed":
+        transition(turn.session, ticket, "claimed", actor=turn.actor, now=turn.now)
+    record(turn.session, ticket, actor=turn.actor, action="reassigned", now=turn.now,
+           note=member.name)
+    ticket.assignee = member
+    turn.session.flush()
+    notify.to_staff(turn.session, member, STAFF_HANDED_TO_YOU.format(
+        by=turn.staff.name, number=ticket.id, card=notify.card(turn.services, ticket)),
+        key=f"ticket:{ticket.id}:handed:{len(ticket.events)}:staff:{member.id}", now=turn.now,
+        ticket=ticket)
+    notify.to_followers(turn.session, ticket, RESIDENT_HANDED.format(
+        number=ticket.id, category=notify.category_name(ticket), name=member.name),
+        event=f"handed:{len(ticket.events)}", now=turn.now)
+    return STAFF_HANDED.format(number=ticket.id, name=member.name)
 
 
 @staff_command("回复", usage="回复 #N 内容", ticket=True, residents_too=True)

@@ -16,7 +16,8 @@ ACTION_NAMES = {"opened": "登记", "claimed": "接单", "replied": "回复", "r
                 "absorbed": "合并", "added": "补充", "photo": "补充照片", "warned": "到期提醒",
                 "reminded": "每日督办", "look_back": "回头看", "look_back_ok": "回头看确认正常",
                 "me_too": "同一问题跟进", "published": "公示原话", "unpublished": "撤回公示",
-                "place": "补充位置", "recategorised": "改类", "withdrawn": "撤销（不是报修）"}
+                "place": "补充位置", "recategorised": "改类", "withdrawn": "撤销（不是报修）",
+                "reassigned": "转派"}
 ACTORS = {"system": "系统", "resident": "居民"}
 STAFF_NO_TICKET = "没有找到工单 #{number}，请核对编号。"
 STAFF_NO_HOME = "没有找到 {home}，请核对楼栋、单元和房号。"
@@ -29,6 +30,10 @@ STAFF_NOT_ESTATE_WIDE = "“{word}”面向全小区，只有负责全小区的�
 STAFF_BAD_STATE = "工单 #{number} 当前状态是「{state}」，不能{action}。"
 STAFF_NEED_TEXT = "请写上{what}，例如：{example}"
 STAFF_TAKEN = "工单 #{number} 已由{name}接单。"
+STAFF_HANDED = "已把工单 #{number} 转派给{name}，已告诉居民和{name}。"
+STAFF_HANDED_ALREADY = "工单 #{number} 已经由{name}处理，未做改动。"
+STAFF_HANDED_NOT_THEIRS = "{name}不负责工单 #{number} 的楼栋、类别或层级，不能转派给他（她）。"
+STAFF_HANDED_TO_YOU = "{by}把工单 #{number} 转派给您处理：\n\n{card}\n\n处理完请回复「完成 #{number}」。"
 STAFF_CLAIMED = "已接单 #{number}，已告诉居民由您处理。请在{due}前处理完。"
 STAFF_REPLIED = "已把回复转给工单 #{number} 的居民。"
 STAFF_RESOLVED = "工单 #{number} 已办结，已请居民评价。"

@@ -7,6 +7,7 @@ TICKET_LINE = "#{number} {category}｜{place}｜{state}｜{date}"
 TICKET_NOT_FOUND = "没有找到您的工单 #{number}，请核对编号。发“查询”可看您的全部工单。"
 TICKET_DETAIL = "工单 #{number}（{category}，{place}）：{state}。\n登记于 {created}，最近更新 {updated}。"
 RESIDENT_CLAIMED = "您的工单 #{number}（{category}）已由{name}受理，正在处理。"
+RESIDENT_HANDED = "您的工单 #{number}（{category}）现由{name}负责处理。"
 RESIDENT_REPLY = "关于工单 #{number}，{name}回复：{text}\n如需补充，请发“补充 #{number} 内容”。"
 RESIDENT_RESOLVED = ("您的工单 #{number}（{category}）已处理完成{note}。请为这次处理打分：回复1-5分，"
                      "或“满意”“基本满意”“不满意”。如果没修好，请回复“没修好”。")

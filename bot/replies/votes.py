@@ -10,6 +10,8 @@ VOTE_EXAMPLE_PLAIN = "投票 #{number} 同意（或 反对、弃权）"
 VOTE_EXAMPLE_CANDIDATES = "投票 #{number} 选1（或 弃权）"
 VOTE_OPTION_LINE = "{n}. {label}"
 VOTE_OPENED = "【{kind}】#{number} {title}\n{options}\n截止：{closes}\n请回复：{example}。截止前可以改投，以最后一次为准。"
+VOTE_PROPOSAL = ("方案全文和附件（预算、报价、合同等）请点开查看，无需登录：\n{url}\n"
+                 "这是本次表决的专用链接，请不要转发到小区以外。")
 VOTE_REMINDER = "提醒：#{number} {title} 将于 {closes} 截止，您家还没有投票。请回复：{example}"
 VOTE_RESULT = "#{number} {title} 已截止。\n{summary}"
 VOTE_TURNOUT = "参与：面积 {area_share}（{voted_area}/{eligible_area} m²），人数 {head_share}（{voted_heads}/{eligible_heads}）"
