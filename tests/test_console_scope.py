@@ -63,7 +63,7 @@ def world(app: Flask, peer: WeChatPeer) -> dict[str, int]:
         zhao = session.scalar(select(Staff.id).where(Staff.user_id == "zhao"))
         ids = {"estate": demo, "ticket": 1, "other": 2, "staff": zhao, "message": message.id}
     ids["vote"] = int(cli(app, "vote", "create", "--title", "外墙维修", "--kind", "consultation",
-                          "--closes", "2026-12-05T18:00").strip().splitlines()[-1][1:])
+                          "--estate", DEMO, "--closes", "2026-12-05T18:00").strip().splitlines()[-1][1:])
     for name, level, options in OUTSIDERS + INSIDERS:
         add_operator(app, name, level, **options)
     settled(app)  # the new tickets' cards are out: nothing moves in the background while we look
