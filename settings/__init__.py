@@ -12,11 +12,11 @@ from typing import Any
 from settings.rules import (ConfigError, config_path, is_duration, load, parse_duration, redacted,
                             validate)
 from settings.sections import (Database, Deadlines, Estate, Followup, Market, Open311, RateLimit,
-                               Scheduler, Security, Server, Settings, Sim, Sla, Spool, WeChat,
+                               Scheduler, Security, Server, Settings, Sim, Sla, Spool, Storage, WeChat,
                                WeCom, WeComBot)
 
 __all__ = ["ConfigError", "Database", "Deadlines", "Estate", "Followup", "Market", "Open311",
-           "RateLimit", "Scheduler", "Security", "Server", "Settings", "Sim", "Sla", "Spool", "WeChat", "WeCom",
+           "RateLimit", "Scheduler", "Security", "Server", "Settings", "Sim", "Sla", "Spool", "Storage", "WeChat", "WeCom",
            "WeComBot", "config_path", "is_duration", "load", "parse_duration", "read", "redacted",
            "validate"]
 

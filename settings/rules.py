@@ -100,6 +100,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("server.host", _text, "must be a host name"),
     Rule("server.port", _port, "must be a port number (1-65535)"),
+    Rule("server.public_url", _base_url, "must be an http(s) URL ending in /", required=False),
     Rule("database.url", _text, "must be a database URL"),
     Rule("wechat.token", _text, "must be a non-empty string"),
     Rule("wechat.app_id", _text, "must be a non-empty string"),
@@ -130,11 +131,21 @@ RULES: tuple[Rule, ...] = (
     Rule("sim.enabled", _bool, "must be true or false", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),
     Rule("spool.max_messages", _positive, "must be a positive integer", required=False),
+    Rule("storage.path", _text, "must be a folder path", required=False),
+    Rule("storage.max_bytes", _positive, "must be a positive integer", required=False),
+    Rule("storage.link_ttl", is_duration, 'must be a duration like "7d"', required=False),
+    Rule("storage.link_secret", _hash_key, "must be at least 32 characters, no spaces", required=False),
+    Rule("storage.bucket", _text, "must be a bucket name", required=False),
+    Rule("storage.endpoint_url", _url, "must be an http(s) URL", required=False),
+    Rule("storage.region", _text, "must be a region name", required=False),
+    Rule("storage.access_key_id", _text, "must be a non-empty string", required=False),
+    Rule("storage.secret_access_key", _text, "must be a non-empty string", required=False),
     Rule("ratelimit.per_minute", _positive, "must be a positive integer", required=False),
     Rule("ratelimit.burst", _positive, "must be a positive integer", required=False),
 )
 
-SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key"})
+SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key",
+                         "link_secret", "secret_access_key", "access_key_id"})
 
 
 def _lookup(tree: dict[str, Any], path: str) -> tuple[bool, Any]:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from flask import jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -149,8 +149,9 @@ def state_name(code: str) -> str:
     return OVERDUE_NAME if code == board.OVERDUE else BOARD_STATE_NAMES[code]
 
 
-def row(entry: board.Entry, now: datetime) -> dict[str, Any]:
-    """One ticket as the board shows it, in the JSON twin's shape."""
+def row(entry: board.Entry, now: datetime, photos: Sequence[int] = ()) -> dict[str, Any]:
+    """One ticket as the board shows it, in the JSON twin's shape; `photos` are the ids of
+    its published photos (board.published_photos)."""
     local = services().local
     return {
         "number": f"#{entry.id}", "id": entry.id,
@@ -164,6 +165,8 @@ def row(entry: board.Entry, now: datetime) -> dict[str, Any]:
         "days_open": entry.days_open(now), "rating": entry.rating,
         "merged_into": f"#{entry.merged_into}" if entry.merged_into else None,
         "words": public_words(entry),
+        "photos": [url_for("photos.public_photo", photo_id=p) for p in photos]
+        if entry.words is not None else [],
     }
 
 
@@ -179,14 +182,30 @@ def _months(session: Any, now: datetime) -> list[str]:
     return months[::-1]
 
 
-def _load(args: Mapping[str, str]) -> tuple[Request, board.Page, list[str], list[str]]:
+@dataclass
+class Loaded:
+    """One page as read: the request, the page, its published photos, the filters' choices."""
+
+    asked: Request
+    found: board.Page
+    photos: dict[int, list[int]]
+    buildings: list[str]
+    months: list[str]
+
+    def rows(self, now: datetime) -> list[dict[str, Any]]:
+        """The page's tickets as the board shows them."""
+        return [row(e, now, self.photos.get(e.id, ())) for e in self.found.entries]
+
+
+def _load(args: Mapping[str, str]) -> Loaded:
     s = services()
     now = s.clock()
     with s.sessions() as session:
         asked = parse(args, session)
         found = board.page(session, asked.filters, now=now, size=asked.size, after=asked.after,
                            before=asked.before)
-        return asked, found, board.buildings(session), _months(session, now)
+        return Loaded(asked, found, board.published_photos(session, found.entries),
+                      board.buildings(session), _months(session, now))
 
 
 def _link(endpoint: str, asked: Request, **where: int) -> str:
@@ -207,26 +226,27 @@ def board_page() -> ResponseReturnValue:
     named = services().config.estate.name
     estate = "邻里通" if named is None else named
     try:
-        asked, found, buildings, months = _load(request.args)
+        loaded = _load(request.args)
     except BadRequest as err:
         return render_template("board_error.html", message=str(err), estate_name=estate), 400
     now = services().clock()
     return render_template(
-        "board.html", estate_name=estate, rows=[row(e, now) for e in found.entries],
-        chosen=asked.chosen, links=_links("board.board_page", asked, found),
+        "board.html", estate_name=estate, rows=loaded.rows(now),
+        chosen=loaded.asked.chosen, links=_links("board.board_page", loaded.asked, loaded.found),
         states=[(code, state_name(code)) for code in STATES],
         categories=[(code, category_name(code)) for code in CATEGORIES],
-        buildings=buildings, months=months)
+        buildings=loaded.buildings, months=loaded.months)
 
 
 @bp.get("/board.json")
 def board_json() -> ResponseReturnValue:
     """The board as JSON: the same rows, filters and paging as the page."""
     try:
-        asked, found, _buildings, _months_seen = _load(request.args)
+        loaded = _load(request.args)
     except BadRequest as err:
         return jsonify(error=str(err)), 400
     now = services().clock()
-    links = _links("board.board_json", asked, found)
-    return jsonify(tickets=[row(e, now) for e in found.entries], filters=asked.chosen,
+    asked = loaded.asked
+    links = _links("board.board_json", asked, loaded.found)
+    return jsonify(tickets=loaded.rows(now), filters=asked.chosen,
                    size=asked.size, older=links["older"], newer=links["newer"], first=links["first"])

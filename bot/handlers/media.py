@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from bot import notify
+from bot import photos as kept_photos
 from bot.replies.report import ASK_PLACE, PHOTO_ASK, PHOTO_ATTACHED, PHOTO_KEPT
 from bot.replies.staff import STAFF_PHOTO_ADDED
 from bot.tickets import Draft, Photo
@@ -32,11 +33,13 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
         turn.wait_for("description", {"photos": [*photos, {"media_id": media_id,
                                                            "pic_url": pic_url}]})
         return PHOTO_ASK
-    ticket.photos.append(TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now))
+    added = TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now, resident_id=turn.resident.id)
+    ticket.photos.append(added)
     event = record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
-    turn.session.flush()
+    kept_photos.keep(turn.session, added, turn.now)  # WeChat forgets it in three days: copy it
     notify.to_handlers(turn.session, ticket, STAFF_PHOTO_ADDED.format(
-        number=ticket.id, link=notify.photo_link(pic_url) or "—"), event=f"photo:{event.id}", now=turn.now)
+        number=ticket.id, link=notify.photo_markdown(turn.services, added.id)),
+        event=f"photo:{event.id}", now=turn.now)
     return PHOTO_ATTACHED.format(number=ticket.id)
 
 
