@@ -145,7 +145,10 @@ def test_the_board_shows_a_photo_only_once_published_and_without_exif(
     assert row["photos"] == []  # not published
     assert requests.get(f"{server}/board/photos/{photo.id}.jpg", timeout=10).status_code == 404
     assert 'class="photo"' not in requests.get(f"{server}/board", timeout=10).text
-    cli(app, "board", "publish", "1")
+    cli(app, "staff", "add", "--id", "oStaffWang", "--channel", "wechat", "--name", "王网格",
+        "--role", "grid", "--buildings", "1-5")
+    published = peer.say("公示 #1", openid="oStaffWang") or ""
+    assert "已公示" in published and "1张照片也一并公示" in published  # staff are told to check it
     row = requests.get(f"{server}/board.json", timeout=10).json()["tickets"][0]
     assert row["photos"] == [f"/board/photos/{photo.id}.jpg"]
     assert f'src="/board/photos/{photo.id}.jpg"' in requests.get(f"{server}/board", timeout=10).text
