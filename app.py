@@ -25,6 +25,8 @@ MAX_BODY = 64 * 1024  # bytes; WeChat's messages are far smaller
 # A query string after a path: WeChat puts the sender's openid and a replayable signature there,
 # group robots' URLs carry their key. Logs keep the path alone.
 QUERY_STRING = re.compile(r"(/[^\s?\"'#]*)\?[^\s\"'#]*")
+# A staff link to a photo carries its signed token in the path: logs keep the route alone.
+PHOTO_TOKEN = re.compile(r"(?<!/board)(/photos/)[^\s?\"'#/]+")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -105,7 +107,7 @@ def _hide_query_strings() -> None:
             text = record.getMessage()
         except (TypeError, ValueError, KeyError):  # a malformed call: logging reports it later
             return record
-        clean = QUERY_STRING.sub(r"\1", text)
+        clean = PHOTO_TOKEN.sub(r"\1…", QUERY_STRING.sub(r"\1", text))
         if clean != text:
             record.msg, record.args = clean, None
         return record

@@ -187,6 +187,45 @@ def test_a_failed_download_is_retried_with_backoff_and_loses_nothing(
     assert opened(server, link).content == fake_wechat.media["lift-5"]
 
 
+def test_a_download_whose_worker_died_is_taken_up_again_when_its_lease_runs_out(
+        peer: WeChatPeer, app: Flask, server: str, fake_wechat: FakeWeChat, clock: Clock) -> None:
+    fake_wechat.media_fail_next = [500]
+    report_with_photo(peer, fake_wechat, "lift-7", jpeg_with_gps())
+    services = app.extensions["linli"]
+    key = f"photo:{photo_rows(app)[0].id}:keep"
+
+    def job() -> OutboxMessage:
+        with services.sessions() as session:
+            return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+
+    wait_for(lambda: job().attempts == 1 and job().status == "pending")
+    # a worker claims the retry and dies before it settles: the row stays claimed
+    with services.engine.begin() as connection:
+        connection.execute(OutboxMessage.__table__.update().where(
+            OutboxMessage.__table__.c.dedupe_key == key).values(status="sending", claimed_at=clock()))
+    clock.advance(seconds=30)
+    cli(app, "outbox", "deliver")
+    assert photo_rows(app)[0].stored_key is None  # its lease (60 s) still holds it
+    clock.advance(seconds=31)
+    cli(app, "outbox", "deliver")
+    [photo] = kept(app)
+    assert services.store.get(photo.stored_key) == fake_wechat.media["lift-7"]
+
+
+def test_the_log_keeps_the_route_not_the_link(
+        peer: WeChatPeer, app: Flask, server: str, fake_wechat: FakeWeChat,
+        caplog: pytest.LogCaptureFixture) -> None:
+    register(app)
+    report_with_photo(peer, fake_wechat, "lift-8", jpeg_with_gps())
+    kept(app)
+    link = wait_for(lambda: staff_links(fake_wechat))[0]
+    signed = urlsplit(link).path.rsplit("/", 1)[1]
+    with caplog.at_level("INFO"):
+        assert opened(server, link).status_code == 200
+        wait_for(lambda: "GET /photos/" in caplog.text)
+    assert signed not in caplog.text  # a link in a log would open the photo for a week
+
+
 def test_a_photo_wechat_forgot_before_it_was_fetched_is_reported_lost(
         peer: WeChatPeer, app: Flask, server: str, fake_wechat: FakeWeChat) -> None:
     register(app)
