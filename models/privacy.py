@@ -89,6 +89,7 @@ class Holding:
     ballots: int
     messages: int
     since: datetime
+    photos: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def holding(session: Session, resident: Resident) -> Holding:
                         Follower.how != "reported"),
         ballots=_count(session, Ballot.id, Ballot.resident_id == resident.id),
         messages=_count(session, InboundMessage.id, InboundMessage.sender == resident.openid),
-        since=resident.created_at)
+        since=resident.created_at,
+        photos=_count(session, TicketPhoto.id, TicketPhoto.resident_id == resident.id))
 
 
 def open_ballots(session: Session, resident: Resident, now: datetime) -> list[int]:

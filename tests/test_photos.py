@@ -282,7 +282,8 @@ def test_erasure_deletes_the_residents_photos_from_storage(
     assert store.get(photo.stored_key) and store.get(photo.public_key)
     link = wait_for(lambda: staff_links(fake_wechat))[0]
     cli(app, "board", "publish", "1")
-    assert "确认删除" in (peer.say("删除我的信息") or "")
+    assert "照片：1张" in (peer.say("我的信息") or "")
+    assert "您发的照片" in (peer.say("删除我的信息") or "")
     assert "已删除" in (peer.say("确认删除") or "")
     wait_for(lambda: store.get(photo.stored_key) is None and store.get(photo.public_key) is None)
     assert photo_rows(app) == []

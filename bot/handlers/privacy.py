@@ -62,7 +62,7 @@ def show(turn: Turn) -> str:
     return PRIVACY_SUMMARY.format(
         home=home, subscribed=PRIVACY_SUBSCRIBED[held.subscribed],
         reported=held.reported, followed=held.followed, ballots=held.ballots,
-        messages=held.messages, since=turn.services.local(held.since).strftime("%Y-%m-%d"))
+        messages=held.messages, photos=held.photos, since=turn.services.local(held.since).strftime("%Y-%m-%d"))
 
 
 def ask_to_erase(turn: Turn) -> str:
