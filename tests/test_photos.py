@@ -15,6 +15,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
+from bot.commands import STAFF_COMMANDS
 from models import OutboxMessage, Ticket, TicketPhoto
 from tests.conftest import Clock, cli, make_app
 from tests.factories import WeChatPeer, image_xml
@@ -131,8 +132,17 @@ def test_the_link_stops_working_after_expiry_and_when_tampered_with(
     assert opened(server, link).status_code == 200  # [storage] link_ttl is 7 days
     clock.advance(hours=1, seconds=1)
     response = opened(server, link)
-    assert response.status_code == 410 and "过期" in response.text
+    assert response.status_code == 410 and "过期" in response.text and "照片 #" in response.text
     assert not response.headers["Content-Type"].startswith("image/")
+    cli(app, "staff", "add", "--id", "oStaffWang", "--channel", "wechat", "--name", "王网格",
+        "--role", "grid", "--buildings", "1-5")
+    answer = peer.say("照片 #1", openid="oStaffWang") or ""  # a fresh link, on asking
+    [fresh] = re.findall(r"https?://\S+/photos/\S+", answer)
+    assert "7天内有效" in answer and fresh != link
+    assert opened(server, fresh).content == fake_wechat.media["lift-3"]
+    assert "照片 #N" in STAFF_COMMANDS.help()
+    stranger = peer.say("照片 #1", openid="oSomeResident") or ""
+    assert "/photos/" not in stranger  # residents get no links to a ticket's photos
 
 
 def test_the_board_shows_a_photo_only_once_published_and_without_exif(

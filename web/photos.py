@@ -19,7 +19,7 @@ from web.pages import page_blueprint
 bp = page_blueprint("photos", __name__)
 
 PHOTO_TEXTS = {
-    "expired": "这个照片链接已过期。请在企业微信里回复“待办”或打开最新的工单卡片，用新的链接查看。",
+    "expired": "这个照片链接已过期。请在工作群或企业微信里发“照片 #工单号”（如“照片 #12”），用新的链接查看。",
     "invalid": "这个照片链接无效（可能被改动过）。请从工单卡片里的链接打开。",
     "waiting": "这张照片还在从微信保存过来，请过一两分钟再打开。",
     "refused": "居民发来的不是可保存的图片，没有可显示的照片。",

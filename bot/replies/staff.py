@@ -62,3 +62,6 @@ STAFF_RECATEGORISED = "工单 #{number} 的类别已改为{category}（原为{be
 STAFF_SAME_CATEGORY = "工单 #{number} 的类别已经是{category}，无需修改。"
 STAFF_UNKNOWN_CATEGORY = "没有“{given}”这个类别。可选：{names}。例如：改类 #{number} 电梯"
 STAFF_WITHDRAWN = "工单 #{number} 已撤销（不是报修），不计入超时、办结和满意度；已答复居民，并记为一次识别纠正。"
+STAFF_PHOTOS = "工单 #{number} 的照片（链接{days}天内有效，过期后再发“照片 #{number}”）：\n{links}"
+STAFF_PHOTOS_NONE = "工单 #{number} 没有保存下来的照片。"
+STAFF_PHOTOS_NO_ADDRESS = "工单 #{number} 有{count}张照片，但服务器没有配置对外地址（[server] public_url），无法生成链接，请联系管理员。"
