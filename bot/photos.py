@@ -81,10 +81,14 @@ def examine(data: bytes, max_bytes: int) -> tuple[str, str]:
 def without_metadata(data: bytes) -> bytes:
     """Re-encode the image as a JPEG that carries pixels only: no EXIF (GPS), no comments.
 
-    It is turned upright first, since the orientation tag goes with the rest.
+    It is turned upright first, since the orientation tag goes with the rest. Pixels that
+    cannot be decoded (a cut-off file) raise Refused("not_image").
     """
-    with Image.open(BytesIO(data)) as image:
-        upright = ImageOps.exif_transpose(image).convert("RGB")
+    try:
+        with Image.open(BytesIO(data)) as image:
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise Refused("not_image") from None
     upright.info = {}  # Pillow would write a kept comment or XMP back
     out = BytesIO()
     upright.save(out, "JPEG", quality=85, optimize=True)
@@ -126,6 +130,7 @@ def download(services: Services, message: OutboxMessage) -> str:
     data = services.wechat.download_media(row.media_id)
     try:
         content_type, extension = examine(data, services.config.storage.max_bytes)
+        clean = without_metadata(data)
     except Refused as refused:
         _refuse(services, photo_id, row.ticket_id, row.resident_id, refused.reason)
         return "media/get: refused"
@@ -133,7 +138,7 @@ def download(services: Services, message: OutboxMessage) -> str:
     stored, public = f"{base}.{extension}", f"{base}-public.jpg"
     try:
         services.store.put(stored, data, content_type)
-        services.store.put(public, without_metadata(data), "image/jpeg")
+        services.store.put(public, clean, "image/jpeg")
     except StorageError as err:
         raise DeliveryError(str(err)) from None
     with transaction(services.sessions) as session:

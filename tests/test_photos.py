@@ -260,6 +260,14 @@ def test_a_file_that_is_not_an_image_is_refused_with_a_clear_message(
     assert "不是可保存的图片" in opened(server, link).text
 
 
+def test_a_cut_off_image_is_refused_too(
+        peer: WeChatPeer, app: Flask, fake_wechat: FakeWeChat) -> None:
+    whole = jpeg_with_gps((400, 300))
+    report_with_photo(peer, fake_wechat, "cut-1", whole[:len(whole) // 2])  # JPEG header, half the data
+    wait_for(lambda: [t for t in resident_texts(fake_wechat) if "不是图片" in t])
+    assert photo_rows(app)[0].problem == "not_image"
+
+
 @pytest.fixture
 def small_limit(database: tuple[str, str | None], fake_wechat: FakeWeChat,
                 clock: Clock) -> Iterator[tuple[Flask, str]]:
