@@ -182,7 +182,7 @@ class WeChatApi:
             if err.code in MEDIA_GONE:
                 raise DeliveryError(str(err), permanent=True, code=err.code) from None
             raise
-        if isinstance(result, dict):
+        if not isinstance(result, requests.Response):  # JSON without an errcode: no file
             raise DeliveryError("media/get answered without a file", permanent=True)
         return result.content
 
