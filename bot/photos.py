@@ -35,6 +35,7 @@ FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("
            "WEBP": ("image/webp", "webp")}
 MAX_PIXELS = 50_000_000  # a phone's photo is under 50 megapixels; more is a decompression bomb
 SALT = "linli.photo-link"
+PUBLIC_SIDE = 1600  # pixels on the long side of the board's copy: enough to see, quick to make
 
 
 class Refused(ValueError):
@@ -79,14 +80,17 @@ def examine(data: bytes, max_bytes: int) -> tuple[str, str]:
 
 
 def without_metadata(data: bytes) -> bytes:
-    """Re-encode the image as a JPEG that carries pixels only: no EXIF (GPS), no comments.
+    """Re-encode the image as a JPEG that carries pixels only: no EXIF (GPS), no comments,
+    at most PUBLIC_SIDE pixels on its long side.
 
     It is turned upright first, since the orientation tag goes with the rest. Pixels that
     cannot be decoded (a cut-off file) raise Refused("not_image").
     """
     try:
         with Image.open(BytesIO(data)) as image:
+            image.draft("RGB", (PUBLIC_SIDE, PUBLIC_SIDE))  # a JPEG decodes at a smaller scale
             upright = ImageOps.exif_transpose(image).convert("RGB")
+            upright.thumbnail((PUBLIC_SIDE, PUBLIC_SIDE))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise Refused("not_image") from None
     upright.info = {}  # Pillow would write a kept comment or XMP back
