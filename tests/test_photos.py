@@ -147,7 +147,7 @@ def test_the_link_stops_working_after_expiry_and_when_tampered_with(
 
 def test_the_board_shows_a_photo_only_once_published_and_without_exif(
         peer: WeChatPeer, app: Flask, server: str, fake_wechat: FakeWeChat) -> None:
-    original = jpeg_with_gps((120, 90))
+    original = jpeg_with_gps((2000, 1500))
     assert Image.open(BytesIO(original)).getexif().get_ifd(GPS_IFD)  # the upload says where
     report_with_photo(peer, fake_wechat, "lift-4", original)
     [photo] = kept(app)
@@ -165,7 +165,7 @@ def test_the_board_shows_a_photo_only_once_published_and_without_exif(
     served = requests.get(server + row["photos"][0], timeout=10)
     assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
     image = Image.open(BytesIO(served.content))
-    assert image.size == (120, 90) and image.format == "JPEG"
+    assert image.size == (1600, 1200) and image.format == "JPEG"  # big enough to see, no bigger
     assert not image.getexif() and not image.getexif().get_ifd(GPS_IFD)
     assert b"Exif" not in served.content and b"PhoneMaker" not in served.content
     assert b"home-5-2-1203" not in served.content and "comment" not in image.info
