@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commands import board, db, households, intents, jobs, market, outbox, serve, staff, stats, votes
+from commands import (board, db, export, households, intents, jobs, market, outbox, serve, staff, stats,
+                      votes)
 
 # Each module holds one area's commands and lists them in its COMMANDS.
-GROUPS = (db, serve, staff, households, votes, market, jobs, outbox, stats, board, intents)
+GROUPS = (db, serve, staff, households, votes, market, jobs, outbox, stats, board, intents, export)
 
 
 def init_app(app: Flask) -> None:

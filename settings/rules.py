@@ -74,6 +74,10 @@ def _api_key(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 16 and value.isprintable() and " " not in value
 
 
+def _jurisdiction(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,99}", value) is not None
+
+
 def _hash_key(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 32 and value.isprintable() and " " not in value
 
@@ -127,6 +131,8 @@ RULES: tuple[Rule, ...] = (
     Rule("followup.look_back", is_duration, 'must be a duration like "7d"', required=False),
     Rule("market.day_of_month", _int, "must be an integer", required=False),
     Rule("open311.api_key", _api_key, "must be at least 16 characters, no spaces", required=False),
+    Rule("open311.jurisdiction_id", _jurisdiction, "must be a domain-like name, e.g. linli.example.cn",
+         required=False),
     Rule("security.hash_key", _hash_key, "must be at least 32 characters, no spaces", required=False),
     Rule("sim.enabled", _bool, "must be true or false", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),

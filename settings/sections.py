@@ -219,9 +219,11 @@ class Followup:
 
 @dataclass(frozen=True)
 class Open311:
-    """[open311]: the key a city platform sends to file requests (None: no POSTs)."""
+    """[open311]: the key a city platform sends to file requests (None: no POSTs), and the
+    jurisdiction_id requests may name (None: any is taken, as for a one-jurisdiction endpoint)."""
 
     api_key: str | None = field(default=None, repr=False)
+    jurisdiction_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ SURFACE: dict[str, set[str] | None] = {
     "market": {"set"}, "notice": {"send"}, "scheduler": None, "jobs": {"list", "run"},
     "outbox": {"list", "retry", "deliver"}, "stats": None, "board": {"publish", "unpublish"},
     "intents": {"corrections"},  # issue 13: staff corrections and residents' answers, for review
+    "export": {"tickets", "figures", "vote"},  # issue 17: spreadsheets for the street office
 }
 # Options the contract names; a rename would break operators' scripts.
 OPTIONS = {
@@ -31,6 +32,9 @@ OPTIONS = {
     ("vote", "show"): {"--json"},
     ("stats",): {"--json"},
     ("intents", "corrections"): {"--since", "-o"},
+    ("export", "tickets"): {"--month", "--state", "--category", "--building", "-o"},  # issue 17
+    ("export", "figures"): {"--month", "-o"},
+    ("export", "vote"): {"-o"},
 }
 FLASK_OWN = {"routes", "shell", "run"}
 

@@ -55,7 +55,8 @@ def test_services_are_our_categories(client: FlaskClient) -> None:
     assert [s["service_code"] for s in services] == list(CODES) + ["suggestion"]
     for service in services:
         assert set(service) == SERVICE_FIELDS
-        assert service["metadata"] is False and service["type"] == "realtime"
+        assert service["metadata"] is (service["service_code"] == "elevator")  # the floor, trapped?
+        assert service["type"] == "realtime"
         assert service["service_name"] and service["description"] and service["group"]
         assert isinstance(service["keywords"], str) and "," in service["keywords"] + ","
     elevator = services[0]
@@ -127,9 +128,10 @@ def test_unknown_ids_and_formats(app: Flask, client: FlaskClient) -> None:
     seed(app, [{}])
     assert is_error(get(client, "requests/2.json", 404), 404)
     assert is_error(get(client, "requests/abc.json", 404), 404)
-    assert is_error(get(client, "services.xml", 400), 400)
-    assert ".json" in get(client, "requests.xml", 400)[0]["description"]
-    assert is_error(get(client, "requests/1.xml", 400), 400)
+    for path in ("services.csv", "requests.html", "requests/1.yaml"):  # XML and JSON only
+        response = client.get(f"/open311/v2/{path}")
+        assert response.status_code == 400 and response.mimetype == "text/xml", path
+        assert b"<errors><error><code>400</code>" in response.data
 
 
 def counts(app: Flask) -> tuple[int, int, int, int]:
@@ -177,7 +179,7 @@ def test_post_files_a_ticket_like_a_resident_report(app: Flask, client: FlaskCli
 @pytest.mark.parametrize(("form", "status"), [
     ({}, 403), ({"api_key": ""}, 403), ({"api_key": "wrong-key-wrong-key"}, 403),
     ({"api_key": KEY.upper()}, 403),
-    ({"api_key": KEY, "service_code": "lift"}, 400), ({"api_key": KEY, "service_code": ""}, 400),
+    ({"api_key": KEY, "service_code": "lift"}, 404), ({"api_key": KEY, "service_code": ""}, 400),
     ({"api_key": KEY, "address_string": "", "lat": "", "long": ""}, 400),
     ({"api_key": KEY, "address_string": "", "lat": "91", "long": "10"}, 400),
     ({"api_key": KEY, "address_string": "", "lat": "nan", "long": "10"}, 400),
@@ -199,6 +201,8 @@ def test_post_refused_when_no_key_is_configured(database, fake_wechat, clock) ->
     try:
         body = post(app.test_client(), 403, api_key=KEY, **GOOD)
         assert "未配置" in body[0]["description"] and counts(app)[0] == 0
+        # no jurisdiction_id configured: one endpoint, one jurisdiction, any name is taken
+        assert get(app.test_client(), "services.json", jurisdiction_id="sfgov.org")
     finally:
         app.extensions["linli"].close()
 
@@ -215,6 +219,11 @@ def test_config_checks_the_api_key(tmp_path: Path) -> None:
     with pytest.raises(settings.ConfigError, match=r"\[open311\] api_key"):
         settings.load(bad)
     assert settings.redacted(settings.load(EXAMPLE))["open311"]["api_key"] == "***"
+    text = EXAMPLE.read_text(encoding="utf-8").replace('jurisdiction_id = "linli-garden.example.cn"',
+                                                       'jurisdiction_id = "linli garden/"')
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(settings.ConfigError, match=r"\[open311\] jurisdiction_id"):
+        settings.load(bad)
 
 
 def test_old_requests_leave_the_default_window(app: Flask, client: FlaskClient, clock) -> None:

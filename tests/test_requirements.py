@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import PROJECT
 
 GROUPS = ("runtime", "test", "bench")
-TOOLS = {"pytest", "hypothesis", "playwright", "werobot", "bottle"}
+TOOLS = {"pytest", "hypothesis", "playwright", "werobot", "bottle", "lxml"}  # lxml: the Open311 test client's reader
 TRAINING = {"scikit-learn"}  # the intent model's training only (requirements/model.txt)
 APP = ["app.py", "settings.py", "bot", "commands", "intents", "models", "scheduler", "web", "migrations"]
 
