@@ -8,6 +8,7 @@ import time
 from io import BytesIO
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -309,3 +310,23 @@ def test_erasure_deletes_the_residents_photos_from_storage(
     assert requests.get(f"{server}/board/photos/{photo.id}.jpg", timeout=10).status_code == 404
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, 1) is not None  # the ticket itself is kept, pseudonymised
+
+
+def test_open311_gives_a_published_photo_as_media_url_in_json_and_xml(
+        peer: WeChatPeer, app: Flask, server: str, fake_wechat: FakeWeChat) -> None:
+    report_with_photo(peer, fake_wechat, "lift-9", jpeg_with_gps())
+    [photo] = kept(app)
+
+    def media_urls() -> tuple[Any, str | None]:
+        as_json = requests.get(f"{server}/open311/v2/requests/1.json", timeout=10).json()[0]
+        as_xml = ElementTree.fromstring(
+            requests.get(f"{server}/open311/v2/requests/1.xml", timeout=10).content)
+        return as_json["media_url"], as_xml.findtext("request/media_url")
+
+    assert media_urls() == (None, "")  # not published: no photo leaves
+    cli(app, "board", "publish", "1")
+    url = f"{server}/board/photos/{photo.id}.jpg"
+    assert media_urls() == (url, url)
+    served = requests.get(url, timeout=10)
+    assert served.status_code == 200 and not Image.open(BytesIO(served.content)).getexif()
+    assert b"Exif" not in served.content and "mmbiz" not in str(media_urls())  # never WeChat's PicUrl

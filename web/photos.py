@@ -7,7 +7,7 @@ with what to do instead; nothing here writes.
 """
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -74,3 +74,8 @@ def public_photo(photo_id: int) -> ResponseReturnValue:
     if data is None:
         return _text("missing", 404)
     return _image(data, "image/jpeg", "public, max-age=300")
+
+
+def public_url(photo_id: int) -> str:
+    """The absolute address of a published photo's copy without EXIF (Open311's media_url)."""
+    return url_for("photos.public_photo", photo_id=photo_id, _external=True)
