@@ -15,15 +15,18 @@ from bot.channels import wechat, wecom
 from bot.ratelimit import Limiter
 from bot.services import Services, utc_now
 from bot.spool import Drainer, Spool, spool_dir
+from bot.storage import Store, make_store
 from bot.wxapi import DbTokenStorage, WeChatApi, WeComApi
 from models import make_engine, make_sessionmaker
 from models.db import PROJECT
-from web import board, console, health, open311, proposals, sim, stats
+from web import board, console, health, open311, photos, proposals, sim, stats
 
 MAX_BODY = 64 * 1024  # bytes; WeChat's messages are far smaller
 # A query string after a path: WeChat puts the sender's openid and a replayable signature there,
 # group robots' URLs carry their key. Logs keep the path alone.
 QUERY_STRING = re.compile(r"(/[^\s?\"'#]*)\?[^\s\"'#]*")
+# A staff link to a photo carries its signed token in the path: logs keep the route alone.
+PHOTO_TOKEN = re.compile(r"(?<!/board)(/photos/)[^\s?\"'#/]+")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -46,13 +49,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     services = Services(
         config=config, engine=engine, sessions=sessions,
         wechat=WeChatApi(config.wechat, tokens), wecom=WeComApi(config.wecom, tokens),
-        clock=clock, reply_deadline=test_config.get("reply_deadline", 4.0),
+        store=_store(config, test_config), clock=clock, reply_deadline=test_config.get("reply_deadline", 4.0),
         spool=_drainer(config, test_config, prepare=not test_config),
         limiter=Limiter.from_config(config.ratelimit))
     app.extensions["linli"] = services
     app.register_blueprint(wechat.bp)
     app.register_blueprint(wecom.bp)
-    for blueprint in (health.bp, board.bp, open311.bp, stats.bp, sim.bp, proposals.bp):
+    for blueprint in (health.bp, board.bp, open311.bp, stats.bp, sim.bp, proposals.bp, photos.bp):
         app.register_blueprint(blueprint)
     console.init_app(app)
     app.register_error_handler(413, _too_large)
@@ -79,6 +82,16 @@ def _drainer(config: settings.Settings, test_config: dict[str, Any], *, prepare:
     return Drainer(spool)
 
 
+def _store(config: settings.Settings, test_config: dict[str, Any]) -> Store:
+    """Where photos are kept. Tests that name no `storage.path` keep them in a temporary
+    folder of their own, never in the project's data/."""
+    folder = None
+    if test_config and not config.storage.bucket \
+            and "storage.path" not in test_config.get("overrides", {}):
+        folder = Path(tempfile.mkdtemp(prefix="linli-test-photos-"))
+    return make_store(config.storage, PROJECT, folder)
+
+
 def _hide_query_strings() -> None:
     """Strip query strings from every log record this process makes, from any logger.
 
@@ -95,7 +108,7 @@ def _hide_query_strings() -> None:
             text = record.getMessage()
         except (TypeError, ValueError, KeyError):  # a malformed call: logging reports it later
             return record
-        clean = QUERY_STRING.sub(r"\1", text)
+        clean = PHOTO_TOKEN.sub(r"\1…", QUERY_STRING.sub(r"\1", text))
         if clean != text:
             record.msg, record.args = clean, None
         return record

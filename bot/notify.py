@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from bot import outbox
+from bot import outbox, photos
 from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED_CARD, HISTORY_LINE,
                                STAFF_ALSO_REPORTED, STAFF_PLACE_GIVEN, URGENT_MARK)
 from bot.services import Services
@@ -53,6 +53,13 @@ def photo_link(url: str | None) -> str | None:
     return url if url and PHOTO_URL.match(url) else None
 
 
+def photo_markdown(services: Services, photo_id: int, label: str = "查看照片") -> str:
+    """A markdown link to the kept photo, signed and expiring; a dash without
+    `[server] public_url` (no address to link to)."""
+    link = photo_link(photos.staff_link(services, photo_id))
+    return f"[{label}]({link})" if link else "—"
+
+
 def category_name(ticket: Ticket) -> str:
     """Say the ticket's category in Chinese."""
     if ticket.kind == "suggestion":
@@ -62,8 +69,8 @@ def category_name(ticket: Ticket) -> str:
 
 def card(services: Services, ticket: Ticket) -> str:
     """The ticket card staff see: number, category, place, urgency, words, photos, times."""
-    links = " ".join(f"[{i}]({photo_link(p.pic_url)})" for i, p in enumerate(ticket.photos, 1)
-                     if photo_link(p.pic_url))
+    links = " ".join(photo_markdown(services, p.id, str(i)) for i, p in enumerate(ticket.photos, 1)) \
+        if services.config.server.public_url else (f"{len(ticket.photos)} 张" if ticket.photos else "")
     # the resident's words stay inside the card's quote, the place on its one line
     return CARD.format(
         number=ticket.id, urgent=URGENT_MARK if ticket.urgent else "",

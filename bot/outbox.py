@@ -15,7 +15,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 from sqlalchemy import event, func, select, update
@@ -70,6 +70,20 @@ class Claimed:
 
     message: OutboxMessage
     reach: Reach | None = None
+
+
+Job = Callable[["Services", OutboxMessage], str]
+# Work that is no message but needs the same discipline (a lease, retries with backoff, a
+# crash repeats at most the one in flight): channel -> what does it, returning what it did.
+JOBS: dict[str, Job] = {}
+
+
+def job(channel: str) -> Callable[[Job], Job]:
+    """Register the function that does an outbox row of this channel (bot/photos.py)."""
+    def register(function: Job) -> Job:
+        JOBS[channel] = function
+        return function
+    return register
 
 
 def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: str,
@@ -311,6 +325,8 @@ def _dispatch(services: Services, held: Claimed, now: datetime) -> str:
         _check_response_host(services, message.recipient)
         services.wecom.send_response(message.recipient, message.body)
         return "smart robot response_url"
+    if message.channel in JOBS:
+        return JOBS[message.channel](services, message)
     raise DeliveryError(f"unknown channel {message.channel}", permanent=True)
 
 

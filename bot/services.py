@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
+from bot.storage import Store
 from bot.wxapi import WeChatApi, WeComApi
 from models import transaction
 from settings import Settings
@@ -38,6 +39,7 @@ class Services:
     sessions: sessionmaker[Session]
     wechat: WeChatApi
     wecom: WeComApi
+    store: Store  # where residents' photos are kept ([storage])
     clock: Clock = utc_now
     reply_deadline: float = 4.0  # seconds before WeChat's 5 s limit
     executor: ThreadPoolExecutor = field(

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from intents import Parse
-from bot import notify
+from bot import notify, photos
 from bot.turn import Turn
 from models import Follower, Ticket, TicketPhoto, record
 from models.estates import resident_estate
@@ -98,11 +98,13 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
     ticket.estate_id = draft.estate_id if draft.estate_id is not None \
         else resident_estate(turn.session, turn.resident)
     turn.session.add(ticket)
-    for photo in draft.photos:
-        ticket.photos.append(TicketPhoto(media_id=photo.media_id, pic_url=photo.pic_url,
-                                         at=turn.now))
+    kept = [TicketPhoto(media_id=photo.media_id, pic_url=photo.pic_url, at=turn.now,
+                        resident_id=turn.resident.id) for photo in draft.photos]
+    ticket.photos.extend(kept)
     record(turn.session, ticket, actor=turn.actor, action="opened", now=turn.now)
     turn.session.flush()
+    for photo in kept:
+        photos.keep(turn.session, photo, turn.now)
     if follow:
         turn.session.add(Follower(ticket_id=ticket.id, resident_id=turn.resident.id,
                                   joined_at=turn.now, how="reported"))

@@ -33,6 +33,8 @@ UNREACHABLE = frozenset({43004, 40003, 43101, 60111, 81013})
 UNFOLLOWED = frozenset({43004})
 # the customer-service window is closed or its quota of messages used up
 WINDOW_CLOSED = frozenset({45015, 45047})
+# media/get: the media_id is unknown or past WeChat's three days; asking again cannot help
+MEDIA_GONE = frozenset({40007})
 
 
 class DeliveryError(Exception):
@@ -166,6 +168,23 @@ class WeChatApi:
     def send_template(self, openid: str, template_id: str, data: dict[str, Any]) -> None:
         """Send a template message (allowed outside the 48-hour window)."""
         _call(lambda: self._client.message.send_template(openid, template_id, data))
+
+    def download_media(self, media_id: str) -> bytes:
+        """Fetch a file a resident sent (`media/get`; WeChat keeps it three days).
+
+        wechatpy's own `media.download` goes through its deprecated `_get`, so this asks
+        its client's `get` for the same endpoint. An errcode raises DeliveryError (permanent
+        once the media is gone); a JSON answer without one is no file either.
+        """
+        try:
+            result = _call(lambda: self._client.get("media/get", params={"media_id": media_id}))
+        except DeliveryError as err:
+            if err.code in MEDIA_GONE:
+                raise DeliveryError(str(err), permanent=True, code=err.code) from None
+            raise
+        if not isinstance(result, requests.Response):  # JSON without an errcode: no file
+            raise DeliveryError("media/get answered without a file", permanent=True)
+        return result.content
 
 
 class WeComApi:

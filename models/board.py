@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from models.categories import SUGGESTION as SUGGESTIONS
 from models.estate import Building, Owner
 from models.staff import Staff
-from models.tickets import OPEN_STATES, STATE_NAMES, Ticket, record
+from models.tickets import OPEN_STATES, STATE_NAMES, Ticket, TicketPhoto, record
 
 SUGGESTION = SUGGESTIONS.code  # the category code the board gives suggestions (they have none)
 DONE_STATES = ("resolved", "closed")
@@ -234,6 +234,25 @@ def estates_of(session: Session, ids: Sequence[int]) -> dict[int, int | None]:
     """Ticket number -> its estate, for the tickets of one page."""
     return dict(session.execute(select(Ticket.id, Ticket.estate_id)  # type: ignore[arg-type]
                                 .where(Ticket.id.in_(list(ids)))).all()) if ids else {}
+
+
+def published_photos(session: Session, entries_shown: Sequence[Entry]) -> dict[int, list[int]]:
+    """The kept photos of the published tickets among these, by ticket, in the order sent.
+
+    Only a ticket staff published (公示) shows photos, and only their copies re-encoded
+    without metadata (`public_key`); unpublished tickets cost no query.
+    """
+    published = [e.id for e in entries_shown if e.words is not None]
+    if not published:
+        return {}
+    found: dict[int, list[int]] = {}
+    rows = session.execute(select(TicketPhoto.ticket_id, TicketPhoto.id).join(
+        Ticket, Ticket.id == TicketPhoto.ticket_id).where(
+        TicketPhoto.ticket_id.in_(published), TicketPhoto.public_key.is_not(None),
+        Ticket.public_text.is_not(None)).order_by(TicketPhoto.id))
+    for ticket_id, photo_id in rows:
+        found.setdefault(ticket_id, []).append(photo_id)
+    return found
 
 
 def first_opened(session: Session) -> datetime | None:

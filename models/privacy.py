@@ -6,7 +6,8 @@ ballots of votes already decided — under a pseudonym: the resident's row stays
 same person writing again starts afresh and nothing links the two. Everything
 else goes: the binding and settings, message texts (their dedupe keys stay, so a
 late WeChat retry is still recognised), the pending conversation, the labelled examples
-made of their words (models/corrections.py), queued messages,
+made of their words (models/corrections.py), queued messages, the photos they sent (rows
+here; the stored files by a job the caller queues, bot/photos.py),
 the binding requests sent to staff (which named their home), follows, and their
 choices in votes still open (models.votes.withdraw: a household's ballot falls back
 to the latest choice of another member still eligible, or goes). Phone and room
@@ -32,7 +33,7 @@ from models.db import Base, UTCDateTime
 from models.estate import Resident
 from models.ratelimit import bucket_key
 from models.messages import Conversation, InboundMessage, OutboxMessage
-from models.tickets import Follower, Ticket, TicketEvent
+from models.tickets import Follower, Ticket, TicketEvent, TicketPhoto
 from models.votes import Ballot, BallotCast, Vote, withdraw
 
 PSEUDONYM_PREFIX = "erased:"
@@ -88,6 +89,7 @@ class Holding:
     ballots: int
     messages: int
     since: datetime
+    photos: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Erased:
     ballots_kept: int
     ballots_withdrawn: int
     messages_blanked: int
+    photo_keys: tuple[str, ...] = ()  # stored files of the photos they sent, for the store to delete
 
 
 def holding(session: Session, resident: Resident) -> Holding:
@@ -111,7 +114,8 @@ def holding(session: Session, resident: Resident) -> Holding:
                         Follower.how != "reported"),
         ballots=_count(session, Ballot.id, Ballot.resident_id == resident.id),
         messages=_count(session, InboundMessage.id, InboundMessage.sender == resident.openid),
-        since=resident.created_at)
+        since=resident.created_at,
+        photos=_count(session, TicketPhoto.id, TicketPhoto.resident_id == resident.id))
 
 
 def open_ballots(session: Session, resident: Resident, now: datetime) -> list[int]:
@@ -144,6 +148,7 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
         ticket.public_text = None  # their words leave the public board
     _scrub_notes(session, resident, [t.id for t in tickets], rooms)
     _scrub_sent(session, [t.id for t in tickets], rooms)
+    photo_keys = _forget_photos(session, resident)
     session.execute(delete(Follower).where(Follower.resident_id == resident.id))
     session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
     # their words kept to teach the engine: nothing the estate must keep
@@ -169,7 +174,20 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     session.execute(delete(ErasureMark).where(ErasureMark.at <= now - ERASE_EVERY))
     session.add(ErasureMark(sender=bucket_key("wechat", openid), at=now))
     session.flush()
-    return Erased(pseudonym, len(tickets), kept_ballots, withdrawn, blanked)
+    return Erased(pseudonym, len(tickets), kept_ballots, withdrawn, blanked, photo_keys)
+
+
+def _forget_photos(session: Session, resident: Resident) -> tuple[str, ...]:
+    """Delete the rows of the photos they sent (on any ticket; those sent before their sender
+    was recorded count as the reporter's) and return the stored files' keys."""
+    sent = or_(TicketPhoto.resident_id == resident.id, and_(
+        TicketPhoto.resident_id.is_(None),
+        TicketPhoto.ticket_id.in_(select(Ticket.id).where(Ticket.reporter_id == resident.id))))
+    rows = session.execute(select(TicketPhoto.id, TicketPhoto.stored_key, TicketPhoto.public_key)
+                           .where(sent)).all()
+    if rows:
+        session.execute(delete(TicketPhoto).where(TicketPhoto.id.in_([r.id for r in rows])))
+    return tuple(key for r in rows for key in (r.stored_key, r.public_key) if key)
 
 
 def scrub(text: str, rooms: Iterable[str] = ()) -> str:

@@ -120,7 +120,12 @@ class Follower(Base):
 
 
 class TicketPhoto(Base):
-    """A photo a resident sent for a ticket."""
+    """A photo a resident sent for a ticket, and where its kept copies lie once downloaded.
+
+    WeChat keeps `media_id` three days and `pic_url` is temporary: the download job
+    (bot/photos.py) copies the file into the project's storage as `stored_key`, and a
+    re-encoded copy without EXIF as `public_key` (what the board may show once published).
+    """
 
     __tablename__ = "ticket_photos"
 
@@ -129,6 +134,14 @@ class TicketPhoto(Base):
     media_id: Mapped[str] = mapped_column(String(200))
     pic_url: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # who sent it (None: sent before migration 0020; then it counts as the reporter's)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    stored_key: Mapped[str | None] = mapped_column(String(200))  # the file as sent
+    public_key: Mapped[str | None] = mapped_column(String(200))  # re-encoded, no metadata
+    content_type: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[int | None] = mapped_column(Integer)  # bytes of the file as sent
+    kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    problem: Mapped[str | None] = mapped_column(String(16))  # "not_image", "too_large"
 
 
 @event.listens_for(Session, "before_flush")

@@ -11,12 +11,13 @@ from typing import Any
 
 from settings.rules import (ConfigError, config_path, is_duration, load, parse_duration, redacted,
                             validate)
-from settings.sections import (Console, Database, Deadlines, Estate, Followup, Market, Open311, RateLimit,
-                               Scheduler, Security, Server, Settings, Sim, Sla, Spool, WeChat,
-                               WeCom, WeComBot)
+from settings.sections import (Console, Database, Deadlines, Estate, Followup, Market, Open311,
+                               RateLimit, Scheduler, Security, Server, Settings, Sim, Sla, Spool,
+                               Storage, WeChat, WeCom, WeComBot)
 
-__all__ = ["ConfigError", "Console", "Database", "Deadlines", "Estate", "Followup", "Market", "Open311",
-           "RateLimit", "Scheduler", "Security", "Server", "Settings", "Sim", "Sla", "Spool", "WeChat", "WeCom",
+__all__ = ["ConfigError", "Console", "Database", "Deadlines", "Estate", "Followup", "Market",
+           "Open311", "RateLimit", "Scheduler", "Security", "Server", "Settings", "Sim", "Sla",
+           "Spool", "Storage", "WeChat", "WeCom",
            "WeComBot", "config_path", "is_duration", "load", "parse_duration", "read", "redacted",
            "validate"]
 

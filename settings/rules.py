@@ -144,12 +144,21 @@ RULES: tuple[Rule, ...] = (
          "must be the number of proxies in front (0-5)", required=False),
     Rule("spool.dir", _text, "must be a folder path", required=False),
     Rule("spool.max_messages", _positive, "must be a positive integer", required=False),
+    Rule("storage.path", _text, "must be a folder path", required=False),
+    Rule("storage.max_bytes", _positive, "must be a positive integer", required=False),
+    Rule("storage.link_ttl", is_duration, 'must be a duration like "7d"', required=False),
+    Rule("storage.link_secret", _hash_key, "must be at least 32 characters, no spaces", required=False),
+    Rule("storage.bucket", _text, "must be a bucket name", required=False),
+    Rule("storage.endpoint_url", _url, "must be an http(s) URL", required=False),
+    Rule("storage.region", _text, "must be a region name", required=False),
+    Rule("storage.access_key_id", _text, "must be a non-empty string", required=False),
+    Rule("storage.secret_access_key", _text, "must be a non-empty string", required=False),
     Rule("ratelimit.per_minute", _positive, "must be a positive integer", required=False),
     Rule("ratelimit.burst", _positive, "must be a positive integer", required=False),
 )
 
 SECRET_KEYS = frozenset({"token", "app_secret", "secret", "encoding_aes_key", "api_key", "hash_key",
-                         "secret_key"})
+                         "secret_key", "link_secret", "secret_access_key", "access_key_id"})
 # config.example.toml's values: the console's key works only while the WeChat secret is the
 # example's too (the demo); a config with a real secret must have a key of its own.
 EXAMPLE_APP_SECRET = "demo-app-secret-change-me"

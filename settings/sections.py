@@ -55,7 +55,8 @@ class Server:
 
     @property
     def base_url(self) -> str:
-        """Where links sent in chat point: `public_url`, else this server's own address."""
+        """Where links sent in chat point: `public_url`, else this server's own address
+        (proposal links; photo links in cards need `public_url` itself)."""
         return self.public_url or f"http://{self.host}:{self.port}/"
 
 
@@ -274,6 +275,29 @@ class Spool:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """[storage]: where residents' photos are kept (a folder, or an S3-compatible bucket)."""
+
+    path: str = "data/photos"  # a folder, relative to the project; used when no bucket is named
+    max_bytes: int = 10 * 1024 * 1024  # a larger photo is refused
+    link_ttl: int = 7 * 86400  # seconds a staff link to a photo works
+    link_secret: str | None = field(default=None, repr=False)  # None: derived from the app secret
+    bucket: str | None = None  # set: photos go to this S3 bucket instead of the folder
+    endpoint_url: str | None = None  # an S3-compatible store's address (None: AWS)
+    region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> Storage:
+        """Read [storage]; `link_ttl` is a duration like "7d"."""
+        given = _given(cls, table)
+        if "link_ttl" in table:
+            given["link_ttl"] = parse_duration(table["link_ttl"])
+        return cls(**given)
+
+
+@dataclass(frozen=True)
 class RateLimit:
     """[ratelimit]: each resident's token bucket."""
 
@@ -300,6 +324,16 @@ class Settings:
     spool: Spool = Spool()
     ratelimit: RateLimit | None = None  # None: nobody is slowed
     security: Security = Security()
+    storage: Storage = Storage()
+
+    @property
+    def photo_link_key(self) -> bytes:
+        """The key that signs staff links to photos: `[storage] link_secret`, else one derived
+        from `[wechat] app_secret` (then resetting that secret ends every link given out)."""
+        if self.storage.link_secret:
+            return self.storage.link_secret.encode("utf-8")
+        return hmac.new(self.wechat.app_secret.encode("utf-8"), b"linli:photo-links:v1",
+                        hashlib.sha256).digest()
 
     @property
     def hash_key(self) -> bytes:
@@ -340,4 +374,5 @@ class Settings:
             console=Console(**_given(Console, table("console"))),
             spool=Spool(**_given(Spool, table("spool"))),
             ratelimit=RateLimit(**_given(RateLimit, table("ratelimit"))) if "ratelimit" in tree else None,
-            security=Security(**_given(Security, table("security"))))
+            security=Security(**_given(Security, table("security"))),
+            storage=Storage.from_table(table("storage")))

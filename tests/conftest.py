@@ -75,10 +75,11 @@ def process_env(database: tuple[str, str | None], fake: FakeWeChat, folder: Path
     config = (EXAMPLE.read_text(encoding="utf-8")
               .replace(WECHAT_API, fake.url).replace(WECOM_API, fake.url)
               .replace('dir = "data/spool"', f'dir = "{folder / "spool"}"')
+              .replace('path = "data/photos"', f'path = "{folder / "photos"}"')
               .replace("port = 5000", f"port = {port}")
               .replace("enabled = true", f"enabled = {'true' if scheduler else 'false'}"))
     assert WECOM_API not in config and WECHAT_API not in config  # nothing may leave the machine
-    assert str(folder / "spool") in config
+    assert str(folder / "spool") in config and str(folder / "photos") in config
     path = folder / f"process-{port}.toml"
     path.write_text(config, encoding="utf-8")
     return dict(os.environ, LINLI_CONFIG=str(path), DATABASE_URL=url)

@@ -4,7 +4,8 @@ It issues access tokens, records every call, and fails on demand: an errcode for
 next N sends, HTTP 500s, slowness, sends that hang past the client's timeout, or
 expiring every token it has issued. It also holds sends at a chosen point until the
 test lets them go (so a test can kill a sender at a known moment), and counts the
-sends in flight at once.
+sends in flight at once. It serves the files residents sent (`media/get`): registered
+bytes, else a small JPEG, until a test expires a media_id as WeChat does after three days.
 """
 from __future__ import annotations
 
@@ -12,12 +13,25 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
+from io import BytesIO
 from typing import Any
+
+from PIL import Image
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 TOKEN_PATHS = ("/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/gettoken")
+MEDIA_PATH = "/cgi-bin/media/get"
+
+
+@lru_cache(maxsize=1)
+def small_jpeg() -> bytes:
+    """A 4×3 JPEG: what the fake serves for a media_id no test registered."""
+    out = BytesIO()
+    Image.new("RGB", (4, 3), (200, 80, 40)).save(out, "JPEG")
+    return out.getvalue()
 HOLD_LIMIT = 120.0  # seconds a held send waits at most, should a test never release it
 
 
@@ -59,6 +73,10 @@ class FakeWeChat:
     peak_in_flight: int = 0
     oauth_codes: dict[str, str] = field(default_factory=dict)  # WeCom OAuth code -> UserID, used once
     _sends: int = 0
+    # media/get: files by media_id (else small_jpeg()), the ones expired, and failures to come
+    media: dict[str, bytes] = field(default_factory=dict)
+    expired_media: set[str] = field(default_factory=set)
+    media_fail_next: list[int] = field(default_factory=list)  # errcodes (or 500) for the next gets
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
@@ -69,6 +87,8 @@ class FakeWeChat:
             body = {"raw": raw.decode("utf-8", "replace")}
         if request.path in TOKEN_PATHS:
             return self._respond(request, body, environ, start_response)
+        if request.path == MEDIA_PATH:
+            return self._media(request)(environ, start_response)
         with self.lock:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -135,6 +155,40 @@ class FakeWeChat:
             if self.errcode:
                 return 200, {"errcode": self.errcode, "errmsg": "fail"}
             return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def _media(self, request: Request) -> Response:
+        """Serve a file a resident sent, as WeChat's media/get does (errors as JSON)."""
+        media_id = request.args.get("media_id", "")
+        call = Call(request.path, dict(request.args), None)
+        with self.lock:
+            self.calls.append(call)
+            if request.args.get("access_token") not in self.valid_tokens:
+                code = 42001
+            elif self.media_fail_next:
+                code = self.media_fail_next.pop(0)
+            elif media_id in self.expired_media or not media_id:
+                code = 40007  # invalid media_id: gone after three days
+            else:
+                code = 0
+            data = self.media.get(media_id) or small_jpeg()
+        call.errcode = code if code != 500 else 0
+        call.status = 500 if code == 500 else 200
+        if code == 500:
+            return Response("", status=500)
+        if code:
+            return Response(json.dumps({"errcode": code, "errmsg": "fail"}), mimetype="application/json")
+        return Response(data, mimetype="image/jpeg",
+                        headers={"Content-Disposition": f'attachment; filename="{media_id}.jpg"'})
+
+    def expire_media(self, media_id: str) -> None:
+        """Forget a media_id, as WeChat does three days after it was sent."""
+        with self.lock:
+            self.expired_media.add(media_id)
+
+    def downloads(self) -> list[str]:
+        """The media_ids the bot asked media/get for, taken or not, in order."""
+        with self.lock:
+            return [c.params.get("media_id", "") for c in self.calls if c.path == MEDIA_PATH]
 
     def _holds(self) -> bool:
         """Count this send; say whether it is one to hold."""

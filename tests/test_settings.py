@@ -26,7 +26,7 @@ def write(tmp_path: Path, replace: tuple[str, str] | None = None, drop: str | No
 
 def test_example_config_is_valid() -> None:
     config = settings.load(EXAMPLE)
-    assert config["server"] == {"host": "127.0.0.1", "port": 5000}
+    assert config["server"] == {"host": "127.0.0.1", "port": 5000, "public_url": "http://127.0.0.1:5000/"}
 
 
 @pytest.mark.parametrize("drop, named", [
@@ -49,6 +49,11 @@ def test_missing_key_is_named(tmp_path: Path, drop: str, named: str) -> None:
      "[wechat] api_base_url"),
     ('response = "30m"', 'response = "half an hour"', "[sla] response"),
     ('mode = "compatible"', 'mode = "secure"', "[wechat] mode"),
+    ('public_url = "http://127.0.0.1:5000/"', 'public_url = "127.0.0.1:5000"', "[server] public_url"),
+    ('link_ttl = "7d"', 'link_ttl = "a week"', "[storage] link_ttl"),
+    ("max_bytes = 10485760", "max_bytes = 0", "[storage] max_bytes"),
+    ('# endpoint_url = "https://s3.example.com"', 'endpoint_url = "s3.example.com"',
+     "[storage] endpoint_url"),
 ])
 def test_malformed_key_is_named(tmp_path: Path, old: str, new: str, named: str) -> None:
     with pytest.raises(settings.ConfigError) as raised:
@@ -93,6 +98,17 @@ def test_redacted_hides_every_secret() -> None:
         assert secret not in shown
 
 
+def test_s3_credentials_and_the_link_secret_are_never_shown(tmp_path: Path) -> None:
+    given = write(tmp_path, replace=("# bucket = \"linli-photos\"", "bucket = \"linli-photos\"\n"
+                                     "access_key_id = \"AKIAEXAMPLEKEYID\"\n"
+                                     "secret_access_key = \"s3-secret-never-shown\"\n"
+                                     "link_secret = \"link-secret-never-shown-0123456789abcdef\""))
+    shown = str(settings.redacted(settings.load(given))) + repr(settings.read(given))
+    for secret in ("AKIAEXAMPLEKEYID", "s3-secret-never-shown", "link-secret-never-shown"):
+        assert secret not in shown
+    assert settings.read(given).storage.bucket == "linli-photos"
+
+
 def test_bad_config_stops_the_cli_with_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, drop="app_secret")
     env = dict(os.environ, LINLI_CONFIG=str(path))
@@ -106,7 +122,9 @@ def test_bad_config_stops_the_cli_with_one_line(tmp_path: Path) -> None:
 
 def test_the_code_gets_typed_sections_with_the_contracts_defaults(tmp_path: Path) -> None:
     config = settings.read(write(tmp_path, drop="place"))
-    assert config.server == settings.Server("127.0.0.1", 5000)
+    assert config.server == settings.Server("127.0.0.1", 5000, "http://127.0.0.1:5000/")
+    assert config.storage == settings.Storage(path="data/photos", max_bytes=10 * 1024 * 1024,
+                                              link_ttl=7 * 86400)  # a folder, no bucket
     assert config.market.place == "" and config.market.day_of_month == 15
     assert config.market.opens.hour == 9 and config.market.groups is None
     assert config.wecom.group_webhooks["residents"].endswith("key=demo-residents")

@@ -73,7 +73,7 @@ def test_without_the_declaration_the_words_are_a_residents(peer: WeChatPeer, app
 def test_every_command_of_the_contract_is_declared_once() -> None:
     words = [command.word for command in STAFF_COMMANDS]
     assert words == ["接单", "回复", "完成", "升级", "退回", "合并", "待办", "改类", "不是报修",
-                     "确认绑定", "拒绝绑定", "发起征集", "通知", "公示", "撤回公示"]
+                     "确认绑定", "拒绝绑定", "发起征集", "通知", "公示", "撤回公示", "照片"]
     assert STAFF_COMMANDS.staff_only_words() == ("确认绑定", "拒绝绑定", "发起征集", "撤回公示")
 
 

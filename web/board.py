@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from flask import jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -181,9 +181,11 @@ def state_name(code: str) -> str:
     return OVERDUE_NAME if code == board.OVERDUE else BOARD_STATE_NAMES[code]
 
 
-def row(entry: board.Entry, now: datetime, estates: Mapping[int, str] | None = None) -> dict[str, Any]:
+def row(entry: board.Entry, now: datetime, estates: Mapping[int, str] | None = None,
+        photos: Sequence[int] = ()) -> dict[str, Any]:
     """One ticket as the board shows it, in the JSON twin's shape (with its estate's name,
-    `estates` giving ticket number -> name, when the deployment has several estates)."""
+    `estates` giving ticket number -> name, when the deployment has several estates); `photos`
+    are the ids of its published photos (board.published_photos)."""
     local = services().local
     named = {"estate": estates.get(entry.id) or None} if estates else {}
     return {**named,
@@ -198,6 +200,8 @@ def row(entry: board.Entry, now: datetime, estates: Mapping[int, str] | None = N
         "days_open": entry.days_open(now), "rating": entry.rating,
         "merged_into": f"#{entry.merged_into}" if entry.merged_into else None,
         "words": public_words(entry),
+        "photos": [url_for("photos.public_photo", photo_id=p) for p in photos]
+        if entry.words is not None else [],
     }
 
 
@@ -213,7 +217,34 @@ def _months(session: Any, now: datetime) -> list[str]:
     return months[::-1]
 
 
-def _load(args: Mapping[str, str]) -> tuple[Request, board.Page, list[str], list[str], Places]:
+@dataclass(frozen=True)
+class Places:
+    """The estates' names when there are several (each row says its estate), and what the page
+    is about."""
+
+    names: dict[int, str]  # estate id -> name
+    title: str | None
+    of: dict[int, str]  # ticket number -> its estate's name
+
+
+@dataclass
+class Loaded:
+    """One page as read: the request, the page, its published photos, the filters' choices and
+    the estates it speaks of."""
+
+    asked: Request
+    found: board.Page
+    photos: dict[int, list[int]]
+    buildings: list[str]
+    months: list[str]
+    places: Places
+
+    def rows(self, now: datetime) -> list[dict[str, Any]]:
+        """The page's tickets as the board shows them."""
+        return [row(e, now, self.places.of, self.photos.get(e.id, ())) for e in self.found.entries]
+
+
+def _load(args: Mapping[str, str]) -> Loaded:
     s = services()
     now = s.clock()
     with s.sessions() as session:
@@ -225,18 +256,8 @@ def _load(args: Mapping[str, str]) -> tuple[Request, board.Page, list[str], list
         where = board.estates_of(session, [e.id for e in found.entries]) if named else {}
         places = Places(names=named, title=place_title(session, asked.chosen),
                         of={n: named.get(e or 0, "") for n, e in where.items()})
-        return asked, found, board.buildings(session, asked.filters.estates), _months(session, now), \
-            places
-
-
-@dataclass(frozen=True)
-class Places:
-    """The estates' names when there are several (each row says its estate), and what the page
-    is about."""
-
-    names: dict[int, str]  # estate id -> name
-    title: str | None
-    of: dict[int, str]  # ticket number -> its estate's name
+        return Loaded(asked, found, board.published_photos(session, found.entries),
+                      board.buildings(session, asked.filters.estates), _months(session, now), places)
 
 
 def _link(endpoint: str, asked: Request, **where: int) -> str:
@@ -257,27 +278,28 @@ def board_page() -> ResponseReturnValue:
     named = services().config.estate.name
     estate = "邻里通" if named is None else named
     try:
-        asked, found, buildings, months, places = _load(request.args)
+        loaded = _load(request.args)
     except BadRequest as err:
         return render_template("board_error.html", message=str(err), estate_name=estate), 400
     now = services().clock()
     return render_template(
-        "board.html", estate_name=places.title or estate,
-        rows=[row(e, now, places.of) for e in found.entries], estates=places.names,
-        chosen=asked.chosen, links=_links("board.board_page", asked, found),
+        "board.html", estate_name=loaded.places.title or estate, rows=loaded.rows(now),
+        estates=loaded.places.names,
+        chosen=loaded.asked.chosen, links=_links("board.board_page", loaded.asked, loaded.found),
         states=[(code, state_name(code)) for code in STATES],
         categories=[(code, category_name(code)) for code in CATEGORIES],
-        buildings=buildings, months=months)
+        buildings=loaded.buildings, months=loaded.months)
 
 
 @bp.get("/board.json")
 def board_json() -> ResponseReturnValue:
     """The board as JSON: the same rows, filters and paging as the page."""
     try:
-        asked, found, _buildings, _months_seen, places = _load(request.args)
+        loaded = _load(request.args)
     except BadRequest as err:
         return jsonify(error=str(err)), 400
     now = services().clock()
-    links = _links("board.board_json", asked, found)
-    return jsonify(tickets=[row(e, now, places.of) for e in found.entries], filters=asked.chosen,
+    asked = loaded.asked
+    links = _links("board.board_json", asked, loaded.found)
+    return jsonify(tickets=loaded.rows(now), filters=asked.chosen,
                    size=asked.size, older=links["older"], newer=links["newer"], first=links["first"])

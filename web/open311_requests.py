@@ -18,6 +18,7 @@ from models.sla import deadlines, duration
 from models.staff import LEVEL_NAMES
 from models.tickets import OPEN_STATES
 from web import board as board_page
+from web import photos as photos_page
 
 # what the platform reads: agencies (our levels), notices, notes
 OPEN311_AGENCIES = {"grid": "{estate}网格员", "property": "{estate}物业服务中心",
@@ -77,12 +78,13 @@ def media_urls(session: Session, entries: list[board.Entry]) -> dict[int, str]:
     """The public address of each request's photo (ticket number -> URL), for `media_url`.
 
     The one place a request's media_url comes from. Only a ticket staff published (公示)
-    may show a photo, and only a kept copy with its EXIF (location) removed: WeChat's
-    `PicUrl` is a temporary address of the resident's original, never given out. No kept
-    public copy exists yet, so no request has a media_url (null in JSON, an empty element
-    in XML); the photo store fills this in for the published tickets.
+    shows a photo, and only the kept copy re-encoded without EXIF (location), the first
+    the resident sent: the board's own (`/board/photos/<id>.jpg`). WeChat's `PicUrl`, a
+    temporary address of the resident's original, is never given out. A request with no
+    such photo has none (null in JSON, an empty element in XML).
     """
-    return {}
+    return {ticket: photos_page.public_url(kept[0])
+            for ticket, kept in board.published_photos(session, entries).items()}
 
 
 def notice(category: str, urgent: bool) -> str:

@@ -4,4 +4,4 @@ No handler module imports another: what two of them share lives in a module both
 (bot/tickets.py, bot/notify.py, bot/votes.py, ...). Importing this package registers every
 staff command (bot/commands.py); the staff help lists them in the order of this list.
 """
-from bot.handlers import staff, corrections, bind, vote, market, board  # noqa: F401  (staff commands, in help order)
+from bot.handlers import staff, corrections, bind, vote, market, board, media  # noqa: F401  (staff commands, in help order)

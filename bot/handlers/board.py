@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot import notify
 from bot.commands import staff_command
-from bot.replies.staff import PUBLISH_STATES, STAFF_PUBLISHED, STAFF_PUBLISH_SAME, STAFF_UNPUBLISHED
+from bot.replies.staff import (PUBLISH_STATES, STAFF_PUBLISHED, STAFF_PUBLISHED_PHOTOS,
+                               STAFF_PUBLISH_SAME, STAFF_UNPUBLISHED)
 from bot.turn import StaffTurn
 from models import Ticket, board
 from models.board import SCRUB_MASKS
@@ -17,7 +18,9 @@ def publish(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
     if not board.set_published(turn.session, ticket, True, SCRUB_MASKS, actor=turn.actor,
                                now=turn.now):
         return STAFF_PUBLISH_SAME.format(number=ticket.id, state=PUBLISH_STATES[True])
-    return STAFF_PUBLISHED.format(number=ticket.id, text=notify.inline(ticket.public_text or ""))
+    shown = sum(1 for photo in ticket.photos if photo.public_key)
+    return STAFF_PUBLISHED.format(number=ticket.id, text=notify.inline(ticket.public_text or ""),
+                                  photos=STAFF_PUBLISHED_PHOTOS.format(count=shown) if shown else "")
 
 
 @staff_command("撤回公示", usage="撤回公示 #N", ticket=True, staff_only=True, continues="公示",

@@ -1,14 +1,18 @@
-"""Photos and locations: they complete a report rather than start one."""
+"""Photos and locations: they complete a report rather than start one. Staff get fresh links
+to a ticket's photos with 照片 #N (a card's links expire)."""
 from __future__ import annotations
 
 import json
 
 from bot import notify
+from bot import photos as kept_photos
+from bot.commands import staff_command
 from bot.replies.report import ASK_PLACE, PHOTO_ASK, PHOTO_ATTACHED, PHOTO_KEPT
-from bot.replies.staff import STAFF_PHOTO_ADDED
+from bot.replies.staff import (STAFF_PHOTO_ADDED, STAFF_PHOTOS, STAFF_PHOTOS_NO_ADDRESS,
+                               STAFF_PHOTOS_NONE)
 from bot.tickets import Draft, Photo
-from bot.turn import Turn
-from models import TicketPhoto, record
+from bot.turn import StaffTurn, Turn
+from models import Ticket, TicketPhoto, record
 from models.categories import category_name
 from models.tickets import OPEN_STATES, followed
 
@@ -32,11 +36,13 @@ def photo(turn: Turn, media_id: str, pic_url: str | None) -> str:
         turn.wait_for("description", {"photos": [*photos, {"media_id": media_id,
                                                            "pic_url": pic_url}]})
         return PHOTO_ASK
-    ticket.photos.append(TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now))
+    added = TicketPhoto(media_id=media_id, pic_url=pic_url, at=turn.now, resident_id=turn.resident.id)
+    ticket.photos.append(added)
     event = record(turn.session, ticket, actor=turn.actor, action="photo", now=turn.now)
-    turn.session.flush()
+    kept_photos.keep(turn.session, added, turn.now)  # WeChat forgets it in three days: copy it
     notify.to_handlers(turn.session, ticket, STAFF_PHOTO_ADDED.format(
-        number=ticket.id, link=notify.photo_link(pic_url) or "—"), event=f"photo:{event.id}", now=turn.now)
+        number=ticket.id, link=notify.photo_markdown(turn.services, added.id)),
+        event=f"photo:{event.id}", now=turn.now)
     return PHOTO_ATTACHED.format(number=ticket.id)
 
 
@@ -48,3 +54,17 @@ def described_photos(turn: Turn) -> list[Photo]:
     photos = json.loads(waiting.payload)["photos"]
     turn.stop_waiting()
     return [Photo(p["media_id"], p.get("pic_url")) for p in photos]
+
+
+@staff_command("照片", usage="照片 #N", ticket=True, help="照片 #N（工单照片的新链接）")
+def photo_links(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
+    """Give fresh signed links to the ticket's photos."""
+    shown = [p for p in ticket.photos if p.problem is None]
+    if not shown:
+        return STAFF_PHOTOS_NONE.format(number=ticket.id)
+    if not turn.services.config.server.public_url:
+        return STAFF_PHOTOS_NO_ADDRESS.format(number=ticket.id, count=len(shown))
+    links = "\n".join(f"{i}. {kept_photos.staff_link(turn.services, p.id)}"
+                      for i, p in enumerate(shown, 1))
+    return STAFF_PHOTOS.format(number=ticket.id, links=links,
+                               days=max(1, turn.services.config.storage.link_ttl // 86400))

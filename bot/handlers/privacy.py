@@ -14,6 +14,7 @@ from bot.replies.privacy import (PRIVACY_ERASED, PRIVACY_ERASE_AGAIN, PRIVACY_ER
                                  PRIVACY_HOME, PRIVACY_NOTHING_TO_CONFIRM, PRIVACY_NO_HOME,
                                  PRIVACY_SUBSCRIBED, PRIVACY_SUMMARY, PRIVACY_UNVERIFIED,
                                  PRIVACY_VERIFIED, PRIVACY_WITHDRAWS)
+from bot import photos
 from bot.turn import Turn
 from bot.words import CANCEL_WORDS
 from models import privacy
@@ -61,7 +62,7 @@ def show(turn: Turn) -> str:
     return PRIVACY_SUMMARY.format(
         home=home, subscribed=PRIVACY_SUBSCRIBED[held.subscribed],
         reported=held.reported, followed=held.followed, ballots=held.ballots,
-        messages=held.messages, since=turn.services.local(held.since).strftime("%Y-%m-%d"))
+        messages=held.messages, photos=held.photos, since=turn.services.local(held.since).strftime("%Y-%m-%d"))
 
 
 def ask_to_erase(turn: Turn) -> str:
@@ -94,5 +95,6 @@ def erase(turn: Turn) -> str:
     if again:
         return again
     done = privacy.erase(turn.session, turn.resident, turn.now)
+    photos.forget(turn.session, list(done.photo_keys), key=f"{done.pseudonym}:photos", now=turn.now)
     return PRIVACY_ERASED.format(tickets=done.tickets_kept, ballots=done.ballots_kept,
                                          withdrawn=done.ballots_withdrawn)

@@ -10,6 +10,10 @@ PLACE_EXPIRED = "刚才的报修等待位置超过10分钟，已作废。请重�
 REPORT_CANCELLED = "好的，刚才那条报修已取消。"
 PHOTO_ATTACHED = "照片已补充到工单 #{number}，处理人员会看到。"
 PHOTO_ASK = "收到照片。请用一句话说明照片里是什么问题、在哪里，我来登记。"
+PHOTO_NOT_IMAGE = ("您为工单 #{number} 发来的文件不是图片，没能保存。"
+                   "请直接发送照片（JPG、PNG 等图片格式），处理人员就能看到。")
+PHOTO_TOO_LARGE = ("您为工单 #{number} 发来的照片超过 {limit}MB，没能保存。"
+                   "请发送 {limit}MB 以内的照片（发送时不要勾选“原图”）。")
 PHOTO_KEPT = "照片收到了。请先回复“是”一起跟进已有的工单，或回复“不是”另外登记，照片会一并附上。"
 LOCATION_NO_REPORT = "收到您的位置。请再用文字说明是什么问题，我来登记。"
 DUPLICATE_OFFER = ("已有同类问题 #{number}（{category}，{place}）正在处理。回复“是”一起跟进，处理进展都会通知您；"

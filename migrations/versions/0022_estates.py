@@ -1,7 +1,7 @@
 """estates: many estates in one deployment
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-07
 
 Tickets, votes and staff say which estate they belong to; estates get a place on the map (a
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0022'
-down_revision = '0018'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
