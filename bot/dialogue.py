@@ -22,9 +22,9 @@ from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELL
 from bot.replies.staff import NOT_STAFF
 from bot.services import Services
 from bot.tickets import place_of
-from bot.turn import StaffTurn, Turn
+from bot.turn import StaffTurn, Turn, load_resident
 from bot.words import CANCEL_WORDS
-from models import Conversation, resident_for, staff_by_user
+from models import Conversation, staff_by_user
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,18 @@ def respond(services: Services, session: Session, inbound: Inbound) -> str:
             if inbound.channel in STAFF_CHANNELS:
                 return _staff(services, session, inbound)
             now = services.clock()
-            resident = resident_for(session, inbound.sender, now)  # staff on WeChat too: the
-            outbox.release_held(session, inbound.sender, now)  # 48-hour window opens for them
+            # staff on WeChat too: the 48-hour window opens for them
+            resident, held, waiting, resolved = load_resident(session, inbound.sender, now)
+            if held:
+                outbox.release_held(session, inbound.sender, now)
             # On the residents' account a staff command is taken as one from registered staff,
             # or when no resident would write it so (bot/commands.py, StaffCommand.claims).
             found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
             if found and (staff_by_user(session, inbound.sender, "wechat")
                           or found[0].claims(inbound.text or "")):
                 return _staff(services, session, inbound)
-            return _route(Turn(session, resident, now, services), inbound)
+            return _route(Turn(session, resident, now, services, waiting=waiting,
+                               resolved=resolved), inbound)
     except Exception:
         log.exception("handling %s message %s failed", inbound.kind, inbound.key)
         return SORRY
