@@ -109,6 +109,14 @@ class Replayed(Exception):
     """A signed request's nonce was already used for another message: a replayed signature."""
 
 
+class Apology(Exception):
+    """The dialogue failed unexpectedly: roll its work back and answer with this text alone."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
 class Unavailable(Exception):
     """The database is down and the spool is full: the message cannot be taken now."""
 
@@ -258,6 +266,8 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
                 return None
             _settle(job, Claim(claimed.id))
             reply, via = _respond(services, session, inbound, claimed.id, job, respond)
+    except Apology as sorry:  # everything the handler did is rolled back; the apology is stored
+        return _apologise(services, inbound, job, now, sorry.reply)
     except Exception as err:
         if isinstance(err, SQLAlchemyError) and is_outage(err):
             log.warning("message %s: database unreachable (%s)", inbound.key, type(err).__name__)
@@ -267,6 +277,20 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
             _mark_failed(services, inbound, now)
         raise
     return reply if via == "passive" else None  # a pushed reply must not also go passively
+
+
+def _apologise(services: Services, inbound: Inbound, job: Job, now: datetime,
+               reply: str) -> str | None:
+    """Store the apology as the message's reply in a transaction of its own, as it goes out."""
+    with services.transaction() as session:
+        _fresh_nonce(session, inbound, now)  # the request's own, kept again after the rollback
+        claimed = claim_message(session, channel=inbound.channel, key=inbound.key,
+                                sender=inbound.sender, msg_type=inbound.event or inbound.kind,
+                                content=inbound.text, now=now, stale=STALE)
+        if not claimed.ours:  # a retry got in between and handles it
+            return None
+        _, via = _respond(services, session, inbound, claimed.id, job, lambda *_: reply)
+    return reply if via == "passive" else None
 
 
 def _fresh_nonce(session: Session, inbound: Inbound, now: datetime) -> bool:

@@ -27,15 +27,15 @@ from tests.wecom_factories import app_peer
 # The most statements each kind of message may cost, on SQLite and on PostgreSQL alike.
 BUDGETS = {
     "retry": 2,
-    "greeting": 8,
-    "help": 8,
-    "status": 9,
-    "status_one": 9,
-    "vote": 20,
-    "report": 24,
-    "rating": 12,
-    "bind": 16,
-    "claim": 16,
+    "greeting": 6,
+    "help": 6,
+    "status": 7,
+    "status_one": 7,
+    "vote": 18,
+    "report": 22,
+    "rating": 10,
+    "bind": 14,
+    "claim": 14,
 }
 # Threads whose statements are not the message's: delivery after commit, the spool's replays.
 NOT_THE_MESSAGE = ("outbox", "spool")
