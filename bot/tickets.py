@@ -89,14 +89,13 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
     ticket = Ticket(kind=draft.kind, category=draft.category, reporter_id=turn.resident.id,
                     building=draft.building, unit=draft.unit, room=draft.room, place=draft.place,
                     urgent=draft.urgent, text=draft.text, state="open", level="grid",
-                    created_at=turn.now, updated_at=turn.now)
+                    created_at=turn.now, updated_at=turn.now,
+                    photos=[TicketPhoto(media_id=photo.media_id, pic_url=photo.pic_url, at=turn.now)
+                            for photo in draft.photos])  # set, so the card never loads them
     limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     turn.session.add(ticket)
-    for photo in draft.photos:
-        ticket.photos.append(TicketPhoto(media_id=photo.media_id, pic_url=photo.pic_url,
-                                         at=turn.now))
     record(turn.session, ticket, actor=turn.actor, action="opened", now=turn.now)
     turn.session.flush()
     if follow:

@@ -4,9 +4,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -91,6 +93,11 @@ def _sqlite_begin(connection: object) -> None:
     # Take the write lock up front: a deferred transaction that reads, then writes,
     # fails at once with "database is locked" when another writer got in between.
     connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+
+
+def insert_for(session: Session) -> Callable[..., Any]:
+    """The INSERT construct of the session's dialect, which has ON CONFLICT (SQLite, PostgreSQL)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

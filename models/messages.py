@@ -3,15 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
 
 from sqlalchemy import (ForeignKey, Index, Integer, String, Text, and_, case, delete, literal, or_,
                         update)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base, UTCDateTime
+from models.db import Base, UTCDateTime, insert_for
 
 
 class InboundMessage(Base):
@@ -57,7 +54,7 @@ def admit_nonce(session: Session, channel: str, nonce: str, digest: str, expires
     of the same message (WeChat retrying) is kept and passes.
     """
     table = RequestNonce.__table__
-    statement = _insert(session)(table).values(channel=channel, nonce=nonce, digest=digest,
+    statement = insert_for(session)(table).values(channel=channel, nonce=nonce, digest=digest,
                                                expires_at=expires_at)
     taken = session.execute(statement.on_conflict_do_update(
         index_elements=[table.c.channel, table.c.nonce],
@@ -65,10 +62,6 @@ def admit_nonce(session: Session, channel: str, nonce: str, digest: str, expires
         where=or_(table.c.expires_at < now, table.c.digest == statement.excluded.digest)
     ).returning(table.c.nonce)).first()
     return taken is not None
-
-
-def _insert(session: Session) -> Callable[..., Any]:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,7 @@ def claim_message(session: Session, *, channel: str, key: str, sender: str, msg_
     at = literal(now, c.received_at.type)
     takeable = or_(c.status == "failed", and_(c.status == "processing",
                                               c.received_at < literal(now - stale, c.received_at.type)))
-    statement = _insert(session)(table).values(
+    statement = insert_for(session)(table).values(
         channel=channel, dedupe_key=key, sender=sender, msg_type=msg_type, content=content,
         received_at=now, status="processing")
     row = session.execute(statement.on_conflict_do_update(

@@ -32,10 +32,10 @@ BUDGETS = {
     "status": 7,
     "status_one": 7,
     "vote": 18,
-    "report": 22,
+    "report": 15,
     "rating": 10,
     "bind": 14,
-    "claim": 14,
+    "claim": 11,
 }
 # Threads whose statements are not the message's: delivery after commit, the spool's replays.
 NOT_THE_MESSAGE = ("outbox", "spool")
