@@ -54,10 +54,6 @@ class Deferred(Exception):
 class Held(Exception):
     """The resident cannot be reached until they write again."""
 
-    def __init__(self, window_looked_open: bool = False) -> None:
-        super().__init__()
-        self.window_looked_open = window_looked_open  # by our record; WeChat said it was closed
-
 
 @dataclass
 class Reach:
@@ -93,18 +89,6 @@ def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: s
         return None
     session.info[QUEUED] = queued(session) + 1
     return row.id
-
-
-def may_hold(following: bool, last_inbound_at: datetime | None, pushes_since_inbound: int,
-             now: datetime) -> bool:
-    """Tell whether messages may be held for a resident, from their record before they wrote.
-
-    A message is held only when the resident's window looked closed (never written, written
-    over 48 hours ago, five pushes since), or WeChat said it was: that is recorded too, as
-    five pushes (`_send`). Writing releases them all, so nothing is held otherwise.
-    """
-    return (not following or last_inbound_at is None or last_inbound_at <= now - WINDOW
-            or pushes_since_inbound >= PUSHES_PER_WINDOW)
 
 
 def release_held(session: Session, openid: str, now: datetime) -> int:
@@ -265,10 +249,8 @@ def _send(services: Services, held: Claimed) -> bool:
     except Deferred as wait:
         _settle(services, message, status="pending", due_at=wait.until, attempts=message.attempts - 1)
         return False
-    except Held as held_back:  # WeChat closing a window our record saw open is recorded, so
-        closed = message.recipient if held_back.window_looked_open else None  # (may_hold)
-        _settle(services, message, closed_for=closed, status="held",
-                last_error="waiting for the resident to write")
+    except Held:
+        _settle(services, message, status="held", last_error="waiting for the resident to write")
         return False
     except Exception as err:  # noqa: BLE001 - anything else still counts towards MAX_ATTEMPTS
         if not isinstance(err, DeliveryError):
@@ -292,8 +274,7 @@ def _send(services: Services, held: Claimed) -> bool:
 
 
 def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = None,
-            unfollowed: str | None = None, closed_for: str | None = None,
-            **values: object) -> None:
+            unfollowed: str | None = None, **values: object) -> None:
     """Record the outcome in one short commit; a customer-service push also counts
     towards the resident's five pushes per window, in the same commit."""
     with _DB_TURN, services.engine.begin() as connection:
@@ -305,11 +286,7 @@ def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = 
         if unfollowed is not None:
             connection.execute(update(Resident).where(Resident.openid == unfollowed)
                                .values(following=False))
-        if closed_for is not None:
-            connection.execute(update(Resident).where(
-                Resident.openid == closed_for,
-                Resident.pushes_since_inbound < PUSHES_PER_WINDOW).values(
-                pushes_since_inbound=PUSHES_PER_WINDOW))
+
 
 
 def _dispatch(services: Services, held: Claimed, now: datetime) -> str:
@@ -358,7 +335,7 @@ def _to_resident(services: Services, message: OutboxMessage, resident: Reach | N
         services.wechat.send_template(message.recipient, template,
                                       {"content": {"value": message.body}})
         return "wechat message/template/send"
-    raise Held(window_looked_open=window_open)
+    raise Held()
 
 
 def _to_group(services: Services, message: OutboxMessage, now: datetime) -> str:

@@ -8,43 +8,65 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Boolean, Integer, String, Text, literal_column, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from bot.outbox import may_hold
 from bot.services import Services
-from models import Conversation, Follower, Resident, Staff, Ticket, resident_for
+from models import (Conversation, Follower, OutboxMessage, Resident, Staff, Ticket,
+                    resident_for)
+from models.db import UTCDateTime
 from models.staff import LEVEL_NAMES
 
 PENDING_FOR = timedelta(minutes=10)
 UNKNOWN: Any = object()  # not read yet: the turn asks the database when first needed
 
 
-def latest_resolved(resident_id: Any) -> Any:
-    """The number of the latest resolved ticket the resident follows (a correlated subquery
-    when `resident_id` is a column)."""
+def latest_resolved(resident_id: int) -> Any:
+    """The query for the number of the latest resolved ticket the resident follows (as
+    TURN_COLUMNS reads it)."""
     return (select(Ticket.id).join(Follower, Follower.ticket_id == Ticket.id)
             .where(Follower.resident_id == resident_id, Ticket.state == "resolved")
             .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))
 
 
-def load_resident(session: Session, openid: str, now: datetime) -> tuple[Resident, bool, Any, Any]:
-    """Read in one query what a resident's turn needs: the resident (made on first contact),
-    what the bot waits for from them, and their latest resolved ticket; stamp their message.
+# Read beside the resident as it is stamped. Written out, since SQLite's RETURNING names
+# columns bare (SQLAlchemy drops the table even inside subqueries, which makes them ambiguous).
+TURN_COLUMNS = (
+    literal_column("EXISTS (SELECT 1 FROM outbox WHERE outbox.status = 'held'"
+                   " AND outbox.channel = 'wechat' AND outbox.recipient = residents.openid)",
+                   Boolean()),
+    literal_column("(SELECT tickets.id FROM tickets JOIN ticket_followers"
+                   " ON ticket_followers.ticket_id = tickets.id"
+                   " WHERE ticket_followers.resident_id = residents.id AND tickets.state = 'resolved'"
+                   " ORDER BY tickets.updated_at DESC, tickets.id DESC LIMIT 1)", Integer()),
+    *(literal_column(f"(SELECT conversations.{name} FROM conversations"
+                     " WHERE conversations.resident_id = residents.id)", kind)
+      for name, kind in (("waiting_for", String()), ("payload", Text()),
+                         ("expires_at", UTCDateTime()))))
 
-    Also return whether anything may be held for them in the outbox: only when, before this
-    message, their 48-hour window was closed (bot/outbox.py holds nothing otherwise).
+
+def load_resident(session: Session, openid: str, now: datetime) -> tuple[Resident, bool, Any, Any]:
+    """Stamp a resident's message and read what their turn needs, in one statement.
+
+    Return the resident (made on first contact), whether outbox messages are held for them
+    (their window opens now: the caller releases them), what the bot waits for from them,
+    and the number of their latest resolved ticket.
     """
     row = session.execute(
-        select(Resident, Conversation, latest_resolved(Resident.id).scalar_subquery())
-        .outerjoin(Conversation, Conversation.resident_id == Resident.id)
-        .where(Resident.openid == openid)).first()
+        update(Resident).where(Resident.openid == openid)
+        .values(last_inbound_at=now, pushes_since_inbound=0)
+        .returning(Resident, *TURN_COLUMNS),
+        execution_options={"synchronize_session": False}).first()
     if row is None:
         return resident_for(session, openid, now), True, None, None
-    resident, waiting, resolved = row
-    held = may_hold(resident.following, resident.last_inbound_at, resident.pushes_since_inbound, now)
-    resident.last_inbound_at, resident.pushes_since_inbound = now, 0
-    return resident, held, waiting, resolved
+    resident, has_held, resolved, waiting_for, payload, expires_at = row
+    waiting = None
+    if waiting_for is not None:  # known now: kept in the session as read, without asking again
+        read = Conversation(resident_id=resident.id, waiting_for=waiting_for, payload=payload,
+                            expires_at=expires_at)
+        make_transient_to_detached(read)
+        waiting = session.merge(read, load=False)
+    return resident, bool(has_held), waiting, resolved
 
 
 @dataclass

@@ -27,14 +27,14 @@ from tests.wecom_factories import app_peer
 # The most statements each kind of message may cost, on SQLite and on PostgreSQL alike.
 BUDGETS = {
     "retry": 2,
-    "greeting": 6,
-    "help": 6,
-    "status": 7,
-    "status_one": 7,
-    "vote": 18,
-    "report": 15,
-    "rating": 10,
-    "bind": 14,
+    "greeting": 5,
+    "help": 5,
+    "status": 6,
+    "status_one": 6,
+    "vote": 17,
+    "report": 14,
+    "rating": 9,
+    "bind": 13,
     "claim": 11,
 }
 # Threads whose statements are not the message's: delivery after commit, the spool's replays.
