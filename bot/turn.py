@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Text, literal_column, select, update
+from sqlalchemy import (Boolean, Integer, String, Text, bindparam, literal_column, select,
+                        update)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.services import Services
@@ -45,6 +46,11 @@ TURN_COLUMNS = (
                          ("expires_at", UTCDateTime()))))
 
 
+_STAMP = (update(Resident).where(Resident.openid == bindparam("who"))
+          .values(last_inbound_at=bindparam("now", type_=UTCDateTime()), pushes_since_inbound=0)
+          .returning(Resident, *TURN_COLUMNS))
+
+
 def load_resident(session: Session, openid: str, now: datetime) -> tuple[Resident, bool, Any, Any]:
     """Stamp a resident's message and read what their turn needs, in one statement.
 
@@ -52,11 +58,8 @@ def load_resident(session: Session, openid: str, now: datetime) -> tuple[Residen
     (their window opens now: the caller releases them), what the bot waits for from them,
     and the number of their latest resolved ticket.
     """
-    row = session.execute(
-        update(Resident).where(Resident.openid == openid)
-        .values(last_inbound_at=now, pushes_since_inbound=0)
-        .returning(Resident, *TURN_COLUMNS),
-        execution_options={"synchronize_session": False}).first()
+    row = session.execute(_STAMP, {"who": openid, "now": now},
+                          execution_options={"synchronize_session": False}).first()
     if row is None:
         return resident_for(session, openid, now), True, None, None
     resident, has_held, resolved, waiting_for, payload, expires_at = row

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import (ForeignKey, Index, Integer, String, Text, and_, case, delete, literal, or_,
-                        update)
+from sqlalchemy import (ForeignKey, Index, Integer, String, Text, and_, bindparam, case, delete,
+                        or_, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base, UTCDateTime, insert_for
+from models.db import INSERTS, Base, UTCDateTime, built_once
 
 
 class InboundMessage(Base):
@@ -44,6 +45,20 @@ class RequestNonce(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+@built_once
+def _nonce_upsert(dialect: str) -> Any:
+    table = RequestNonce.__table__
+    statement = INSERTS[dialect](table).values(
+        channel=bindparam("b_channel"), nonce=bindparam("b_nonce"), digest=bindparam("b_digest"),
+        expires_at=bindparam("b_expires_at", type_=UTCDateTime()))
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.channel, table.c.nonce],
+        set_={"digest": statement.excluded.digest, "expires_at": statement.excluded.expires_at},
+        where=or_(table.c.expires_at < bindparam("now", type_=UTCDateTime()),
+                  table.c.digest == statement.excluded.digest)
+    ).returning(table.c.nonce)
+
+
 def admit_nonce(session: Session, channel: str, nonce: str, digest: str, expires_at: datetime,
                 now: datetime) -> bool:
     """Record a request's nonce; False when it is held, unexpired, for another message.
@@ -53,14 +68,9 @@ def admit_nonce(session: Session, channel: str, nonce: str, digest: str, expires
     different messages. A row whose window has passed (not yet swept) is taken over; a row
     of the same message (WeChat retrying) is kept and passes.
     """
-    table = RequestNonce.__table__
-    statement = insert_for(session)(table).values(channel=channel, nonce=nonce, digest=digest,
-                                               expires_at=expires_at)
-    taken = session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.channel, table.c.nonce],
-        set_={"digest": statement.excluded.digest, "expires_at": statement.excluded.expires_at},
-        where=or_(table.c.expires_at < now, table.c.digest == statement.excluded.digest)
-    ).returning(table.c.nonce)).first()
+    taken = session.execute(_nonce_upsert(session), {
+        "b_channel": channel, "b_nonce": nonce, "b_digest": digest, "b_expires_at": expires_at,
+        "now": now}).first()
     return taken is not None
 
 
@@ -75,6 +85,24 @@ class Claimed:
     reply_via: str | None
 
 
+@built_once
+def _claim_upsert(dialect: str) -> Any:
+    c = InboundMessage.__table__.c
+    at = bindparam("now", type_=UTCDateTime())
+    takeable = or_(c.status == "failed", and_(c.status == "processing",
+                                              c.received_at < bindparam("stale_before", type_=UTCDateTime())))
+    statement = INSERTS[dialect](InboundMessage.__table__).values(
+        channel=bindparam("b_channel"), dedupe_key=bindparam("b_key"),
+        sender=bindparam("b_sender"), msg_type=bindparam("b_msg_type"),
+        content=bindparam("b_content"), received_at=at,
+        status="processing")
+    return statement.on_conflict_do_update(
+        index_elements=[c.dedupe_key],
+        set_={"status": case((takeable, "processing"), else_=c.status),
+              "received_at": case((takeable, at), else_=c.received_at)},
+    ).returning(c.id, c.status, c.reply, c.reply_via, c.received_at)
+
+
 def claim_message(session: Session, *, channel: str, key: str, sender: str, msg_type: str,
                   content: str | None, now: datetime, stale: timedelta) -> Claimed:
     """Insert a message under its dedupe key, or take over its row, in one statement.
@@ -84,19 +112,9 @@ def claim_message(session: Session, *, channel: str, key: str, sender: str, msg_
     returned with its stored reply. The unique key makes a concurrent arrival wait for the
     transaction that holds the row.
     """
-    table = InboundMessage.__table__
-    c = table.c
-    at = literal(now, c.received_at.type)
-    takeable = or_(c.status == "failed", and_(c.status == "processing",
-                                              c.received_at < literal(now - stale, c.received_at.type)))
-    statement = insert_for(session)(table).values(
-        channel=channel, dedupe_key=key, sender=sender, msg_type=msg_type, content=content,
-        received_at=now, status="processing")
-    row = session.execute(statement.on_conflict_do_update(
-        index_elements=[c.dedupe_key],
-        set_={"status": case((takeable, "processing"), else_=c.status),
-              "received_at": case((takeable, at), else_=c.received_at)},
-    ).returning(c.id, c.status, c.reply, c.reply_via, c.received_at)).one()
+    row = session.execute(_claim_upsert(session), {
+        "b_channel": channel, "b_key": key, "b_sender": sender, "b_msg_type": msg_type,
+        "b_content": content, "now": now, "stale_before": now - stale}).one()
     ours = row.status == "processing" and row.received_at == now
     return Claimed(row.id, ours, row.status, row.reply, row.reply_via)
 
@@ -108,11 +126,15 @@ def release_claim(session: Session, claimed: Claimed) -> None:
     session.execute(delete(table).where(table.c.id == claimed.id))
 
 
+_FINISH = (update(InboundMessage.__table__)
+           .where(InboundMessage.__table__.c.id == bindparam("row_id"))
+           .values(status="done", reply=bindparam("b_reply"), reply_via=bindparam("via"),
+                   finished_at=bindparam("now", type_=UTCDateTime())))
+
+
 def finish_message(session: Session, row_id: int, *, reply: str, via: str, now: datetime) -> None:
     """Store the reply on the message's row: it is done."""
-    table = InboundMessage.__table__
-    session.execute(update(table).where(table.c.id == row_id).values(
-        status="done", reply=reply, reply_via=via, finished_at=now))
+    session.execute(_FINISH, {"row_id": row_id, "b_reply": reply, "via": via, "now": now})
 
 
 def sweep_nonces(session: Session, now: datetime) -> int:
