@@ -31,7 +31,7 @@ BUDGETS = {
     "help": 5,
     "status": 6,
     "status_one": 6,
-    "vote": 17,
+    "vote": 12,
     "report": 14,
     "rating": 9,
     "bind": 13,
