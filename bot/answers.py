@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from intents import Parse
-from bot.handlers import account, bind, followup, general, market, media, report, status, vote
+from bot.handlers import account, bind, estate, followup, general, market, media, report, status, vote
 from bot.tickets import Photo
 from bot.turn import Turn
 
@@ -32,7 +32,14 @@ HANDLERS: dict[str, Handler] = {
 
 
 def answer(turn: Turn, parse: Parse, photos: list[Photo] | None = None) -> str:
-    """Act on a message with its intent's handler; a report takes the photos sent before it."""
+    """Act on a message with its intent's handler; a report takes the photos sent before it.
+
+    A resident whose estate the message needs and the bot cannot tell is asked for it first."""
     if parse.intent == "report":
-        return report.report(turn, parse, [*(photos or ()), *media.described_photos(turn)])
+        taken = [*(photos or ()), *media.described_photos(turn)]
+        if estate.needs(turn, parse):
+            return estate.ask(turn, parse, taken)
+        return report.report(turn, parse, taken)
+    if estate.needs(turn, parse):
+        return estate.ask(turn, parse, list(photos or ()))
     return HANDLERS[parse.intent](turn, parse)

@@ -33,7 +33,8 @@ from bot.replies.staff import (STAFF_HELP_HEAD, STAFF_NO_HOME, STAFF_NO_TICKET,
                                STAFF_NOT_ESTATE_WIDE, STAFF_NOT_YOUR_HOME, STAFF_NOT_YOUR_LEVEL,
                                STAFF_NOT_YOUR_TICKET)
 from bot.turn import StaffTurn
-from models import Home, Ticket, find_home
+from models import Home, Ticket
+from models.estates import homes_named, serves
 from models.queue import may_act_on
 from models.staff import LEVEL_NAMES, LEVELS
 
@@ -157,7 +158,7 @@ class Registry:
             match = HOME.match(rest)
             if not match:
                 return command.missing or self.help()
-            target = find_home(turn.session, *match.group(1, 2, 3))
+            target = _home(turn, *match.group(1, 2, 3))
             if target is None:
                 return STAFF_NO_HOME.format(home="{}栋{}单元{}".format(*match.group(1, 2, 3)))
         else:
@@ -180,10 +181,18 @@ def permission(turn: StaffTurn, command: StaffCommand, target: Ticket | Home | N
         return ticket_refusal(turn, target)
     if isinstance(target, Home):
         b, u, r = target.unit.building.number, target.unit.number, target.room
-        return None if me.covers(b, u, r) else STAFF_NOT_YOUR_HOME.format(home=target.label)
+        mine = serves(turn.session, me, target.unit.building.estate_id) and me.covers(b, u, r)
+        return None if mine else STAFF_NOT_YOUR_HOME.format(home=target.label)
     if command.own or not me.coverage:
         return None
     return STAFF_NOT_ESTATE_WIDE.format(word=command.word)
+
+
+def _home(turn: StaffTurn, building: str, unit: str, room: str) -> Home | None:
+    """The home named, in an estate the staff member acts in if it is in one (else the first)."""
+    found = homes_named(turn.session, building, unit, room)
+    return next((h for h in found if serves(turn.session, turn.staff, h.unit.building.estate_id)),
+                found[0] if found else None)
 
 
 def ticket_refusal(turn: StaffTurn, ticket: Ticket) -> str | None:

@@ -16,6 +16,7 @@ import intents
 from intents import Parse
 from bot import answers, outbox
 from bot.commands import STAFF_COMMANDS
+from bot.handlers import estate  # which estate, before binding (several estates)
 from bot.handlers import account, clarify, followup, media, privacy, report
 from bot.inbound import Apology, Inbound, is_outage
 from bot.replies.clarify import CLARIFY_CANCELLED
@@ -120,7 +121,8 @@ def understand(turn: Turn, text: str) -> str:
     if private is not None:
         return private
     waiting = turn.pending()
-    if waiting is not None and waiting.waiting_for in ("place", clarify.WAIT) and text in CANCEL_WORDS:
+    if waiting is not None and waiting.waiting_for in ("place", clarify.WAIT, estate.WAIT) \
+            and text in CANCEL_WORDS:
         turn.stop_waiting()
         return REPORT_CANCELLED if waiting.waiting_for == "place" else CLARIFY_CANCELLED
     parse = _reading(turn, text, waiting)
@@ -166,6 +168,13 @@ def _answer_to_question(turn: Turn, waiting: Conversation | None, parse: Parse) 
         if picked is not None:
             return answers.answer(turn, *picked)
         turn.stop_waiting()
+    if waiting is not None and waiting.waiting_for == estate.WAIT:
+        chosen = estate.answer(turn, waiting, parse)
+        if isinstance(chosen, str):
+            return chosen
+        if chosen is not None:
+            return _with_estate(turn, chosen)
+        turn.stop_waiting()
     if waiting is not None and waiting.waiting_for == "duplicate":
         return report.answer_duplicate(turn, waiting, parse)
     return None
@@ -188,6 +197,8 @@ def _expecting(turn: Turn, waiting: Conversation | None) -> str | None:
         return "place"  # a late answer to "where?" is still one (and is told it came too late)
     if waiting is not None and waiting.waiting_for in ("duplicate", clarify.WAIT):
         return waiting.waiting_for
+    if waiting is not None and waiting.waiting_for == estate.WAIT:
+        return clarify.WAIT  # the estates are numbered choices too
     return "rate" if followup.awaiting_rating(turn) is not None else None
 
 
@@ -205,8 +216,18 @@ def _new_report(parse: Parse, waiting: Conversation | None) -> bool:
     return place_of(parse) is not None
 
 
+def _with_estate(turn: Turn, chosen: estate.Chosen) -> str:
+    """Say which estate was taken, then act on the message that needed it."""
+    said, parse, photos = chosen
+    return f"{said}\n{answers.answer(turn, parse, photos)}"
+
+
 def _location(turn: Turn, inbound: Inbound) -> str:
     waiting = turn.pending()
+    if waiting is not None and waiting.waiting_for == estate.WAIT \
+            and inbound.latitude is not None and inbound.longitude is not None:
+        chosen = estate.located(turn, waiting, float(inbound.latitude), float(inbound.longitude))
+        return chosen if isinstance(chosen, str) else _with_estate(turn, chosen)
     place = inbound.label or f"{inbound.latitude},{inbound.longitude}"
     if waiting is None or waiting.waiting_for not in report.WAITS_FOR_PLACE:
         return LOCATION_NO_REPORT

@@ -5,20 +5,24 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import func, select
+from typing import Collection
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.replies.market import NOTICE
 from bot.services import Services
-from models import OutboxMessage, Resident
+from models import Building, Home, OutboxMessage, Resident, Unit
 
 
 def send_notice(services: Services, session: Session, text: str, *, key: str,
-                now: datetime) -> tuple[int, int]:
-    """Queue a notice to every subscriber and group once per key; return (residents, groups)."""
+                now: datetime, estates: Collection[int] | None = None) -> tuple[int, int]:
+    """Queue a notice to every subscriber (of the estates, when named) and group once per key;
+    return (residents, groups)."""
     body = NOTICE.format(text=text)
     before = _queued(session, f"notice:{key}:")
-    fan_out(services, session, f"notice:{key}", body, now=now, kind="market_reminder", groups=None)
+    fan_out(services, session, f"notice:{key}", body, now=now, kind="market_reminder", groups=None,
+            estates=estates)
     after = _queued(session, f"notice:{key}:")
     return after[0] - before[0], after[1] - before[1]
 
@@ -29,14 +33,21 @@ def notice_key(text: str, now: datetime) -> str:
 
 
 def fan_out(services: Services, session: Session, prefix: str, body: str, *, now: datetime,
-            kind: str, groups: tuple[str, ...] | None) -> int:
-    """Queue `body` once per subscribed, following resident and per group; return how many are new."""
+            kind: str, groups: tuple[str, ...] | None, estates: Collection[int] | None = None) -> int:
+    """Queue `body` once per subscribed, following resident (of the estates, when named: by their
+    home, else the estate they named) and per group; return how many are new."""
     taken = set(session.scalars(select(OutboxMessage.dedupe_key)
                                 .where(OutboxMessage.dedupe_key.like(f"{prefix}:%"))))
     configured = services.config.wecom.group_webhooks
-    targets = [(f"{prefix}:resident:{rid}", "wechat", openid, kind) for rid, openid in session.execute(
-        select(Resident.id, Resident.openid).where(Resident.subscribed.is_(True),
-                                                   Resident.following.is_(True)).order_by(Resident.id))]
+    query = select(Resident.id, Resident.openid).where(Resident.subscribed.is_(True),
+                                                       Resident.following.is_(True))
+    if estates is not None:
+        homes = select(Home.id).join(Unit, Unit.id == Home.unit_id).join(
+            Building, Building.id == Unit.building_id).where(Building.estate_id.in_(list(estates)))
+        query = query.where(or_(Resident.home_id.in_(homes),
+                                and_(Resident.home_id.is_(None), Resident.estate_id.in_(list(estates)))))
+    targets = [(f"{prefix}:resident:{rid}", "wechat", openid, kind)
+               for rid, openid in session.execute(query.order_by(Resident.id))]
     targets += [(f"{prefix}:group:{name}", "wecom_group", name, "markdown")
                 for name in (groups if groups is not None else tuple(configured)) if name in configured]
     new = [OutboxMessage(dedupe_key=key, channel=channel, recipient=recipient, kind=how, body=body,

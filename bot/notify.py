@@ -8,15 +8,16 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot import outbox
 from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED_CARD, HISTORY_LINE,
                                STAFF_ALSO_REPORTED, STAFF_PLACE_GIVEN, URGENT_MARK)
 from bot.services import Services
-from models import Follower, Resident, Staff, Ticket, TicketEvent, covering
+from models import Estate, Follower, Resident, Staff, Ticket, TicketEvent, covering
 from models.categories import SUGGESTION
 from models.categories import category_name as name_of_category
+from models.estates import only_estate
 from models.privacy import hide_rooms, mask_phones
 from models.staff import LEVEL_NAMES
 
@@ -66,11 +67,20 @@ def card(services: Services, ticket: Ticket) -> str:
     # the resident's words stay inside the card's quote, the place on its one line
     return CARD.format(
         number=ticket.id, urgent=URGENT_MARK if ticket.urgent else "",
-        category=category_name(ticket), place=inline(ticket.place or "") or "—",
+        category=category_name(ticket), place=estate_prefix(ticket) + (inline(ticket.place or "") or "—"),
         text=words(ticket.text).replace("\n", "\n> "),
         photos=CARD_PHOTO.format(links=links) if links else "",
         created=_when(services, ticket.created_at),
         due=_when(services, ticket.response_due_at) if ticket.response_due_at else "—")
+
+
+def estate_prefix(ticket: Ticket) -> str:
+    """"翠竹苑 " before a ticket's place when the deployment has several estates, else nothing."""
+    session = object_session(ticket)
+    if session is None or ticket.estate_id is None or only_estate(session) is not None:
+        return ""
+    estate = session.get(Estate, ticket.estate_id)
+    return f"{inline(estate.name)} " if estate is not None else ""
 
 
 def new_ticket(services: Services, session: Session, ticket: Ticket, now: datetime) -> None:
@@ -123,7 +133,8 @@ def place_given(services: Services, session: Session, ticket: Ticket, text: str,
 
 def level_staff(session: Session, ticket: Ticket, level: str) -> list[Staff]:
     """The staff of one level who answer for the ticket's place (and category, for property)."""
-    people = covering(session, level, ticket.building, ticket.unit, ticket.room)
+    estate = session.get(Estate, ticket.estate_id) if ticket.estate_id is not None else None
+    people = covering(session, level, ticket.building, ticket.unit, ticket.room, estate)
     if level == "property":
         people = [p for p in people if p.handles(ticket.category)]
     return people

@@ -14,6 +14,7 @@ from intents import Parse
 from bot import notify
 from bot.turn import Turn
 from models import Follower, Ticket, TicketPhoto, record
+from models.estates import resident_estate
 from models.sla import deadlines
 
 PLACE_MAX = 200  # characters of a place (tickets.place)
@@ -40,6 +41,7 @@ class Draft:
     room: str | None = None
     place: str | None = None
     photos: tuple[Photo, ...] = ()
+    estate_id: int | None = None  # None: the reporter's estate (Turn.estate_id)
 
     def with_photo(self, photo: Photo) -> Draft:
         """The same draft with one more photo."""
@@ -95,6 +97,8 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
     limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
+    ticket.estate_id = draft.estate_id if draft.estate_id is not None \
+        else resident_estate(turn.session, turn.resident)
     turn.session.add(ticket)
     record(turn.session, ticket, actor=turn.actor, action="opened", now=turn.now)
     turn.session.flush()

@@ -15,7 +15,7 @@ from bot.replies.votes import (CHOICE_NAMES, KIND_NAMES, VOTE_ELECTED, VOTE_EXAM
                                VOTE_PLURALITY, VOTE_QUORUM_MET, VOTE_QUORUM_MISSED, VOTE_REMINDER,
                                VOTE_RESULT, VOTE_REVOKE, VOTE_TALLY_LINE, VOTE_TIE, VOTE_TURNOUT)
 from bot.services import Services
-from models import Ballot, Resident, transaction
+from models import Ballot, Building, Home, Resident, Unit, transaction
 from models.votes import OWNERS_KINDS, Tally, Vote, count, freeze, household_of_home, revoke_by
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -61,6 +61,9 @@ def voters(session: Session, vote: Vote) -> list[Resident]:
                                    Resident.verified.is_(True))
     if vote.kind in OWNERS_KINDS:
         query = query.where(Resident.role == "owner")
+    if vote.estate_id is not None:  # the estate's residents: its register is theirs
+        query = query.join(Home, Home.id == Resident.home_id).join(Unit, Unit.id == Home.unit_id) \
+            .join(Building, Building.id == Unit.building_id).where(Building.estate_id == vote.estate_id)
     return list(session.scalars(query.order_by(Resident.id)))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot import outbox, votes
 from bot.services import current as services
+from models.estates import EstateError, estates, named_or_only
 from models import Ballot
 from models.export import write_rows
 from models.votes import (KINDS, OWNERS_KINDS, THRESHOLDS, Tally, Vote, VoteError, count, create,
@@ -32,8 +33,10 @@ vote_cli = AppGroup("vote", help="Owners' votes and consultations: create, show,
 @click.option("--options", "candidates", default="", help='candidates, e.g. "候选人甲,候选人乙"')
 @click.option("--opens", help="ISO 8601; naive times are Asia/Shanghai; default now")
 @click.option("--closes", required=True, help="ISO 8601; naive times are Asia/Shanghai")
+@click.option("--estate", "estate_name", default=None,
+              help="the estate whose owners decide (its register counts); needed with several")
 def vote_create(title: str, kind: str, item: int | None, candidates: str, opens: str | None,
-                closes: str) -> None:
+                closes: str, estate_name: str | None) -> None:
     """Create a vote; it is announced when it opens. Prints #N last."""
     s = services()
     now = s.clock()
@@ -41,10 +44,12 @@ def vote_create(title: str, kind: str, item: int | None, candidates: str, opens:
     closes_at = _moment(closes, "--closes")
     with s.transaction() as session:  # an announcement goes out as soon as this commits
         try:
+            estate = named_or_only(session, estate_name) if estates(session) else None
             vote = create(session, title=title, kind=kind, item=item,
                           candidates=candidates.replace("，", ",").split(","),
-                          opens_at=opens_at, closes_at=closes_at, now=now, by="cli")
-        except VoteError as err:
+                          opens_at=opens_at, closes_at=closes_at, now=now, by="cli",
+                          estate_id=estate.id if estate is not None else None)
+        except (VoteError, EstateError) as err:
             raise click.ClickException(str(err)) from None
         if vote.opens_at <= now:
             votes.announce_opening(s, session, vote, now)
@@ -173,7 +178,7 @@ def vote_export(number: int) -> None:
                                      "cast_at", "changes"]]
         for ballot in session.scalars(select(Ballot).where(Ballot.vote_id == vote.id)
                                       .order_by(Ballot.id)):
-            homes = homes_of(session, vote.kind, ballot.household)
+            homes = homes_of(session, vote.kind, ballot.household, vote.estate_id)
             rows.append([vote.id, ballot.household,
                          " ".join(f"{h.unit.building.number}-{h.unit.number}-{h.room}" for h in homes),
                          _area(sum((h.area_m2 for h in homes), Decimal(0))), ballot.choice,

@@ -8,7 +8,7 @@ guesses cannot lock the real owner out.
 - A sender gets SENDER_FAILURES wrong guesses a day; after that their digits are not checked,
   and each binding waits for staff, as one without digits does.
 - A home a sender guessed wrong is not checked again for that sender that day.
-- The estate gets ESTATE_FAILURES wrong guesses a day in all; the one that reaches it alerts
+- Each estate gets ESTATE_FAILURES wrong guesses a day in all (on its homes); the one that reaches it alerts
   staff, and until the day has passed every binding waits for staff. So at most that many
   guesses a day reach the register, whoever makes them.
 - A sender may ask to bind BINDINGS_PER_DAY times a day: each asks staff to confirm.
@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, Integer, String, delete, func, select
+from sqlalchemy import ColumnElement, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
+from models.estate import Building, Home, Unit
 
 WINDOW = timedelta(hours=24)
 SENDER_FAILURES = 3
@@ -55,7 +56,7 @@ def record_binding(session: Session, sender: str, home_id: int, now: datetime) -
 
 def may_check_digits(session: Session, sender: str, home_id: int, now: datetime) -> bool:
     """Whether this sender's digits for this home may be checked against the register now."""
-    if _count(session, now, kind=WRONG) >= ESTATE_FAILURES:
+    if _count(session, now, _same_estate(home_id), kind=WRONG) >= ESTATE_FAILURES:
         return False
     mine = session.execute(select(BindingAttempt.home_id).where(
         BindingAttempt.sender == sender, BindingAttempt.kind == WRONG,
@@ -68,7 +69,16 @@ def record_wrong(session: Session, sender: str, home_id: int, now: datetime) -> 
     session.execute(delete(BindingAttempt).where(BindingAttempt.at <= now - WINDOW))
     session.add(BindingAttempt(sender=sender, home_id=home_id, kind=WRONG, at=now))
     session.flush()
-    return _count(session, now, kind=WRONG) == ESTATE_FAILURES
+    return _count(session, now, _same_estate(home_id), kind=WRONG) == ESTATE_FAILURES
+
+
+def _same_estate(home_id: int) -> ColumnElement[bool]:
+    """Attempts on homes of the estate this home is in (each estate has its own cap)."""
+    estate = (select(Building.estate_id).join(Unit, Unit.building_id == Building.id)
+              .join(Home, Home.unit_id == Unit.id).where(Home.id == home_id).scalar_subquery())
+    homes = (select(Home.id).join(Unit, Unit.id == Home.unit_id)
+             .join(Building, Building.id == Unit.building_id).where(Building.estate_id == estate))
+    return BindingAttempt.home_id.in_(homes)
 
 
 def _count(session: Session, now: datetime, *where: object, kind: str) -> int:

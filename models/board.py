@@ -87,6 +87,7 @@ class Filters:
     building: str | None = None
     since: datetime | None = None  # created_at >= since
     until: datetime | None = None  # created_at < until
+    estates: tuple[int, ...] | None = None  # an estate, a community's or a street's (None: all)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,8 @@ def _filtered(query: Select[Any], filters: Filters, now: datetime) -> Select[Any
         query = query.where(Ticket.created_at >= filters.since)
     if filters.until:
         query = query.where(Ticket.created_at < filters.until)
+    if filters.estates is not None:
+        query = query.where(Ticket.estate_id.in_(filters.estates))
     return query
 
 
@@ -227,14 +230,23 @@ def listing(session: Session, *, categories: Sequence[str], states: Sequence[str
     return [_entry(r, now) for r in session.execute(query)]
 
 
+def estates_of(session: Session, ids: Sequence[int]) -> dict[int, int | None]:
+    """Ticket number -> its estate, for the tickets of one page."""
+    return dict(session.execute(select(Ticket.id, Ticket.estate_id)  # type: ignore[arg-type]
+                                .where(Ticket.id.in_(list(ids)))).all()) if ids else {}
+
+
 def first_opened(session: Session) -> datetime | None:
     """When the oldest ticket was opened (one step down an index)."""
     return session.scalar(select(func.min(Ticket.created_at)))
 
 
-def buildings(session: Session) -> list[str]:
-    """The estate's building numbers, in numeric order."""
-    numbers = set(session.scalars(select(Building.number)))
+def buildings(session: Session, estates: Sequence[int] | None = None) -> list[str]:
+    """The estates' building numbers (every estate's, unless some are named), in numeric order."""
+    query = select(Building.number)
+    if estates is not None:
+        query = query.where(Building.estate_id.in_(estates))
+    numbers = set(session.scalars(query))
     return sorted(numbers, key=lambda n: (len(n), n))
 
 

@@ -1,4 +1,5 @@
-"""The demo estate: 1,059 homes in 16 buildings, the same every time it is made."""
+"""The demo estate: 1,059 homes in 16 buildings, the same every time it is made; and the demo
+street, that estate with two smaller ones beside it."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -24,14 +25,21 @@ SHAPES = ((1, 2, 18, 2), (2, 2, 17, 2), (3, 3, 24, 2), (4, 2, 15, 2), (5, 2, 14,
           (16, 1, 9, 3))
 
 
-def _layout() -> list[tuple[str, str, str]]:
+# The demo street's two smaller estates: (name, (building, units, floors, homes a floor)...,
+# latitude, longitude, the first of their owners' numbers); each has its own 3栋.
+NEIGHBOURS = (("翠竹苑", ((1, 2, 6, 2), (2, 2, 6, 2), (3, 2, 7, 2), (4, 1, 6, 2)), 29.5712, 106.5620, 20000),
+              ("桂香园", ((1, 1, 6, 2), (2, 2, 5, 2), (3, 1, 8, 2)), 29.5541, 106.5405, 30000))
+PLACE = (29.5630, 106.5516)  # 邻里花园 on the map
+
+
+def _layout(shapes: tuple[tuple[int, int, int, int], ...] = SHAPES) -> list[tuple[str, str, str]]:
     """Return (building, unit, room) for every home, rooms numbered floor + door (1203)."""
     homes = [(str(b), str(u), f"{floor}{door:02d}")
-             for b, units, floors, doors in SHAPES
+             for b, units, floors, doors in shapes
              for u in range(1, units + 1)
              for floor in range(1, floors + 1)
              for door in range(1, doors + 1)]
-    assert len(homes) == HOMES
+    assert shapes != SHAPES or len(homes) == HOMES
     return homes
 
 
@@ -45,22 +53,50 @@ def load(session: Session, name: str, community: str, street: str, *, key: bytes
     """
     if session.scalar(select(func.count()).select_from(Estate).where(Estate.name == name)):
         return False
-    estate = Estate(name=name, community=community, street=street)
+    estate = _estate(session, name, community, street, SHAPES, PLACE, 0, key)
+    if history:
+        demo_history.load(session, estate)
+    return True
+
+
+def load_street(session: Session, name: str, community: str, street: str, *, key: bytes,
+                history: bool = True) -> bool:
+    """The demo street (`make run`): the 1,059-home estate as `load` makes it, and two smaller
+    estates of the same community beside it, each with its own staff and tickets."""
+    made = load(session, name, community, street, key=key, history=history)
+    for n, (other, shapes, lat, lng, first) in enumerate(NEIGHBOURS, start=1):
+        if session.scalar(select(func.count()).select_from(Estate).where(Estate.name == other)):
+            continue
+        estate = _estate(session, other, community, street, shapes, (lat, lng), first, key)
+        made = True
+        if history:
+            count = len(_layout(shapes))
+            demo_history.load(session, estate, seed=demo_history.SEED + n, tickets=count // 2,
+                              residents_made=count // 3, tag=f"e{n}")
+    return made
+
+
+def _estate(session: Session, name: str, community: str, street: str,
+            shapes: tuple[tuple[int, int, int, int], ...], place: tuple[float, float], first: int,
+            key: bytes) -> Estate:
+    """One estate's buildings, units, homes and owners (owner numbers from `first`)."""
+    estate = Estate(name=name, community=community, street=street, latitude=place[0],
+                    longitude=place[1])
     session.add(estate)
     units: dict[tuple[str, str], Unit] = {}
-    for b, count, _floors, _doors in SHAPES:
+    for b, count, _floors, _doors in shapes:
         building = Building(estate=estate, number=str(b))
         for u in range(1, count + 1):
             units[(str(b), str(u))] = Unit(building=building, number=str(u))
     session.add_all(units.values())
     session.flush()
     homes, owner_of_home, owners = [], [], []
-    for index, (b, u, room) in enumerate(_layout()):
+    for index, (b, u, room) in enumerate(_layout(shapes)):
         unsold = index % 97 == 13
         homes.append({"unit_id": units[(b, u)].id, "room": room, "unsold": unsold,
                       "area_m2": AREAS[index * 7 % len(AREAS)]})
         if not unsold and index % 50 != 49:
-            owners.append(_owner(len(owners), key))
+            owners.append(_owner(first + len(owners), key))
         # every 50th home belongs to the owner of the home before it
         owner_of_home.append(None if unsold else len(owners) - 1)
     ids = session.scalars(insert(Owner).returning(Owner.id, sort_by_parameter_order=True),
@@ -68,9 +104,7 @@ def load(session: Session, name: str, community: str, street: str, *, key: bytes
     for home, owner in zip(homes, owner_of_home):
         home["owner_id"] = ids[owner] if owner is not None else None
     session.execute(insert(Home), homes)
-    if history:
-        demo_history.load(session)
-    return True
+    return estate
 
 
 def demo_phone(n: int) -> str:

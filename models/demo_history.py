@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.estate import Home, Resident
+from models.estate import Building, Estate, Home, Resident, Unit
 from models.staff import Coverage, Staff
 from models.tickets import Follower, Ticket, TicketEvent
 
@@ -40,43 +40,60 @@ LEVEL_WEIGHTS = (74, 17, 6, 2, 1)
 LOOK_BACK = timedelta(days=7)
 
 
-def load(session: Session) -> None:
-    """Add the demo staff, residents and ticket history."""
-    rng = random.Random(SEED)
-    staff = _staff(session)
-    homes = session.scalars(select(Home).order_by(Home.id)).all()
-    residents = [Resident(openid=f"oDemoResident{n:04d}", home=rng.choice(homes), role="owner",
+def load(session: Session, estate: Estate | None = None, *, seed: int = SEED, tickets: int = TICKETS,
+         residents_made: int = RESIDENTS, tag: str = "") -> None:
+    """Add the demo staff, residents and ticket history (of one estate; `tag` tells a second
+    estate's staff and residents apart, and leaves out the community's and street's officers,
+    who are the first estate's too)."""
+    rng = random.Random(seed)
+    staff = _staff(session, estate, tag)
+    query = select(Home).order_by(Home.id)
+    if estate is not None:
+        query = query.join(Unit, Home.unit_id == Unit.id).join(Building).where(
+            Building.estate_id == estate.id)
+    homes = session.scalars(query).all()
+    residents = [Resident(openid=f"oDemoResident{tag}{n:04d}", home=rng.choice(homes), role="owner",
                           verified=True, following=True, subscribed=rng.random() < 0.6,
-                          created_at=START, pushes_since_inbound=0) for n in range(RESIDENTS)]
+                          created_at=START, pushes_since_inbound=0) for n in range(residents_made)]
     session.add_all(residents)
     session.flush()
     categories = list(REPORTS)
     weights = [REPORTS[c][0] for c in categories]
-    for n in range(TICKETS):
-        created = START + timedelta(days=DAYS * n / TICKETS, minutes=rng.randrange(0, 600))
+    for n in range(tickets):
+        created = START + timedelta(days=DAYS * n / tickets, minutes=rng.randrange(0, 600))
         category = rng.choices(categories, weights)[0]
         reporter = rng.choice(residents)
-        _ticket(session, rng, staff, reporter, category, created)
+        _ticket(session, rng, staff, reporter, category, created, estate)
 
 
-def _staff(session: Session) -> dict[str, list[Staff]]:
+def _staff(session: Session, estate: Estate | None, tag: str) -> dict[str, list[Staff]]:
     """One grid worker for every two buildings, two property teams, and one officer a level."""
-    grid = [Staff(user_id=f"demo-grid-{n}", channel="wecom", name=f"网格员{n}号", role="grid",
-                  buildings=f"{2 * n - 1}-{2 * n}",
+    buildings = len(estate.buildings) if estate is not None and tag else 16
+    where = {"estate_id": estate.id if estate is not None else None}
+    prefix, said = (f"demo-{tag}-", f"{estate.name}") if tag and estate is not None else ("demo-", "")
+    grid = [Staff(user_id=f"{prefix}grid-{n}", channel="wecom", name=f"{said}网格员{n}号", role="grid",
+                  buildings=f"{2 * n - 1}-{2 * n}", **where,
                   coverage=[Coverage(building=str(b)) for b in (2 * n - 1, 2 * n)])
-            for n in range(1, 9)]
+            for n in range(1, (buildings + 1) // 2 + 1)]
     people = {"grid": grid, "property": [
-        Staff(user_id="demo-property-works", channel="wecom", name="工程部", role="property",
-              categories="elevator,water,facilities,lighting,parking,fire_safety,security"),
-        Staff(user_id="demo-property-care", channel="wecom", name="客服部", role="property")]}
-    for role, name in (("estate", "业委会"), ("community", "社区"), ("street", "街道")):
-        people[role] = [Staff(user_id=f"demo-{role}", channel="wecom", name=name, role=role)]
+        Staff(user_id=f"{prefix}property-works", channel="wecom", name=f"{said}工程部", role="property",
+              categories="elevator,water,facilities,lighting,parking,fire_safety,security", **where),
+        Staff(user_id=f"{prefix}property-care", channel="wecom", name=f"{said}客服部", role="property",
+              **where)],
+        "estate": [Staff(user_id=f"{prefix}estate", channel="wecom", name=f"{said}业委会", role="estate",
+                         **where)]}
+    officers = session.scalars(select(Staff).where(Staff.role.in_(("community", "street")))
+                               .order_by(Staff.id)).all() if tag else []
+    for role, name in (("community", "社区"), ("street", "街道")):
+        people[role] = [m for m in officers if m.role == role][:1] or [
+            Staff(user_id=f"demo-{role}", channel="wecom", name=name, role=role,
+                  community=estate.community if estate is not None and role == "community" else None)]
     session.add_all([member for members in people.values() for member in members])
     return people
 
 
 def _ticket(session: Session, rng: random.Random, staff: dict[str, list[Staff]],
-            reporter: Resident, category: str, created: datetime) -> None:
+            reporter: Resident, category: str, created: datetime, estate: Estate | None) -> None:
     building = reporter.home.unit.building.number if reporter.home else None
     urgent = rng.random() < 0.05
     text = rng.choice(REPORTS[category][1]).format(f=rng.randrange(2, 18))
@@ -87,7 +104,7 @@ def _ticket(session: Session, rng: random.Random, staff: dict[str, list[Staff]],
                     state="open", level="grid", created_at=created, updated_at=created,
                     response_due_at=created + timedelta(minutes=30 if urgent else 24 * 60),
                     resolve_due_at=created + timedelta(hours=24 if urgent else 72),
-                    reopen_count=0)
+                    reopen_count=0, estate_id=estate.id if estate is not None else None)
     session.add(ticket)
     session.flush()
     session.add(Follower(ticket_id=ticket.id, resident_id=reporter.id, joined_at=created, how="reported"))

@@ -6,7 +6,7 @@ import hmac
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -22,6 +22,9 @@ class Estate(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     community: Mapped[str] = mapped_column(String(100))
     street: Mapped[str] = mapped_column(String(100))
+    # where it is (WGS-84), so a resident's location message picks the nearest estate
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     buildings: Mapped[list[Building]] = relationship(back_populates="estate")
 
@@ -118,6 +121,8 @@ class Resident(Base):
     # customer-service messages sent since they last wrote (WeChat allows 5 in 48 hours)
     pushes_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
     unfollowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the estate they said they live in before binding a home (a bound home decides it)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"))
 
     home: Mapped[Home | None] = relationship()
 

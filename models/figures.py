@@ -26,10 +26,11 @@ meaning: a ticket's local month, and the order of two durations.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, null, or_, select, tuple_
+from sqlalchemy import (ColumnElement, and_, case, distinct, func, literal, null, or_, select, true,
+                        tuple_)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -48,9 +49,18 @@ MEASURES = {
 }
 
 
-def _counted() -> ColumnElement[bool]:
-    """The tickets the figures count: problems, not those withdrawn as no problem at all."""
-    return and_(Ticket.kind == "problem", Ticket.state != WITHDRAWN)
+Estates = Collection[int] | None  # the estates counted (their ids); None: every ticket
+
+
+def _counted(estates: Estates = None) -> ColumnElement[bool]:
+    """The tickets the figures count: problems, not those withdrawn as no problem at all, in
+    the estates asked for."""
+    return and_(Ticket.kind == "problem", Ticket.state != WITHDRAWN, _in_estates(estates))
+
+
+def _in_estates(estates: Estates) -> ColumnElement[bool]:
+    """Tickets of the estates asked for (None: all of them)."""
+    return true() if estates is None else Ticket.estate_id.in_(sorted(estates))
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -108,7 +118,7 @@ def _tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def _counts(session: Session, keys: dict[str | None, ColumnElement[Any] | None], now: datetime,
-            ranked_in_sql: bool) -> dict[str | None, dict[Any, dict[str, Any]]]:
+            ranked_in_sql: bool, estates: Estates = None) -> dict[str | None, dict[Any, dict[str, Any]]]:
     """Every figure but the times, per grouping and group; with `ranked_in_sql`, the times too.
 
     `keys` maps each grouping to its key (None: everything). Several groupings are
@@ -129,7 +139,7 @@ def _counts(session: Session, keys: dict[str | None, ColumnElement[Any] | None],
     sets = len(keys) > 1
     # GROUPING(key) is 0 in the rows grouped by that key
     flags = [func.grouping(key) for key in grouped.values()] if sets else []
-    query = select(*flags, *grouped.values(), *columns).where(_counted())
+    query = select(*flags, *grouped.values(), *columns).where(_counted(estates))
     if sets:
         query = query.group_by(func.grouping_sets(
             *[tuple_() if key is None else key for key in keys.values()]))
@@ -167,7 +177,7 @@ def _in(length: timedelta | None, unit: int) -> float | None:
     return None if length is None else _round(length.total_seconds() / unit)
 
 
-def _ranked(session: Session, key: ColumnElement[Any] | None, measure: str,
+def _ranked(session: Session, key: ColumnElement[Any] | None, measure: str, estates: Estates = None,
             ) -> dict[Any, dict[str, float | None]]:
     """Median and 90th percentile (nearest rank) of a measure per group, by window functions."""
     start, end, unit = MEASURES[measure]
@@ -180,7 +190,7 @@ def _ranked(session: Session, key: ColumnElement[Any] | None, measure: str,
                     start.label("a"), end.label("b"),
                     func.row_number().over(order_by=(length, Ticket.id), **partition).label("rank"),
                     func.count().over(**partition).label("n"),
-                    ).where(_counted(), end.is_not(None)).subquery()
+                    ).where(_counted(estates), end.is_not(None)).subquery()
     median_rank = (ranked.c.n + 1) // 2  # ceil(n / 2)
     p90_rank = (9 * ranked.c.n + 9) // 10  # ceil(9n / 10)
     query = select(ranked.c.key, ranked.c.a, ranked.c.b, ranked.c.rank, median_rank, p90_rank
@@ -196,7 +206,8 @@ def _ranked(session: Session, key: ColumnElement[Any] | None, measure: str,
 
 
 def _figures(session: Session, dimensions: Sequence[str | None], now: datetime, tz: ZoneInfo,
-             portable: bool = False) -> dict[str | None, dict[Any, dict[str, Any]]]:
+             portable: bool = False, estates: Estates = None
+             ) -> dict[str | None, dict[Any, dict[str, Any]]]:
     """The figures per grouping (None: everything) and group.
 
     On PostgreSQL one pass counts every grouping and ranks the times; elsewhere, or
@@ -204,24 +215,24 @@ def _figures(session: Session, dimensions: Sequence[str | None], now: datetime, 
     """
     keys = {d: _key(session, d, tz, now) for d in dimensions}
     if _dialect(session) == "postgresql" and not portable:
-        return _counts(session, keys, now, ranked_in_sql=True)
+        return _counts(session, keys, now, ranked_in_sql=True, estates=estates)
     out: dict[str | None, dict[Any, dict[str, Any]]] = {}
     for dimension, key in keys.items():
-        groups = out[dimension] = _counts(session, {dimension: key}, now, False)[dimension]
+        groups = out[dimension] = _counts(session, {dimension: key}, now, False, estates)[dimension]
         for measure in MEASURES:
-            for name, values in _ranked(session, key, measure).items():
+            for name, values in _ranked(session, key, measure, estates).items():
                 groups[name][measure] = values
     return out
 
 
 def summary(session: Session, now: datetime, tz: ZoneInfo, *,
-            portable: bool = False) -> dict[str, Any]:
+            portable: bool = False, estates: Estates = None) -> dict[str, Any]:
     """The figures over every problem ticket, in the shape `flask stats --json` prints.
 
     `portable` ranks the times by window functions on PostgreSQL too, as on SQLite
     (slower there; tests use it to check both ways agree).
     """
-    return _figures(session, [None], now, tz, portable)[None][None]
+    return _figures(session, [None], now, tz, portable, estates)[None][None]
 
 
 def _order(name: str) -> tuple[int, str]:
@@ -229,19 +240,20 @@ def _order(name: str) -> tuple[int, str]:
 
 
 def breakdown(session: Session, dimension: str, now: datetime, tz: ZoneInfo, *,
-              portable: bool = False) -> dict[Any, dict[str, Any]]:
+              portable: bool = False, estates: Estates = None) -> dict[Any, dict[str, Any]]:
     """The figures per category, building, month or handler (name -> figures), in reading order.
 
     For "handler", per staff member who holds tickets: keys are staff ids, and each
     entry also carries the member's registered "name" and "role".
     """
-    return _ordered(session, dimension, _figures(session, [dimension], now, tz, portable)[dimension])
+    return _ordered(session, dimension,
+                    _figures(session, [dimension], now, tz, portable, estates)[dimension])
 
 
 def everything(session: Session, now: datetime, tz: ZoneInfo,
-               dimensions: Sequence[str] = DIMENSIONS) -> dict[str, Any]:
+               dimensions: Sequence[str] = DIMENSIONS, estates: Estates = None) -> dict[str, Any]:
     """The summary ("overall") and every breakdown, in one pass over the tickets on PostgreSQL."""
-    counted = _figures(session, [None, *dimensions], now, tz)
+    counted = _figures(session, [None, *dimensions], now, tz, estates=estates)
     return {"overall": counted[None][None],
             **{d: _ordered(session, d, counted[d]) for d in dimensions}}
 
@@ -256,19 +268,20 @@ def _ordered(session: Session, dimension: str,
     return {name: groups[name] for name in sorted(groups, key=_order)}
 
 
-def category_states(session: Session) -> dict[str, dict[str, int]]:
+def category_states(session: Session, estates: Estates = None) -> dict[str, dict[str, int]]:
     """How many problem tickets each category has in each state."""
     category = func.coalesce(Ticket.category, _inline("other"))
     out: dict[str, dict[str, int]] = {}
     for name, state, n in session.execute(
-            select(category, Ticket.state, func.count()).where(_counted())
+            select(category, Ticket.state, func.count()).where(_counted(estates))
             .group_by(category, Ticket.state)):
         out.setdefault(name, {})[state] = n
     return {name: out[name] for name in sorted(out)}
 
 
 def corrected_by_month(session: Session, now: datetime, tz: ZoneInfo,
-                       months: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+                       months: dict[str, dict[str, Any]], estates: Estates = None
+                       ) -> list[dict[str, Any]]:
     """The share of problem tickets staff corrected (改类, 不是报修), per month they were opened in.
 
     `months` is `breakdown(..., "month")` (or `everything`'s), whose totals leave out withdrawn
@@ -277,12 +290,13 @@ def corrected_by_month(session: Session, now: datetime, tz: ZoneInfo,
     """
     month = local_month(session, tz, now)
     withdrawn = dict(session.execute(  # type: ignore[arg-type]
-        select(month, func.count()).where(Ticket.kind == "problem", Ticket.state == WITHDRAWN)
-        .group_by(month)).all())
+        select(month, func.count()).where(Ticket.kind == "problem", Ticket.state == WITHDRAWN,
+                                          _in_estates(estates)).group_by(month)).all())
     corrected = dict(session.execute(  # type: ignore[arg-type]
         select(month, func.count(distinct(Ticket.id)))
         .join(LabelledExample, LabelledExample.ticket_id == Ticket.id)
-        .where(Ticket.kind == "problem", LabelledExample.source == "staff").group_by(month)).all())
+        .where(Ticket.kind == "problem", LabelledExample.source == "staff", _in_estates(estates))
+        .group_by(month)).all())
     out = []
     for name in sorted(set(months) | set(withdrawn)):
         tickets = months.get(name, {}).get("tickets", {}).get("total", 0) + withdrawn.get(name, 0)

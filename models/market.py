@@ -5,12 +5,13 @@ Pure date logic in the estate's time zone (Asia/Shanghai); `now` is always passe
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Date, String, select
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base
@@ -28,6 +29,28 @@ class MarketOverride(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM"
     moved_to: Mapped[date | None] = mapped_column(Date)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EstateMarket(Base):
+    """One estate's own market settings; a column left empty takes [market]'s value."""
+
+    __tablename__ = "estate_markets"
+
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"), primary_key=True)
+    day_of_month: Mapped[int | None] = mapped_column(Integer)
+    place: Mapped[str | None] = mapped_column(String(200))
+    services: Mapped[str | None] = mapped_column(Text)  # JSON list of names
+
+
+def settings_for(session: Session, conf: Market, estate_id: int | None) -> Market:
+    """The market rule of one estate: [market], with what the estate set for itself."""
+    own = session.get(EstateMarket, estate_id) if estate_id is not None else None
+    if own is None:
+        return conf
+    return replace(conf, day_of_month=own.day_of_month or conf.day_of_month,
+                   place=own.place if own.place is not None else conf.place,
+                   services=tuple(json.loads(own.services)) if own.services is not None
+                   else conf.services)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from models.staff import LEVELS, Coverage, Staff, most_specific
+from models.estate import Estate
+from models.estates import estates_of, serves
+from models.staff import LEVELS, Coverage, Staff, most_specific, serving
 from models.tickets import OPEN_STATES, Ticket
 
 
@@ -29,10 +31,12 @@ def may_act_on(session: Session, me: Staff, ticket: Ticket) -> bool:
     """
     if ticket.assignee_id == me.id:
         return True
-    if LEVELS.index(me.role) < LEVELS.index(ticket.level) or not me.handles(ticket.category):
+    if LEVELS.index(me.role) < LEVELS.index(ticket.level) or not me.handles(ticket.category) \
+            or not serves(session, me, ticket.estate_id):
         return False
     if ticket.building is None and me.coverage:
-        return not session.scalar(select(Staff.id).where(Staff.role == me.role,
+        estate = session.get(Estate, ticket.estate_id) if ticket.estate_id is not None else None
+        return not session.scalar(select(Staff.id).where(Staff.role == me.role, serving(estate),
                                                          ~Staff.coverage.any()).limit(1))
     return me.covers(ticket.building, ticket.unit, ticket.room)
 
@@ -52,29 +56,41 @@ def todo(session: Session, me: Staff) -> list[Ticket]:
     exact rule is then applied here.
     """
     mine = {c.building for c in me.coverage}
-    colleagues = select(Staff.id).where(Staff.role == me.role)
+    colleagues = select(Staff.id).where(Staff.role == me.role, *_same_place(me))
     bare = set(session.scalars(colleagues.where(~Staff.coverage.any())))
     if mine:
         place = Ticket.building.in_(mine)
         if not bare:  # with nobody uncovered, a ticket with no building goes to everyone
             place = or_(place, Ticket.building.is_(None))
     else:
-        whole = select(Coverage.building).join(Staff).where(Staff.role == me.role, Coverage.unit.is_(None))
+        whole = select(Coverage.building).where(Coverage.staff_id.in_(colleagues),
+                                                Coverage.unit.is_(None))
         place = or_(Ticket.building.is_(None), Ticket.building.not_in(whole))
-    unheld = or_(Ticket.assignee_id.is_(None), Ticket.assignee_id.not_in(colleagues))
+    level = select(Staff.id).where(Staff.role == me.role)  # held by anyone of my level
+    unheld = or_(Ticket.assignee_id.is_(None), Ticket.assignee_id.not_in(level))
+    scope = estates_of(session, me)
+    if scope is not None:  # my estates' tickets (and any of no estate)
+        place = and_(place, or_(Ticket.estate_id.in_(scope), Ticket.estate_id.is_(None)))
     found = session.scalars(select(Ticket).where(
         Ticket.state.in_(OPEN_STATES),
         or_(Ticket.assignee_id == me.id, and_(Ticket.level == me.role, unheld, place)))).all()
-    scores = _scores(session, me.role, {t.building for t in found if t.building is not None})
+    scores = _scores(session, colleagues, {t.building for t in found if t.building is not None})
     return [t for t in found if t.assignee_id == me.id or _answers_for(me, t, me.id in bare, bool(bare), scores)]
 
 
-def _scores(session: Session, role: str, buildings: set[str]) -> dict[str, list[tuple[int, Coverage]]]:
-    """Building -> (staff id, coverage) of the staff of a level, for the buildings asked about."""
+def _same_place(me: Staff) -> list[ColumnElement[bool]]:
+    """SQL: staff who act where I act (the same estate, or community); my colleagues, with my role."""
+    return [Staff.estate_id.is_(None) if me.estate_id is None else Staff.estate_id == me.estate_id,
+            Staff.community.is_(None) if me.community is None else Staff.community == me.community]
+
+
+def _scores(session: Session, colleagues: Select[tuple[int]], buildings: set[str]
+            ) -> dict[str, list[tuple[int, Coverage]]]:
+    """Building -> (staff id, coverage) of my colleagues, for the buildings asked about."""
     found: dict[str, list[tuple[int, Coverage]]] = {}
     if buildings:
-        for staff_id, cover in session.execute(select(Coverage.staff_id, Coverage).join(Staff).where(
-                Staff.role == role, Coverage.building.in_(buildings))):
+        for staff_id, cover in session.execute(select(Coverage.staff_id, Coverage).where(
+                Coverage.staff_id.in_(colleagues), Coverage.building.in_(buildings))):
             found.setdefault(cover.building, []).append((staff_id, cover))
     return found
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 import re
 from typing import Hashable, Iterable, TypeVar
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import ColumnElement, ForeignKey, String, UniqueConstraint, and_, or_, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base
+from models.estate import Estate
 
 LEVELS = ("grid", "property", "estate", "community", "street")
 LEVEL_NAMES = {"grid": "网格", "property": "物业", "estate": "小区", "community": "社区",
                "street": "街道"}
+ONE_ESTATE = ("grid", "property", "estate")  # the levels that act in one estate
 COVERAGE_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
 Who = TypeVar("Who", bound=Hashable)
 
@@ -29,6 +31,10 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))  # one of LEVELS
     buildings: Mapped[str] = mapped_column(String(200), default="")  # as given: "1-5,8"
     categories: Mapped[str] = mapped_column(String(300), default="")  # empty: every category
+    # where they act (models/estates.py, in_scope): grid, property and estate staff one estate,
+    # community staff the estates of their community, street staff every estate; None: all
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
+    community: Mapped[str | None] = mapped_column(String(100))
 
     coverage: Mapped[list[Coverage]] = relationship(
         back_populates="staff", cascade="all, delete-orphan")
@@ -98,22 +104,39 @@ def staff_by_user(session: Session, user_id: str, channel: str | None = None) ->
     return session.scalars(query.order_by(Staff.id)).first()
 
 
+def serving(estate: Estate | None) -> ColumnElement[bool]:
+    """SQL: the staff who act in the estate (None: no estate in particular, so everyone).
+
+    Grid, property and estate staff act in their estate, community staff in the estates of
+    their community, street staff everywhere; a row with no estate (or no community) acts
+    everywhere, as every row did when a deployment was one estate.
+    """
+    if estate is None:
+        return true()
+    return or_(Staff.role == "street",
+               and_(Staff.role == "community",
+                    or_(Staff.community.is_(None), Staff.community == estate.community)),
+               and_(Staff.role.in_(ONE_ESTATE),
+                    or_(Staff.estate_id.is_(None), Staff.estate_id == estate.id)))
+
+
 def covering(session: Session, role: str, building: str | None, unit: str | None = None,
-             room: str | None = None) -> list[Staff]:
-    """Return the staff of a level for a place: the most specific coverage wins.
+             room: str | None = None, estate: Estate | None = None) -> list[Staff]:
+    """Return the staff of a level for a place in an estate: the most specific coverage wins.
 
     Staff of a level with no coverage at all answer for the whole estate; when the
-    place has no building, they are the ones told.
+    place has no building, they are the ones told. Staff of other estates are never named.
     """
     if building is None:
-        everywhere = _uncovered(session, role)
+        everywhere = _uncovered(session, role, estate)
         return everywhere or list(session.scalars(
-            select(Staff).where(Staff.role == role).order_by(Staff.id)))
+            select(Staff).where(Staff.role == role, serving(estate)).order_by(Staff.id)))
     # Only coverage of this building can fit it: ask for those rows, not the whole street's.
     rows = session.execute(select(Staff, Coverage).join(Coverage, Coverage.staff_id == Staff.id)
-                           .where(Staff.role == role, Coverage.building == building)
+                           .where(Staff.role == role, Coverage.building == building,
+                                  serving(estate))
                            .order_by(Staff.id))
-    return most_specific(rows, building, unit, room) or _uncovered(session, role)
+    return most_specific(rows, building, unit, room) or _uncovered(session, role, estate)
 
 
 def most_specific(rows: Iterable[tuple[Who, Coverage]], building: str, unit: str | None,
@@ -127,10 +150,10 @@ def most_specific(rows: Iterable[tuple[Who, Coverage]], building: str, unit: str
     return [who for who, score in best.items() if top and score == top]
 
 
-def _uncovered(session: Session, role: str) -> list[Staff]:
+def _uncovered(session: Session, role: str, estate: Estate | None = None) -> list[Staff]:
     """The level's staff who list no buildings: they answer for the whole estate."""
-    return list(session.scalars(select(Staff).where(Staff.role == role, ~Staff.coverage.any())
-                                .order_by(Staff.id)))
+    return list(session.scalars(select(Staff).where(Staff.role == role, ~Staff.coverage.any(),
+                                                    serving(estate)).order_by(Staff.id)))
 
 
 def _fit(coverage: Coverage, building: str, unit: str | None, room: str | None) -> int:

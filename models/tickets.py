@@ -49,6 +49,7 @@ class Ticket(Base):
         Index("ix_tickets_board_state", "state", "created_at", "id"),
         Index("ix_tickets_board_category", "category", "created_at", "id"),
         Index("ix_tickets_board_building", "building", "created_at", "id"),
+        Index("ix_tickets_board_estate", "estate_id", "created_at", "id"),
         Index("ix_tickets_board_suggestions", "created_at", "id",  # only suggestions lack a category
               sqlite_where=text("category IS NULL"), postgresql_where=text("category IS NULL")),
         {"sqlite_autoincrement": True},  # numbers are never reused
@@ -56,6 +57,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # "problem" or "suggestion"
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"))  # None: no estate yet
     category: Mapped[str | None] = mapped_column(String(32))
     reporter_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     building: Mapped[str | None] = mapped_column(String(16))
@@ -162,12 +164,15 @@ ESTATE_WIDE = frozenset({"property_service"})
 
 
 def similar_open(session: Session, *, category: str | None, building: str | None,
-                 place: str | None, now: datetime, resident_id: int) -> Ticket | None:
-    """Return an open ticket of the same problem from the last 24 hours, not the resident's own."""
+                 place: str | None, now: datetime, resident_id: int,
+                 estate_id: int | None = None) -> Ticket | None:
+    """Return an open ticket of the same problem from the last 24 hours, not the resident's own,
+    in the same estate."""
     if not category or category == "other":
         return None
     query = select(Ticket).where(
         Ticket.kind == "problem", Ticket.category == category, Ticket.state.in_(OPEN_STATES),
+        Ticket.estate_id.is_(None) if estate_id is None else Ticket.estate_id == estate_id,
         Ticket.created_at >= now - DUPLICATE_WINDOW,
         ~Ticket.followers.any(Follower.resident_id == resident_id))
     if category not in ESTATE_WIDE:

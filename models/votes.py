@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, select, text
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime, insert_for
-from models.estate import Home, Resident
+from models.estate import Building, Home, Resident, Unit
 
 KINDS = ("consultation", "owners_ordinary", "owners_major")
 OWNERS_KINDS = ("owners_ordinary", "owners_major")
@@ -52,6 +52,8 @@ class Vote(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(24))
+    # whose register counts: the estate's homes only (None: every home, as before estates)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     item: Mapped[int | None] = mapped_column(Integer)  # Article 278 item, 1..9
     candidates: Mapped[str | None] = mapped_column(Text)  # JSON list; None: agree/oppose/abstain
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -220,10 +222,19 @@ def _share(part: Decimal | int, whole: Decimal | int) -> Fraction:
     return Fraction(part) / Fraction(whole) if whole else Fraction(0)
 
 
-def register(session: Session) -> list[RegisterHome]:
-    """Return every registered home as the count sees it."""
+def register(session: Session, estate_id: int | None = None) -> list[RegisterHome]:
+    """Return every registered home (of the estate, when one is named) as the count sees it."""
+    query = select(Home.id, Home.area_m2, Home.owner_id, Home.unsold)
     return [RegisterHome(i, a, o, bool(u)) for i, a, o, u in session.execute(
-        select(Home.id, Home.area_m2, Home.owner_id, Home.unsold).order_by(Home.id))]
+        _in_estate(query, estate_id).order_by(Home.id))]
+
+
+def _in_estate(query: Any, estate_id: int | None) -> Any:
+    """Narrow a query of homes to one estate's (None: leave it)."""
+    if estate_id is None:
+        return query
+    return query.join(Unit, Home.unit_id == Unit.id).join(Building, Unit.building_id == Building.id) \
+        .where(Building.estate_id == estate_id)
 
 
 def ballots_of(session: Session, vote: Vote) -> dict[str, str]:
@@ -243,7 +254,7 @@ def count(session: Session, vote: Vote) -> Tally:
         return tally(vote.kind, vote.choices, thaw(vote.frozen_register), ballots_of(session, vote))
     if session.get_bind().dialect.name == "postgresql":
         return _count_in_database(session, vote)
-    return tally(vote.kind, vote.choices, register(session), ballots_of(session, vote))
+    return tally(vote.kind, vote.choices, register(session, vote.estate_id), ballots_of(session, vote))
 
 
 # The register's households and each ballot's, summed by PostgreSQL. A ballot counts when its
@@ -252,8 +263,8 @@ def count(session: Session, vote: Vote) -> Tally:
 _ELIGIBLE = {
     True: "SELECT coalesce(sum(area_m2), 0), count(DISTINCT owner_id) FILTER (WHERE NOT unsold "
           "AND owner_id IS NOT NULL) + count(*) FILTER (WHERE NOT unsold AND owner_id IS NULL) "
-          "+ CASE WHEN bool_or(unsold) THEN 1 ELSE 0 END FROM homes",
-    False: "SELECT coalesce(sum(area_m2), 0), count(*) FROM homes",
+          "+ CASE WHEN bool_or(unsold) THEN 1 ELSE 0 END FROM {homes} AS homes",
+    False: "SELECT coalesce(sum(area_m2), 0), count(*) FROM {homes} AS homes",
 }
 _BALLOTS = "WITH b AS (SELECT choice, household FROM ballots WHERE vote_id = :vote AND choice IN :choices)"
 # Only a household written exactly as household_of writes it is read as a number (no cast can fail).
@@ -266,23 +277,31 @@ _VOTED = {
     True: _BALLOTS + _NUMBERED.format(name="bo", prefix="owner:", skip=7)
     + _NUMBERED.format(name="bh", prefix="home:", skip=6) + """
 , counted AS MATERIALIZED (
-  SELECT choice, (SELECT sum(area_m2) FROM homes WHERE owner_id = bo.number AND NOT unsold) AS area FROM bo
-  UNION ALL SELECT choice, (SELECT area_m2 FROM homes WHERE id = bh.number AND NOT unsold
+  SELECT choice, (SELECT sum(area_m2) FROM {homes} AS homes WHERE owner_id = bo.number AND NOT unsold)
+   AS area FROM bo
+  UNION ALL SELECT choice, (SELECT area_m2 FROM {homes} AS homes WHERE id = bh.number AND NOT unsold
                             AND owner_id IS NULL) FROM bh
-  UNION ALL SELECT choice, (SELECT sum(area_m2) FROM homes WHERE unsold) FROM b WHERE household = 'developer')
+  UNION ALL SELECT choice, (SELECT sum(area_m2) FROM {homes} AS homes WHERE unsold) FROM b
+   WHERE household = 'developer')
 SELECT choice, sum(area), count(*) FROM counted WHERE area IS NOT NULL GROUP BY choice""",
     False: _BALLOTS + _NUMBERED.format(name="bh", prefix="home:", skip=6) + """
-SELECT bh.choice, sum(h.area_m2), count(*) FROM bh JOIN homes h ON h.id = bh.number GROUP BY bh.choice""",
+SELECT bh.choice, sum(h.area_m2), count(*) FROM bh JOIN {homes} AS h ON h.id = bh.number GROUP BY bh.choice""",
 }
+# One estate's homes, for a vote of that estate (its register is the estate's, Article 278).
+_ESTATE_HOMES = ("(SELECT eh.* FROM homes eh JOIN units eu ON eu.id = eh.unit_id "
+                 "JOIN buildings eb ON eb.id = eu.building_id WHERE eb.estate_id = :estate)")
 
 
 def _count_in_database(session: Session, vote: Vote) -> Tally:
     """Count an open vote with PostgreSQL's sums over the current register."""
     owners = vote.kind in OWNERS_KINDS
-    eligible_area, eligible_heads = session.execute(text(_ELIGIBLE[owners])).one()
+    homes = "homes" if vote.estate_id is None else _ESTATE_HOMES
+    estate = {} if vote.estate_id is None else {"estate": vote.estate_id}
+    eligible_area, eligible_heads = session.execute(
+        text(_ELIGIBLE[owners].format(homes=homes)), estate).one()
     voted = {choice: (area, heads) for choice, area, heads in session.execute(
-        text(_VOTED[owners]).bindparams(bindparam("choices", expanding=True)),
-        {"vote": vote.id, "choices": vote.choices})}
+        text(_VOTED[owners].replace("{homes}", homes)).bindparams(bindparam("choices", expanding=True)),
+        {"vote": vote.id, "choices": vote.choices, **estate})}
     per_option = {c: voted.get(c, (Decimal(0), 0)) for c in vote.choices}
     return decide(vote.kind, eligible_area, eligible_heads, per_option)
 
@@ -290,7 +309,7 @@ def _count_in_database(session: Session, vote: Vote) -> Tally:
 def freeze(session: Session, vote: Vote) -> None:
     """Keep the register as it stands now with the vote, so re-imports cannot change its result."""
     vote.frozen_register = json.dumps(
-        [[h.home_id, str(h.area), h.owner_id, h.unsold] for h in register(session)])
+        [[h.home_id, str(h.area), h.owner_id, h.unsold] for h in register(session, vote.estate_id)])
 
 
 def thaw(frozen: str) -> list[RegisterHome]:
@@ -373,13 +392,16 @@ def eligible(vote: Vote, resident: Resident, household: str | None = None) -> bo
     """
     if resident.home is None or not resident.verified:
         return False
+    if vote.estate_id is not None and resident.home.unit.building.estate_id != vote.estate_id:
+        return False  # another estate's vote: its register is not theirs
     if vote.kind in OWNERS_KINDS and resident.role != "owner":
         return False
     return household is None or household_of_home(vote.kind, resident.home) == household
 
 
 def create(session: Session, *, title: str, kind: str, item: int | None, candidates: list[str],
-           opens_at: datetime, closes_at: datetime, now: datetime, by: str) -> Vote:
+           opens_at: datetime, closes_at: datetime, now: datetime, by: str,
+           estate_id: int | None = None) -> Vote:
     """Make a vote after checking its kind, Article 278 item, candidates and times."""
     if kind not in KINDS:
         raise VoteError(f"unknown kind {kind!r}; use {', '.join(KINDS)}")
@@ -403,14 +425,15 @@ def create(session: Session, *, title: str, kind: str, item: int | None, candida
         raise VoteError("the closing time must be after the opening time and in the future")
     vote = Vote(title=title.strip(), kind=kind, item=item,
                 candidates=json.dumps(labels, ensure_ascii=False) if labels else None,
-                opens_at=opens_at, closes_at=closes_at, created_at=now, created_by=by)
+                opens_at=opens_at, closes_at=closes_at, created_at=now, created_by=by,
+                estate_id=estate_id)
     session.add(vote)
     session.flush()
     return vote
 
 
-def homes_of(session: Session, kind: str, household: str) -> list[Home]:
-    """Return the homes a household's ballot speaks for."""
+def homes_of(session: Session, kind: str, household: str, estate_id: int | None = None) -> list[Home]:
+    """Return the homes a household's ballot speaks for (in the vote's estate)."""
     what, _, number = household.partition(":")
     if kind not in OWNERS_KINDS or what == "home":
         query = select(Home).where(Home.id == int(number))
@@ -418,7 +441,7 @@ def homes_of(session: Session, kind: str, household: str) -> list[Home]:
         query = select(Home).where(Home.owner_id == int(number), Home.unsold.is_(False))
     else:
         query = select(Home).where(Home.unsold.is_(True))
-    return list(session.scalars(query.order_by(Home.id)))
+    return list(session.scalars(_in_estate(query, estate_id).order_by(Home.id)))
 
 
 def household_of_home(kind: str, home: Home) -> str:
@@ -426,10 +449,12 @@ def household_of_home(kind: str, home: Home) -> str:
     return household_of(kind, RegisterHome(home.id, home.area_m2, home.owner_id, bool(home.unsold)))
 
 
-def votes_open(session: Session, now: datetime) -> list[Vote]:
-    """Return the votes one may cast in now, oldest first."""
-    return list(session.scalars(select(Vote).where(
-        Vote.closed_at.is_(None), Vote.opens_at <= now, Vote.closes_at > now).order_by(Vote.id)))
+def votes_open(session: Session, now: datetime, estate_id: int | None = None) -> list[Vote]:
+    """Return the votes one may cast in now (in the estate, with its deployment-wide ones), oldest first."""
+    query = select(Vote).where(Vote.closed_at.is_(None), Vote.opens_at <= now, Vote.closes_at > now)
+    if estate_id is not None:
+        query = query.where(or_(Vote.estate_id == estate_id, Vote.estate_id.is_(None)))
+    return list(session.scalars(query.order_by(Vote.id)))
 
 
 def revoke_by(closed: date) -> date:

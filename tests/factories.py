@@ -58,9 +58,10 @@ def image_xml(media_id: str = "img-media-1", openid: str = OPENID) -> str:
     return _envelope(openid, "image", inner, None, None)
 
 
-def location_xml(label: str, openid: str = OPENID) -> str:
-    """A location message."""
-    inner = (f"<Location_X>29.56</Location_X><Location_Y>106.55</Location_Y><Scale>16</Scale>"
+def location_xml(label: str, openid: str = OPENID, latitude: float = 29.56,
+                 longitude: float = 106.55) -> str:
+    """A location message (latitude, longitude: where the resident is)."""
+    inner = (f"<Location_X>{latitude}</Location_X><Location_Y>{longitude}</Location_Y><Scale>16</Scale>"
              f"<Label>{escape(label)}</Label>")
     return _envelope(openid, "location", inner, None, None)
 

@@ -71,3 +71,46 @@ def test_phones_are_never_converted_without_the_key(engine: Engine) -> None:
     an_estate_before_the_security_migrations(engine)
     with pytest.raises(RuntimeError, match="init-db"):
         upgrade(engine)
+
+
+def an_estate_of_the_previous_release(engine: Engine) -> None:
+    """A database at revision 0018 (before estates were many): one estate, its staff, a ticket, a vote."""
+    upgrade(engine, "0018")
+    with engine.begin() as conn:
+        for statement in (
+                "INSERT INTO estates (id, name, community, street) VALUES (1, '邻里花园', '和顺社区', '龙溪街道')",
+                "INSERT INTO buildings (id, estate_id, number) VALUES (1, 1, '3')",
+                "INSERT INTO units (id, building_id, number) VALUES (1, 1, '2')",
+                "INSERT INTO homes (id, unit_id, room, area_m2, owner_id, unsold) "
+                "VALUES (1, 1, '501', 89.37, NULL, false)",
+                "INSERT INTO residents (id, openid, home_id, role, verified, following, subscribed, "
+                "created_at, pushes_since_inbound) VALUES (1, 'oTenant', 1, 'tenant', true, true, false, :now, 0)",
+                "INSERT INTO staff (id, user_id, channel, name, role, buildings, categories) VALUES "
+                "(1, 'wang', 'wecom', '王网格', 'grid', '3', ''), "
+                "(2, 'he', 'wecom', '何社区', 'community', '', ''), "
+                "(3, 'jie', 'wecom', '街道甲', 'street', '', '')",
+                "INSERT INTO tickets (kind, category, reporter_id, building, unit, room, place, urgent, "
+                "text, state, level, created_at, updated_at, reopen_count) VALUES ('problem', 'elevator', "
+                "1, '3', '2', '501', '3栋2单元501', false, '3栋电梯坏了', 'open', 'grid', :now, :now, 0)",
+                "INSERT INTO votes (id, title, kind, opens_at, closes_at, created_at, created_by) "
+                "VALUES (4, 't', 'consultation', :now, :now, :now, 'cli')"):
+            conn.execute(text(statement), {"now": NOW})
+
+
+def test_a_single_estate_database_migrates_with_its_data(engine: Engine) -> None:
+    an_estate_of_the_previous_release(engine)
+    upgrade(engine, hash_key=KEY)
+    with engine.begin() as conn:
+        ticket = conn.execute(text("SELECT id, estate_id, building, text, state FROM tickets")).one()
+        vote = conn.execute(text("SELECT id, estate_id, title FROM votes")).one()
+        staff = conn.execute(text("SELECT user_id, estate_id, community FROM staff ORDER BY id")).all()
+        conn.execute(text(
+            "INSERT INTO tickets (kind, category, reporter_id, urgent, text, state, level, created_at, "
+            "updated_at, reopen_count, estate_id) VALUES ('problem', 'other', 1, false, 'x', 'open', "
+            "'grid', :now, :now, 0, 1)"), {"now": NOW})
+        numbers = conn.execute(text("SELECT id FROM tickets ORDER BY id")).scalars().all()
+    assert ticket == (1, 1, "3", "3栋电梯坏了", "open")
+    assert vote == (4, 1, "t")
+    # the grid worker acts in the estate, the community officer in its community, the street everywhere
+    assert staff == [("wang", 1, None), ("he", None, "和顺社区"), ("jie", None, None)]
+    assert numbers == [1, 2]  # numbering goes on after the old tickets

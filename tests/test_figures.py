@@ -307,3 +307,30 @@ def test_flask_stats_table_matches_the_reference_per_group(demo: Flask) -> None:
 
 def _whole(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
+
+
+def test_figures_of_one_estate_count_only_its_tickets(bare: Flask) -> None:
+    from models.estate import Estate
+    with transaction(bare.extensions["linli"].sessions) as session:
+        other = Estate(name="翠竹苑", community="和顺社区", street="龙溪街道")
+        session.add(other)
+        session.flush()
+        first, second = session.scalar(select(Estate.id).order_by(Estate.id)), other.id
+    rng = random.Random(11)
+    handlers = [staff_member(bare, f"fig-{n}", f"经办人{n}") for n in range(2)]
+    specs = random_tickets(rng, handlers, 90)
+    for n, spec in enumerate(specs):
+        spec["estate_id"] = first if n % 3 else second
+    add_tickets(bare, specs)
+    with bare.extensions["linli"].sessions() as session:
+        rows = reference_rows(session, START)
+        ids = session.scalars(select(Ticket.estate_id).where(Ticket.kind == "problem")
+                              .order_by(Ticket.id)).all()
+        mine = [row for row, estate in zip(rows, ids) if estate == second]
+        overall = figures.summary(session, START, TZ, estates=[second])
+        months = figures.breakdown(session, "month", START, TZ, estates=[second])
+        both = figures.everything(session, START, TZ, estates=[first, second])["overall"]
+    assert overall == reference_summary(mine)
+    assert months == {m: v for m, v in reference_breakdown(mine, "month").items()}
+    assert both == reference_summary(rows)  # the two estates together: every ticket
+    assert overall["tickets"]["total"] == len(mine) < len(rows)

@@ -12,7 +12,7 @@ from flask import Flask
 from bot import notify
 from bot.handlers import staff as handlers
 from bot.turn import StaffTurn
-from models import Coverage, Resident, Staff, Ticket, transaction
+from models import Coverage, Estate, Resident, Staff, Ticket, transaction
 from models import queue
 from models.tickets import OPEN_STATES, TRANSITIONS
 
@@ -27,12 +27,23 @@ def _plain_queue(session, me: Staff) -> set[int]:
                                           and me in notify.level_staff(session, t, t.level))}
 
 
-def _street(session, rng: random.Random, now) -> None:
-    """Staff with whole buildings, units, single homes or nothing; tickets everywhere."""
-    for n in range(14):
+def _street(session, rng: random.Random, now, estates: bool = False) -> None:
+    """Staff with whole buildings, units, single homes or nothing; tickets everywhere (with
+    `estates`, in three estates of two communities, each with the same building numbers)."""
+    places: list[Estate | None] = [None]
+    if estates:
+        places = [session.query(Estate).one(), Estate(name="东苑", community="和顺社区", street="龙溪街道"),
+                  Estate(name="西苑", community="另一社区", street="龙溪街道")]
+        session.add_all(places)
+        session.flush()
+    for n in range(14 if not estates else 24):
         role = LEVELS[n % 5] if n < 10 else rng.choice(("grid", "property"))
+        where = rng.choice(places)
         member = Staff(user_id=f"s{n}", channel="wecom", name=f"员工{n}", role=role,
-                       categories=rng.choice(("", "", "elevator,water", "sanitation")))
+                       categories=rng.choice(("", "", "elevator,water", "sanitation")),
+                       estate_id=where.id if where is not None and role in ("grid", "property", "estate")
+                       else None,
+                       community=where.community if where is not None and role == "community" else None)
         for _ in range(rng.choice((0, 0, 1, 2, 3))):
             building = str(rng.randint(1, 5))
             unit = rng.choice((None, str(rng.randint(1, 2))))
@@ -51,16 +62,18 @@ def _street(session, rng: random.Random, now) -> None:
                         place="某处", urgent=False, text="坏了", state=rng.choice(tuple(TRANSITIONS)),
                         level=rng.choice(LEVELS), created_at=now, updated_at=now,
                         response_due_at=now + timedelta(hours=rng.randint(-30, 30)),
-                        resolve_due_at=now + timedelta(hours=rng.randint(-80, 80)))
+                        resolve_due_at=now + timedelta(hours=rng.randint(-80, 80)),
+                        estate_id=getattr(rng.choice(places), "id", None))
         ticket.assignee = rng.choice(people) if rng.random() < 0.4 else None
         session.add(ticket)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_todo_names_the_same_tickets_as_the_plain_rule(app: Flask, clock, seed: int) -> None:
+@pytest.mark.parametrize("seed,estates", [(1, False), (2, False), (3, True), (4, True)])
+def test_todo_names_the_same_tickets_as_the_plain_rule(app: Flask, clock, seed: int,
+                                                       estates: bool) -> None:
     services = app.extensions["linli"]
     with transaction(services.sessions) as session:
-        _street(session, random.Random(seed), clock())
+        _street(session, random.Random(seed), clock(), estates)
     with services.sessions() as session:
         compared = 0
         for me in session.query(Staff).order_by(Staff.id):

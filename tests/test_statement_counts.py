@@ -30,11 +30,11 @@ BUDGETS = {
     "greeting": 5,
     "help": 5,
     "status": 6,
-    "status_one": 6,
-    "vote": 12,
-    "report": 14,
+    "status_one": 7,
+    "vote": 15,
+    "report": 15,
     "rating": 9,
-    "bind": 13,
+    "bind": 17,
     "claim": 11,
 }
 # Threads whose statements are not the message's: delivery after commit, the spool's replays.
@@ -84,7 +84,7 @@ def owner_digits(app: Flask) -> str:
 
 def check(counts: dict[str, int], kind: str, statements: list[str]) -> None:
     counts[kind] = len(statements)
-    listing = "\n".join(f"  {s.splitlines()[0][:120]}" for s in statements)
+    listing = "\n".join(f"  {' '.join(s.split())[:400]}" for s in statements)
     assert len(statements) <= BUDGETS[kind], (
         f"{kind}: {len(statements)} statements, budget {BUDGETS[kind]}:\n{listing}")
 

@@ -1,7 +1,8 @@
 """/board and /board.json: the public list of every ticket (清单化公示).
 
 Filters come as query parameters (state, category, building, month, size, and
-after/before: a ticket number to page from). A bad value is refused with a 400
+after/before: a ticket number to page from); estate (an id or a name), community and street
+choose whose tickets. A bad value is refused with a 400
 that says, in Chinese, what to choose instead; nothing here writes.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ from flask import jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bot.services import current as services
-from models import board
+from models import Estate, board
+from models.estates import EstateError, estates, selection
 from models.board import BOARD_STATE_NAMES, OVERDUE_NAME, SCRUB_MASKS
 from models.categories import CODES, SUGGESTION
 from models.categories import category_name as name_of_category
@@ -27,6 +29,7 @@ bp = page_blueprint("board", __name__)
 
 PAGE_SIZE, PAGE_LIMIT = 50, 100
 FILTERS = ("state", "category", "building", "month")
+PLACES = ("estate", "community", "street")  # whose tickets: an estate (id or name), a community, a street
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 NUMBER = re.compile(r"^#?(\d{1,9})$")
 CATEGORIES = CODES + (board.SUGGESTION,)
@@ -36,6 +39,9 @@ BOARD_BAD = {
     "state": "没有“{value}”这种状态，请从“状态”下拉框里选择。",
     "category": "没有“{value}”这个类别，请从“类别”下拉框里选择。",
     "building": "本小区没有“{value}”栋，请从“楼栋”下拉框里选择。",
+    "estate": "没有叫“{value}”的小区，请从“小区”下拉框里选择。",
+    "community": "没有“{value}”这个社区的小区，请检查社区名称。",
+    "street": "没有“{value}”这个街道的小区，请检查街道名称。",
     "month": "月份“{value}”写得不对，请写成 2026-11 这样的年-月。",
     "size": "每页条数“{value}”不对，请写 1 到 {limit} 之间的整数。",
     "after": "翻页位置“{value}”不对，请回到第一页重新翻页。",
@@ -67,20 +73,22 @@ def _bad(name: str, value: str) -> BadRequest:
 
 def parse(args: Mapping[str, str], session: Any) -> Request:
     """Check every parameter against what exists; raise BadRequest on the first bad one."""
-    chosen = {name: args.get(name, "").strip() for name in FILTERS}
+    chosen = {name: args.get(name, "").strip() for name in (*PLACES, *FILTERS)}
     chosen = {name: value for name, value in chosen.items() if value}
+    picked = _places(session, chosen)
+    ids = None if picked is None else tuple(e.id for e in picked)
     if chosen.get("state", STATES[0]) not in STATES:
         raise _bad("state", chosen["state"])
     if chosen.get("category", CATEGORIES[0]) not in CATEGORIES:
         raise _bad("category", chosen["category"])
-    if "building" in chosen and chosen["building"].removesuffix("栋") not in board.buildings(session):
+    if "building" in chosen and chosen["building"].removesuffix("栋") not in board.buildings(session, ids):
         raise _bad("building", chosen["building"])
     since = until = None
     if "month" in chosen:
         since, until = _month(chosen["month"])
     filters = board.Filters(state=chosen.get("state"), category=chosen.get("category"),
                             building=chosen.get("building", "").removesuffix("栋") or None,
-                            since=since, until=until)
+                            since=since, until=until, estates=ids)
     found = Request(filters, chosen, size=_size(args.get("size", "")))
     if args.get("after") and args.get("before"):
         raise _bad("both", "")
@@ -88,6 +96,30 @@ def parse(args: Mapping[str, str], session: Any) -> Request:
         if args.get(direction):
             setattr(found, direction, _position(session, direction, args[direction]))
     return found
+
+
+def _places(session: Any, chosen: Mapping[str, str]) -> list[Estate] | None:
+    """The estates asked about (None: all), or BadRequest naming the first place that is none."""
+    for name in PLACES:
+        if name in chosen:
+            try:
+                selection(session, **{name: chosen[name]})
+            except EstateError:
+                raise _bad(name, chosen[name]) from None
+    try:
+        return selection(session, **{name: chosen.get(name) for name in PLACES})
+    except EstateError:  # each place exists, but not together (an estate of another street)
+        raise _bad("estate", chosen.get("estate") or chosen.get("community") or "") from None
+
+
+def place_title(session: Any, chosen: Mapping[str, str]) -> str | None:
+    """What the page is about: the estate, community or street asked for (None: everything)."""
+    picked = _places(session, chosen)
+    if picked is None:
+        return None
+    if "estate" in chosen or len(picked) == 1:
+        return "、".join(e.name for e in picked)
+    return chosen.get("community") or chosen.get("street")
 
 
 def _month(value: str) -> tuple[datetime, datetime]:
@@ -149,10 +181,12 @@ def state_name(code: str) -> str:
     return OVERDUE_NAME if code == board.OVERDUE else BOARD_STATE_NAMES[code]
 
 
-def row(entry: board.Entry, now: datetime) -> dict[str, Any]:
-    """One ticket as the board shows it, in the JSON twin's shape."""
+def row(entry: board.Entry, now: datetime, estates: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """One ticket as the board shows it, in the JSON twin's shape (with its estate's name,
+    `estates` giving ticket number -> name, when the deployment has several estates)."""
     local = services().local
-    return {
+    named = {"estate": estates.get(entry.id) or None} if estates else {}
+    return {**named,
         "number": f"#{entry.id}", "id": entry.id,
         "category": entry.category, "category_name": category_name(entry.category),
         "place": public_place(entry), "state": entry.state, "state_name": state_name(entry.state),
@@ -179,14 +213,30 @@ def _months(session: Any, now: datetime) -> list[str]:
     return months[::-1]
 
 
-def _load(args: Mapping[str, str]) -> tuple[Request, board.Page, list[str], list[str]]:
+def _load(args: Mapping[str, str]) -> tuple[Request, board.Page, list[str], list[str], Places]:
     s = services()
     now = s.clock()
     with s.sessions() as session:
         asked = parse(args, session)
         found = board.page(session, asked.filters, now=now, size=asked.size, after=asked.after,
                            before=asked.before)
-        return asked, found, board.buildings(session), _months(session, now)
+        known = estates(session)
+        named = {e.id: e.name for e in known} if len(known) > 1 else {}
+        where = board.estates_of(session, [e.id for e in found.entries]) if named else {}
+        places = Places(names=named, title=place_title(session, asked.chosen),
+                        of={n: named.get(e or 0, "") for n, e in where.items()})
+        return asked, found, board.buildings(session, asked.filters.estates), _months(session, now), \
+            places
+
+
+@dataclass(frozen=True)
+class Places:
+    """The estates' names when there are several (each row says its estate), and what the page
+    is about."""
+
+    names: dict[int, str]  # estate id -> name
+    title: str | None
+    of: dict[int, str]  # ticket number -> its estate's name
 
 
 def _link(endpoint: str, asked: Request, **where: int) -> str:
@@ -207,12 +257,13 @@ def board_page() -> ResponseReturnValue:
     named = services().config.estate.name
     estate = "邻里通" if named is None else named
     try:
-        asked, found, buildings, months = _load(request.args)
+        asked, found, buildings, months, places = _load(request.args)
     except BadRequest as err:
         return render_template("board_error.html", message=str(err), estate_name=estate), 400
     now = services().clock()
     return render_template(
-        "board.html", estate_name=estate, rows=[row(e, now) for e in found.entries],
+        "board.html", estate_name=places.title or estate,
+        rows=[row(e, now, places.of) for e in found.entries], estates=places.names,
         chosen=asked.chosen, links=_links("board.board_page", asked, found),
         states=[(code, state_name(code)) for code in STATES],
         categories=[(code, category_name(code)) for code in CATEGORIES],
@@ -223,10 +274,10 @@ def board_page() -> ResponseReturnValue:
 def board_json() -> ResponseReturnValue:
     """The board as JSON: the same rows, filters and paging as the page."""
     try:
-        asked, found, _buildings, _months_seen = _load(request.args)
+        asked, found, _buildings, _months_seen, places = _load(request.args)
     except BadRequest as err:
         return jsonify(error=str(err)), 400
     now = services().clock()
     links = _links("board.board_json", asked, found)
-    return jsonify(tickets=[row(e, now) for e in found.entries], filters=asked.chosen,
+    return jsonify(tickets=[row(e, now, places.of) for e in found.entries], filters=asked.chosen,
                    size=asked.size, older=links["older"], newer=links["newer"], first=links["first"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.tickets import PLACE_MAX, Draft, open_ticket, place_of
 from bot.turn import Turn
 from models import Resident, board
 from models.board import BOARD_STATE_NAMES
+from models.estates import nearest, only_estate
 from models.categories import BY_CODE
 from models.sla import deadlines, duration
 from models.staff import LEVEL_NAMES
@@ -284,6 +286,15 @@ def _draft() -> Draft:
                  place=((place_of(where) if where else None) or address or coordinates)[:PLACE_MAX])
 
 
+def _located(session: Any, draft: Draft) -> Draft:
+    """With several estates, a request given as lat/long belongs to the nearest one."""
+    lat, lon = request.form.get("lat", "").strip(), request.form.get("long", "").strip()
+    if not lat or not lon or only_estate(session) is not None:
+        return draft
+    estate = nearest(session, float(lat), float(lon))  # _coordinates has checked both
+    return replace(draft, estate_id=estate.id) if estate is not None else draft
+
+
 def _reporter(session: Any, now: datetime) -> Resident:
     """The city platform, as the reporter of the tickets it files (it follows them by GET)."""
     found = session.scalar(select(Resident).where(Resident.openid == REPORTER))
@@ -306,6 +317,7 @@ def request_new(fmt: str) -> ResponseReturnValue:
     now = s.clock()
     with s.transaction() as session:  # the staff cards go out once it commits, as after a chat
         turn = Turn(session, _reporter(session, now), now, s)
+        draft = _located(session, draft)
         # the resident's path (events, deadlines, routing); the platform reads updates by GET
         ticket = open_ticket(turn, draft, follow=False)
         number, notice = ticket.id, _notice(ticket.category or board.SUGGESTION, ticket.urgent)

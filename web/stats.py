@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from bot.services import Services, current as services
 from models import figures, votes
 from models.categories import CATEGORY_NAMES
+from models.estates import EstateError, estates as all_estates, selection
 from web.pages import page_blueprint
 
 bp = page_blueprint("stats", __name__)
@@ -42,6 +43,10 @@ RENEW_FACTOR = 10  # slow figures are kept at least ten times as long as they to
 SLOW_SECONDS = 1.0  # a count this long is kept and renewed in the background
 WAIT_SECONDS = 10.0  # then a first request is told to come back, well before a worker's timeout
 VOTES_SHOWN = 12
+PLACES = ("estate", "community", "street")  # ?estate=<id or name>&community=...&street=...
+STATS_BAD = {"estate": "没有叫“{value}”的小区，请检查小区名称或编号。",
+             "community": "没有“{value}”这个社区的小区，请检查社区名称。",
+             "street": "没有“{value}”这个街道的小区，请检查街道名称。"}
 # The field report's targets: over 70% settled in the grid, over 90% satisfied.
 TARGETS = {"grid_resolved_share": 0.7, "satisfaction_rate": 0.9, "quorum": round(2 / 3, 4)}
 
@@ -118,30 +123,86 @@ def _log_failure(future: Future[None]) -> None:
         log.error("could not count the figures for /stats", exc_info=future.exception())
 
 
-def cache() -> Cache:
-    """Return this app's figures cache."""
-    return current_app.extensions.setdefault("linli_stats_cache", Cache())
+def cache(key: tuple[int, ...] | None = None) -> Cache:
+    """Return this app's figures cache (of everything, or of the estates `key` names)."""
+    if key is None:
+        return current_app.extensions.setdefault("linli_stats_cache", Cache())
+    kept: dict[tuple[int, ...], Cache] = current_app.extensions.setdefault("linli_stats_caches", {})
+    return kept.setdefault(key, Cache())  # keys are registered estates' ids only
 
 
-def collect(session: Session, now: datetime, s: Services) -> dict[str, Any]:
-    """Every figure the page shows, as plain data in reading order."""
+@dataclass(frozen=True)
+class Places:
+    """Whose figures a reader asked for: the estates (None: everything), and what they are called."""
+
+    estates: tuple[int, ...] | None = None
+    title: str | None = None
+    # the estates side by side when more than one (None: every estate's, looked up in the count)
+    names: tuple[tuple[int, str], ...] | None = None
+
+
+def places(session: Session, args: Any) -> Places:
+    """Read ?estate=, ?community= and ?street=; raise EstateError (with the message) when none fits."""
+    given = {name: str(args.get(name, "")).strip() for name in PLACES}
+    if not any(given.values()):
+        return Places()  # everything: nothing to look up, so kept figures cost no query
+    for name, value in given.items():
+        if value:
+            try:
+                selection(session, **{name: value})
+            except EstateError:
+                raise EstateError(STATS_BAD[name].format(value=value[:20])) from None
+    try:
+        chosen = selection(session, **{k: v or None for k, v in given.items()})
+    except EstateError:
+        raise EstateError(STATS_BAD["estate"].format(value=given["estate"][:20])) from None
+    assert chosen is not None  # something was asked for
+    names = tuple((e.id, e.name) for e in chosen) if len(chosen) > 1 else ()
+    title = "、".join(e.name for e in chosen) if given["estate"] or len(chosen) == 1 \
+        else given["community"] or given["street"]
+    return Places(tuple(e.id for e in chosen), title, names)
+
+
+def league(session: Session, now: datetime, s: Services, names: tuple[tuple[int, str], ...] | None,
+           ) -> list[dict[str, Any]]:
+    """The estates side by side: grid-settled share, response and fix times, satisfaction, overdue."""
+    if names is None:
+        every = all_estates(session)
+        names = tuple((e.id, e.name) for e in every) if len(every) > 1 else ()
+    rows = []
+    for estate_id, name in names:
+        one = figures.summary(session, now, s.tz, estates=[estate_id])
+        rows.append({"estate": name, "id": estate_id, "tickets": one["tickets"],
+                     "grid_resolved_share": one["grid_resolved_share"],
+                     "first_response_minutes": one["first_response_minutes"],
+                     "resolve_hours": one["resolve_hours"],
+                     "satisfaction_rate": one["satisfaction_rate"], "overdue": one["tickets"]["overdue"]})
+    return rows
+
+
+def collect(session: Session, now: datetime, s: Services, where: Places = Places()) -> dict[str, Any]:
+    """Every figure the page shows (of the estates asked for), as plain data in reading order."""
     tz = s.tz
-    counted = figures.everything(session, now, tz)
+    chosen = where.estates
+    counted = figures.everything(session, now, tz, estates=chosen)
     return {
         "generated_at": now.astimezone(tz).isoformat(timespec="seconds"),
         "targets": TARGETS,
+        "place": where.title,
         "overall": counted["overall"],
+        # the street's (or community's) estates side by side
+        "estates": league(session, now, s, where.names),
         "category_states": [{"category": name, "states": states}
-                            for name, states in figures.category_states(session).items()],
+                            for name, states in figures.category_states(session, chosen).items()],
         "categories": [{"category": name, **values} for name, values in counted["category"].items()],
         "months": [{"month": name, **values} for name, values in counted["month"].items()],
         # tickets staff corrected (改类, 不是报修): how often the engine misread, month by month
-        "corrections": figures.corrected_by_month(session, now, tz, counted["month"]),
+        "corrections": figures.corrected_by_month(session, now, tz, counted["month"], chosen),
         "buildings": sorted(({"building": name, **values}
                              for name, values in counted["building"].items()),
                             key=_by_time_to_fix),
         "handlers": sorted(counted["handler"].values(), key=_by_time_to_fix),
-        "votes": turnout(session, now),
+        "votes": turnout(session, now, chosen),
     }
 
 
@@ -151,10 +212,13 @@ def _by_time_to_fix(row: dict[str, Any]) -> tuple[bool, float, int]:
     return (median is None, median or 0.0, -row["tickets"]["total"])
 
 
-def turnout(session: Session, now: datetime) -> list[dict[str, Any]]:
+def turnout(session: Session, now: datetime, estates: tuple[int, ...] | None = None,
+            ) -> list[dict[str, Any]]:
     """The newest votes' turnout by area and by heads, counted as `vote show` counts them."""
-    shown = session.scalars(select(votes.Vote).where(votes.Vote.opens_at <= now)
-                            .order_by(votes.Vote.id.desc()).limit(VOTES_SHOWN)).all()
+    query = select(votes.Vote).where(votes.Vote.opens_at <= now)
+    if estates is not None:
+        query = query.where(votes.Vote.estate_id.in_(estates))
+    shown = session.scalars(query.order_by(votes.Vote.id.desc()).limit(VOTES_SHOWN)).all()
     out = []
     for vote in reversed(shown):
         tally = votes.count(session, vote)
@@ -168,31 +232,43 @@ def turnout(session: Session, now: datetime) -> list[dict[str, Any]]:
     return out
 
 
-def current() -> dict[str, Any]:
-    """Return the figures, from the cache when they are fresh enough."""
+def current(where: Places = Places()) -> dict[str, Any]:
+    """Return the figures (of the estates asked for), from the cache when they are fresh enough."""
     s = services()
 
     def compute() -> dict[str, Any]:
         with s.sessions() as session:
-            return collect(session, s.clock(), s)
+            return collect(session, s.clock(), s, where)
 
-    return cache().get(s.clock(), compute, s.executor.submit)
+    return cache(where.estates).get(s.clock(), compute, s.executor.submit)
+
+
+def _asked() -> Places:
+    s = services()
+    with s.sessions() as session:
+        return places(session, request.args)
 
 
 @bp.get("/stats")
 def page() -> ResponseReturnValue:
     """The figures as charts, with every number also written out as text."""
     try:
-        stats = current()
+        where = _asked()
+        stats = current(where)
+    except EstateError as err:
+        return render_template("stats_error.html", message=str(err)), 400
     except NotReady:
         return render_template("stats.html", stats=None), 503, {"Retry-After": "10"}
-    return render_template("stats.html", stats=stats, names=CATEGORY_NAMES)
+    named = {"estate_name": where.title} if where.title else {}
+    return render_template("stats.html", stats=stats, names=CATEGORY_NAMES, **named)
 
 
 @bp.get("/stats.json")
 def as_json() -> ResponseReturnValue:
     """The same figures as JSON."""
     try:
-        return jsonify(current())
+        return jsonify(current(_asked()))
+    except EstateError as err:
+        return jsonify({"error": str(err)}), 400
     except NotReady:
         return jsonify({"error": "counting", "retry_after": 10}), 503, {"Retry-After": "10"}

@@ -21,8 +21,9 @@ from bot.replies.bind import (BIND_ALREADY, BIND_CONFIRMED, BIND_NEED_HOME, BIND
                               STAFF_BIND_HELP, STAFF_BIND_NONE, STAFF_BIND_REFUSED,
                               STAFF_BIND_SPIKE, STAFF_BIND_WHICH)
 from bot.turn import StaffTurn, Turn
-from models import Home, Resident, binding, covering, find_home
+from models import Estate, Home, Resident, binding, covering
 from models.estate import ROLE_NAMES
+from models.estates import homes_named, resident_estate
 from models.ratelimit import bucket_key
 from models.votes import withdraw
 
@@ -40,7 +41,7 @@ def bind_home(turn: Turn, parse: Parse) -> str:
     if not (parse.building and parse.unit and parse.room):
         return BIND_NEED_HOME
     label = f"{parse.building}栋{parse.unit}单元{parse.room}"
-    home = find_home(turn.session, parse.building, parse.unit, parse.room)
+    home = _home(turn, parse.building, parse.unit, parse.room)
     if home is None:
         return BIND_NO_SUCH_HOME.format(home=label)
     resident = turn.resident
@@ -70,11 +71,22 @@ def bind_home(turn: Turn, parse: Parse) -> str:
     return _pending(turn, home, BIND_WRONG_DIGITS.format(home=label))
 
 
+def _home(turn: Turn, building: str, unit: str, room: str) -> Home | None:
+    """The home named, in the estate the resident said they live in (before binding); else in
+    their estate first, else wherever it is (the dialogue asked first when several have it)."""
+    chosen = turn.resident.estate_id if turn.resident.home_id is None else None
+    found = homes_named(turn.session, building, unit, room, chosen)
+    mine = resident_estate(turn.session, turn.resident)
+    return next((h for h in found if h.unit.building.estate_id == mine), found[0] if found else None)
+
+
 def _alert_spike(turn: Turn) -> None:
     """Tell the property staff (and their group) that the estate's guesses reached the cap."""
     text = STAFF_BIND_SPIKE.format(count=binding.ESTATE_FAILURES)
     key = f"bind-spike:{turn.now:%Y%m%d%H%M}"
-    for member in covering(turn.session, "property", None):
+    mine = resident_estate(turn.session, turn.resident)
+    estate = turn.session.get(Estate, mine) if mine is not None else None
+    for member in covering(turn.session, "property", None, estate=estate):
         notify.to_staff(turn.session, member, text, now=turn.now, key=f"{key}:staff:{member.id}")
     notify.to_group(turn.services, turn.session, "property", text, key=f"{key}:group", now=turn.now)
 
@@ -82,7 +94,9 @@ def _alert_spike(turn: Turn) -> None:
 def _pending(turn: Turn, home: Home, answer: str) -> str:
     """Ask the home's grid worker (else the property staff) to confirm, once per request."""
     b, u, r = home.unit.building.number, home.unit.number, home.room
-    people = covering(turn.session, "grid", b, u, r) or covering(turn.session, "property", b, u, r)
+    estate = home.unit.building.estate
+    people = covering(turn.session, "grid", b, u, r, estate) \
+        or covering(turn.session, "property", b, u, r, estate)
     text = BIND_REQUEST.format(home=home.label, number=turn.resident.id,
                                        role=ROLE_NAMES[turn.resident.role or "owner"])
     for member in people:

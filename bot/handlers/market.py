@@ -10,7 +10,8 @@ from bot.commands import staff_command
 from bot.replies.market import (MARKET_NEXT, MARKET_NONE, MARKET_NOT_OFFERED, MARKET_OFFERED,
                                 MARKET_SUBSCRIBE_HINT, STAFF_NOTICE_HELP, STAFF_NOTICE_SENT)
 from bot.turn import StaffTurn, Turn
-from models.market import upcoming
+from models.estates import estates, estates_of, resident_estate
+from models.market import settings_for, upcoming
 
 # words a resident may use for a service -> the service's name in [market].services
 MARKET_SERVICE_WORDS = {
@@ -28,7 +29,9 @@ ASKED = re.compile(MARKET_ASKED_SERVICE)
 
 def market_day(turn: Turn, parse: Parse) -> str:
     """Answer the next market's date, hours, place and services, or whether a service is there."""
-    held = upcoming(turn.session, turn.services.config.market, turn.now, turn.services.tz)
+    mine = resident_estate(turn.session, turn.resident)
+    conf = settings_for(turn.session, turn.services.config.market, mine)  # their estate's rule
+    held = upcoming(turn.session, conf, turn.now, turn.services.tz)
     if held is None:
         return MARKET_NONE
     offered = named_service(parse.text, held.services)
@@ -61,7 +64,8 @@ def asked_service(text: str) -> str | None:
     return None
 
 
-# To every subscriber and group: staff of the property company and above who cover the whole estate.
+# To every subscriber and group: staff of the property company and above who cover the whole estate
+# (with several estates, the subscribers of the estates the sender acts in).
 @staff_command("通知", usage="通知 全体 通知内容", levels=("property", "estate", "community", "street"),
                help="通知 全体 通知内容（发给所有订阅居民和各群）")
 def staff_notice(turn: StaffTurn, rest: str) -> str:
@@ -70,6 +74,7 @@ def staff_notice(turn: StaffTurn, rest: str) -> str:
     if audience.strip() != NOTICE_AUDIENCE_ALL or not text.strip():
         return STAFF_NOTICE_HELP
     key = notices.notice_key(text.strip(), turn.now)
+    scope = estates_of(turn.session, turn.staff) if len(estates(turn.session)) > 1 else None
     residents, groups = notices.send_notice(turn.services, turn.session, text.strip(), key=key,
-                                            now=turn.now)
+                                            now=turn.now, estates=scope)
     return STAFF_NOTICE_SENT.format(residents=residents, groups=groups)

@@ -19,6 +19,7 @@ from models import Conversation, Follower, Ticket, record
 from models.categories import category_name
 from models.sla import deadlines, duration
 from models.tickets import OPEN_STATES, similar_open
+from models.estates import resident_estate
 
 # answers to "已有同类问题 #N, 一起跟进吗?" (after " 。.!！~～" are stripped), beside the engine's
 YES_WORDS = ("是", "是的", "对", "对的", "嗯", "好", "好的", "跟进", "一起跟进", "要得", "可以")
@@ -89,7 +90,8 @@ def _open_or_offer(turn: Turn, draft: Draft) -> str:
     only resembles an ordinary open ticket is opened on its own, also without a question.
     """
     same = similar_open(turn.session, category=draft.category, building=draft.building,
-                        place=draft.place, now=turn.now, resident_id=turn.resident.id)
+                        place=draft.place, now=turn.now, resident_id=turn.resident.id,
+                        estate_id=resident_estate(turn.session, turn.resident))
     if same is not None and draft.urgent and same.urgent:
         _follow(turn, same, draft.text, how="me_too")
         notify.also_reported(turn.services, turn.session, same, draft.text, now=turn.now)

@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from intents import Parse
@@ -24,6 +24,7 @@ from bot.replies.votes import (KIND_NAMES, STAFF_CONSULT_HELP, STAFF_CONSULT_OPE
                                VOTE_TENANT, VOTE_UNKNOWN, VOTE_VERIFY_FIRST, VOTE_WHICH)
 from bot.turn import StaffTurn, Turn
 from models import Ballot
+from models.estates import only_estate, resident_estate
 from models.votes import (OWNERS_KINDS, Vote, VoteError, cast, count, create, eligible, homes_of,
                           household_of_home, votes_open)
 
@@ -61,7 +62,7 @@ def cast_vote(turn: Turn, parse: Parse) -> str:
 def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
     """The vote meant: the one named, or the only open one."""
     if number is None:
-        current = votes_open(turn.session, turn.now)
+        current = votes_open(turn.session, turn.now, resident_estate(turn.session, turn.resident))
         if len(current) == 1:
             return current[0], ""
         if not current:
@@ -70,7 +71,7 @@ def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
             count=len(current), example=votes.example(current[0]), lines="\n".join(
                 _line(turn, v) for v in current))
     vote = turn.session.get(Vote, number)
-    if vote is None:
+    if vote is None or not _ours(turn, vote):
         return None, VOTE_UNKNOWN.format(number=number)
     state = vote.state(turn.now)
     if state == "scheduled":
@@ -80,6 +81,12 @@ def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
         return None, VOTE_CLOSED.format(number=number, closes=votes.when(
             turn.services, vote.closed_at or vote.closes_at))
     return vote, ""
+
+
+def _ours(turn: Turn, vote: Vote) -> bool:
+    """Whether the vote is of the resident's estate (or of every estate); another's is unknown here."""
+    mine = resident_estate(turn.session, turn.resident)
+    return vote.estate_id is None or mine is None or vote.estate_id == mine
 
 
 def _may_vote(turn: Turn, vote: Vote) -> str:
@@ -111,7 +118,7 @@ def _choice(vote: Vote, said: str | None) -> str | None:
 
 def _covers(session: Session, vote: Vote, household: str) -> str:
     """Say which homes one ballot speaks for, when it is more than one."""
-    homes = homes_of(session, vote.kind, household)
+    homes = homes_of(session, vote.kind, household, vote.estate_id)
     if len(homes) < 2:
         return ""
     area = sum((h.area_m2 for h in homes), Decimal(0))
@@ -123,12 +130,15 @@ def list_votes(turn: Turn, parse: Parse) -> str:
     """List open votes and recent results; with a number, that vote's details."""
     if parse.vote is not None:
         vote = turn.session.get(Vote, parse.vote)
-        if vote is None:
+        if vote is None or not _ours(turn, vote):
             return VOTE_UNKNOWN.format(number=parse.vote)
         return _detail(turn, vote)
-    current = votes_open(turn.session, turn.now)
-    done = turn.session.scalars(select(Vote).where(Vote.closed_at.is_not(None))
-                                .order_by(Vote.closed_at.desc()).limit(RECENT_RESULTS)).all()
+    mine = resident_estate(turn.session, turn.resident)
+    current = votes_open(turn.session, turn.now, mine)
+    done = turn.session.scalars(select(Vote).where(
+        Vote.closed_at.is_not(None),
+        *([] if mine is None else [or_(Vote.estate_id == mine, Vote.estate_id.is_(None))]))
+        .order_by(Vote.closed_at.desc()).limit(RECENT_RESULTS)).all()
     if not current and not done:
         return VOTE_LIST_EMPTY
     lines = [VOTE_LIST_OPEN, *(_line(turn, v) for v in current)] if current else []
@@ -167,6 +177,15 @@ def _detail(turn: Turn, vote: Vote) -> str:
         mine=VOTE_DETAIL_MINE.format(choice=votes.label(mine)) if mine else "")
 
 
+def _estate_of(turn: StaffTurn) -> int | None:
+    """The estate a consultation from this staff member is for: theirs, else the only one (an
+    officer over several estates opens one for all of them)."""
+    if turn.staff.estate_id is not None:
+        return turn.staff.estate_id
+    only = only_estate(turn.session)
+    return only.id if only is not None else None
+
+
 # The owners' committee, the community and the street open votes (CONTRACT.md, "Who uses it"),
 # for the whole estate: staff of those levels who cover the whole estate.
 @staff_command("发起征集", usage="发起征集 标题 截止 YYYY-MM-DD HH:MM [选项甲,选项乙]",
@@ -187,7 +206,7 @@ def open_consultation(turn: StaffTurn, rest: str) -> str:
     try:
         vote = create(turn.session, title=match["title"], kind="consultation", item=None,
                       candidates=options, opens_at=turn.now, closes_at=closes, now=turn.now,
-                      by=f"staff:{turn.staff.id}")
+                      by=f"staff:{turn.staff.id}", estate_id=_estate_of(turn))
     except VoteError:
         return STAFF_CONSULT_OPTIONS
     votes.announce_opening(turn.services, turn.session, vote, turn.now)
