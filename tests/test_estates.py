@@ -13,6 +13,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
+from bot import outbox
 from bot.commands import STAFF_COMMANDS
 from models import Estate, Resident, Ticket, transaction
 from models.market import EstateMarket
@@ -312,6 +313,7 @@ def test_an_overdue_ticket_climbs_within_its_estate_and_community(
     for level in ("物业", "小区", "社区", "街道"):
         clock.advance(hours=25)  # past the level's fresh deadline, unclaimed
         cli(app, "jobs", "run", "sla_sweep")
+        outbox.deliver_due(app.extensions["linli"])  # what the sweep queued, as the sender would
         wait_for(lambda: any(f"已升级到{level}" in card for _user, card in cards(fake_wechat)))
     climbed = {user for user, card in cards(fake_wechat) if "已升级到" in card}
     assert climbed == {"cui-desk", "cui-boss", "heshun", "jiedao"}  # never 邻里花园's or 另一社区's
