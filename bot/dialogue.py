@@ -224,9 +224,8 @@ def _with_estate(turn: Turn, chosen: estate.Chosen) -> str:
 
 def _location(turn: Turn, inbound: Inbound) -> str:
     waiting = turn.pending()
-    if waiting is not None and waiting.waiting_for == estate.WAIT \
-            and inbound.latitude is not None and inbound.longitude is not None:
-        chosen = estate.located(turn, waiting, float(inbound.latitude), float(inbound.longitude))
+    if waiting is not None and waiting.waiting_for == estate.WAIT:
+        chosen = estate.located(turn, waiting, inbound.latitude, inbound.longitude)
         return chosen if isinstance(chosen, str) else _with_estate(turn, chosen)
     place = inbound.label or f"{inbound.latitude},{inbound.longitude}"
     if waiting is None or waiting.waiting_for not in report.WAITS_FOR_PLACE:

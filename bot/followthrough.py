@@ -124,7 +124,7 @@ def daily_digest(services: Services) -> str:
             lines.append(DIGEST_OVERDUE_HEAD)
             lines += [DIGEST_LINE.format(
                 number=t.id, category=notify.category_name(t),
-                place=notify.inline(t.place or "") or "—",
+                place=notify.estate_prefix(t) + (notify.inline(t.place or "") or "—"),
                 level=LEVEL_NAMES[t.level], late=duration_rough(_late(t, now)))
                 for t in overdue[:10]]
         for group in groups:

@@ -1,4 +1,4 @@
-"""`flask stats [--json]`: the governance figures (CONTRACT.md, "Command line")."""
+"""`flask stats [--json] [--estate NAME]`: the governance figures (CONTRACT.md, "Command line")."""
 from __future__ import annotations
 
 import json
@@ -7,21 +7,28 @@ import click
 
 from bot.services import current as services
 from models import figures
+from models.estates import EstateError, selection
 
 
 @click.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object, as the contract gives it")
-def stats(as_json: bool) -> None:
+@click.option("--estate", "estate_name", default=None, help="one estate's figures (its name or number)")
+def stats(as_json: bool, estate_name: str | None) -> None:
     """Print the governance figures: grid share, response and fix times, satisfaction."""
     s = services()
     with s.sessions() as session:
-        summary = figures.summary(session, s.clock(), s.tz)
+        try:
+            chosen = selection(session, estate=estate_name)
+        except EstateError:
+            raise click.BadParameter(f"no estate {estate_name!r}", param_hint="--estate") from None
+        only = None if chosen is None else [e.id for e in chosen]
+        summary = figures.summary(session, s.clock(), s.tz, estates=only)
         if as_json:
             click.echo(json.dumps(summary, ensure_ascii=False))
             return
         click.echo(_figures_table("全部", {"全部": summary}))
         for title, dimension in (("按类别", "category"), ("按楼栋", "building"), ("按月份", "month")):
-            groups = figures.breakdown(session, dimension, s.clock(), s.tz)
+            groups = figures.breakdown(session, dimension, s.clock(), s.tz, estates=only)
             click.echo("\n" + _figures_table(title, groups))
 
 

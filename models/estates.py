@@ -7,13 +7,13 @@ no estate (opened when none was registered) is everyone's.
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from models.estate import Building, Estate, Home, Resident, Unit
 from models.staff import ONE_ESTATE, Staff
+
 EARTH_KM = 6371.0
 
 
@@ -166,7 +166,3 @@ def selection(session: Session, *, estate: str | None = None, community: str | N
         raise EstateError(estate or community or street or "")
     return chosen
 
-
-def ids(chosen: Sequence[Estate] | None) -> list[int] | None:
-    """The ids of a selection (None stays None: everything)."""
-    return None if chosen is None else [e.id for e in chosen]

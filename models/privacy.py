@@ -161,7 +161,7 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
                     .values(body="", dedupe_key=literal("erased:") + cast(OutboxMessage.id, String)))
     blanked = session.execute(update(InboundMessage).where(InboundMessage.sender == openid)
                               .values(sender=pseudonym, content=None, reply=None)).rowcount
-    resident.openid, resident.home = pseudonym, None
+    resident.openid, resident.home, resident.estate_id = pseudonym, None, None  # where they live
     resident.role, resident.verified = None, False
     resident.subscribed, resident.following = False, False
     resident.last_inbound_at, resident.unfollowed_at, resident.pushes_since_inbound = None, None, 0

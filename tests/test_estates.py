@@ -131,6 +131,8 @@ def test_an_unbound_resident_is_asked_which_estate_and_a_location_picks_the_near
     asked = peer.say("3栋楼道灯不亮了", openid="oWalker") or ""
     assert "哪个小区" in asked and f"2 {CUIZHU}" in asked and "位置" in asked
     assert tickets(app) == []  # nothing is filed before the estate is known
+    nowhere = peer.post(location_xml("?", openid="oWalker", latitude=999, longitude=106.6)).content
+    assert "回复小区前的数字" in (nowhere or "") and tickets(app) == []  # a place off the map
     near_cuizhu = location_xml("翠竹苑北门", openid="oWalker", latitude=CUIZHU_PLACE[0] + 0.001,
                                longitude=CUIZHU_PLACE[1] - 0.001)
     reply = peer.post(near_cuizhu).content or ""
@@ -318,3 +320,27 @@ def test_an_overdue_ticket_climbs_within_its_estate_and_community(
     climbed = {user for user, card in cards(fake_wechat) if "已升级到" in card}
     assert climbed == {"cui-desk", "cui-boss", "heshun", "jiedao"}  # never 邻里花园's or 另一社区's
     assert tickets(app)[0].level == "street"
+
+
+def test_flask_stats_prints_one_estates_figures(peer: WeChatPeer, app: Flask, tmp_path: Path) -> None:
+    second_estate(app, tmp_path)
+    peer.say("3栋楼道灯不亮了", openid="oCui")
+    peer.say("2", openid="oCui")
+    peer.say("3栋垃圾桶满了没人收", openid="oGarden")
+    peer.say("1", openid="oGarden")
+    with app.app_context():
+        assert json.loads(cli(app, "stats", "--json", "--estate", CUIZHU))["tickets"]["total"] == 1
+        assert json.loads(cli(app, "stats", "--json"))["tickets"]["total"] == 2
+        result = app.test_cli_runner().invoke(args=["stats", "--estate", "无此小区"])
+    assert result.exit_code != 0 and "无此小区" in result.output
+
+
+def test_a_home_only_another_estate_has_is_bound_there(peer: WeChatPeer, app: Flask,
+                                                       tmp_path: Path) -> None:
+    second_estate(app, tmp_path)
+    peer.say("3栋楼道灯不亮了", openid="oMover")
+    peer.say("2", openid="oMover")  # said 翠竹苑 for a report, but lives in 邻里花园's 16栋
+    assert "16栋1单元101" in (peer.say("绑定 16栋1单元101", openid="oMover") or "")
+    with app.extensions["linli"].sessions() as session:
+        mover = session.scalar(select(Resident).where(Resident.openid == "oMover"))
+        assert mover.home.unit.building.estate.name == "邻里花园"

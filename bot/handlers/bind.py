@@ -72,10 +72,14 @@ def bind_home(turn: Turn, parse: Parse) -> str:
 
 
 def _home(turn: Turn, building: str, unit: str, room: str) -> Home | None:
-    """The home named, in the estate the resident said they live in (before binding); else in
-    their estate first, else wherever it is (the dialogue asked first when several have it)."""
+    """The home named, in the estate the resident said they live in (before binding), else in the
+    one estate that has it; a bound resident's own estate first, else wherever it is (the dialogue
+    asked first when several estates have it)."""
     chosen = turn.resident.estate_id if turn.resident.home_id is None else None
     found = homes_named(turn.session, building, unit, room, chosen)
+    if not found and chosen is not None:  # not in the estate they named: the one estate that has it
+        found = homes_named(turn.session, building, unit, room)
+        found = found if len(found) == 1 else []
     mine = resident_estate(turn.session, turn.resident)
     return next((h for h in found if h.unit.building.estate_id == mine), found[0] if found else None)
 

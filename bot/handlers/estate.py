@@ -7,6 +7,7 @@ estate from then on. With one estate nothing is asked."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from intents import Parse, parse_as
@@ -65,11 +66,16 @@ def answer(turn: Turn, waiting: Any, parse: Parse) -> Chosen | str | None:
     return _chosen(turn, kept, offered[picked - 1])  # type: ignore[arg-type]
 
 
-def located(turn: Turn, waiting: Any, latitude: float, longitude: float,
-            ) -> Chosen | str:
-    """Take the estate nearest the resident's location as their answer."""
+def located(turn: Turn, waiting: Any, latitude: str | None, longitude: str | None) -> Chosen | str:
+    """Take the estate nearest the resident's location (as WeChat wrote it) as their answer."""
     kept: dict[str, Any] = json.loads(waiting.payload)
-    estate = nearest(turn.session, latitude, longitude)
+    try:
+        lat, lng = float(latitude or ""), float(longitude or "")
+    except ValueError:
+        return ESTATE_NO_PLACE
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        return ESTATE_NO_PLACE
+    estate = nearest(turn.session, lat, lng)
     if estate is None:
         return ESTATE_NO_PLACE
     return _chosen(turn, kept, estate)

@@ -158,6 +158,6 @@ def todo(turn: StaffTurn, _rest: str) -> str:
     tickets.sort(key=lambda t: (not overdue(t, turn.now), t.resolve_due_at or turn.now, t.id))
     lines = [STAFF_TODO_LINE.format(
         number=t.id, urgent=URGENT_MARK if t.urgent else "", category=notify.category_name(t),
-        place=notify.inline(t.place or "") or "—", state=STATE_NAMES[t.state],
+        place=notify.estate_prefix(t) + (notify.inline(t.place or "") or "—"), state=STATE_NAMES[t.state],
         overdue=OVERDUE_MARK if overdue(t, turn.now) else "") for t in tickets[:TODO_LIMIT]]
     return "\n".join([STAFF_TODO_HEAD.format(count=len(tickets)), *lines])
