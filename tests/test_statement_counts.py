@@ -30,7 +30,7 @@ BUDGETS = {
     "greeting": 5,
     "help": 5,
     "status": 6,
-    "status_one": 7,
+    "status_one": 6,
     "vote": 15,
     "report": 15,
     "rating": 9,
