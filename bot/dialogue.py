@@ -2,12 +2,14 @@
 
 Ask the intent engine, resume a pending conversation, call one handler. The one
 catch-all for unexpected errors lives here: it logs the traceback and answers
-the resident politely; the handler's changes are rolled back.
+the resident politely; the handler's changes are rolled back (with the message's
+transaction: bot/inbound.py then stores the apology alone).
 """
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import intents
@@ -16,16 +18,16 @@ from bot import answers, outbox
 from bot.commands import STAFF_COMMANDS
 from bot.handlers import estate  # which estate, before binding (several estates)
 from bot.handlers import account, clarify, followup, media, privacy, report
-from bot.inbound import Inbound
+from bot.inbound import Apology, Inbound, is_outage
 from bot.replies.clarify import CLARIFY_CANCELLED
 from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
 from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
 from bot.replies.staff import NOT_STAFF
 from bot.services import Services
 from bot.tickets import place_of
-from bot.turn import StaffTurn, Turn
+from bot.turn import StaffTurn, Turn, load_resident
 from bot.words import CANCEL_WORDS
-from models import Conversation, resident_for, staff_by_user
+from models import Conversation, staff_by_user
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +41,39 @@ NOT_A_PLACE = frozenset({"query_status", "bind", "help", "vote", "vote_list", "m
 
 
 def respond(services: Services, session: Session, inbound: Inbound) -> str:
-    """Answer one message; an unexpected failure becomes an apology, not silence."""
+    """Answer one message; an unexpected failure becomes an apology, not silence.
+
+    The apology is raised (inbound.Apology), so the message's transaction rolls back whatever
+    the handler did and the apology alone is stored as the reply. A lost database is raised
+    as it is: the message is kept in the spool.
+    """
     try:
-        with session.begin_nested():
-            if inbound.channel in STAFF_CHANNELS:
-                return _staff(services, session, inbound)
-            now = services.clock()
-            resident = resident_for(session, inbound.sender, now)  # staff on WeChat too: the
-            outbox.release_held(session, inbound.sender, now)  # 48-hour window opens for them
-            # On the residents' account a staff command is taken as one from registered staff,
-            # or when no resident would write it so (bot/commands.py, StaffCommand.claims).
-            found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
-            if found and (staff_by_user(session, inbound.sender, "wechat")
-                          or found[0].claims(inbound.text or "")):
-                return _staff(services, session, inbound)
-            return _route(Turn(session, resident, now, services), inbound)
-    except Exception:
+        reply = _answer(services, session, inbound)
+        session.flush()  # the handler's writes fail here, not after the reply was chosen
+        return reply
+    except Exception as err:
+        if isinstance(err, SQLAlchemyError) and is_outage(err):
+            raise
         log.exception("handling %s message %s failed", inbound.kind, inbound.key)
-        return SORRY
+        raise Apology(SORRY) from None
+
+
+def _answer(services: Services, session: Session, inbound: Inbound) -> str:
+    if inbound.channel in STAFF_CHANNELS:
+        return _staff(services, session, inbound)
+    now = services.clock()
+    # staff on WeChat too: the 48-hour window opens for them
+    resident, held, waiting, resolved = load_resident(session, inbound.sender, now)
+    if held:
+        outbox.release_held(session, inbound.sender, now)
+    # On the residents' account a staff command is taken as one from registered staff,
+    # or when no resident would write it so (bot/commands.py, StaffCommand.claims).
+    found = STAFF_COMMANDS.parse(inbound.text or "") if inbound.kind == "text" else None
+    if found and (staff_by_user(session, inbound.sender, "wechat")
+                  or found[0].claims(inbound.text or "")):
+        return _staff(services, session, inbound)
+    return _route(Turn(session, resident, now, services, waiting=waiting, resolved=resolved),
+                  inbound)
 
 
 def _staff(services: Services, session: Session, inbound: Inbound) -> str:

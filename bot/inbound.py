@@ -27,9 +27,8 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any, Callable
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import (DBAPIError, IntegrityError, InterfaceError, OperationalError,
-                            SQLAlchemyError)
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -39,7 +38,7 @@ from bot.replies.general import RATE_LIMITED, TOO_LONG
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
 from models import InboundMessage, transaction
-from models.messages import admit_nonce
+from models.messages import Claimed, admit_nonce, claim_message, finish_message, release_claim
 from models.ratelimit import bucket_key
 
 log = logging.getLogger(__name__)
@@ -103,14 +102,19 @@ class Claim:
     row_id: int | None = None
     verdict: Verdict = ALLOWED
     replayed: bool = False  # the nonce was used before for another message
+    stored: Claimed | None = None  # someone else's row (a retry): its status and reply
 
 
 class Replayed(Exception):
     """A signed request's nonce was already used for another message: a replayed signature."""
 
 
-class _Duplicate(Exception):
-    """The message's key is taken: the transaction rolls back, rate-limit token included."""
+class Apology(Exception):
+    """The dialogue failed unexpectedly: roll its work back and answer with this text alone."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
 
 
 class Unavailable(Exception):
@@ -160,6 +164,9 @@ def receive(services: Services, inbound: Inbound, respond: Responder) -> str | N
         return RATE_LIMITED if claim.verdict.warn else None
     _drain_soon(services, respond)
     if claim.row_id is None:
+        stored = claim.stored
+        if stored is not None and stored.status == "done":  # a retry of an answered message
+            return stored.reply if stored.reply_via == "passive" else None
         return _stored_reply(services, inbound.key)
     try:
         return future.result(timeout=max(0.0, services.reply_deadline - (time.monotonic() - started)))
@@ -228,47 +235,62 @@ def _gate(services: Services, inbound: Inbound) -> Gate:
 
 def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: Responder,
                       gate: Gate) -> str | None:
-    """Insert the message under its key and handle it, all in one transaction.
+    """Claim the message under its key and handle it, all in one transaction.
 
-    Until it commits nobody else sees the row: a retry's insert waits for it (PostgreSQL's
-    unique index, SQLite's write lock), and if this process dies the database rolls the
-    row back, so the retry inserts it again and handles it. `gate` runs first: a refused
-    message stores nothing but its sender's counter, and a duplicate (a retry of a message
-    already stored) rolls the counter back with it.
+    The claim is one statement (models.messages.claim_message): it inserts the row, or
+    takes over one a failed handler left, or finds the row of a message handled or in hand
+    (a retry, which then gets the stored reply). Until this transaction commits nobody else
+    sees the row: a retry's claim waits for it (PostgreSQL's unique index, SQLite's write
+    lock), and if this process dies the database rolls the row back, so the retry claims it
+    again and handles it. `gate` runs on a message that is ours: a refused message gives its
+    row back and stores nothing but its sender's counter; a retry never touches the counter.
     """
     now = services.clock()
-    inserted = False
+    claimed: Claimed | None = None
     try:
         with services.transaction() as session:  # what the handler queued goes out after commit
             if not _fresh_nonce(session, inbound, now):
                 _settle(job, Claim(replayed=True))
                 return None
+            claimed = claim_message(session, channel=inbound.channel, key=inbound.key,
+                                    sender=inbound.sender, msg_type=inbound.event or inbound.kind,
+                                    content=inbound.text, now=now, stale=STALE)
+            if not claimed.ours:
+                _settle(job, Claim(stored=claimed))
+                return None
             verdict = gate(session)
             if not verdict.allowed:
+                release_claim(session, claimed)
+                claimed = None
                 _settle(job, Claim(verdict=verdict))
                 return None
-            row = InboundMessage(channel=inbound.channel, dedupe_key=inbound.key,
-                                 sender=inbound.sender, msg_type=inbound.event or inbound.kind,
-                                 content=inbound.text, received_at=now, status="processing")
-            session.add(row)
-            try:
-                session.flush()
-            except IntegrityError:  # only the dedupe key can clash here
-                raise _Duplicate() from None
-            inserted = True
-            _settle(job, Claim(row.id))
-            reply, via = _respond(services, session, inbound, row, job, respond)
-    except _Duplicate:
-        return _take_over(services, inbound, job, respond, now)
+            _settle(job, Claim(claimed.id))
+            reply, via = _respond(services, session, inbound, claimed.id, job, respond)
+    except Apology as sorry:  # everything the handler did is rolled back; the apology is stored
+        return _apologise(services, inbound, job, now, sorry.reply)
     except Exception as err:
         if isinstance(err, SQLAlchemyError) and is_outage(err):
             log.warning("message %s: database unreachable (%s)", inbound.key, type(err).__name__)
         else:
             log.exception("message %s could not be handled; WeChat's retry will", inbound.key)
-        if inserted:
+        if claimed is not None and claimed.ours:
             _mark_failed(services, inbound, now)
         raise
     return reply if via == "passive" else None  # a pushed reply must not also go passively
+
+
+def _apologise(services: Services, inbound: Inbound, job: Job, now: datetime,
+               reply: str) -> str | None:
+    """Store the apology as the message's reply in a transaction of its own, as it goes out."""
+    with services.transaction() as session:
+        _fresh_nonce(session, inbound, now)  # the request's own, kept again after the rollback
+        claimed = claim_message(session, channel=inbound.channel, key=inbound.key,
+                                sender=inbound.sender, msg_type=inbound.event or inbound.kind,
+                                content=inbound.text, now=now, stale=STALE)
+        if not claimed.ours:  # a retry got in between and handles it
+            return None
+        _, via = _respond(services, session, inbound, claimed.id, job, lambda *_: reply)
+    return reply if via == "passive" else None
 
 
 def _fresh_nonce(session: Session, inbound: Inbound, now: datetime) -> bool:
@@ -289,33 +311,6 @@ def _mark_failed(services: Services, inbound: Inbound, now: datetime) -> None:
                                        content=inbound.text, received_at=now, status="failed"))
     except SQLAlchemyError:  # a retry got in first, or the database is down (the spool has it)
         pass
-
-
-def _take_over(services: Services, inbound: Inbound, job: Job, respond: Responder,
-               now: datetime) -> str | None:
-    """Handle a message whose committed row a failed handler left, in one transaction.
-
-    The UPDATE locks the row, so a concurrent retry waits and then finds it done. The
-    request's own nonce is kept here too: the first transaction, which held it, rolled back.
-    """
-    with services.transaction() as session:
-        if not _fresh_nonce(session, inbound, now):
-            _settle(job, Claim(replayed=True))
-            return None
-        taken = session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.dedupe_key == inbound.key,
-                   or_(InboundMessage.status == "failed",
-                       and_(InboundMessage.status == "processing",
-                            InboundMessage.received_at < now - STALE)))
-            .values(status="processing", received_at=now)
-            .returning(InboundMessage.id)).scalar_one_or_none()
-        _settle(job, Claim(taken))
-        if taken is None:
-            return None
-        row = session.get(InboundMessage, taken)
-        reply, via = _respond(services, session, inbound, row, job, respond)
-    return reply if via == "passive" else None
 
 
 # --- the spool: messages kept while the database is down ------------------------------------
@@ -362,6 +357,9 @@ def replay(services: Services, inbound: Inbound, respond: Responder) -> bool:
         if job.claim is not None and job.claim.replayed:
             log.warning("a kept message reused a nonce for another message; dropped")
             return True
+        stored = job.claim.stored if job.claim is not None else None
+        if stored is not None and stored.status == "done":
+            return True
         if job.claim is None or job.claim.row_id is None:
             with services.sessions() as session:
                 status = session.scalar(select(InboundMessage.status)
@@ -374,7 +372,7 @@ def replay(services: Services, inbound: Inbound, respond: Responder) -> bool:
     return True
 
 
-def _respond(services: Services, session: Session, inbound: Inbound, row: InboundMessage,
+def _respond(services: Services, session: Session, inbound: Inbound, row_id: int,
              job: Job, respond: Responder) -> tuple[str, str]:
     """Ask the dialogue, store the reply on the row, and queue it as a push if nobody waits."""
     reply = respond(services, session, inbound)
@@ -385,8 +383,8 @@ def _respond(services: Services, session: Session, inbound: Inbound, row: Inboun
         channel, recipient = _late_route(inbound)
         outbox.enqueue(session, key=f"reply:{inbound.key}", channel=channel,
                        recipient=recipient, body=reply, now=services.clock())
-    row.status, row.reply, row.reply_via = "done", reply, via
-    row.finished_at = services.clock()
+    session.flush()  # the handler's changes first, so a failing one leaves the row unfinished
+    finish_message(session, row_id, reply=reply, via=via, now=services.clock())
     return reply, via
 
 

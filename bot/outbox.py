@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 from sqlalchemy import event, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.wxapi import UNFOLLOWED, WINDOW_CLOSED, DeliveryError
 from models import OutboxMessage, Resident, transaction
+from models.db import insert_for
 
 if TYPE_CHECKING:  # Services sends after its transactions commit (send_after_commit)
     from bot.services import Services
@@ -87,19 +87,22 @@ def job(channel: str) -> Callable[[Job], Job]:
 
 
 def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: str,
-            now: datetime, kind: str = "text", ticket_id: int | None = None) -> OutboxMessage | None:
-    """Queue a message once per key; None when that key was queued before."""
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+            now: datetime, kind: str = "text", ticket_id: int | None = None) -> int | None:
+    """Queue a message once per key; return its id, or None when that key was queued before.
+
+    One statement: the insert skips a key already taken (and waits for a concurrent
+    transaction that took it, as the unique key makes it)."""
+    table = OutboxMessage.__table__
+    row = session.execute(
+        insert_for(session)(table).values(
+            dedupe_key=key, channel=channel, recipient=recipient, kind=kind, body=body,
+            status="pending", attempts=0, due_at=now, created_at=now, ticket_id=ticket_id)
+        .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+        .returning(table.c.id)).first()
+    if row is None:
         return None
-    message = OutboxMessage(dedupe_key=key, channel=channel, recipient=recipient, kind=kind,
-                            body=body, status="pending", attempts=0, due_at=now, created_at=now,
-                            ticket_id=ticket_id)
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        return None
-    return message
+    session.info[QUEUED] = queued(session) + 1
+    return row.id
 
 
 def retry(session: Session, ids: list[int] | None, now: datetime) -> list[OutboxMessage]:
@@ -309,6 +312,7 @@ def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = 
         if unfollowed is not None:
             connection.execute(update(Resident).where(Resident.openid == unfollowed)
                                .values(following=False))
+
 
 
 def _dispatch(services: Services, held: Claimed, now: datetime) -> str:

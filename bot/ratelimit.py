@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Float, and_, case, literal, not_, or_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Float, and_, bindparam, case, not_, or_
 from sqlalchemy.orm import Session
 
+from models.db import INSERTS, dialect_of
 from models.ratelimit import RateLimit
 from settings import RateLimit as Limits
 
@@ -48,6 +48,7 @@ class Limiter:
         self.rate = per_minute / 60.0  # tokens per second
         self.burst = float(burst)
         self._refused_until: dict[str, float] = {}
+        self._statements: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -68,19 +69,31 @@ class Limiter:
 
     def check(self, session: Session, sender: str, now: float) -> Verdict:
         """Take a token for the sender in the session's transaction; return the verdict."""
+        name = dialect_of(session)
+        statement = self._statements.get(name)
+        if statement is None:
+            statement = self._statements[name] = self._take(name)
+        tokens, allowed, told = session.execute(statement, {"who": sender, "at": now}).one()
+        if allowed:
+            return ALLOWED
+        self._remember(sender, now + (1.0 - tokens) / self.rate)
+        return Verdict(False, warn=bool(told))
+
+    def _take(self, dialect: str) -> Any:
+        """The UPSERT that refills the sender's bucket, takes a token and returns the verdict
+        (built once per dialect: only the sender and the time vary)."""
         table = RateLimit.__table__
         c = table.c
-        at = literal(now, Float)
+        at = bindparam("at", type_=Float())
         elapsed = case((at > c.stamp, at - c.stamp), else_=0.0)
         refilled = c.tokens + elapsed * self.rate
         refilled = case((refilled > self.burst, self.burst), else_=refilled)
         has_token = refilled >= 1.0
         # SET reads the row as it was, so `tell` is this message's own decision
         tell = and_(not_(has_token), or_(c.warned.is_(None), c.warned <= at - WARN_EVERY))
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = insert(table).values(
-            sender=sender, tokens=self.burst - 1.0, stamp=now, allowed=True, told=False,
-            warned=None
+        return INSERTS[dialect](table).values(
+            sender=bindparam("who"), tokens=self.burst - 1.0, stamp=at, allowed=True,
+            told=False, warned=None
         ).on_conflict_do_update(index_elements=[c.sender], set_={
             "tokens": case((has_token, refilled - 1.0), else_=refilled),
             "stamp": at,
@@ -88,11 +101,6 @@ class Limiter:
             "told": tell,
             "warned": case((tell, at), else_=c.warned),
         }).returning(c.tokens, c.allowed, c.told)
-        tokens, allowed, told = session.execute(statement).one()
-        if allowed:
-            return ALLOWED
-        self._remember(sender, now + (1.0 - tokens) / self.rate)
-        return Verdict(False, warn=bool(told))
 
     def _remember(self, sender: str, until: float) -> None:
         with self._lock:

@@ -88,19 +88,19 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
     The reporter follows it (and hears of every change) unless `follow` is False, as for
     a platform that reads updates for itself.
     """
+    kept = [TicketPhoto(media_id=photo.media_id, pic_url=photo.pic_url, at=turn.now,
+                        resident_id=turn.resident.id) for photo in draft.photos]
     ticket = Ticket(kind=draft.kind, category=draft.category, reporter_id=turn.resident.id,
                     building=draft.building, unit=draft.unit, room=draft.room, place=draft.place,
                     urgent=draft.urgent, text=draft.text, state="open", level="grid",
-                    created_at=turn.now, updated_at=turn.now)
+                    created_at=turn.now, updated_at=turn.now,
+                    photos=kept)  # set, so the card never loads them
     limits = deadlines(turn.services.config.sla, ticket.category, ticket.urgent)
     ticket.response_due_at = turn.now + timedelta(seconds=limits.response)
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     ticket.estate_id = draft.estate_id if draft.estate_id is not None \
         else resident_estate(turn.session, turn.resident)
     turn.session.add(ticket)
-    kept = [TicketPhoto(media_id=photo.media_id, pic_url=photo.pic_url, at=turn.now,
-                        resident_id=turn.resident.id) for photo in draft.photos]
-    ticket.photos.extend(kept)
     record(turn.session, ticket, actor=turn.actor, action="opened", now=turn.now)
     turn.session.flush()
     for photo in kept:

@@ -4,17 +4,72 @@ A resident's turn (`Turn`) and a staff member's (`StaffTurn`): what every handle
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import (Boolean, Integer, String, Text, bindparam, literal_column, select,
+                        update)
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.services import Services
-from models import Conversation, Resident, Staff
+from models import (Conversation, Follower, OutboxMessage, Resident, Staff, Ticket,
+                    resident_for)
+from models.db import UTCDateTime
 from models.staff import LEVEL_NAMES
 
 PENDING_FOR = timedelta(minutes=10)
+UNKNOWN: Any = object()  # not read yet: the turn asks the database when first needed
+
+
+def latest_resolved(resident_id: int) -> Any:
+    """The query for the number of the latest resolved ticket the resident follows (as
+    TURN_COLUMNS reads it)."""
+    return (select(Ticket.id).join(Follower, Follower.ticket_id == Ticket.id)
+            .where(Follower.resident_id == resident_id, Ticket.state == "resolved")
+            .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))
+
+
+# Read beside the resident as it is stamped. Written out, since SQLite's RETURNING names
+# columns bare (SQLAlchemy drops the table even inside subqueries, which makes them ambiguous).
+TURN_COLUMNS = (
+    literal_column("EXISTS (SELECT 1 FROM outbox WHERE outbox.status = 'held'"
+                   " AND outbox.channel = 'wechat' AND outbox.recipient = residents.openid)",
+                   Boolean()),
+    literal_column("(SELECT tickets.id FROM tickets JOIN ticket_followers"
+                   " ON ticket_followers.ticket_id = tickets.id"
+                   " WHERE ticket_followers.resident_id = residents.id AND tickets.state = 'resolved'"
+                   " ORDER BY tickets.updated_at DESC, tickets.id DESC LIMIT 1)", Integer()),
+    *(literal_column(f"(SELECT conversations.{name} FROM conversations"
+                     " WHERE conversations.resident_id = residents.id)", kind)
+      for name, kind in (("waiting_for", String()), ("payload", Text()),
+                         ("expires_at", UTCDateTime()))))
+
+
+_STAMP = (update(Resident).where(Resident.openid == bindparam("who"))
+          .values(last_inbound_at=bindparam("now", type_=UTCDateTime()), pushes_since_inbound=0)
+          .returning(Resident, *TURN_COLUMNS))
+
+
+def load_resident(session: Session, openid: str, now: datetime) -> tuple[Resident, bool, Any, Any]:
+    """Stamp a resident's message and read what their turn needs, in one statement.
+
+    Return the resident (made on first contact), whether outbox messages are held for them
+    (their window opens now: the caller releases them), what the bot waits for from them,
+    and the number of their latest resolved ticket.
+    """
+    row = session.execute(_STAMP, {"who": openid, "now": now},
+                          execution_options={"synchronize_session": False}).first()
+    if row is None:
+        return resident_for(session, openid, now), True, None, None
+    resident, has_held, resolved, waiting_for, payload, expires_at = row
+    waiting = None
+    if waiting_for is not None:  # known now: kept in the session as read, without asking again
+        read = Conversation(resident_id=resident.id, waiting_for=waiting_for, payload=payload,
+                            expires_at=expires_at)
+        make_transient_to_detached(read)
+        waiting = session.merge(read, load=False)
+    return resident, bool(has_held), waiting, resolved
 
 
 @dataclass
@@ -26,27 +81,35 @@ class Turn:
     now: datetime
     services: Services
     expired: str | None = None  # what the bot waited for until it expired during this turn
+    # what the bot waits for (a Conversation or None) and the latest resolved ticket's number,
+    # when the turn was loaded with them (load_resident); else read when first needed
+    waiting: Any = field(default=UNKNOWN, repr=False)
+    resolved: Any = field(default=UNKNOWN, repr=False)
 
     @property
     def actor(self) -> str:
         """Return how this resident appears in a ticket's event log."""
         return f"resident:{self.resident.id}"
 
+    def _conversation(self) -> Conversation | None:
+        if self.waiting is UNKNOWN:
+            self.waiting = self.session.get(Conversation, self.resident.id)
+        return self.waiting
+
     def pending(self) -> Conversation | None:
         """Return what the bot waits for from this resident, dropping it once expired."""
-        waiting = self.session.get(Conversation, self.resident.id)
+        waiting = self._conversation()
         if waiting is not None and waiting.expires_at <= self.now:
             self.expired = waiting.waiting_for
-            self.session.delete(waiting)
-            self.session.flush()
+            self.stop_waiting()
             return None
         return waiting
 
     def wait_for(self, what: str, payload: dict[str, Any]) -> None:
         """Remember that the next message should supply `what`, for ten minutes."""
-        waiting = self.session.get(Conversation, self.resident.id)
+        waiting = self._conversation()
         if waiting is None:
-            waiting = Conversation(resident_id=self.resident.id)
+            waiting = self.waiting = Conversation(resident_id=self.resident.id)
             self.session.add(waiting)
         waiting.waiting_for = what
         waiting.payload = json.dumps(payload, ensure_ascii=False)
@@ -54,10 +117,17 @@ class Turn:
 
     def stop_waiting(self) -> None:
         """Forget what the bot was waiting for."""
-        waiting = self.session.get(Conversation, self.resident.id)
+        waiting = self._conversation()
         if waiting is not None:
             self.session.delete(waiting)
             self.session.flush()
+        self.waiting = None
+
+    def latest_resolved(self) -> int | None:
+        """The number of the latest resolved ticket this resident follows, if any."""
+        if self.resolved is UNKNOWN:
+            self.resolved = self.session.scalar(latest_resolved(self.resident.id))
+        return self.resolved
 
 
 @dataclass

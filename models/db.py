@@ -4,13 +4,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+T = TypeVar("T")
 PROJECT = Path(__file__).resolve().parent.parent
 
 NAMING = {
@@ -91,6 +94,36 @@ def _sqlite_begin(connection: object) -> None:
     # Take the write lock up front: a deferred transaction that reads, then writes,
     # fails at once with "database is locked" when another writer got in between.
     connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+
+
+INSERTS: dict[str, Callable[..., Any]] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+def insert_for(session: Session) -> Callable[..., Any]:
+    """The INSERT construct of the session's dialect, which has ON CONFLICT (SQLite, PostgreSQL)."""
+    return INSERTS[dialect_of(session)]
+
+
+def dialect_of(session: Session) -> str:
+    """The name of the session's database dialect ("sqlite", "postgresql")."""
+    return session.get_bind().dialect.name
+
+
+def built_once(build: Callable[[str], T]) -> Callable[[Session], T]:
+    """Build a statement once per dialect and reuse it, its varying parts as bind parameters.
+
+    On the paths every message takes, putting a SQLAlchemy statement together (and working
+    out its cache key) costs more CPU than running it; a statement built once is compiled
+    once too.
+    """
+    made: dict[str, T] = {}
+
+    def statement(session: Session) -> T:
+        name = dialect_of(session)
+        if name not in made:
+            made[name] = build(name)
+        return made[name]
+    return statement
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

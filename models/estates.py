@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from models.estate import Building, Estate, Home, Resident, Unit
@@ -22,14 +22,36 @@ class EstateError(ValueError):
 
 
 def estates(session: Session) -> list[Estate]:
-    """Every estate, in the order they were registered."""
-    return list(session.scalars(select(Estate).order_by(Estate.id)))
+    """Every estate, in the order they were registered.
+
+    Asked several times in one message (the resident's estate, the ticket's, its cards), the
+    list is read once per transaction: kept in `session.info` until the transaction ends or
+    the session adds or deletes an estate.
+    """
+    if KNOWN not in session.info:
+        session.info[KNOWN] = list(session.scalars(select(Estate).order_by(Estate.id)))
+    return list(session.info[KNOWN])
 
 
 def only_estate(session: Session) -> Estate | None:
     """The estate when there is exactly one (None with none or several)."""
-    found = session.scalars(select(Estate).order_by(Estate.id).limit(2)).all()
+    found = estates(session)
     return found[0] if len(found) == 1 else None
+
+
+KNOWN = "linli.estates"  # session.info: the estates, as read in this transaction
+
+
+@event.listens_for(Session, "before_flush")
+def _estates_change(session: Session, _context: object, _instances: object) -> None:
+    if any(isinstance(row, Estate) for row in (*session.new, *session.deleted)):
+        session.info.pop(KNOWN, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_over(session: Session) -> None:
+    session.info.pop(KNOWN, None)
 
 
 def find(session: Session, key: str) -> Estate | None:

@@ -20,10 +20,9 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, or_, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base, UTCDateTime
+from models.db import Base, UTCDateTime, insert_for
 from models.estate import Building, Home, Resident, Unit
 
 KINDS = ("consultation", "owners_ordinary", "owners_major")
@@ -320,40 +319,31 @@ def thaw(frozen: str) -> list[RegisterHome]:
 
 def cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
          now: datetime) -> str | None:
-    """Record a household's choice (and the resident's own); return the choice it replaced, if any."""
+    """Record a household's choice (and the resident's own); return the choice it replaced, if any.
+
+    Each is one upsert on its unique key, so a co-owner's ballot (or the resident's other
+    message) arriving a moment earlier is changed, never doubled.
+    """
     if choice not in vote.choices:
         raise VoteError(f"{choice!r} is not a choice of vote #{vote.id}")
-    _keep_cast(session, vote, household, choice, resident_id, now)
-    query = select(Ballot).where(Ballot.vote_id == vote.id, Ballot.household == household)
-    ballot = session.scalar(query)
-    if ballot is None:
-        try:
-            with session.begin_nested():
-                session.add(Ballot(vote_id=vote.id, household=household, choice=choice,
-                                   resident_id=resident_id, cast_at=now, changes=0))
-            return None
-        except IntegrityError:  # a co-owner's ballot arrived a moment earlier
-            ballot = session.scalars(query).one()
-    previous = ballot.choice
-    ballot.choice, ballot.resident_id, ballot.cast_at = choice, resident_id, now
-    ballot.changes += 1
+    insert = insert_for(session)
+    casts = BallotCast.__table__
+    mine = insert(casts).values(vote_id=vote.id, household=household, choice=choice,
+                                resident_id=resident_id, cast_at=now)
+    session.execute(mine.on_conflict_do_update(
+        index_elements=[casts.c.vote_id, casts.c.resident_id],
+        set_={"household": mine.excluded.household, "choice": mine.excluded.choice,
+              "cast_at": mine.excluded.cast_at}))
+    ballots = Ballot.__table__
+    previous = session.scalar(select(ballots.c.choice).where(
+        ballots.c.vote_id == vote.id, ballots.c.household == household))
+    ours = insert(ballots).values(vote_id=vote.id, household=household, choice=choice,
+                                  resident_id=resident_id, cast_at=now, changes=0)
+    session.execute(ours.on_conflict_do_update(
+        index_elements=[ballots.c.vote_id, ballots.c.household],
+        set_={"choice": ours.excluded.choice, "resident_id": ours.excluded.resident_id,
+              "cast_at": ours.excluded.cast_at, "changes": ballots.c.changes + 1}))
     return previous
-
-
-def _keep_cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
-               now: datetime) -> None:
-    query = select(BallotCast).where(BallotCast.vote_id == vote.id,
-                                     BallotCast.resident_id == resident_id)
-    mine = session.scalar(query)
-    if mine is None:
-        try:
-            with session.begin_nested():
-                session.add(BallotCast(vote_id=vote.id, household=household, choice=choice,
-                                       resident_id=resident_id, cast_at=now))
-            return
-        except IntegrityError:  # their other message a moment earlier
-            mine = session.scalars(query).one()
-    mine.household, mine.choice, mine.cast_at = household, choice, now
 
 
 def withdraw(session: Session, resident_id: int, now: datetime) -> int:

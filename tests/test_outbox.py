@@ -18,6 +18,7 @@ from bot import outbox
 from bot.services import Services
 from models import AccessToken, OutboxMessage, Resident, transaction
 from tests.conftest import PROJECT, Clock, process_env
+from tests.factories import WeChatPeer
 from tests.fakes import FakeWeChat
 
 
@@ -250,3 +251,18 @@ def test_vote_notices_fall_back_to_their_own_template(app: Flask, fake_wechat: F
     outbox.deliver_due(services(app))
     [sent] = fake_wechat.sent("message/template/send")
     assert sent["template_id"] == "demo-vote-notice"
+
+
+def test_a_message_held_for_a_resident_goes_when_they_write(
+        peer: WeChatPeer, app: Flask, fake_wechat: FakeWeChat, clock: Clock) -> None:
+    """Writing opens the window: the webhook releases what was held, in the message's own
+    transaction (the turn reads whether anything is held as it stamps the resident)."""
+    make_residents(app, 1, wrote_hours_ago=50)  # the window has closed
+    queue(app, 1, kind="text", recipient="oUser0000")
+    outbox.deliver_due(services(app))
+    assert states(app) == ["held"] and fake_wechat.sent() == []
+    assert peer.say("你好", openid="oUser0000")
+    services(app).sender.submit(lambda: None).result(10)  # the send the commit started
+    outbox.deliver_due(services(app))
+    assert states(app) == ["sent"]
+    assert [b["touser"] for b in fake_wechat.sent()] == ["oUser0000"]

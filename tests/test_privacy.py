@@ -80,7 +80,7 @@ def test_erasure_asks_first_then_erases_and_keeps_tickets_under_a_pseudonym(
     with sessions(app).begin() as session:  # a message that waits for them to write again
         held = outbox.enqueue(session, key="held-for-them", channel="wechat", recipient=OPENID,
                               body="工单 #1 有新进展", now=clock())
-        held.status = "held"
+        session.get(OutboxMessage, held).status = "held"
 
     done = peer.say("确认删除", openid=OPENID) or ""
     assert "已删除" in done and "1件工单" in done

@@ -1,0 +1,139 @@
+"""What a message costs the database: SQL statements per kind of message, through the real webhook.
+
+Each kind of message is sent through `/wechat` (or `/wecom` for a staff claim) with real
+signatures, and every statement the app sends to the database while handling it is counted
+(SQLAlchemy's `before_cursor_execute` on the app's engine: the dedupe claim, the nonce, the
+rate limit, the dialogue, routing, staff cards, outbox rows, and savepoints). SQLite's
+`BEGIN IMMEDIATE` is left out, since PostgreSQL's driver begins its transactions without a
+statement the event sees; the counts are then the same on both. Delivery is not counted: the outbox sender sends the queued rows after the commit,
+on its own thread, as it would for a scheduled job. A count above its budget fails, so a
+change that adds a statement to a common message is seen the day it is made.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from tests.conftest import Clock
+from tests.factories import WeChatPeer, stamp, text_xml
+from tests.test_staff import register
+from tests.test_votes import create_vote
+from tests.wecom_factories import app_peer
+
+# The most statements each kind of message may cost, on SQLite and on PostgreSQL alike.
+BUDGETS = {
+    "retry": 2,
+    "greeting": 5,
+    "help": 5,
+    "status": 6,
+    "status_one": 6,
+    "vote": 15,
+    "report": 15,
+    "rating": 9,
+    "bind": 17,
+    "claim": 11,
+}
+# Threads whose statements are not the message's: delivery after commit, the spool's replays.
+NOT_THE_MESSAGE = ("outbox", "spool")
+RESIDENT = "oCountingResident"
+BEGIN = "BEGIN IMMEDIATE"  # SQLite's (models/db.py); PostgreSQL's driver sends its own unseen
+
+
+class Counter:
+    """Statements sent to one engine, kept per thread; `measure` counts one message's."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.statements: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.current_thread().name.startswith(NOT_THE_MESSAGE) or statement == BEGIN:
+            return
+        with self._lock:
+            self.statements.append(statement)
+
+    def measure(self, send: Callable[[], object]) -> tuple[object, list[str]]:
+        """Send one message a second after the last; return its outcome and the statements it cost."""
+        self.clock.advance(seconds=1)  # as in life: what a message stamps (last_inbound_at) changes
+        with self._lock:
+            self.statements.clear()
+        outcome = send()
+        with self._lock:
+            return outcome, list(self.statements)
+
+
+@pytest.fixture
+def counter(app: Flask, clock: Clock) -> Iterator[Counter]:
+    engine = app.extensions["linli"].engine
+    counting = Counter(clock)
+    event.listen(engine, "before_cursor_execute", counting)
+    yield counting
+    event.remove(engine, "before_cursor_execute", counting)
+
+
+def owner_digits(app: Flask) -> str:
+    from models import find_home
+    with app.extensions["linli"].sessions() as session:
+        return find_home(session, "5", "2", "1203").owner.phone_tail
+
+
+def check(counts: dict[str, int], kind: str, statements: list[str]) -> None:
+    counts[kind] = len(statements)
+    listing = "\n".join(f"  {' '.join(s.split())[:400]}" for s in statements)
+    assert len(statements) <= BUDGETS[kind], (
+        f"{kind}: {len(statements)} statements, budget {BUDGETS[kind]}:\n{listing}")
+
+
+def test_each_kind_of_message_stays_within_its_statement_budget(
+        peer: WeChatPeer, server: str, app: Flask, counter: Counter,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    register(app)  # grid Wang (WeChat, 1-5), grid Li (WeCom, 3栋2单元), property Zhao (elevator)...
+    number = create_vote(app, "--title", "中心花园加座椅", "--kind", "consultation")
+    peer.say("你好", openid=RESIDENT)  # the resident is known from here on, as most writers are
+    counts: dict[str, int] = {}
+
+    reply, cost = counter.measure(lambda: peer.say("你好", openid=RESIDENT))
+    assert reply, reply
+    check(counts, "greeting", cost)
+    reply, cost = counter.measure(lambda: peer.say("帮助", openid=RESIDENT))
+    assert reply and "报修" in reply, reply
+    check(counts, "help", cost)
+
+    reply, cost = counter.measure(lambda: peer.say("3栋2单元电梯坏了", openid=RESIDENT))
+    assert reply and "#1" in reply and "电梯" in reply, reply
+    check(counts, "report", cost)
+
+    asked, signed = text_xml("查询", openid=RESIDENT, msg_id=88_000_001), stamp(counter.clock)
+    first, cost = counter.measure(lambda: peer.post(asked, timestamp=signed, nonce="n-status"))
+    assert first.content and "#1" in first.content, first  # type: ignore[attr-defined]
+    check(counts, "status", cost)
+    again, cost = counter.measure(lambda: peer.post(asked, timestamp=signed, nonce="n-status"))
+    assert again.content == first.content  # type: ignore[attr-defined]
+    check(counts, "retry", cost)
+    reply, cost = counter.measure(lambda: peer.say("查一下#1", openid=RESIDENT))
+    assert reply and "#1" in reply, reply
+    check(counts, "status_one", cost)
+
+    li = app_peer(server, app)
+    reply, cost = counter.measure(lambda: li.say("接单 #1", userid="li"))
+    assert reply and "#1" in reply, reply
+    check(counts, "claim", cost)
+    assert "#1" in (li.say("完成 #1 已修好", userid="li") or "")
+    reply, cost = counter.measure(lambda: peer.say("满意", openid=RESIDENT))
+    assert reply and "#1" in reply, reply
+    check(counts, "rating", cost)
+
+    digits = owner_digits(app)
+    reply, cost = counter.measure(lambda: peer.say(f"绑定 5栋2单元1203 {digits}", openid=RESIDENT))
+    assert reply and "绑定成功" in reply, reply
+    check(counts, "bind", cost)
+    reply, cost = counter.measure(lambda: peer.say(f"投票 #{number} 同意", openid=RESIDENT))
+    assert reply and f"#{number}" in reply, reply
+    check(counts, "vote", cost)
+    with capsys.disabled():
+        print("\nstatements per message:", counts)
