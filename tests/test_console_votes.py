@@ -178,7 +178,9 @@ def test_outsiders_get_403_and_change_nothing(server: str, app: Flask, level: st
     for path in (f"/console/votes/{number}", f"/console/votes/{number}/ballots.csv",
                  f"/console/votes/{number}/result.xlsx"):
         assert outsider.get(path).status_code == 403, path
-    for path, data, files in (("/console/votes", FORM, None),
+    with app.extensions["linli"].sessions() as session:  # a vote named for the insiders' estate
+        theirs = session.scalar(select(Estate.id).where(Estate.name != "别的小区").order_by(Estate.id))
+    for path, data, files in (("/console/votes", FORM | {"estate": str(theirs)}, None),
                               (f"/console/votes/{number}/close", {}, None),
                               (f"/console/votes/{number}/documents", {},
                                {"document": ("x.pdf", PDF, "application/pdf")})):
@@ -191,3 +193,23 @@ def test_a_street_operator_runs_votes_of_the_street(server: str, app: Flask) -> 
     browser = signed_in(server, app, "street", name="街道办")
     assert create(browser).status_code == 302
     assert "表决" in browser.get("/console/").text  # in the menu
+
+
+def test_a_vote_is_the_estate_chosen_and_counts_its_register(server: str, app: Flask) -> None:
+    """With several estates a street operator names the estate; a community operator of another
+    community may not name it."""
+    with transaction(app.extensions["linli"].sessions) as session:
+        session.add(Estate(name="翠竹苑", community="和顺社区", street="龙溪街道"))
+        session.add(Estate(name="外社区的小区", community="别的社区", street="龙溪街道"))
+    with app.extensions["linli"].sessions() as session:
+        second = session.scalar(select(Estate.id).where(Estate.name == "翠竹苑"))
+    street = signed_in(server, app, "street", name="街道办")
+    assert "翠竹苑" in street.get("/console/votes").text  # offered on the form
+    made = create(street, estate=str(second))
+    number = int(re.search(r"/console/votes/(\d+)", made.headers["Location"]).group(1))
+    with app.extensions["linli"].sessions() as session:
+        assert session.get(Vote, number).estate_id == second
+    outsider = signed_in(server, app, "community", name="外社区", estate="外社区的小区")
+    before = counts(app)
+    assert create(outsider, estate=str(second)).status_code == 403
+    assert counts(app) == before

@@ -1,19 +1,22 @@
 """/console/market: market days (the rule, the coming months, moving or cancelling one) and
-notices to every subscriber and group. For property staff and up covering the estate; the work
+notices to every subscriber and group. For property staff and up covering every estate (a month's
+date holds for all of them, and so do these notices); the work
 is the command line's (`models.market.set_override`, `bot.notices.send_notice`), audited."""
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
 from flask import Response, flash, get_flashed_messages, redirect, request, url_for
+from sqlalchemy import select
 
 from bot import notices
 from bot.replies.market import WEEKDAYS
 from bot.services import current as services
 from models.market import (clear_override, load_overrides, month_key, regular_day, set_override,
                            upcoming)
-from web.console import area, audit, bp, forbidden, levels, render, scope
-from web.console.scope import default_estate
+from models import Estate
+from web.console import area, audit, bp, forbidden, levels, operator, render, scope
+from web.console.scope import default_estate, home_estate
 
 MARKET_LEVELS = ("property", "estate", "community", "street")
 MONTHS_SHOWN = 6
@@ -32,10 +35,13 @@ NOTICE_REPEATED = "同样的通知今天已经发过，没有重复发送。"
 
 
 def _market_estate() -> int | None:
-    """The estate whose market this is (the deployment's first): the operator must cover it whole."""
+    """The estate this market work is filed under. The month's dates (`market set`) hold for
+    every estate, so the operator must cover every estate whole; notices go to the operator's."""
     with services().sessions() as db:
-        estate = default_estate(db)
-    if not scope().covers_estate(estate):
+        everywhere = set(db.scalars(select(Estate.id)))
+        estate = home_estate(db, operator()) or default_estate(db)
+    reach = scope()
+    if reach.buildings is not None or not everywhere <= reach.estate_ids:
         forbidden()
     return estate
 
@@ -124,6 +130,7 @@ def market_notice() -> Response | tuple[str, int]:
     now = live.clock()
     key = notices.notice_key(text, now)
     with live.transaction() as db:
+        # the operator covers every estate (_market_estate): everyone subscribed hears it
         residents, groups = notices.send_notice(live, db, text, key=key, now=now)
         audit(db, action="通知.发送", target_name=f"通知 {key}", estate_id=estate,
               outcome=f"{residents} residents, {groups} groups", changes={"text": (None, text[:100])})

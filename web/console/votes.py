@@ -20,7 +20,7 @@ from models import Ballot, Vote, proposals, workbook
 from models.export import ballot_rows, write_rows
 from models.votes import OWNERS_KINDS, VoteError, count, create
 from web.console import area, audit, bp, forbidden, levels, operator, render, scope, target
-from web.console.scope import Scope, default_estate
+from web.console.scope import Scope, default_estate, estates_in, home_estate
 from web.console.vote_form import FormError, checked
 from web.proposals import KIND_NAMES, STATE_NAMES
 
@@ -40,9 +40,9 @@ NO_FILE = "请选择要上传的文件。"
 TOO_LARGE = f"上传的内容太大了：一次最多 {MAX_UPLOAD // (1024 * 1024)} MB。请分几次上传，或压缩文件。"
 
 
-def vote_estate(session: Session, _vote: Vote) -> int | None:
-    """The estate a vote belongs to (the deployment's first, until votes carry their estate)."""
-    return default_estate(session)
+def vote_estate(session: Session, vote: Vote) -> int | None:
+    """The estate a vote belongs to (a vote from before estates were many: the first)."""
+    return vote.estate_id if vote.estate_id is not None else default_estate(session)
 
 
 @target("vote")
@@ -79,7 +79,8 @@ def votes_page() -> tuple[str, int]:
         rows = [{"id": v.id, "title": v.title, "kind": KIND_NAMES[v.kind],
                  "state": STATE_NAMES[v.state(now)], "closes": _when(v.closed_at or v.closes_at),
                  "voted": voted.get(v.id, 0)} for v in mine]
-    return render("console/votes.html", rows=rows, kinds=KIND_NAMES, form={})
+        estates = estates_in(db, scope())
+    return render("console/votes.html", rows=rows, kinds=KIND_NAMES, form={}, estates=estates)
 
 
 @bp.post("/votes")
@@ -92,7 +93,7 @@ def vote_create() -> tuple[str, int] | Response:
         fields = checked(request.form, now, services().tz)
         estate = _estate_for_new_vote()
         with live.transaction() as db:
-            vote = create(db, now=now, by=_by(), **fields)
+            vote = create(db, now=now, by=_by(), estate_id=estate, **fields)
             has_proposal = _attach(db, vote, now)
             opened = vote.opens_at <= now
             if opened:
@@ -125,9 +126,13 @@ def _attach(db: Session, vote: Vote, now: datetime) -> bool:
 
 
 def _estate_for_new_vote() -> int | None:
-    """The estate a new vote is for: the operator must cover it whole."""
+    """The estate a new vote is for: the one chosen on the form, else the operator's own; the
+    operator must cover it whole (its register is that estate's)."""
+    chosen = request.form.get("estate", "").strip()
     with services().sessions() as db:
-        estate = default_estate(db)
+        estate = int(chosen) if chosen.isdigit() else home_estate(db, operator())
+        if estate is None:
+            estate = default_estate(db)
     if not scope().covers_estate(estate):
         forbidden()
     return estate
