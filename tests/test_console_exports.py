@@ -246,3 +246,16 @@ def test_the_queue_and_the_figures_page_link_their_downloads(
     assert {row[2] for row in book["工单"].iter_rows(min_row=2, values_only=True)} == {"water"}
     figures_page = browser.get("/console/figures").text
     assert 'id="figures-export"' in figures_page and "/console/exports/figures.xlsx" in figures_page
+
+
+def test_a_ticket_of_no_estate_is_the_first_estates_as_in_the_queue(
+        app: Flask, server: str, street: dict[str, int]) -> None:
+    add_tickets(app, [{"created_at": NOVEMBER, "building": "3"}])  # filed before its estate was known
+    with app.extensions["linli"].sessions() as session:
+        unplaced = session.scalar(select(Ticket.id).where(Ticket.estate_id.is_(None)))
+    garden = browser_of(server, "花园小区")
+    queue = garden.get("/console/tickets", state="all").text
+    assert f">#{unplaced}<" in queue
+    assert unplaced in ticket_numbers(workbook_of(garden.get("/console/exports/tickets.xlsx", state="all")))
+    theirs = workbook_of(browser_of(server, "翠竹小区").get("/console/exports/tickets.xlsx", state="all"))
+    assert unplaced not in ticket_numbers(theirs)
