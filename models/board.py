@@ -26,7 +26,7 @@ SUGGESTION = SUGGESTIONS.code  # the category code the board gives suggestions (
 DONE_STATES = ("resolved", "closed")
 ENDED_STATES = ("rejected", "merged", "withdrawn")
 OVERDUE = "overdue"  # a pseudo-state: open and past its deadline
-OPEN = "open"  # a pseudo-state for staff (the console's queue, its exports): not yet done
+ACTIVE = "active"  # a pseudo-state for staff (the console's queue, its exports): not yet done
 # On the board resolved tickets wait for the resident's rating: no "您" on a public page.
 BOARD_STATE_NAMES = STATE_NAMES | {"resolved": "已处理，待评价"}
 OVERDUE_NAME = "已超时"
@@ -159,7 +159,7 @@ def _filtered(query: Select[Any], filters: Filters, now: datetime) -> Select[Any
         query = query.where(Ticket.state.in_(OPEN_STATES), or_(
             and_(Ticket.assignee_id.is_(None), Ticket.response_due_at < now),
             and_(Ticket.assignee_id.is_not(None), Ticket.resolve_due_at < now)))
-    elif filters.state == OPEN:
+    elif filters.state == ACTIVE:
         query = query.where(Ticket.state.in_(OPEN_STATES))
     elif filters.state:
         query = query.where(Ticket.state == filters.state)

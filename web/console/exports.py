@@ -23,9 +23,8 @@ from web.stats import league
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIGURE_LEVELS = ("estate", "community", "street")
-# the queue's state choices ("active": not done; "all": any) -> the board's filter
-QUEUE_STATES = {"active": board.OPEN, "all": None, "": None}
-STATES = (*TRANSITIONS, board.OVERDUE, board.OPEN)
+# the queue's state choices: a state, overdue, "active" (not done), "all" (any)
+STATES = (*TRANSITIONS, board.OVERDUE, board.ACTIVE)
 CATEGORY_CODES = (*CODES, board.SUGGESTION)
 BAD_STATE = "没有这种工单状态，请从“状态”下拉框里选择后再导出。"
 BAD_CATEGORY = "没有这个类别，请从“类别”下拉框里选择后再导出。"
@@ -56,7 +55,7 @@ def _ticket_filters(db: Session, reach: Scope, ids: tuple[int, ...],
                     month: str) -> board.Filters | str:
     """The board's filters from the request, within the scope; or what is wrong, in words."""
     state = request.args.get("state", "").strip()
-    state = QUEUE_STATES[state] if state in QUEUE_STATES else state
+    state = None if state in ("", "all") else state
     if state is not None and state not in STATES:
         return BAD_STATE
     category = request.args.get("category", "").strip() or None
