@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from models import Estate, Ticket, transaction
 from models.console import AuditEntry
+from tests.conftest import cli
 from tests.console_factories import ConsoleBrowser, add_operator
 from tests.test_estates import CUIZHU, estate_id, second_estate
 from tests.test_figures import add_tickets
@@ -259,3 +260,20 @@ def test_a_ticket_of_no_estate_is_the_first_estates_as_in_the_queue(
     assert unplaced in ticket_numbers(workbook_of(garden.get("/console/exports/tickets.xlsx", state="all")))
     theirs = workbook_of(browser_of(server, "翠竹小区").get("/console/exports/tickets.xlsx", state="all"))
     assert unplaced not in ticket_numbers(theirs)
+
+
+def test_the_command_line_exports_an_estate_a_community_or_a_street_as_the_console_does(
+        app: Flask, server: str, street: dict[str, int], tmp_path: Path) -> None:
+    out = tmp_path / "cuizhu.xlsx"
+    cli(app, "export", "tickets", "--estate", CUIZHU, "-o", str(out))
+    assert ticket_numbers(load_workbook(out)) == all_numbers(app, street[CUIZHU]) == ticket_numbers(
+        workbook_of(browser_of(server, "翠竹小区").get("/console/exports/tickets.xlsx", state="all")))
+    cli(app, "export", "figures", "--month", "2026-11", "--community", "和顺社区", "-o", str(out))
+    ours = summary(load_workbook(out)["2026-11"])
+    theirs = summary(workbook_of(browser_of(server, "和顺社区").get("/console/exports/figures.xlsx",
+                                                                  month="2026-11"))["2026-11"])
+    assert set(ours.pop("范围").split("、")) == set(theirs.pop("范围").split("、")) == {GARDEN, CUIZHU}
+    assert ours == theirs and ours["报修工单（件）"] == 4
+    refused = app.test_cli_runner().invoke(args=["export", "figures", "--month", "2026-11",
+                                                 "--street", "别的街道", "-o", str(out)])
+    assert refused.exit_code != 0 and "--estate/--community/--street" in refused.output
