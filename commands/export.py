@@ -33,7 +33,8 @@ month_option = click.option("--month", help="YYYY-MM, in Asia/Shanghai")
 def places(command: Any) -> Any:
     """--estate, --community, --street: whose tickets or figures (as /board and /stats take them)."""
     for name in ("street", "community", "estate"):
-        command = click.option(f"--{name}", help=f"only this {name}'s (a name; an estate also by number)")(command)
+        command = click.option(f"--{name}",
+                               help=f"only this {name}'s (a name; an estate also by number)")(command)
     return command
 
 
