@@ -6,13 +6,17 @@ module checks the options as the board checks its filters and writes the file.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from bot.services import current as services
-from models import board
+
+from models import Estate, board
 from models.categories import CODES
+from models.estates import EstateError, selection
 from models.tickets import TRANSITIONS
 from models.votes import Vote
 from models.workbook import ExportError, figures_book, month_range, save, tickets_book, vote_book
@@ -24,6 +28,25 @@ export_cli = AppGroup("export", help="Spreadsheets (.xlsx) for the street office
 output = click.option("-o", "--output", "path", required=True, type=click.Path(dir_okay=False, path_type=Path),
                       help="the .xlsx file to write")
 month_option = click.option("--month", help="YYYY-MM, in Asia/Shanghai")
+
+
+def places(command: Any) -> Any:
+    """--estate, --community, --street: whose tickets or figures (as /board and /stats take them)."""
+    for name in ("street", "community", "estate"):
+        command = click.option(f"--{name}",
+                               help=f"only this {name}'s (a name; an estate also by number)")(command)
+    return command
+
+
+def _chosen(session: Session, estate: str | None, community: str | None,
+            street: str | None) -> tuple[tuple[int, ...] | None, list[Estate]]:
+    """The estates asked for (None: every ticket), or a usage error naming the option."""
+    try:
+        found = selection(session, estate=estate, community=community, street=street)
+    except EstateError:
+        raise click.BadParameter("no such estate, community or street (or not together)",
+                                 param_hint="--estate/--community/--street") from None
+    return (None, []) if found is None else (tuple(e.id for e in found), found)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -38,11 +61,13 @@ def _write(path: Path, data: bytes) -> None:
 
 @export_cli.command("tickets")
 @month_option
+@places
 @click.option("--state", type=click.Choice(STATES), help="a state, or overdue")
 @click.option("--category", type=click.Choice(CATEGORIES), help="a category code, or suggestion")
 @click.option("--building", help="a building number, e.g. 3")
 @output
-def export_tickets(month: str | None, state: str | None, category: str | None,
+def export_tickets(month: str | None, estate: str | None, community: str | None,
+                   street: str | None, state: str | None, category: str | None,
                    building: str | None, path: Path) -> None:
     """The tickets the board's filters choose, with the figures when only a month is chosen."""
     s = services()
@@ -51,19 +76,23 @@ def export_tickets(month: str | None, state: str | None, category: str | None,
     except ExportError as err:
         raise click.BadParameter(str(err), param_hint="--month") from None
     with s.sessions() as session:
+        ids, found = _chosen(session, estate, community, street)
         number = building.strip().removesuffix("栋") if building else None
-        if number is not None and number not in board.buildings(session):
+        if number is not None and number not in board.buildings(session, ids):
             raise click.BadParameter(f"本小区没有“{building[:20]}”栋", param_hint="--building")
         filters = board.Filters(state=state, category=category, building=number, since=since,
-                                until=until)
-        book = tickets_book(session, filters, month=month, now=s.clock(), tz=s.tz)
+                                until=until, estates=ids)
+        book = tickets_book(session, filters, month=month, now=s.clock(), tz=s.tz,
+                            place="、".join(e.name for e in found) or None)
     _write(path, save(book))
 
 
 @export_cli.command("figures")
 @click.option("--month", required=True, help="YYYY-MM, in Asia/Shanghai")
+@places
 @output
-def export_figures(month: str, path: Path) -> None:
+def export_figures(month: str, estate: str | None, community: str | None, street: str | None,
+                   path: Path) -> None:
     """A month's governance figures, the numbers of /stats, with every month before it."""
     s = services()
     try:
@@ -71,7 +100,10 @@ def export_figures(month: str, path: Path) -> None:
     except ExportError as err:
         raise click.BadParameter(str(err), param_hint="--month") from None
     with s.sessions() as session:
-        book = figures_book(session, month, now=s.clock(), tz=s.tz)
+        ids, found = _chosen(session, estate, community, street)
+        book = figures_book(session, month, now=s.clock(), tz=s.tz, estates=ids,
+                            place="、".join(e.name for e in found) or None,
+                            names=tuple((e.id, e.name) for e in found) if len(found) > 1 else ())
     _write(path, save(book))
 
 

@@ -26,6 +26,7 @@ SUGGESTION = SUGGESTIONS.code  # the category code the board gives suggestions (
 DONE_STATES = ("resolved", "closed")
 ENDED_STATES = ("rejected", "merged", "withdrawn")
 OVERDUE = "overdue"  # a pseudo-state: open and past its deadline
+ACTIVE = "active"  # a pseudo-state for staff (the console's queue, its exports): not yet done
 # On the board resolved tickets wait for the resident's rating: no "您" on a public page.
 BOARD_STATE_NAMES = STATE_NAMES | {"resolved": "已处理，待评价"}
 OVERDUE_NAME = "已超时"
@@ -88,6 +89,8 @@ class Filters:
     since: datetime | None = None  # created_at >= since
     until: datetime | None = None  # created_at < until
     estates: tuple[int, ...] | None = None  # an estate, a community's or a street's (None: all)
+    unplaced: bool = False  # with estates: tickets of no estate too (they count as the first's)
+    buildings: tuple[str, ...] | None = None  # any of these buildings (a grid worker's)
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ def _filtered(query: Select[Any], filters: Filters, now: datetime) -> Select[Any
         query = query.where(Ticket.state.in_(OPEN_STATES), or_(
             and_(Ticket.assignee_id.is_(None), Ticket.response_due_at < now),
             and_(Ticket.assignee_id.is_not(None), Ticket.resolve_due_at < now)))
+    elif filters.state == ACTIVE:
+        query = query.where(Ticket.state.in_(OPEN_STATES))
     elif filters.state:
         query = query.where(Ticket.state == filters.state)
     if filters.category == SUGGESTION:  # only suggestions lack a category (problems have "other")
@@ -169,7 +174,10 @@ def _filtered(query: Select[Any], filters: Filters, now: datetime) -> Select[Any
     if filters.until:
         query = query.where(Ticket.created_at < filters.until)
     if filters.estates is not None:
-        query = query.where(Ticket.estate_id.in_(filters.estates))
+        placed = Ticket.estate_id.in_(filters.estates)
+        query = query.where(or_(placed, Ticket.estate_id.is_(None)) if filters.unplaced else placed)
+    if filters.buildings is not None:
+        query = query.where(Ticket.building.in_(filters.buildings))
     return query
 
 

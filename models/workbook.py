@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -39,6 +39,7 @@ TICKET_HEADERS = ("编号", "类别", "类别代码", "位置", "状态", "紧�
                   "更新时间", "办结时间", "办理天数", "评价（星）", "合并到", "公示内容")
 YES, NO = "是", "否"
 FILTER_NAMES = {"state": "状态", "category": "类别", "building": "楼栋", "month": "月份"}
+PLACE_LABEL, GRID_LABEL = "范围", "网格楼栋"
 SUMMARY_HEAD = ("项目", "数值")
 FIGURE_ROWS = (  # label, where in the figures, number format
     ("报修工单（件）", ("tickets", "total"), "0"), ("未办结（件）", ("tickets", "open"), "0"),
@@ -134,9 +135,10 @@ def _ticket_row(entry: board.Entry, now: datetime, tz: tzinfo) -> list[Any]:
 
 
 def tickets_book(session: Session, filters: board.Filters, *, month: str | None, now: datetime,
-                 tz: ZoneInfo) -> Workbook:
+                 tz: ZoneInfo, place: str | None = None) -> Workbook:
     """The tickets the board's filters choose, with a summary sheet: the filters, the count, and
-    (filtered by month alone, or not at all) that month's or the whole figures, as /stats has them."""
+    (filtered by month alone, or not at all) that month's or the whole figures, as /stats has them
+    for the same estates. `place` names whose tickets these are (an operator's estates)."""
     book = Workbook()
     summary = _sheet(book, "汇总", SUMMARY_HEAD, first=True)
     sheet = _sheet(book, "工单", TICKET_HEADERS)
@@ -144,15 +146,19 @@ def tickets_book(session: Session, filters: board.Filters, *, month: str | None,
     for entry in _entries(session, filters, now):
         _put(sheet, _ticket_row(entry, now, tz), {9: DATE_FORMAT, 10: DATE_FORMAT, 11: DATE_FORMAT})
         rows += 1
+    if place:
+        _put(summary, [PLACE_LABEL, place])
     chosen = {"state": filters.state, "category": filters.category, "building": filters.building,
               "month": month}
     for name, value in chosen.items():
         _put(summary, [f"筛选：{FILTER_NAMES[name]}", value or "全部"])
+    if filters.buildings is not None:
+        _put(summary, [GRID_LABEL, "、".join(f"{b}栋" for b in filters.buildings) or "无"])
     _put(summary, ["导出工单（件，含建议）", rows])
     _put(summary, ["导出时间", _local(now, tz)], {2: DATE_FORMAT})
-    if not (filters.state or filters.category or filters.building):
-        found = figures.breakdown(session, "month", now, tz).get(month, _empty()) if month \
-            else figures.summary(session, now, tz)
+    if not (filters.state or filters.category or filters.building or filters.buildings is not None):
+        found = figures.breakdown(session, "month", now, tz, estates=filters.estates).get(
+            month, _empty()) if month else figures.summary(session, now, tz, estates=filters.estates)
         _figure_rows(summary, found)
     return book
 
@@ -172,22 +178,36 @@ def _figure_rows(sheet: Worksheet, found: dict[str, Any]) -> None:
 
 
 # ---- the monthly figures -----------------------------------------------------------------------
-def figures_book(session: Session, month: str, *, now: datetime, tz: ZoneInfo) -> Workbook:
-    """A month's governance figures (as /stats gives them), and every month up to it beside."""
+def figures_book(session: Session, month: str, *, now: datetime, tz: ZoneInfo,
+                 estates: Sequence[int] | None = None, place: str | None = None,
+                 names: Sequence[tuple[int, str]] = ()) -> Workbook:
+    """A month's governance figures (as /stats gives them), and every month up to it beside.
+
+    `estates` limits them to those estates (None: every ticket), as /stats?estate= does;
+    `names` (estate id, name) adds a sheet with each of those estates' month side by side."""
     month_range(month, tz)
-    months = figures.breakdown(session, "month", now, tz)
+    months = figures.breakdown(session, "month", now, tz, estates=estates)
     book = Workbook()
     sheet = _sheet(book, f"{month}", SUMMARY_HEAD, first=True)
+    if place:
+        _put(sheet, [PLACE_LABEL, place])
     _put(sheet, ["月份", month])
     _figure_rows(sheet, months.get(month, _empty()))
-    corrected = {row["month"]: row for row in figures.corrected_by_month(session, now, tz, months)}
+    corrected = {row["month"]: row
+                 for row in figures.corrected_by_month(session, now, tz, months, estates)}
     shown = corrected.get(month, {"corrected": 0, "share": None})
     _put(sheet, ["工作人员更正（件）", shown["corrected"]], {2: "0"})
     _put(sheet, ["更正比例", shown["share"]], {2: SHARE_FORMAT})
+    columns = {column: f for column, (_l, _p, f) in enumerate(FIGURE_ROWS, start=2)}
     trend = _sheet(book, "历月", ("月份", *(label for label, _path, _f in FIGURE_ROWS)))
     for name in sorted(m for m in months if m <= month):
-        _put(trend, [name, *(_pick(months[name], path) for _l, path, _f in FIGURE_ROWS)],
-             {column: f for column, (_l, _p, f) in enumerate(FIGURE_ROWS, start=2)})
+        _put(trend, [name, *(_pick(months[name], path) for _l, path, _f in FIGURE_ROWS)], columns)
+    if names:
+        side = _sheet(book, "各小区", ("小区", *(label for label, _path, _f in FIGURE_ROWS)))
+        for estate_id, estate_name in names:
+            one = figures.breakdown(session, "month", now, tz, estates=[estate_id]).get(
+                month, _empty())
+            _put(side, [estate_name, *(_pick(one, path) for _l, path, _f in FIGURE_ROWS)], columns)
     return book
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from flask import Flask
+from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -66,6 +67,15 @@ def test_sign_in_import_add_a_grid_worker_and_take_a_ticket(
         assert time.monotonic() < deadline, "the resident was not told"
         time.sleep(0.05)
 
+    page.click("nav >> text=工单")  # the queue's tickets, as a spreadsheet
+    with page.expect_download() as download:
+        page.click("#tickets-export button")
+    assert download.value.suggested_filename == "tickets-all.xlsx"
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    sheet = load_workbook(saved)["工单"]
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [number]
+
 
 def test_the_pages_fit_a_phone(page: Page, server: str, app: Flask, peer: WeChatPeer) -> None:
     add_operator(app, "孙主任", "street")
@@ -76,7 +86,7 @@ def test_the_pages_fit_a_phone(page: Page, server: str, app: Flask, peer: WeChat
     page.fill("#password", PASSWORD)
     page.click("#sign-in")
     for path in ("/console/", "/console/tickets", "/console/households", "/console/staff",
-                 "/console/outbox", "/console/audit", "/console/tickets/1"):
+                 "/console/outbox", "/console/audit", "/console/tickets/1", "/console/figures"):
         page.goto(server + path)
         wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert wide <= 0, f"{path} is {wide}px wider than the phone"

@@ -299,4 +299,4 @@ def _bad_request(error: Any) -> tuple[str, int]:
 
 # The pages register their routes on `bp` when imported (after the names above exist).
 from web.console import auth, home, tickets, households, staff, outbox, audit_log  # noqa: E402,F401,I001
-from web.console import market, votes, wecom_login  # noqa: E402,F401
+from web.console import market, votes, wecom_login, exports  # noqa: E402,F401
