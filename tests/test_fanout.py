@@ -106,7 +106,6 @@ def test_killed_fan_out_worker_resumes_with_at_most_one_repeat_per_sender(
     with services(app).sessions() as session:
         left = session.scalar(select(func.count()).select_from(OutboxMessage)
                               .where(OutboxMessage.status != "sent"))
-    print("DEBUG", left, len([c for c in fake_wechat.calls if c.path not in ("/cgi-bin/stable_token","/cgi-bin/gettoken")]), fake_wechat._sends, fake_wechat.held, [(c.path, c.status, c.errcode, c.held) for c in fake_wechat.calls if c.status != 200 or c.errcode])
     assert left >= total + 6 - 60  # killed mid-way: only the 60 answered sends can be recorded sent
     clock.now = datetime.now(timezone.utc) + outbox.LEASE + timedelta(seconds=1)  # leases ran out
     outbox.deliver_due(services(app), senders=SENDERS)
