@@ -1,7 +1,7 @@
 # 邻里通: `make run` serves the demo, `make test` runs every test. Both start from a fresh clone.
 # Each target installs its own pinned group (requirements/, made by `make lock` from pyproject.toml):
 #   run   -> runtime.txt          (what production installs: no pytest, hypothesis or playwright)
-#   test  -> test.txt             (runtime + pytest, hypothesis, playwright)
+#   test  -> test.txt             (runtime + pytest and pytest-xdist (every core), hypothesis, playwright)
 #   bench -> bench.txt            (test + the benchmarks' baselines: WeRoBot)
 #   model -> model.txt, when there (test + the intent model's training libraries, scikit-learn):
 #            installed with test and bench; serving scores the trained weights in plain Python.
@@ -45,7 +45,7 @@ run: $(RUNTIME)
 	$(FLASK) serve
 
 test: $(TEST)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The intent models: leave-one-writer-out cross-validation (figures into intents/data/cv.json and
 # intents/README.md), then the weights from the whole corpus (intents/data/model.json).
