@@ -52,13 +52,10 @@ def staff_add() -> Response | tuple[str, int]:
                                                      Staff.channel == form["channel"]))
             if existing is not None and not scope().covers_staff(db, existing):
                 forbidden()
-            before = _row(existing) if existing is not None else {}
-            member = register(db, **form)
-            _audit(db, "staff:add", member, before)
+            _save(db, "staff:add", form, existing)
     except ValueError:  # CoverageError, or an unknown category: nothing was kept
         return _again(BAD_COVERAGE)
-    flash(ADDED.format(name=form["name"], level=LEVEL_NAMES[form["role"]]), "ok")
-    return redirect(url_for("console.staff_list"), 303)
+    return _saved(form)
 
 
 @bp.get("/staff/<int:staff>")
@@ -81,13 +78,10 @@ def staff_edit(staff: int) -> Response | tuple[str, int]:
             form = _form(db, member, user_id=member.user_id, channel=member.channel)
             if form is None:
                 return _again(BAD_FIELDS)
-            before = _row(member)
-            register(db, **form)
-            _audit(db, "staff:edit", member, before)
+            _save(db, "staff:edit", form, member)
     except ValueError:  # CoverageError, or an unknown category: nothing was kept
         return _again(BAD_COVERAGE)
-    flash(ADDED.format(name=form["name"], level=LEVEL_NAMES[form["role"]]), "ok")
-    return redirect(url_for("console.staff_list"), 303)
+    return _saved(form)
 
 
 @bp.post("/staff/<int:staff>/remove")
@@ -161,6 +155,17 @@ def _row(member: Staff) -> dict[str, Any]:
             "coverage": ",".join(filter(None, (member.buildings, homes))) or "全小区",
             "categories": member.categories,
             "category_names": "、".join(category_name(c) for c in member.categories.split(",") if c)}
+
+
+def _save(db: Session, action: str, form: dict[str, Any], existing: Staff | None) -> None:
+    """Register the member as the form says (adding or editing), and audit the change."""
+    before = _row(existing) if existing is not None else {}
+    _audit(db, action, register(db, **form), before)
+
+
+def _saved(form: dict[str, Any]) -> Response:
+    flash(ADDED.format(name=form["name"], level=LEVEL_NAMES[form["role"]]), "ok")
+    return redirect(url_for("console.staff_list"), 303)
 
 
 def _audit(db: Session, action: str, member: Staff, before: dict[str, Any]) -> None:
