@@ -301,9 +301,12 @@ def test_sent_binding_requests_are_scrubbed_on_erasure(peer: WeChatPeer, app: Fl
     assert "等待" in (peer.say("绑定 5栋2单元1203", openid=OPENID) or "")
     number = resident(app, OPENID).id
     wait_for(lambda: any("5栋2单元1203" in m for _, m in app_messages(fake_wechat)))
-    with sessions(app)() as session:
-        assert session.scalar(select(OutboxMessage).where(OutboxMessage.status == "sent",
-                              OutboxMessage.dedupe_key.like(f"bind:{number}:%"))) is not None
+
+    def recorded_sent() -> bool:  # the sender records "sent" a moment after the API answers
+        with sessions(app)() as session:
+            return session.scalar(select(OutboxMessage).where(OutboxMessage.status == "sent",
+                                  OutboxMessage.dedupe_key.like(f"bind:{number}:%"))) is not None
+    wait_for(recorded_sent)  # fails when it is never recorded
     assert "已删除" in erase(peer, OPENID)
     with sessions(app)() as session:
         rows = session.scalars(select(OutboxMessage)).all()
