@@ -37,8 +37,9 @@ from bot.ratelimit import ALLOWED, SILENT, Verdict
 from bot.replies.general import RATE_LIMITED, TOO_LONG
 from bot.services import Services
 from bot.spool import Outage, SpoolFull
+from bot.turn import stamp_and_take
 from models import InboundMessage, transaction
-from models.messages import Claimed, admit_nonce, claim_message, finish_message, release_claim
+from models.messages import Claimed, Replayed, claim_message, finish_message, release_claim
 from models.ratelimit import bucket_key
 
 log = logging.getLogger(__name__)
@@ -74,10 +75,9 @@ class Inbound:
     event: str | None = None
     chat_id: str | None = None  # a staff group chat (WeCom smart robot)
     response_url: str | None = None  # where a late answer to a group chat goes
-    # a signed request's nonce, until when it is kept, and a hash of the message it carried
+    # a signed request's nonce, and when its timestamp leaves the window
     nonce: str | None = None
     nonce_expires: float | None = None  # epoch seconds
-    digest: str | None = None
 
 
 INBOUND_FIELDS = tuple(item.name for item in fields(Inbound))
@@ -103,10 +103,6 @@ class Claim:
     verdict: Verdict = ALLOWED
     replayed: bool = False  # the nonce was used before for another message
     stored: Claimed | None = None  # someone else's row (a retry): its status and reply
-
-
-class Replayed(Exception):
-    """A signed request's nonce was already used for another message: a replayed signature."""
 
 
 class Apology(Exception):
@@ -227,10 +223,14 @@ def _gate(services: Services, inbound: Inbound) -> Gate:
     limiter = services.limiter
     if limiter is None or inbound.channel not in LIMITED_CHANNELS or inbound.kind == "event":
         return _allow
-    sender, now = bucket_key(inbound.channel, inbound.sender), services.clock().timestamp()
-    if limiter.known_refused(sender, now):
+    key, now = bucket_key(inbound.channel, inbound.sender), services.clock()
+    if limiter.known_refused(key, now.timestamp()):
         return lambda _session: SILENT
-    return lambda session: limiter.check(session, sender, now)
+
+    def take(session: Session) -> Verdict:  # a known resident's bucket is on their row
+        verdict = stamp_and_take(session, limiter, inbound.sender, key, now)
+        return verdict if verdict is not None else limiter.check(session, key, now.timestamp())
+    return take
 
 
 def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: Responder,
@@ -249,12 +249,7 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
     claimed: Claimed | None = None
     try:
         with services.transaction() as session:  # what the handler queued goes out after commit
-            if not _fresh_nonce(session, inbound, now):
-                _settle(job, Claim(replayed=True))
-                return None
-            claimed = claim_message(session, channel=inbound.channel, key=inbound.key,
-                                    sender=inbound.sender, msg_type=inbound.event or inbound.kind,
-                                    content=inbound.text, now=now, stale=STALE)
+            claimed = _claim(session, inbound, now)
             if not claimed.ours:
                 _settle(job, Claim(stored=claimed))
                 return None
@@ -266,6 +261,9 @@ def _claim_and_handle(services: Services, inbound: Inbound, job: Job, respond: R
                 return None
             _settle(job, Claim(claimed.id))
             reply, via = _respond(services, session, inbound, claimed.id, job, respond)
+    except Replayed:  # the claim found the nonce kept for another message; nothing was taken
+        _settle(job, Claim(replayed=True))
+        return None
     except Apology as sorry:  # everything the handler did is rolled back; the apology is stored
         return _apologise(services, inbound, job, now, sorry.reply)
     except Exception as err:
@@ -283,32 +281,32 @@ def _apologise(services: Services, inbound: Inbound, job: Job, now: datetime,
                reply: str) -> str | None:
     """Store the apology as the message's reply in a transaction of its own, as it goes out."""
     with services.transaction() as session:
-        _fresh_nonce(session, inbound, now)  # the request's own, kept again after the rollback
-        claimed = claim_message(session, channel=inbound.channel, key=inbound.key,
-                                sender=inbound.sender, msg_type=inbound.event or inbound.kind,
-                                content=inbound.text, now=now, stale=STALE)
+        claimed = _claim(session, inbound, now)  # the request's nonce kept again, after the rollback
         if not claimed.ours:  # a retry got in between and handles it
             return None
         _, via = _respond(services, session, inbound, claimed.id, job, lambda *_: reply)
     return reply if via == "passive" else None
 
 
-def _fresh_nonce(session: Session, inbound: Inbound, now: datetime) -> bool:
-    """Keep the request's nonce; False when it was used before for another message."""
-    if inbound.nonce is None or inbound.digest is None or inbound.nonce_expires is None:
-        return True  # not a signed request (the simulator), or spooled by an older version
-    expires = datetime.fromtimestamp(inbound.nonce_expires, timezone.utc)
-    return admit_nonce(session, inbound.channel, inbound.nonce, inbound.digest, expires, now)
+def _claim(session: Session, inbound: Inbound, now: datetime) -> Claimed:
+    """Claim the message's row, keeping its request's nonce (raises Replayed on a reused one)."""
+    expires = None if inbound.nonce is None or inbound.nonce_expires is None \
+        else datetime.fromtimestamp(inbound.nonce_expires, timezone.utc)
+    return claim_message(session, channel=inbound.channel, key=inbound.key, sender=inbound.sender,
+                         msg_type=inbound.event or inbound.kind, content=inbound.text, now=now,
+                         stale=STALE, nonce=inbound.nonce if expires else None, nonce_expires=expires)
 
 
 def _mark_failed(services: Services, inbound: Inbound, now: datetime) -> None:
     """Leave a `failed` row for operators and for the next retry to take over at once."""
     try:
-        with transaction(services.sessions) as session:
-            _fresh_nonce(session, inbound, now)  # the retry may reuse it; nobody else may
+        expires = None if inbound.nonce is None or inbound.nonce_expires is None \
+            else datetime.fromtimestamp(inbound.nonce_expires, timezone.utc)
+        with transaction(services.sessions) as session:  # its nonce kept: a retry may reuse it
             session.add(InboundMessage(channel=inbound.channel, dedupe_key=inbound.key,
                                        sender=inbound.sender, msg_type=inbound.event or inbound.kind,
-                                       content=inbound.text, received_at=now, status="failed"))
+                                       content=inbound.text, received_at=now, status="failed",
+                                       nonce=inbound.nonce if expires else None, nonce_expires=expires))
     except SQLAlchemyError:  # a retry got in first, or the database is down (the spool has it)
         pass
 

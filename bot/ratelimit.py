@@ -6,6 +6,10 @@ message costs one UPSERT that refills, takes a token and returns the verdict, in
 same transaction that stores the message (a refused message stores nothing else).
 The first refusal in a minute gets one polite answer; the rest get `success` alone.
 
+A resident already known takes their token in the statement that stamps their message
+(bot/turn.py `stamp_and_take`: the bucket is kept on their row), so their message costs
+no statement of its own for the limit; `rate_limits` keeps the buckets of everyone else.
+
 Fast path: once the database has refused a sender, this process remembers until when
 the bucket stays empty and refuses their messages without asking the database, so a
 flood costs the database one write per token, not one per message.
@@ -18,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, case, not_, or_
+from sqlalchemy import Float, and_, bindparam, case, func, not_, or_
 from sqlalchemy.orm import Session
 
 from models.db import INSERTS, dialect_of
@@ -74,33 +78,38 @@ class Limiter:
         if statement is None:
             statement = self._statements[name] = self._take(name)
         tokens, allowed, told = session.execute(statement, {"who": sender, "at": now}).one()
+        return self.verdict(sender, now, tokens, allowed, told)
+
+    def verdict(self, sender: str, now: float, tokens: float, allowed: bool, told: bool) -> Verdict:
+        """The verdict of a bucket as a statement left it; a refused sender is remembered."""
         if allowed:
             return ALLOWED
         self._remember(sender, now + (1.0 - tokens) / self.rate)
         return Verdict(False, warn=bool(told))
 
+    def bucket(self, tokens: Any, stamp: Any, warned: Any, at: Any) -> dict[str, Any]:
+        """The SET values that refill a bucket, take a token and record the verdict, for any
+        table with these columns (`rate_limits`, or a resident's own: bot/turn.py). SET reads
+        the row as it was, so `told` is this message's own decision; a bucket never used
+        (NULL) is full."""
+        elapsed = case((at > stamp, at - stamp), else_=0.0)
+        refilled = func.coalesce(tokens + elapsed * self.rate, self.burst)
+        refilled = case((refilled > self.burst, self.burst), else_=refilled)
+        has_token = refilled >= 1.0
+        tell = and_(not_(has_token), or_(warned.is_(None), warned <= at - WARN_EVERY))
+        return {"tokens": case((has_token, refilled - 1.0), else_=refilled), "stamp": at,
+                "allowed": has_token, "told": tell, "warned": case((tell, at), else_=warned)}
+
     def _take(self, dialect: str) -> Any:
         """The UPSERT that refills the sender's bucket, takes a token and returns the verdict
         (built once per dialect: only the sender and the time vary)."""
-        table = RateLimit.__table__
-        c = table.c
+        c = RateLimit.__table__.c
         at = bindparam("at", type_=Float())
-        elapsed = case((at > c.stamp, at - c.stamp), else_=0.0)
-        refilled = c.tokens + elapsed * self.rate
-        refilled = case((refilled > self.burst, self.burst), else_=refilled)
-        has_token = refilled >= 1.0
-        # SET reads the row as it was, so `tell` is this message's own decision
-        tell = and_(not_(has_token), or_(c.warned.is_(None), c.warned <= at - WARN_EVERY))
-        return INSERTS[dialect](table).values(
+        return INSERTS[dialect](RateLimit.__table__).values(
             sender=bindparam("who"), tokens=self.burst - 1.0, stamp=at, allowed=True,
             told=False, warned=None
-        ).on_conflict_do_update(index_elements=[c.sender], set_={
-            "tokens": case((has_token, refilled - 1.0), else_=refilled),
-            "stamp": at,
-            "allowed": has_token,
-            "told": tell,
-            "warned": case((tell, at), else_=c.warned),
-        }).returning(c.tokens, c.allowed, c.told)
+        ).on_conflict_do_update(index_elements=[c.sender], set_=self.bucket(
+            c.tokens, c.stamp, c.warned, at)).returning(c.tokens, c.allowed, c.told)
 
     def _remember(self, sender: str, until: float) -> None:
         with self._lock:

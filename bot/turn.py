@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (Boolean, Integer, String, Text, bindparam, literal_column, select,
-                        update)
+from sqlalchemy import (Boolean, Float, Integer, String, Text, bindparam, case, literal_column,
+                        select, update)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from bot.ratelimit import Limiter, Verdict
 from bot.services import Services
 from models import (Conversation, Follower, OutboxMessage, Resident, Staff, Ticket,
                     resident_for)
 from models.db import UTCDateTime
+from models.ratelimit import RateLimit
 from models.staff import LEVEL_NAMES
 
 PENDING_FOR = timedelta(minutes=10)
@@ -49,17 +52,56 @@ TURN_COLUMNS = (
 _STAMP = (update(Resident).where(Resident.openid == bindparam("who"))
           .values(last_inbound_at=bindparam("now", type_=UTCDateTime()), pushes_since_inbound=0)
           .returning(Resident, *TURN_COLUMNS))
+STAMPED = "linli.stamped"  # session.info: (openid, row) of a resident stamped by stamp_and_take
+
+
+@lru_cache(maxsize=8)
+def _stamp_taking(limiter: Limiter) -> Any:
+    at = bindparam("at", type_=Float())
+    # A bucket not yet on the row (their first messages, before they were a resident, or
+    # an erasure) is the one kept under their hash in `rate_limits`, full if none.
+    kept = {name: select(getattr(RateLimit, name)).where(RateLimit.sender == bindparam("key"))
+            .scalar_subquery() for name in ("tokens", "stamp", "warned")}
+    first = Resident.limit_stamp.is_(None)
+    bucket = limiter.bucket(*(case((first, kept[name]), else_=getattr(Resident, f"limit_{name}"))
+                              for name in ("tokens", "stamp", "warned")), at)
+    return _STAMP.values(**{f"limit_{name}": value for name, value in bucket.items()})
+
+
+def stamp_and_take(session: Session, limiter: Limiter, openid: str, key: str,
+                   now: datetime) -> Verdict | None:
+    """Stamp a known resident's message and take a token from their bucket, in one statement.
+
+    Return the rate limit's verdict, or None when the sender is no resident yet (the caller
+    then asks `rate_limits`; once they are, their bucket moves onto their row). The row read is kept for this message's turn (load_resident),
+    which then costs no statement; a refused message leaves the stamp too, since the
+    resident did write (WeChat's 48-hour window opens whatever the bot makes of it).
+    """
+    stamp = now.timestamp()
+    row = session.execute(_stamp_taking(limiter), {"who": openid, "now": now, "at": stamp, "key": key},
+                          execution_options={"synchronize_session": False}).first()
+    if row is None:
+        return None
+    session.info[STAMPED] = (openid, row)
+    resident = row[0]
+    return limiter.verdict(key, stamp, resident.limit_tokens,
+                           resident.limit_allowed, resident.limit_told)
 
 
 def load_resident(session: Session, openid: str, now: datetime) -> tuple[Resident, bool, Any, Any]:
-    """Stamp a resident's message and read what their turn needs, in one statement.
+    """Stamp a resident's message and read what their turn needs, in one statement (none
+    when stamp_and_take did it as the message came in).
 
     Return the resident (made on first contact), whether outbox messages are held for them
     (their window opens now: the caller releases them), what the bot waits for from them,
     and the number of their latest resolved ticket.
     """
-    row = session.execute(_STAMP, {"who": openid, "now": now},
-                          execution_options={"synchronize_session": False}).first()
+    stamped = session.info.pop(STAMPED, None)
+    if stamped is not None and stamped[0] == openid:
+        row = stamped[1]
+    else:
+        row = session.execute(_STAMP, {"who": openid, "now": now},
+                              execution_options={"synchronize_session": False}).first()
     if row is None:
         return resident_for(session, openid, now), True, None, None
     resident, has_held, resolved, waiting_for, payload, expires_at = row

@@ -5,7 +5,7 @@ from models.binding import BindingAttempt
 from models.console import AuditEntry, ConsoleSession, Operator, SignInAttempt
 from models.corrections import LabelledExample
 from models.market import MarketOverride
-from models.messages import AccessToken, Conversation, InboundMessage, OutboxMessage, RequestNonce
+from models.messages import AccessToken, Conversation, InboundMessage, OutboxMessage
 from models.scheduling import SchedulerLease, StoredJob
 from models.staff import Coverage, Staff, covering, staff_by_user
 from models.tickets import (Follower, Ticket, TicketEvent, TicketPhoto, TransitionError, record,
@@ -17,7 +17,7 @@ from models import indexes  # noqa: F401,E402  (the scale indexes, declared on t
 __all__ = [
     "AccessToken", "AuditEntry", "ConsoleSession", "Operator", "SignInAttempt", "Coverage", "Follower", "Staff", "covering", "staff_by_user",
     "Base", "Building", "Conversation", "Estate", "Home", "InboundMessage", "OutboxMessage",
-    "Owner", "RequestNonce", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
+    "Owner", "Resident", "Ticket", "TicketEvent", "TicketPhoto", "TransitionError", "Unit",
     "SchedulerLease", "StoredJob", "Ballot", "BallotCast", "BindingAttempt", "LabelledExample", "MarketOverride", "Vote",
     "Proposal", "ProposalDocument",
     "VoteError",

@@ -126,6 +126,12 @@ class Resident(Base):
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"))
     # made up (demo-data, or new in /sim): the only residents /sim may speak as
     demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # their rate limit's token bucket (bot/ratelimit.py), taken as each message is stamped
+    limit_tokens: Mapped[float | None] = mapped_column(Float)
+    limit_stamp: Mapped[float | None] = mapped_column(Float)  # epoch seconds
+    limit_allowed: Mapped[bool | None] = mapped_column(Boolean)  # the last message's verdict
+    limit_told: Mapped[bool | None] = mapped_column(Boolean)  # it was the one told to slow down
+    limit_warned: Mapped[float | None] = mapped_column(Float)  # when they were last told
 
     home: Mapped[Home | None] = relationship()
 

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (ForeignKey, Index, Integer, String, Text, and_, bindparam, case, delete,
-                        or_, update)
+from sqlalchemy import (ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, bindparam,
+                        case, or_, update)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import INSERTS, Base, UTCDateTime, built_once
@@ -28,50 +29,18 @@ class InboundMessage(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     reply_via: Mapped[str | None] = mapped_column(String(16))  # "passive" or "push"
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The signed request's nonce, and when its timestamp leaves the window (bot/channels/replay.py).
+    # Unique together: a nonce with the same timestamp signs one message; a second message
+    # under it is a replayed signature, refused by the claim itself (NULL for unsigned ones).
+    nonce: Mapped[str | None] = mapped_column(String(64))
+    nonce_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("channel", "nonce", "nonce_expires", name="uq_inbound_nonce"),)
 
 
-class RequestNonce(Base):
-    """A signed request's nonce, kept while its timestamp is in the window (bot/replay.py).
-
-    A nonce seen again with the same message is WeChat retrying; with another message it is
-    a replayed signature, refused. `digest` is a hash of the message's fields, not its words.
-    """
-
-    __tablename__ = "request_nonces"
-
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
-@built_once
-def _nonce_upsert(dialect: str) -> Any:
-    table = RequestNonce.__table__
-    statement = INSERTS[dialect](table).values(
-        channel=bindparam("b_channel"), nonce=bindparam("b_nonce"), digest=bindparam("b_digest"),
-        expires_at=bindparam("b_expires_at", type_=UTCDateTime()))
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.channel, table.c.nonce],
-        set_={"digest": statement.excluded.digest, "expires_at": statement.excluded.expires_at},
-        where=or_(table.c.expires_at < bindparam("now", type_=UTCDateTime()),
-                  table.c.digest == statement.excluded.digest)
-    ).returning(table.c.nonce)
-
-
-def admit_nonce(session: Session, channel: str, nonce: str, digest: str, expires_at: datetime,
-                now: datetime) -> bool:
-    """Record a request's nonce; False when it is held, unexpired, for another message.
-
-    One statement: the insert waits for a concurrent request that holds the same nonce to
-    commit (a unique key), so two requests racing with one nonce cannot both pass with
-    different messages. A row whose window has passed (not yet swept) is taken over; a row
-    of the same message (WeChat retrying) is kept and passes.
-    """
-    taken = session.execute(_nonce_upsert(session), {
-        "b_channel": channel, "b_nonce": nonce, "b_digest": digest, "b_expires_at": expires_at,
-        "now": now}).first()
-    return taken is not None
+# Status of a row that only keeps a nonce: a retry of a message that came under a nonce other
+# than the one its row keeps (see claim_message).
+NONCE_ONLY = "nonce"
 
 
 @dataclass(frozen=True)
@@ -85,45 +54,82 @@ class Claimed:
     reply_via: str | None
 
 
+class Replayed(Exception):
+    """A signed request's nonce was already used for another message: a replayed signature."""
+
+
+def _nonce_clash(err: IntegrityError) -> bool:
+    """Whether the database refused a row for its nonce (and not for anything else)."""
+    return "nonce" in str(err.orig)
+
+
 @built_once
 def _claim_upsert(dialect: str) -> Any:
     c = InboundMessage.__table__.c
     at = bindparam("now", type_=UTCDateTime())
-    takeable = or_(c.status == "failed", and_(c.status == "processing",
-                                              c.received_at < bindparam("stale_before", type_=UTCDateTime())))
+    takeable = or_(c.status.in_(("failed", "refused")),
+                   and_(c.status == "processing",
+                        c.received_at < bindparam("stale_before", type_=UTCDateTime())))
     statement = INSERTS[dialect](InboundMessage.__table__).values(
         channel=bindparam("b_channel"), dedupe_key=bindparam("b_key"),
         sender=bindparam("b_sender"), msg_type=bindparam("b_msg_type"),
-        content=bindparam("b_content"), received_at=at,
-        status="processing")
+        content=bindparam("b_content"), received_at=at, status="processing",
+        nonce=bindparam("b_nonce"), nonce_expires=bindparam("b_nonce_expires", type_=UTCDateTime()))
     return statement.on_conflict_do_update(
         index_elements=[c.dedupe_key],
         set_={"status": case((takeable, "processing"), else_=c.status),
-              "received_at": case((takeable, at), else_=c.received_at)},
-    ).returning(c.id, c.status, c.reply, c.reply_via, c.received_at)
+              "received_at": case((takeable, at), else_=c.received_at),
+              "content": case((takeable, statement.excluded.content), else_=c.content)},
+    ).returning(c.id, c.status, c.reply, c.reply_via, c.received_at, c.nonce, c.nonce_expires)
+
+
+@built_once
+def _nonce_row(dialect: str) -> Any:
+    statement = INSERTS[dialect](InboundMessage.__table__).values(
+        channel=bindparam("b_channel"), dedupe_key=bindparam("b_key"), sender="",
+        msg_type=NONCE_ONLY, received_at=bindparam("now", type_=UTCDateTime()), status=NONCE_ONLY,
+        nonce=bindparam("b_nonce"), nonce_expires=bindparam("b_nonce_expires", type_=UTCDateTime()))
+    return statement.on_conflict_do_nothing(index_elements=[InboundMessage.__table__.c.dedupe_key])
 
 
 def claim_message(session: Session, *, channel: str, key: str, sender: str, msg_type: str,
-                  content: str | None, now: datetime, stale: timedelta) -> Claimed:
+                  content: str | None, now: datetime, stale: timedelta,
+                  nonce: str | None = None, nonce_expires: datetime | None = None) -> Claimed:
     """Insert a message under its dedupe key, or take over its row, in one statement.
 
-    A row a failed handler left, or one left `processing` for longer than `stale`, is
-    taken over; any other row is someone else's (a retry of a message handled or in hand),
-    returned with its stored reply. The unique key makes a concurrent arrival wait for the
-    transaction that holds the row.
+    A row a failed handler left, one a rate limit refused, or one left `processing` for
+    longer than `stale`, is taken over; any other row is someone else's (a retry of a
+    message handled or in hand), returned with its stored reply. The unique key makes a
+    concurrent arrival wait for the transaction that holds the row.
+
+    The row keeps the signed request's nonce: a nonce (with its timestamp) already kept for
+    another message makes the insert fail on `uq_inbound_nonce`, raised here as Replayed
+    (the caller rolls back). A retry that came under another nonce than the row keeps has
+    its nonce kept in a row of its own, so that nonce cannot sign anything else either.
     """
-    row = session.execute(_claim_upsert(session), {
-        "b_channel": channel, "b_key": key, "b_sender": sender, "b_msg_type": msg_type,
-        "b_content": content, "now": now, "stale_before": now - stale}).one()
+    values = {"b_channel": channel, "b_key": key, "b_nonce": nonce, "b_nonce_expires": nonce_expires}
+    try:
+        row = session.execute(_claim_upsert(session), {
+            **values, "b_sender": sender, "b_msg_type": msg_type, "b_content": content, "now": now,
+            "stale_before": now - stale}).one()
+        if nonce is not None and (row.nonce, row.nonce_expires) != (nonce, nonce_expires):
+            session.execute(_nonce_row(session), {
+                **values, "b_key": f"{NONCE_ONLY}:{channel}:{nonce}:{nonce_expires.timestamp():.0f}", "now": now})
+    except IntegrityError as err:
+        if _nonce_clash(err):
+            raise Replayed() from None
+        raise
     ours = row.status == "processing" and row.received_at == now
     return Claimed(row.id, ours, row.status, row.reply, row.reply_via)
 
 
 def release_claim(session: Session, claimed: Claimed) -> None:
-    """Give back a claim refused before handling (a rate limit): the row goes, so nothing of
-    the message is stored and a later arrival is handled afresh."""
+    """Give back a claim refused before handling (a rate limit): the row keeps only that it was
+    refused and its nonce (so the signature stays spent), not the words; a later arrival of
+    the message takes it over and is handled afresh."""
     table = InboundMessage.__table__
-    session.execute(delete(table).where(table.c.id == claimed.id))
+    session.execute(update(table).where(table.c.id == claimed.id)
+                    .values(status="refused", content=None))
 
 
 _FINISH = (update(InboundMessage.__table__)
@@ -135,11 +141,6 @@ _FINISH = (update(InboundMessage.__table__)
 def finish_message(session: Session, row_id: int, *, reply: str, via: str, now: datetime) -> None:
     """Store the reply on the message's row: it is done."""
     session.execute(_FINISH, {"row_id": row_id, "b_reply": reply, "via": via, "now": now})
-
-
-def sweep_nonces(session: Session, now: datetime) -> int:
-    """Forget nonces whose timestamps have left the window; return how many."""
-    return session.execute(delete(RequestNonce).where(RequestNonce.expires_at < now)).rowcount
 
 
 class Conversation(Base):

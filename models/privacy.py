@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from models.corrections import LabelledExample
 from models.db import Base, UTCDateTime
 from models.estate import Resident
-from models.ratelimit import bucket_key
+from models.ratelimit import bucket_key, keep_bucket
 from models.messages import Conversation, InboundMessage, OutboxMessage
 from models.tickets import Follower, Ticket, TicketEvent, TicketPhoto
 from models.votes import Ballot, BallotCast, Vote, withdraw
@@ -170,6 +170,11 @@ def erase(session: Session, resident: Resident, now: datetime) -> Erased:
     resident.role, resident.verified = None, False
     resident.subscribed, resident.following = False, False
     resident.last_inbound_at, resident.unfollowed_at, resident.pushes_since_inbound = None, None, 0
+    # their rate-limit bucket goes back under the hash, where whoever writes next finds it
+    keep_bucket(session, bucket_key("wechat", openid), resident.limit_tokens, resident.limit_stamp,
+                resident.limit_warned)
+    resident.limit_tokens = resident.limit_stamp = resident.limit_allowed = None
+    resident.limit_told = resident.limit_warned = None
     session.add(Erasure(resident_id=resident.id, pseudonym=pseudonym, erased_at=now))
     session.execute(delete(ErasureMark).where(ErasureMark.at <= now - ERASE_EVERY))
     session.add(ErasureMark(sender=bucket_key("wechat", openid), at=now))

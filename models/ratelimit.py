@@ -4,9 +4,9 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import Boolean, Float, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base
+from models.db import INSERTS, Base, dialect_of
 
 
 class RateLimit(Base):
@@ -25,3 +25,15 @@ class RateLimit(Base):
 def bucket_key(channel: str, sender: str) -> str:
     """Return the counter's key: the channel and a hash of the sender, never the openid itself."""
     return f"{channel}:{hashlib.sha256(sender.encode('utf-8')).hexdigest()[:40]}"
+
+
+def keep_bucket(session: Session, key: str, tokens: float | None, stamp: float | None,
+                warned: float | None) -> None:
+    """Keep a bucket under the sender's hash: a resident's own, as their row forgets who they are
+    (bot/turn.py reads it back for whoever writes next under that openid)."""
+    if tokens is None or stamp is None:
+        return
+    table = RateLimit.__table__
+    values = {"tokens": tokens, "stamp": stamp, "allowed": tokens >= 0.0, "told": False, "warned": warned}
+    statement = INSERTS[dialect_of(session)](table).values(sender=key, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=[table.c.sender], set_=values))

@@ -28,9 +28,14 @@ PER_MINUTE = 20
 
 
 def counts(app: Flask) -> tuple[int, int, int]:
+    """Messages taken in (a refused one keeps only that it was refused, and its request's
+    nonce, spent), tickets and pushes."""
     with app.extensions["linli"].sessions() as session:
-        return tuple(session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
-                     for model in (InboundMessage, Ticket, OutboxMessage))
+        assert session.scalar(select(func.count()).where(InboundMessage.status == "refused",
+                                                         InboundMessage.content.is_not(None))) == 0
+        return tuple(session.scalar(select(func.count()).select_from(model).where(*where))  # type: ignore[return-value]
+                     for model, where in ((InboundMessage, [InboundMessage.status != "refused"]),
+                                          (Ticket, []), (OutboxMessage, [])))
 
 
 def bucket(app: Flask, openid: str) -> RateLimit:

@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from models import InboundMessage
+from models.messages import NONCE_ONLY
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.utils import to_text
 
@@ -36,13 +37,15 @@ SAMPLE_ENCRYPT = (
 
 
 def count(app: Flask) -> int:
+    """The messages taken in (not the nonces a retry came under, kept spent beside them)."""
     with app.extensions["linli"].sessions() as session:
-        return session.scalar(select(func.count()).select_from(InboundMessage))
+        return session.scalar(select(func.count()).where(InboundMessage.status != NONCE_ONLY))
 
 
 def rows(app: Flask) -> list[InboundMessage]:
     with app.extensions["linli"].sessions() as session:
-        return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+        return list(session.scalars(select(InboundMessage).where(InboundMessage.status != NONCE_ONLY)
+                                    .order_by(InboundMessage.id)))
 
 
 # --- /wecom: URL check ------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def incoming() -> Response:
     try:
         xml = _open_envelope(services, body) if encrypted else body
         message, fields = parse_xml(xml)
-        inbound = replay.stamped(to_inbound(message, fields, "wechat"), fields)
+        inbound = replay.stamped(to_inbound(message, fields, "wechat"))
     except BadMessage as err:
         log.info("rejected a /wechat body: %s", err)
         return Response(f"bad request: {err}\n", status=400, mimetype="text/plain")

@@ -128,7 +128,7 @@ def app_incoming() -> Response:
         _check(conf.token, encrypted)
         replay.check_fresh(services)
         message, fields = parse_xml(_decrypt(crypto, encrypted), parse_message)
-        inbound = replay.stamped(to_inbound(message, fields, "wecom"), fields)
+        inbound = replay.stamped(to_inbound(message, fields, "wecom"))
     except BadMessage as err:
         return _rejected(err)
     text = _answer(services, inbound)
@@ -174,7 +174,7 @@ def bot_incoming() -> Response:
         return _rejected(err)
     if inbound is None:
         return _empty()
-    inbound = replay.stamped(inbound, callback)
+    inbound = replay.stamped(inbound)
     text = _answer(services, inbound)
     if not text:  # answered later through response_url by the outbox
         return _empty()
