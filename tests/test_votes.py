@@ -439,3 +439,40 @@ def test_a_closed_votes_result_survives_a_later_reimport(peer: WeChatPeer, app: 
                         f"{building},{unit},{room},999.99,新业主,13800000000\n", encoding="utf-8")
     cli(app, "import-households", str(csv_file))
     assert show(app, number) == before
+
+
+def test_each_reply_says_whose_homes_the_ballot_speaks_for_to_the_cent(peer: WeChatPeer,
+                                                                       app: Flask) -> None:
+    """An owner's two homes, the developer's unsold homes and one home of a consultation, with
+    the replies word for word: recorded, changed (from what), and the same choice again."""
+    from bot.replies.votes import (VOTE_CHANGED, VOTE_COVERS, VOTE_COVERS_DEVELOPER, VOTE_RECORDED,
+                                   VOTE_SAME)
+    number = create_vote(app, "--title", "续聘物业", "--kind", "owners_ordinary")
+    phone, _label, their = next(o for o in owners(app) if len(o[2]) == 2)
+    bind(peer, "oTwoHomes", their[0].label, phone)
+    covers = VOTE_COVERS.format(count=2, area=sum((h.area_m2 for h in their), Decimal(0)))
+    assert peer.say(f"投票 #{number} 同意", openid="oTwoHomes") == VOTE_RECORDED.format(
+        number=number, title="续聘物业", choice="同意", covers=covers, closes="2026-12-05 18:00")
+    assert peer.say(f"投票 #{number} 反对", openid="oTwoHomes") == VOTE_CHANGED.format(
+        number=number, title="续聘物业", previous="同意", choice="反对", covers=covers)
+    assert peer.say(f"投票 #{number} 反对", openid="oTwoHomes") == VOTE_SAME.format(
+        number=number, choice="反对")
+
+    peer.say("你好", openid="oDeveloper")  # the developer's representative, confirmed by staff
+    with app.extensions["linli"].sessions() as session:
+        unsold = list(session.scalars(select(Home).where(Home.unsold.is_(True))))
+        developer = session.scalar(select(Resident).where(Resident.openid == "oDeveloper"))
+        developer.home_id, developer.role, developer.verified = unsold[-1].id, "owner", True
+        session.commit()
+    assert len(unsold) > 1
+    area = sum((h.area_m2 for h in unsold), Decimal(0))
+    assert peer.say(f"投票 #{number} 弃权", openid="oDeveloper") == VOTE_RECORDED.format(
+        number=number, title="续聘物业", choice="弃权", closes="2026-12-05 18:00",
+        covers=VOTE_COVERS_DEVELOPER.format(count=len(unsold), area=area))
+    data = show(app, number)
+    assert (data["voted_heads"], data["options"][2]["area"]) == (2, str(area))
+
+    consult = create_vote(app, "--title", "花园改造", "--kind", "consultation")
+    assert peer.say(f"投票 #{consult} 同意", openid="oTwoHomes") == VOTE_RECORDED.format(
+        number=consult, title="花园改造", choice="同意", covers="", closes="2026-12-05 18:00")
+    assert show(app, consult)["voted_heads"] == 1  # one home: a consultation is per home
