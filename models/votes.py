@@ -328,6 +328,7 @@ class Standing:
     home_estate: int | None  # that home's estate
     household: str | None  # who votes for that home in this vote (household_of)
     choice: str | None  # the household's choice so far
+    changes: int | None  # how often it was replaced, as read (None: no ballot yet)
     covers: int  # how many homes the household's ballot speaks for, when more than one
     covers_area: Decimal  # and their area
 
@@ -363,12 +364,12 @@ def _standing_read(_dialect: str) -> Any:
     votes, homes, ballots = Vote.__table__, Home.__table__, Ballot.__table__
     units, buildings = Unit.__table__, Building.__table__
     covered = homes.alias("covered")
-    choice = select(ballots.c.choice).where(ballots.c.vote_id == votes.c.id,
-                                            ballots.c.household == _household_sql(votes, homes))
+    ballot = (ballots.c.vote_id == votes.c.id, ballots.c.household == _household_sql(votes, homes))
     # areas in hundredths: exact on SQLite too, whose sum() would add them up as floats
     cents = func.sum(sql_cast(func.round(covered.c.area_m2 * 100), BigInteger))
     return (select(Vote, homes.c.id, homes.c.area_m2, homes.c.owner_id, homes.c.unsold,
-                   buildings.c.estate_id, choice.scalar_subquery(),
+                   buildings.c.estate_id, select(ballots.c.choice).where(*ballot).scalar_subquery(),
+                   select(ballots.c.changes).where(*ballot).scalar_subquery(),
                    _covered_sql(votes, homes, func.count(), covered),
                    _covered_sql(votes, homes, cents, covered))
             .select_from(votes.outerjoin(homes, homes.c.id == bindparam("home", type_=Integer))
@@ -384,53 +385,64 @@ def standing_in(session: Session, number: int, home_id: int | None) -> Standing 
     row = session.execute(_standing_read(session), {"vote": number, "home": home_id}).first()
     if row is None:
         return None
-    vote, home, area, owner, unsold, estate, choice, covers, cents = row
+    vote, home, area, owner, unsold, estate, choice, changes, covers, cents = row
     found = None if home is None else RegisterHome(home, area, owner, bool(unsold))
     return Standing(vote, found, estate, None if found is None else household_of(vote.kind, found),
-                    choice, covers or 1, Decimal(cents or 0).scaleb(-2))
+                    choice, changes, covers or 1, Decimal(cents or 0).scaleb(-2))
 
 
 @built_once
 def _cast_upserts(dialect: str) -> tuple[Any, Any]:
-    """The resident's own choice and the household's ballot, each one upsert on its unique key."""
+    """The household's ballot, unless replaced since it was read, and the resident's own choice:
+    each one upsert on its unique key."""
     values = {"vote_id": bindparam("vote"), "household": bindparam("household"),
               "choice": bindparam("choice"), "resident_id": bindparam("resident"),
               "cast_at": bindparam("now", type_=UTCDateTime())}
-    casts, ballots = BallotCast.__table__, Ballot.__table__
-    mine = INSERTS[dialect](casts).values(values)
+    ballots, casts = Ballot.__table__, BallotCast.__table__
     ours = INSERTS[dialect](ballots).values({**values, "changes": 0})
-    return (mine.on_conflict_do_update(
-                index_elements=[casts.c.vote_id, casts.c.resident_id],
-                set_={"household": mine.excluded.household, "choice": mine.excluded.choice,
-                      "cast_at": mine.excluded.cast_at}),
-            ours.on_conflict_do_update(
+    mine = INSERTS[dialect](casts).values(values)
+    return (ours.on_conflict_do_update(
                 index_elements=[ballots.c.vote_id, ballots.c.household],
                 set_={"choice": ours.excluded.choice, "resident_id": ours.excluded.resident_id,
-                      "cast_at": ours.excluded.cast_at, "changes": ballots.c.changes + 1}))
+                      "cast_at": ours.excluded.cast_at, "changes": ballots.c.changes + 1},
+                where=ballots.c.changes == bindparam("seen", type_=Integer)).returning(ballots.c.id),
+            mine.on_conflict_do_update(
+                index_elements=[casts.c.vote_id, casts.c.resident_id],
+                set_={"household": mine.excluded.household, "choice": mine.excluded.choice,
+                      "cast_at": mine.excluded.cast_at}))
 
 
 def record(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
-           now: datetime) -> None:
-    """Record a household's choice and the resident's own, in two statements.
+           now: datetime, *, seen: int | None) -> bool:
+    """Record a household's choice and the resident's own, if the household's ballot is as read
+    (`seen`: its change count, None for no ballot); False, recording nothing, when it is not.
 
-    Each is one upsert on its unique key, so a co-owner's ballot (or the resident's other
-    message) arriving a moment earlier is changed, never doubled, and the change is counted.
+    The ballot is one upsert on its unique key, so a co-owner's ballot arriving a moment
+    earlier is never doubled; and since it replaces only the ballot the caller read, the
+    caller can say truly what it replaced (read again and retry on False). SQLite runs one
+    writer at a time, so there it never fails.
     """
     if choice not in vote.choices:
         raise VoteError(f"{choice!r} is not a choice of vote #{vote.id}")
     params = {"vote": vote.id, "household": household, "choice": choice,
-              "resident": resident_id, "now": now}
-    for upsert in _cast_upserts(session):
-        session.execute(upsert, params)
+              "resident": resident_id, "now": now, "seen": seen}
+    ballot, own = _cast_upserts(session)
+    if session.execute(ballot, params).first() is None:
+        return False
+    session.execute(own, params)
+    return True
 
 
 def cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
          now: datetime) -> str | None:
     """Record a household's choice (and the resident's own); return the choice it replaced, if any."""
-    previous = session.scalar(select(Ballot.choice).where(Ballot.vote_id == vote.id,
-                                                          Ballot.household == household))
-    record(session, vote, household, choice, resident_id, now)
-    return previous
+    ballots = Ballot.__table__
+    while True:
+        read = session.execute(select(ballots.c.choice, ballots.c.changes).where(
+            ballots.c.vote_id == vote.id, ballots.c.household == household)).first()
+        previous, seen = read if read is not None else (None, None)
+        if record(session, vote, household, choice, resident_id, now, seen=seen):
+            return previous
 
 
 def withdraw(session: Session, resident_id: int, now: datetime) -> int:

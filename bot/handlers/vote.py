@@ -34,23 +34,29 @@ CONSULTATION = re.compile(r"^(?P<title>.+?)\s*截止\s*(?P<day>\d{4}-\d{1,2}-\d{
 def cast_vote(turn: Turn, parse: Parse) -> str:
     """Record the household's choice in a vote, or say why it cannot be recorded.
 
-    One read (models.votes.standing_in) and, when the choice is new, the two upserts.
+    One read (models.votes.standing_in) and, when the choice is new, the two upserts; read
+    again only if a co-owner's ballot was recorded in between, so the reply says truly what
+    the household's choice was.
     """
     number, refusal = _which(turn, parse.vote)
     if number is None:
         return refusal
-    standing = standing_in(turn.session, number, turn.resident.home_id)
-    refusal = _refusal(turn, number, standing)
-    if standing is None or standing.household is None or refusal:
-        return refusal
-    vote = standing.vote
-    choice = _choice(vote, parse.choice)
-    if choice is None:
-        template = VOTE_BAD_CHOICE if parse.choice else VOTE_NEED_CHOICE
-        return template.format(number=vote.id, options=votes.options(vote), example=votes.example(vote))
-    if standing.choice == choice:
-        return VOTE_SAME.format(number=vote.id, choice=votes.label(choice))
-    record(turn.session, vote, standing.household, choice, turn.resident.id, turn.now)
+    while True:
+        standing = standing_in(turn.session, number, turn.resident.home_id)
+        refusal = _refusal(turn, number, standing)
+        if standing is None or standing.household is None or refusal:
+            return refusal
+        vote = standing.vote
+        choice = _choice(vote, parse.choice)
+        if choice is None:
+            template = VOTE_BAD_CHOICE if parse.choice else VOTE_NEED_CHOICE
+            return template.format(number=vote.id, options=votes.options(vote),
+                                   example=votes.example(vote))
+        if standing.choice == choice:
+            return VOTE_SAME.format(number=vote.id, choice=votes.label(choice))
+        if record(turn.session, vote, standing.household, choice, turn.resident.id, turn.now,
+                  seen=standing.changes):
+            break
     covers = _covers(standing)
     if standing.choice is not None:
         return VOTE_CHANGED.format(number=vote.id, title=vote.title, covers=covers,
