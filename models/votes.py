@@ -19,10 +19,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, or_, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import (BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, and_,
+                        bindparam, case, func, literal, or_, select, text)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
-from models.db import Base, UTCDateTime, insert_for
+from models.db import INSERTS, Base, UTCDateTime, built_once
 from models.estate import Building, Home, Resident, Unit
 
 KINDS = ("consultation", "owners_ordinary", "owners_major")
@@ -317,33 +319,130 @@ def thaw(frozen: str) -> list[RegisterHome]:
     return [RegisterHome(i, Decimal(a), o, bool(u)) for i, a, o, u in json.loads(frozen)]
 
 
-def cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
-         now: datetime) -> str | None:
-    """Record a household's choice (and the resident's own); return the choice it replaced, if any.
+@dataclass(frozen=True)
+class Standing:
+    """What casting a ballot needs, read in one statement (`standing_in`)."""
 
-    Each is one upsert on its unique key, so a co-owner's ballot (or the resident's other
-    message) arriving a moment earlier is changed, never doubled.
+    vote: Vote
+    home: RegisterHome | None  # the resident's bound home; None when they have none
+    home_estate: int | None  # that home's estate
+    household: str | None  # who votes for that home in this vote (household_of)
+    choice: str | None  # the household's choice so far
+    changes: int | None  # how often it was replaced, as read (None: no ballot yet)
+    covers: int  # how many homes the household's ballot speaks for, when more than one
+    covers_area: Decimal  # and their area
+
+
+def _household_sql(votes: Any, homes: Any) -> Any:
+    """household_of's key for the joined home, as SQL: the two must write it alike."""
+    owners = votes.c.kind.in_(OWNERS_KINDS)
+    return case((and_(owners, homes.c.unsold.is_(True)), literal(DEVELOPER)),
+                (and_(owners, homes.c.owner_id.is_not(None)),
+                 literal("owner:") + sql_cast(homes.c.owner_id, String)),
+                else_=literal("home:") + sql_cast(homes.c.id, String))
+
+
+def _covered_sql(votes: Any, homes: Any, aggregate: Any, covered: Any) -> Any:
+    """An aggregate over the homes of the joined home's household in the vote's estate (as
+    homes_of finds them) when that can be more than one home: an owner's or the developer's."""
+    units, buildings = Unit.__table__.alias("covered_unit"), Building.__table__.alias("covered_building")
+    over = select(aggregate).select_from(
+        covered.join(units, units.c.id == covered.c.unit_id)
+        .join(buildings, buildings.c.id == units.c.building_id)).where(
+        or_(votes.c.estate_id.is_(None), buildings.c.estate_id == votes.c.estate_id))
+    owners = votes.c.kind.in_(OWNERS_KINDS)
+    # a CASE, so each query runs only for its own kind of household (the owner's by its index)
+    return case((and_(owners, homes.c.unsold.is_(True)),
+                 over.where(covered.c.unsold.is_(True)).scalar_subquery()),
+                (and_(owners, homes.c.owner_id.is_not(None)),
+                 over.where(covered.c.owner_id == homes.c.owner_id,
+                            covered.c.unsold.is_(False)).scalar_subquery()))
+
+
+@built_once
+def _standing_read(_dialect: str) -> Any:
+    votes, homes, ballots = Vote.__table__, Home.__table__, Ballot.__table__
+    units, buildings = Unit.__table__, Building.__table__
+    covered = homes.alias("covered")
+    ballot = (ballots.c.vote_id == votes.c.id, ballots.c.household == _household_sql(votes, homes))
+    # areas in hundredths: exact on SQLite too, whose sum() would add them up as floats
+    cents = func.sum(sql_cast(func.round(covered.c.area_m2 * 100), BigInteger))
+    return (select(Vote, homes.c.id, homes.c.area_m2, homes.c.owner_id, homes.c.unsold,
+                   buildings.c.estate_id, select(ballots.c.choice).where(*ballot).scalar_subquery(),
+                   select(ballots.c.changes).where(*ballot).scalar_subquery(),
+                   _covered_sql(votes, homes, func.count(), covered),
+                   _covered_sql(votes, homes, cents, covered))
+            .select_from(votes.outerjoin(homes, homes.c.id == bindparam("home", type_=Integer))
+                         .outerjoin(units, units.c.id == homes.c.unit_id)
+                         .outerjoin(buildings, buildings.c.id == units.c.building_id))
+            .where(votes.c.id == bindparam("vote", type_=Integer))
+            .options(defer(Vote.frozen_register)))  # a closed vote's register: not needed here
+
+
+def standing_in(session: Session, number: int, home_id: int | None) -> Standing | None:
+    """Read vote #number with the bound home's place in it and its household's ballot, in one
+    statement; None when there is no such vote."""
+    row = session.execute(_standing_read(session), {"vote": number, "home": home_id}).first()
+    if row is None:
+        return None
+    vote, home, area, owner, unsold, estate, choice, changes, covers, cents = row
+    found = None if home is None else RegisterHome(home, area, owner, bool(unsold))
+    return Standing(vote, found, estate, None if found is None else household_of(vote.kind, found),
+                    choice, changes, covers or 1, Decimal(cents or 0).scaleb(-2))
+
+
+@built_once
+def _cast_upserts(dialect: str) -> tuple[Any, Any]:
+    """The household's ballot, unless replaced since it was read, and the resident's own choice:
+    each one upsert on its unique key."""
+    values = {"vote_id": bindparam("vote"), "household": bindparam("household"),
+              "choice": bindparam("choice"), "resident_id": bindparam("resident"),
+              "cast_at": bindparam("now", type_=UTCDateTime())}
+    ballots, casts = Ballot.__table__, BallotCast.__table__
+    ours = INSERTS[dialect](ballots).values({**values, "changes": 0})
+    mine = INSERTS[dialect](casts).values(values)
+    return (ours.on_conflict_do_update(
+                index_elements=[ballots.c.vote_id, ballots.c.household],
+                set_={"choice": ours.excluded.choice, "resident_id": ours.excluded.resident_id,
+                      "cast_at": ours.excluded.cast_at, "changes": ballots.c.changes + 1},
+                where=ballots.c.changes == bindparam("seen", type_=Integer)).returning(ballots.c.id),
+            mine.on_conflict_do_update(
+                index_elements=[casts.c.vote_id, casts.c.resident_id],
+                set_={"household": mine.excluded.household, "choice": mine.excluded.choice,
+                      "cast_at": mine.excluded.cast_at}))
+
+
+def record(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
+           now: datetime, *, seen: int | None) -> bool:
+    """Record a household's choice and the resident's own, if the household's ballot is as read
+    (`seen`: its change count, None for no ballot); False, recording nothing, when it is not.
+
+    The ballot is one upsert on its unique key, so a co-owner's ballot arriving a moment
+    earlier is never doubled; and since it replaces only the ballot the caller read, the
+    caller can say truly what it replaced (read again and retry on False). SQLite runs one
+    writer at a time, so there it never fails.
     """
     if choice not in vote.choices:
         raise VoteError(f"{choice!r} is not a choice of vote #{vote.id}")
-    insert = insert_for(session)
-    casts = BallotCast.__table__
-    mine = insert(casts).values(vote_id=vote.id, household=household, choice=choice,
-                                resident_id=resident_id, cast_at=now)
-    session.execute(mine.on_conflict_do_update(
-        index_elements=[casts.c.vote_id, casts.c.resident_id],
-        set_={"household": mine.excluded.household, "choice": mine.excluded.choice,
-              "cast_at": mine.excluded.cast_at}))
+    params = {"vote": vote.id, "household": household, "choice": choice,
+              "resident": resident_id, "now": now, "seen": seen}
+    ballot, own = _cast_upserts(session)
+    if session.execute(ballot, params).first() is None:
+        return False
+    session.execute(own, params)
+    return True
+
+
+def cast(session: Session, vote: Vote, household: str, choice: str, resident_id: int,
+         now: datetime) -> str | None:
+    """Record a household's choice (and the resident's own); return the choice it replaced, if any."""
     ballots = Ballot.__table__
-    previous = session.scalar(select(ballots.c.choice).where(
-        ballots.c.vote_id == vote.id, ballots.c.household == household))
-    ours = insert(ballots).values(vote_id=vote.id, household=household, choice=choice,
-                                  resident_id=resident_id, cast_at=now, changes=0)
-    session.execute(ours.on_conflict_do_update(
-        index_elements=[ballots.c.vote_id, ballots.c.household],
-        set_={"choice": ours.excluded.choice, "resident_id": ours.excluded.resident_id,
-              "cast_at": ours.excluded.cast_at, "changes": ballots.c.changes + 1}))
-    return previous
+    while True:
+        read = session.execute(select(ballots.c.choice, ballots.c.changes).where(
+            ballots.c.vote_id == vote.id, ballots.c.household == household)).first()
+        previous, seen = read if read is not None else (None, None)
+        if record(session, vote, household, choice, resident_id, now, seen=seen):
+            return previous
 
 
 def withdraw(session: Session, resident_id: int, now: datetime) -> int:
@@ -385,18 +484,24 @@ def _recount_household(session: Session, vote: Vote, household: str) -> None:
 
 
 def eligible(vote: Vote, resident: Resident, household: str | None = None) -> bool:
-    """Whether the resident may vote in this vote (for this household, when one is named).
+    """Whether the resident may vote in this vote (for this household, when one is named)."""
+    if resident.home is None or not entitled(vote, verified=resident.verified, role=resident.role,
+                                             home_estate=resident.home.unit.building.estate_id):
+        return False
+    return household is None or household_of_home(vote.kind, resident.home) == household
+
+
+def entitled(vote: Vote, *, verified: bool, role: str | None, home_estate: int | None) -> bool:
+    """Whether a resident bound to a home of `home_estate` may vote in this vote.
 
     Anything counted per home needs a verified binding: phone digits or staff confirmation.
     Owners' decisions are for owners alone.
     """
-    if resident.home is None or not resident.verified:
+    if not verified:
         return False
-    if vote.estate_id is not None and resident.home.unit.building.estate_id != vote.estate_id:
+    if vote.estate_id is not None and home_estate != vote.estate_id:
         return False  # another estate's vote: its register is not theirs
-    if vote.kind in OWNERS_KINDS and resident.role != "owner":
-        return False
-    return household is None or household_of_home(vote.kind, resident.home) == household
+    return vote.kind not in OWNERS_KINDS or role == "owner"
 
 
 def create(session: Session, *, title: str, kind: str, item: int | None, candidates: list[str],

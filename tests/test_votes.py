@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from fractions import Fraction
 
@@ -17,10 +19,10 @@ from bot import outbox
 from bot import votes as vote_chat
 from models import Home, OutboxMessage, Resident
 from models.votes import PLAIN, RegisterHome, revoke_by, tally
-from tests.conftest import Clock, cli
+from tests.conftest import Clock, cli, make_app
 from tests.factories import WeChatPeer
 from tests.test_staff import GRID_OPENID, register, resident_messages
-from tests.fakes import FakeWeChat
+from tests.fakes import FakeWeChat, Served
 
 
 def homes(*specs: tuple[str, int | None]) -> list[RegisterHome]:
@@ -439,3 +441,120 @@ def test_a_closed_votes_result_survives_a_later_reimport(peer: WeChatPeer, app: 
                         f"{building},{unit},{room},999.99,新业主,13800000000\n", encoding="utf-8")
     cli(app, "import-households", str(csv_file))
     assert show(app, number) == before
+
+
+def test_each_reply_says_whose_homes_the_ballot_speaks_for_to_the_cent(peer: WeChatPeer,
+                                                                       app: Flask) -> None:
+    """An owner's two homes, the developer's unsold homes and one home of a consultation, with
+    the replies word for word: recorded, changed (from what), and the same choice again."""
+    from bot.replies.votes import (VOTE_CHANGED, VOTE_COVERS, VOTE_COVERS_DEVELOPER, VOTE_RECORDED,
+                                   VOTE_SAME)
+    number = create_vote(app, "--title", "续聘物业", "--kind", "owners_ordinary")
+    phone, _label, their = next(o for o in owners(app) if len(o[2]) == 2)
+    bind(peer, "oTwoHomes", their[0].label, phone)
+    covers = VOTE_COVERS.format(count=2, area=sum((h.area_m2 for h in their), Decimal(0)))
+    assert peer.say(f"投票 #{number} 同意", openid="oTwoHomes") == VOTE_RECORDED.format(
+        number=number, title="续聘物业", choice="同意", covers=covers, closes="2026-12-05 18:00")
+    assert peer.say(f"投票 #{number} 反对", openid="oTwoHomes") == VOTE_CHANGED.format(
+        number=number, title="续聘物业", previous="同意", choice="反对", covers=covers)
+    assert peer.say(f"投票 #{number} 反对", openid="oTwoHomes") == VOTE_SAME.format(
+        number=number, choice="反对")
+
+    peer.say("你好", openid="oDeveloper")  # the developer's representative, confirmed by staff
+    with app.extensions["linli"].sessions() as session:
+        unsold = list(session.scalars(select(Home).where(Home.unsold.is_(True))))
+        developer = session.scalar(select(Resident).where(Resident.openid == "oDeveloper"))
+        developer.home_id, developer.role, developer.verified = unsold[-1].id, "owner", True
+        session.commit()
+    assert len(unsold) > 1
+    area = sum((h.area_m2 for h in unsold), Decimal(0))
+    assert peer.say(f"投票 #{number} 弃权", openid="oDeveloper") == VOTE_RECORDED.format(
+        number=number, title="续聘物业", choice="弃权", closes="2026-12-05 18:00",
+        covers=VOTE_COVERS_DEVELOPER.format(count=len(unsold), area=area))
+    data = show(app, number)
+    assert (data["voted_heads"], data["options"][2]["area"]) == (2, str(area))
+
+    consult = create_vote(app, "--title", "花园改造", "--kind", "consultation")
+    assert peer.say(f"投票 #{consult} 同意", openid="oTwoHomes") == VOTE_RECORDED.format(
+        number=consult, title="花园改造", choice="同意", covers="", closes="2026-12-05 18:00")
+    assert show(app, consult)["voted_heads"] == 1  # one home: a consultation is per home
+
+
+def test_co_residents_voting_at_once_leave_one_ballot_and_each_is_told_truly_what_it_replaced(
+        database, fake_wechat: FakeWeChat, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    """Two residents of one home write to two workers at the same moment, round after round: the
+    household keeps one ballot, every change is counted, the later choice stands, and each reply
+    names the choice it really replaced (on PostgreSQL the later one reads again)."""
+    from bot.replies.votes import VOTE_CHANGED, VOTE_RECORDED
+    apps = [make_app(database, fake_wechat, clock) for _ in range(2)]
+    served = [Served(a) for a in apps]
+    try:
+        conf = apps[0].extensions["linli"].config.wechat
+        peers = [WeChatPeer(s.url, conf.token, conf.app_id, clock=clock) for s in served]
+        number = create_vote(apps[0], "--title", "花园改造", "--kind", "consultation",
+                             "--options", "甲,乙,丙,丁,戊,己")
+        phone, label, _ = owners(apps[0])[3]
+        bind(peers[0], "oHusband", label, phone)
+        bind(peers[1], "oWife", label, phone)
+        together = threading.Barrier(2, timeout=60)
+
+        def vote(who: tuple[WeChatPeer, str, str]) -> str | None:
+            peer, openid, choice = who
+            together.wait()
+            return peer.say(f"投票 #{number} {choice}", openid=openid)
+
+        def said(before: str | None, choice: str) -> str:
+            if before is None:
+                return VOTE_RECORDED.format(number=number, title="花园改造", choice=choice,
+                                            covers="", closes="2026-12-05 18:00")
+            return VOTE_CHANGED.format(number=number, title="花园改造", previous=before,
+                                       choice=choice, covers="")
+
+        standing = None
+        names = "甲乙丙丁戊己"
+        for his, hers in (("甲", "乙"), ("丙", "丁"), ("戊", "己")):
+            with ThreadPoolExecutor(max_workers=2) as pool:  # as announced: 选1 is 甲
+                replies = set(pool.map(vote, [(peers[0], "oHusband", f"选{names.index(his) + 1}"),
+                                              (peers[1], "oWife", f"选{names.index(hers) + 1}")]))
+            ballots = ballot_rows(apps[0], number)
+            assert len(ballots) == 1, ballots
+            latest = ballots[0][0]
+            first = hers if latest == his else his
+            assert latest in (his, hers)
+            assert replies == {said(standing, first), said(first, latest)}, replies
+            standing = latest
+        assert ballots[0][1] == 5  # inserted once, replaced five times
+        heads = {o["option"]: o["heads"] for o in show(apps[0], number)["options"]}
+        assert heads == {**dict.fromkeys([*names, "abstain"], 0), standing: 1}
+    finally:
+        for server in served:
+            server.close()
+        for app in apps:
+            app.extensions["linli"].close()
+
+
+def ballot_rows(app: Flask, number: int) -> list[tuple[str, int]]:
+    from models import Ballot
+    with app.extensions["linli"].sessions() as session:
+        return [tuple(r) for r in session.execute(  # type: ignore[misc]
+            select(Ballot.choice, Ballot.changes).where(Ballot.vote_id == number))]
+
+
+def test_a_ballot_changed_since_it_was_read_is_not_overwritten(peer: WeChatPeer, app: Flask,
+                                                                clock: Clock) -> None:
+    """What lets the reply be true: recording replaces only the ballot as it was read."""
+    from models.votes import Vote, record
+    number = create_vote(app, "--title", "花园改造", "--kind", "consultation")
+    phone, label, their = owners(app)[3]
+    bind(peer, "oHusband", label, phone)
+    bind(peer, "oWife", label, phone)
+    peer.say(f"投票 #{number} 同意", openid="oHusband")
+    household = f"home:{their[0].id}"
+    wife = resident_id(app, "oWife")
+    with app.extensions["linli"].sessions() as session:
+        vote = session.get(Vote, number)
+        assert not record(session, vote, household, "oppose", wife, clock(), seen=None)  # as if unvoted
+        assert not record(session, vote, household, "oppose", wife, clock(), seen=1)  # as if changed
+        assert record(session, vote, household, "oppose", wife, clock(), seen=0)
+        session.commit()
+    assert ballot_rows(app, number) == [("oppose", 1)]

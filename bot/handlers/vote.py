@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 from intents import Parse
 from bot import votes
@@ -25,8 +23,8 @@ from bot.replies.votes import (KIND_NAMES, STAFF_CONSULT_HELP, STAFF_CONSULT_OPE
 from bot.turn import StaffTurn, Turn
 from models import Ballot
 from models.estates import only_estate, resident_estate
-from models.votes import (OWNERS_KINDS, Vote, VoteError, cast, count, create, eligible, homes_of,
-                          household_of_home, votes_open)
+from models.votes import (OWNERS_KINDS, Standing, Vote, VoteError, count, create, entitled,
+                          household_of_home, record, standing_in, votes_open)
 
 RECENT_RESULTS = 3
 CONSULTATION = re.compile(r"^(?P<title>.+?)\s*截止\s*(?P<day>\d{4}-\d{1,2}-\d{1,2})\s+"
@@ -34,73 +32,91 @@ CONSULTATION = re.compile(r"^(?P<title>.+?)\s*截止\s*(?P<day>\d{4}-\d{1,2}-\d{
 
 
 def cast_vote(turn: Turn, parse: Parse) -> str:
-    """Record the household's choice in a vote, or say why it cannot be recorded."""
-    vote, refusal = _which(turn, parse.vote)
-    if vote is None:
+    """Record the household's choice in a vote, or say why it cannot be recorded.
+
+    One read (models.votes.standing_in) and, when the choice is new, the two upserts; read
+    again only if a co-owner's ballot was recorded in between, so the reply says truly what
+    the household's choice was.
+    """
+    number, refusal = _which(turn, parse.vote)
+    if number is None:
         return refusal
-    refusal = _may_vote(turn, vote)
-    if refusal:
-        return refusal
-    choice = _choice(vote, parse.choice)
-    if choice is None:
-        template = VOTE_BAD_CHOICE if parse.choice else VOTE_NEED_CHOICE
-        return template.format(number=vote.id, options=votes.options(vote), example=votes.example(vote))
-    household = household_of_home(vote.kind, turn.resident.home)
-    mine = turn.session.scalar(select(Ballot).where(Ballot.vote_id == vote.id,
-                                                    Ballot.household == household))
-    if mine is not None and mine.choice == choice:
-        return VOTE_SAME.format(number=vote.id, choice=votes.label(choice))
-    previous = cast(turn.session, vote, household, choice, turn.resident.id, turn.now)
-    covers = _covers(turn.session, vote, household)
-    if previous is not None:
+    while True:
+        standing = standing_in(turn.session, number, turn.resident.home_id)
+        refusal = _refusal(turn, number, standing)
+        if standing is None or standing.household is None or refusal:
+            return refusal
+        vote = standing.vote
+        choice = _choice(vote, parse.choice)
+        if choice is None:
+            template = VOTE_BAD_CHOICE if parse.choice else VOTE_NEED_CHOICE
+            return template.format(number=vote.id, options=votes.options(vote),
+                                   example=votes.example(vote))
+        if standing.choice == choice:
+            return VOTE_SAME.format(number=vote.id, choice=votes.label(choice))
+        if record(turn.session, vote, standing.household, choice, turn.resident.id, turn.now,
+                  seen=standing.changes):
+            break
+    covers = _covers(standing)
+    if standing.choice is not None:
         return VOTE_CHANGED.format(number=vote.id, title=vote.title, covers=covers,
-                                           previous=votes.label(previous), choice=votes.label(choice))
+                                           previous=votes.label(standing.choice), choice=votes.label(choice))
     return VOTE_RECORDED.format(number=vote.id, title=vote.title, choice=votes.label(choice),
                                         covers=covers, closes=votes.when(turn.services, vote.closes_at))
 
 
-def _which(turn: Turn, number: int | None) -> tuple[Vote | None, str]:
-    """The vote meant: the one named, or the only open one."""
-    if number is None:
-        current = votes_open(turn.session, turn.now, resident_estate(turn.session, turn.resident))
-        if len(current) == 1:
-            return current[0], ""
-        if not current:
-            return None, VOTE_NONE_OPEN
-        return None, VOTE_WHICH.format(
-            count=len(current), example=votes.example(current[0]), lines="\n".join(
-                _line(turn, v) for v in current))
-    vote = turn.session.get(Vote, number)
-    if vote is None or not _ours(turn, vote):
-        return None, VOTE_UNKNOWN.format(number=number)
+def _which(turn: Turn, number: int | None) -> tuple[int | None, str]:
+    """The number of the vote meant: the one named, or the only open one."""
+    if number is not None:
+        return number, ""
+    current = votes_open(turn.session, turn.now, resident_estate(turn.session, turn.resident))
+    if len(current) == 1:
+        return current[0].id, ""
+    if not current:
+        return None, VOTE_NONE_OPEN
+    return None, VOTE_WHICH.format(
+        count=len(current), example=votes.example(current[0]), lines="\n".join(
+            _line(turn, v) for v in current))
+
+
+def _refusal(turn: Turn, number: int, standing: Standing | None) -> str:
+    """Why no ballot can be cast in vote #number: unknown here, not open, or not this resident's
+    to cast; "" when it can."""
+    if standing is None:
+        return VOTE_UNKNOWN.format(number=number)
+    vote = standing.vote
+    mine = standing.home_estate if standing.home is not None else \
+        resident_estate(turn.session, turn.resident)
+    if not _ours(vote, mine):
+        return VOTE_UNKNOWN.format(number=number)
     state = vote.state(turn.now)
     if state == "scheduled":
-        return None, VOTE_NOT_OPEN.format(number=number, opens=votes.when(turn.services,
-                                                                              vote.opens_at))
+        return VOTE_NOT_OPEN.format(number=number, opens=votes.when(turn.services, vote.opens_at))
     if state == "closed":
-        return None, VOTE_CLOSED.format(number=number, closes=votes.when(
+        return VOTE_CLOSED.format(number=number, closes=votes.when(
             turn.services, vote.closed_at or vote.closes_at))
-    return vote, ""
+    return _may_vote(turn, standing)
 
 
-def _ours(turn: Turn, vote: Vote) -> bool:
-    """Whether the vote is of the resident's estate (or of every estate); another's is unknown here."""
-    mine = resident_estate(turn.session, turn.resident)
+def _ours(vote: Vote, mine: int | None) -> bool:
+    """Whether the vote is of the resident's estate `mine` (or of every estate); another's is
+    unknown here."""
     return vote.estate_id is None or mine is None or vote.estate_id == mine
 
 
-def _may_vote(turn: Turn, vote: Vote) -> str:
-    """Why this resident may not vote here, or "" when they may (models.votes.eligible).
+def _may_vote(turn: Turn, standing: Standing) -> str:
+    """Why this resident may not vote here, or "" when they may (models.votes.entitled).
 
     Every vote is counted per home, so an unverified binding — anyone can claim a home —
     never votes, in a consultation either.
     """
-    resident = turn.resident
-    if resident.home_id is None:
+    resident, vote = turn.resident, standing.vote
+    if standing.home is None:
         return VOTE_BIND_FIRST
     if vote.kind in OWNERS_KINDS and resident.role == "tenant":
         return VOTE_TENANT.format(number=vote.id)
-    if not eligible(vote, resident):
+    if not entitled(vote, verified=resident.verified, role=resident.role,
+                    home_estate=standing.home_estate):
         owners = vote.kind in OWNERS_KINDS
         return (VOTE_VERIFY_FIRST if owners else VOTE_CONSULT_VERIFY_FIRST).format(number=vote.id)
     return ""
@@ -116,21 +132,19 @@ def _choice(vote: Vote, said: str | None) -> str | None:
     return said if said in vote.choices else None
 
 
-def _covers(session: Session, vote: Vote, household: str) -> str:
+def _covers(standing: Standing) -> str:
     """Say which homes one ballot speaks for, when it is more than one."""
-    homes = homes_of(session, vote.kind, household, vote.estate_id)
-    if len(homes) < 2:
+    if standing.covers < 2:
         return ""
-    area = sum((h.area_m2 for h in homes), Decimal(0))
-    template = VOTE_COVERS_DEVELOPER if household == "developer" else VOTE_COVERS
-    return template.format(count=len(homes), area=area)
+    template = VOTE_COVERS_DEVELOPER if standing.household == "developer" else VOTE_COVERS
+    return template.format(count=standing.covers, area=standing.covers_area)
 
 
 def list_votes(turn: Turn, parse: Parse) -> str:
     """List open votes and recent results; with a number, that vote's details."""
     if parse.vote is not None:
         vote = turn.session.get(Vote, parse.vote)
-        if vote is None or not _ours(turn, vote):
+        if vote is None or not _ours(vote, resident_estate(turn.session, turn.resident)):
             return VOTE_UNKNOWN.format(number=parse.vote)
         return _detail(turn, vote)
     mine = resident_estate(turn.session, turn.resident)
