@@ -33,7 +33,7 @@ BUDGETS = {
     "help": 3,
     "status": 4,
     "status_one": 4,
-    "vote": 13,
+    "vote": 6,
     "report": 13,
     "rating": 7,
     "bind": 15,
