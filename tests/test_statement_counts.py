@@ -32,10 +32,10 @@ BUDGETS = {
     "status": 6,
     "status_one": 6,
     "vote": 15,
-    "report": 15,
-    "rating": 9,
+    "report": 16,  # a message that changes a ticket: +1, the upsert of the figures' rollups
+    "rating": 10,  # +1, the rollups' upsert
     "bind": 17,
-    "claim": 11,
+    "claim": 12,  # +1, the rollups' upsert
 }
 # Threads whose statements are not the message's: delivery after commit, the spool's replays.
 NOT_THE_MESSAGE = ("outbox", "spool")

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import Services, current as services
-from models import figures, votes
+from models import figures, kept_figures, transaction, votes
 from models.categories import CATEGORY_NAMES
 from models.estates import EstateError, estates as all_estates, selection
 from web.pages import page_blueprint
@@ -169,9 +169,10 @@ def league(session: Session, now: datetime, s: Services, names: tuple[tuple[int,
     if names is None:
         every = all_estates(session)
         names = tuple((e.id, e.name) for e in every) if len(every) > 1 else ()
+    each = kept_figures.league(session, now, s.tz, [estate_id for estate_id, _name in names])
     rows = []
     for estate_id, name in names:
-        one = figures.summary(session, now, s.tz, estates=[estate_id])
+        one = each[estate_id]
         rows.append({"estate": name, "id": estate_id, "tickets": one["tickets"],
                      "grid_resolved_share": one["grid_resolved_share"],
                      "first_response_minutes": one["first_response_minutes"],
@@ -181,10 +182,13 @@ def league(session: Session, now: datetime, s: Services, names: tuple[tuple[int,
 
 
 def collect(session: Session, now: datetime, s: Services, where: Places = Places()) -> dict[str, Any]:
-    """Every figure the page shows (of the estates asked for), as plain data in reading order."""
+    """Every figure the page shows (of the estates asked for), as plain data in reading order.
+
+    Medians newly ranked are kept for the next reader (models/ranks.py): the caller commits.
+    """
     tz = s.tz
     chosen = where.estates
-    counted = figures.everything(session, now, tz, estates=chosen)
+    counted = kept_figures.everything(session, now, tz, estates=chosen)
     return {
         "generated_at": now.astimezone(tz).isoformat(timespec="seconds"),
         "targets": TARGETS,
@@ -193,7 +197,7 @@ def collect(session: Session, now: datetime, s: Services, where: Places = Places
         # the street's (or community's) estates side by side
         "estates": league(session, now, s, where.names),
         "category_states": [{"category": name, "states": states}
-                            for name, states in figures.category_states(session, chosen).items()],
+                            for name, states in counted["category_states"].items()],
         "categories": [{"category": name, **values} for name, values in counted["category"].items()],
         "months": [{"month": name, **values} for name, values in counted["month"].items()],
         # tickets staff corrected (改类, 不是报修): how often the engine misread, month by month
@@ -237,7 +241,7 @@ def current(where: Places = Places()) -> dict[str, Any]:
     s = services()
 
     def compute() -> dict[str, Any]:
-        with s.sessions() as session:
+        with transaction(s.sessions) as session:  # commits the medians it ranked anew
             return collect(session, s.clock(), s, where)
 
     return cache(where.estates).get(s.clock(), compute, s.executor.submit)

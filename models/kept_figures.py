@@ -1,0 +1,96 @@
+"""The /stats figures read from the rollups, in the shapes models/figures.py counts them in.
+
+What never depends on the clock comes from the rollups (models/rollups.py), summed over the
+estates asked for; the times' medians and p90s from models/ranks.py; what does depend on the
+clock, the overdue tickets, is counted live among the open tickets, which stay few however
+many tickets there are. A test drives random histories and checks these figures against a
+full recount (models/figures.py), which stays the reference and the command line's way.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Collection, Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy.orm import Session
+
+from models import figures, ranks
+from models.rollups import COUNTS, DIMENSIONS, Rollup, rows_of
+from models.tickets import OPEN_STATES, Ticket
+
+Estates = Collection[int] | None
+COUNTED = ("total", "open", "overdue", "resolved", "grid", "rated", "satisfied", "ever", "reopened")
+
+
+def everything(session: Session, now: datetime, tz: ZoneInfo, estates: Estates = None) -> dict[str, Any]:
+    """The summary ("overall"), every breakdown and the categories' states, as `figures.everything`
+    and `figures.category_states` give them."""
+    chosen = None if estates is None else tuple(sorted(estates))
+    counts = rows_of(session.execute(
+        select(Rollup.dimension, Rollup.key, Rollup.what, func.sum(Rollup.n))
+        .where(Rollup.tier == COUNTS, _in_estates(Rollup.estate_id, chosen))
+        .group_by(Rollup.dimension, Rollup.key, Rollup.what)))
+    late = _overdue(session, now, tz, chosen)
+    shown = {group: values for group, values in counts.items() if values.get("total", 0) > 0}
+    asks = {group: ranks.Ask(chosen, group[0], group[1], values) for group, values in shown.items()
+            if not (group[0] == "handler" and group[1] == "")}  # tickets nobody holds: no handler row
+    times = ranks.resolve(session, list(asks.values()), now, tz)
+    grouped: dict[str, dict[Any, dict[str, Any]]] = {d: {} for d in DIMENSIONS}
+    for group, ask in asks.items():
+        dimension, key = group
+        values = shown[group] | {"overdue": late.get(group, 0)}
+        one = figures.group_figures([values.get(name, 0) for name in COUNTED]) | times[ask]
+        grouped[dimension][int(key) if dimension == "handler" else key] = one
+    overall = grouped["all"].get("", figures.group_figures([0] * len(COUNTED)))
+    out: dict[str, Any] = {"overall": overall}
+    for dimension in DIMENSIONS[1:]:
+        out[dimension] = figures.ordered(session, dimension, grouped[dimension])
+    out["category_states"] = {key: {what[6:]: n for what, n in sorted(values.items())
+                                    if what.startswith("state:") and n}
+                              for (dimension, key), values in sorted(shown.items()) if dimension == "category"}
+    return out
+
+
+def league(session: Session, now: datetime, tz: ZoneInfo, estates: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Each estate's summary (estate id -> figures), for the street's or community's league table."""
+    if not estates:
+        return {}
+    counts: dict[int, dict[str, int]] = {e: {} for e in estates}
+    for estate, what, n in session.execute(
+            select(Rollup.estate_id, Rollup.what, Rollup.n).where(
+                Rollup.tier == COUNTS, Rollup.dimension == "all", Rollup.estate_id.in_(estates))):
+        counts[estate][what] = int(n)
+    due = _due()
+    late = dict(session.execute(  # type: ignore[arg-type]
+        select(Ticket.estate_id, func.count()).where(
+            figures.counted_tickets(estates), Ticket.state.in_(OPEN_STATES), due < now)
+        .group_by(Ticket.estate_id)).all())
+    asks = {e: ranks.Ask((e,), "all", "", counts[e]) for e in estates}
+    times = ranks.resolve(session, list(asks.values()), now, tz)
+    return {e: figures.group_figures([(counts[e] | {"overdue": late.get(e, 0)}).get(name, 0)
+                                      for name in COUNTED]) | times[asks[e]] for e in estates}
+
+
+def _in_estates(column: Any, estates: tuple[int, ...] | None) -> ColumnElement[bool]:
+    return true() if estates is None else column.in_(estates)
+
+
+def _due() -> ColumnElement[Any]:
+    return case((Ticket.assignee_id.is_(None), Ticket.response_due_at), else_=Ticket.resolve_due_at)
+
+
+def _overdue(session: Session, now: datetime, tz: ZoneInfo,
+             estates: tuple[int, ...] | None) -> dict[tuple[str, str], int]:
+    """Open tickets past their deadline now, per (dimension, key): read from the open tickets only."""
+    late = (figures.counted_tickets(estates), Ticket.state.in_(OPEN_STATES), _due() < now)
+    out: dict[tuple[str, str], int] = {}
+    for dimension in DIMENSIONS:
+        key = figures.group_key(session, None if dimension == "all" else dimension, tz, now)
+        if key is None:
+            out[("all", "")] = session.scalar(select(func.count()).where(*late)) or 0
+            continue
+        for name, n in session.execute(select(key, func.count()).where(*late).group_by(key)):
+            out[(dimension, "" if name is None else str(name))] = n
+    return out
+
