@@ -183,9 +183,14 @@ def _timed(facts: Facts | None, tz: ZoneInfo) -> set[tuple[int, str, str, str, i
 
 def _facts(ticket: Ticket, old: bool) -> Facts:
     """The ticket's facts as they are now, or (`old`) as the database holds them before this flush."""
-    if not old:
-        return Facts(*(getattr(ticket, name) for name in Facts._fields))
     attrs = inspect(ticket).attrs
+    if not old:
+        facts = Facts(*(getattr(ticket, name) for name in Facts._fields))
+        held = attrs["assignee"].history  # set by relationship: the id follows only in the flush
+        if held.added or held.deleted:
+            member = held.added[0] if held.added else None
+            facts = facts._replace(assignee_id=None if member is None else member.id)
+        return facts
     values = []
     for name in Facts._fields:
         history = attrs[name].history  # the columns are active_history: the old value is loaded
