@@ -16,7 +16,8 @@ from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import Session
 
 from models import figures, ranks
-from models.rollups import COUNTS, DIMENSIONS, Rollup, rows_of
+from models.estate import Estate
+from models.rollups import COUNTS, DIMENSIONS, Rollup, rebuild as recount_rollups, rows_of
 from models.tickets import OPEN_STATES, Ticket
 
 Estates = Collection[int] | None
@@ -70,6 +71,16 @@ def league(session: Session, now: datetime, tz: ZoneInfo, estates: Sequence[int]
     times = ranks.resolve(session, list(asks.values()), now, tz)
     return {e: figures.group_figures([(counts[e] | {"overdue": late.get(e, 0)}).get(name, 0)
                                       for name in COUNTED]) | times[asks[e]] for e in estates}
+
+
+def rebuild(session: Session, now: datetime, tz: ZoneInfo) -> int:
+    """Count the rollups again from the tickets, and rank every group's times once (everything's and
+    each estate's), so that the next reader, in any process, reads instead of counting.
+    Return the tickets counted."""
+    counted = recount_rollups(session, tz)
+    everything(session, now, tz)
+    league(session, now, tz, list(session.scalars(select(Estate.id).order_by(Estate.id))))
+    return counted
 
 
 def _in_estates(column: Any, estates: tuple[int, ...] | None) -> ColumnElement[bool]:

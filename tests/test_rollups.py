@@ -10,12 +10,13 @@ twice (the second time from the kept medians), and a rebuild must give the same 
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.handlers import corrections, followup, staff as handlers
 from bot.services import Services
@@ -23,7 +24,7 @@ from bot.tickets import Draft, open_ticket
 from bot.turn import StaffTurn, Turn
 from intents import parse
 from models import Estate, Resident, Staff, Ticket, figures, kept_figures, ranks, rollups, transaction
-from tests.conftest import START, Clock
+from tests.conftest import START, Clock, cli
 
 CATEGORIES = ("elevator", "water", "lighting", "other", "sanitation")
 BUILDINGS = ("1", "2", "3", None)
@@ -143,3 +144,16 @@ def test_rollups_say_what_a_recount_says_on_random_histories(
         rollups.rebuild(session, app.extensions["linli"].tz)
     assert kept_counts(app) == before
     assert_same_figures(app, clock, ids[0])
+
+
+def test_stats_rebuild_counts_lost_rollups_again(app: Flask, clock: Clock) -> None:
+    ids = setup_street(app)
+    for op, a, b in [("report", 0, 1), ("report", 1, 2), ("claim", 0, 0), ("done", 0, 0),
+                     ("clock", 100, 0), ("report", 2, 3), ("rate", 0, 4), ("withdraw", 2, 1)]:
+        step(app, clock, ids, op, a, b)
+    with transaction(app.extensions["linli"].sessions) as session:
+        session.execute(delete(rollups.Rollup))  # as after restoring the tickets from elsewhere
+    assert "rollups rebuilt from 2 tickets" in cli(app, "stats", "rebuild")
+    assert_same_figures(app, clock, ids[0])
+    summary = json.loads(cli(app, "stats", "--json"))  # the contract's command is still there
+    assert summary["tickets"]["total"] == 2

@@ -53,9 +53,11 @@ def upgrade() -> None:
                             [by, column] if by else [column], unique=False,
                             sqlite_where=sa.text(f'{column} IS NOT NULL'),
                             postgresql_where=sa.text(f'{column} IS NOT NULL'))
-    from models.rollups import DEFAULT_ZONE, rebuild
+    from datetime import datetime, timezone
+    from models.kept_figures import rebuild
+    from models.rollups import DEFAULT_ZONE
     with Session(bind=op.get_bind()) as session:
-        rebuild(session, DEFAULT_ZONE)
+        rebuild(session, datetime.now(timezone.utc), DEFAULT_ZONE)
         session.flush()
 
 
