@@ -24,7 +24,7 @@ from typing import Any, Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (BigInteger, Float, Integer, String, and_, case, cast, delete, event, extract,
-                        inspect, select, update)
+                        insert, inspect, select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, dialect_of, insert_for
@@ -263,7 +263,10 @@ def rebuild(session: Session, tz: ZoneInfo) -> int:
         for estate, dimension, key, short, _us in _timed(facts, tz):
             total[(COUNTS, estate, dimension, key, f"{short}:ver")] = 1
         seen += 1
-    add(session, total)
+    rows = [{"tier": t, "estate_id": e, "dimension": d, "key": k, "what": w, "n": n}
+            for (t, e, d, k, w), n in sorted(total.items()) if n]
+    if rows:  # the table is empty: one plain INSERT of many rows, not an upsert per CHUNK
+        session.execute(insert(Rollup), rows)
     return seen
 
 
