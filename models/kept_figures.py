@@ -12,26 +12,27 @@ from datetime import datetime
 from typing import Any, Collection, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy import ColumnElement, case, func, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from models import figures, ranks
 from models.estate import Estate
-from models.rollups import COUNTS, DIMENSIONS, Rollup, rebuild as recount_rollups, rows_of
+from models.db import dialect_of
+from models.rollups import COUNTS, DIMENSIONS, Rollup, rebuild as recount_rollups
 from models.tickets import OPEN_STATES, Ticket
 
 Estates = Collection[int] | None
 COUNTED = ("total", "open", "overdue", "resolved", "grid", "rated", "satisfied", "ever", "reopened")
+# the counts read per group (overdue is counted live)
+KEPT = tuple(name for name in COUNTED if name != "overdue") + tuple(
+    f"{short}:{what}" for short in ("response", "fix") for what in ("n", "ver"))
 
 
 def everything(session: Session, now: datetime, tz: ZoneInfo, estates: Estates = None) -> dict[str, Any]:
     """The summary ("overall"), every breakdown and the categories' states, as `figures.everything`
     and `figures.category_states` give them."""
     chosen = None if estates is None else tuple(sorted(estates))
-    counts = rows_of(session.execute(
-        select(Rollup.dimension, Rollup.key, Rollup.what, func.sum(Rollup.n))
-        .where(Rollup.tier == COUNTS, _in_estates(Rollup.estate_id, chosen))
-        .group_by(Rollup.dimension, Rollup.key, Rollup.what)))
+    counts = _counts(session, chosen)
     late = _overdue(session, now, tz, chosen)
     shown = {group: values for group, values in counts.items() if values.get("total", 0) > 0}
     asks = {group: ranks.Ask(chosen, group[0], group[1], values) for group, values in shown.items()
@@ -47,9 +48,14 @@ def everything(session: Session, now: datetime, tz: ZoneInfo, estates: Estates =
     out: dict[str, Any] = {"overall": overall}
     for dimension in DIMENSIONS[1:]:
         out[dimension] = figures.ordered(session, dimension, grouped[dimension])
-    out["category_states"] = {key: {what[6:]: n for what, n in sorted(values.items())
-                                    if what.startswith("state:") and n}
-                              for (dimension, key), values in sorted(shown.items()) if dimension == "category"}
+    states: dict[str, dict[str, int]] = {}
+    for key, what, n in session.execute(
+            select(Rollup.key, Rollup.what, func.sum(Rollup.n))
+            .where(Rollup.tier == COUNTS, Rollup.dimension == "category", Rollup.what.like("state:%"),
+                   _in_estates(Rollup.estate_id, chosen)).group_by(Rollup.key, Rollup.what)):
+        if n:
+            states.setdefault(key, {})[what.removeprefix("state:")] = int(n)
+    out["category_states"] = {key: dict(sorted(states[key].items())) for key in sorted(states)}
     return out
 
 
@@ -91,17 +97,38 @@ def _due() -> ColumnElement[Any]:
     return case((Ticket.assignee_id.is_(None), Ticket.response_due_at), else_=Ticket.resolve_due_at)
 
 
+def _counts(session: Session, estates: tuple[int, ...] | None) -> dict[tuple[str, str], dict[str, int]]:
+    """Every group's counts, summed over the estates, one row per group (dimension, key)."""
+    summed = [func.sum(case((Rollup.what == what, Rollup.n), else_=0)) for what in KEPT]
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for dimension, key, *values in session.execute(
+            select(Rollup.dimension, Rollup.key, *summed)
+            .where(Rollup.tier == COUNTS, Rollup.what.in_(KEPT), _in_estates(Rollup.estate_id, estates))
+            .group_by(Rollup.dimension, Rollup.key)):
+        out[(dimension, key)] = {what: int(n or 0) for what, n in zip(KEPT, values)}
+    return out
+
+
 def _overdue(session: Session, now: datetime, tz: ZoneInfo,
              estates: tuple[int, ...] | None) -> dict[tuple[str, str], int]:
     """Open tickets past their deadline now, per (dimension, key): read from the open tickets only."""
     late = (figures.counted_tickets(estates), Ticket.state.in_(OPEN_STATES), _due() < now)
+    keys = {d: figures.group_key(session, None if d == "all" else d, tz, now) for d in DIMENSIONS}
     out: dict[tuple[str, str], int] = {}
-    for dimension in DIMENSIONS:
-        key = figures.group_key(session, None if dimension == "all" else dimension, tz, now)
+    if dialect_of(session) == "postgresql":  # one pass over the open tickets for every grouping
+        grouped = [key for key in keys.values() if key is not None]
+        query = select(*[func.grouping(key) for key in grouped], *grouped, func.count()).where(*late) \
+            .group_by(func.grouping_sets(*[tuple_() if k is None else k for k in keys.values()]))
+        for row in session.execute(query):
+            marks, names = row[:len(grouped)], row[len(grouped):2 * len(grouped)]
+            dimension, name = next(((d, n) for d, n, m in zip(DIMENSIONS[1:], names, marks) if m == 0),
+                                   ("all", None))
+            out[(dimension, "" if name is None else str(name))] = row[-1]
+        return out
+    for dimension, key in keys.items():
         if key is None:
             out[("all", "")] = session.scalar(select(func.count()).where(*late)) or 0
             continue
         for name, n in session.execute(select(key, func.count()).where(*late).group_by(key)):
             out[(dimension, "" if name is None else str(name))] = n
     return out
-

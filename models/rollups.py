@@ -288,10 +288,3 @@ def _pg_length(end: Any) -> Any:
     counts = and_(Ticket.kind == "problem", Ticket.state != "withdrawn", end.is_not(None))
     return case((counts, cast(extract("epoch", end - Ticket.created_at) * 1_000_000, BigInteger)), else_=None)
 
-
-def rows_of(counts: Iterable[tuple[Any, ...]]) -> dict[tuple[str, str], dict[str, int]]:
-    """(dimension, key, what, n) rows as {(dimension, key): {what: n}}."""
-    out: dict[tuple[str, str], dict[str, int]] = {}
-    for dimension, key, what, n in counts:
-        out.setdefault((dimension, key), {})[what] = int(n or 0)
-    return out
