@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (BigInteger, Float, Integer, String, and_, case, cast, delete, event, extract,

@@ -1,17 +1,20 @@
 """/stats and /stats.json: the governance figures as charts, tables and plain text.
 
-The figures are SQL aggregates (models/figures.py). A process counts them one at a
-time: readers who come while a count runs wait for that count instead of starting
-their own, so a burst of requests costs the database one count, not one each. Figures
-are kept KEEP_SECONDS by the app's clock at least. On an estate's few thousand tickets
-a count takes milliseconds, so a new report shows within those seconds. Over a million
-tickets one count takes seconds: once a count has taken SLOW_SECONDS or more, the
-process keeps its figures and renews them in the background (on the app's worker pool)
-when they are CACHE_SECONDS old, or ten times as old as the count took if that is
-longer, so that renewing keeps the database busy a tenth of the time at most. Readers
-are answered at once from the last figures; only a process's first request waits for a
-count, for at most WAIT_SECONDS, after which it is asked to come back (503,
-Retry-After) while the count goes on.
+The figures are read, not counted: every ticket change keeps the rollups (models/rollups.py)
+in its own transaction, and the medians and p90s are ranked again only for the groups whose
+times changed (models/ranks.py); what depends on the clock (overdue) is counted over the open
+tickets only. So a fresh process over a million tickets answers at once, and the figures
+are what a full recount (models/figures.py, still the command line's way) would say.
+
+A process still keeps the figures KEEP_SECONDS by the app's clock, one count at a time:
+readers who come while a count runs wait for that count instead of starting their own, so
+a burst of requests costs the database one read, not one each, and a new report shows
+within those seconds. Should a count ever take SLOW_SECONDS or more (when the times of more
+than ranks.RECOUNT_ABOVE groups changed since anyone read them, one recount ranks them all),
+the process keeps its figures and renews them in the background (on the app's
+worker pool) when they are CACHE_SECONDS old, or ten times as old as the count took if that
+is longer; only a process's first request waits for such a count, for at most WAIT_SECONDS,
+after which it is asked to come back (503, Retry-After) while the count goes on.
 """
 from __future__ import annotations
 
