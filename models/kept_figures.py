@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any, Collection, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import figures, ranks
 from models.estate import Estate
-from models.db import dialect_of
 from models.rollups import COUNTS, DIMENSIONS, Rollup, rebuild as recount_rollups
+from models.staff import Staff
 from models.tickets import OPEN_STATES, Ticket
 
 Estates = Collection[int] | None
@@ -33,7 +33,7 @@ def everything(session: Session, now: datetime, tz: ZoneInfo, estates: Estates =
     and `figures.category_states` give them."""
     chosen = None if estates is None else tuple(sorted(estates))
     counts = _counts(session, chosen)
-    late = _overdue(session, now, tz, chosen)
+    late = _overdue(session, now, tz, chosen, counts)
     shown = {group: values for group, values in counts.items() if values.get("total", 0) > 0}
     asks = {group: ranks.Ask(chosen, group[0], group[1], values) for group, values in shown.items()
             if not (group[0] == "handler" and group[1] == "")}  # tickets nobody holds: no handler row
@@ -46,8 +46,9 @@ def everything(session: Session, now: datetime, tz: ZoneInfo, estates: Estates =
         grouped[dimension][int(key) if dimension == "handler" else key] = one
     overall = grouped["all"].get("", figures.group_figures([0] * len(COUNTED)))
     out: dict[str, Any] = {"overall": overall}
-    for dimension in DIMENSIONS[1:]:
+    for dimension in DIMENSIONS[1:-1]:
         out[dimension] = figures.ordered(session, dimension, grouped[dimension])
+    out["handler"] = _handlers(session, grouped["handler"])
     states: dict[str, dict[str, int]] = {}
     for key, what, n in session.execute(
             select(Rollup.key, Rollup.what, func.sum(Rollup.n))
@@ -68,11 +69,10 @@ def league(session: Session, now: datetime, tz: ZoneInfo, estates: Sequence[int]
             select(Rollup.estate_id, Rollup.what, Rollup.n).where(
                 Rollup.tier == COUNTS, Rollup.dimension == "all", Rollup.estate_id.in_(estates))):
         counts[estate][what] = int(n)
-    due = _due()
-    late = dict(session.execute(  # type: ignore[arg-type]
-        select(Ticket.estate_id, func.count()).where(
-            figures.counted_tickets(estates), Ticket.state.in_(OPEN_STATES), due < now)
+    pending = dict(session.execute(  # type: ignore[arg-type]
+        select(Ticket.estate_id, func.count()).where(figures.counted_tickets(estates), _not_due(now))
         .group_by(Ticket.estate_id)).all())
+    late = {e: counts[e].get("open", 0) - pending.get(e, 0) for e in estates}
     asks = {e: ranks.Ask((e,), "all", "", counts[e]) for e in estates}
     times = ranks.resolve(session, list(asks.values()), now, tz)
     return {e: figures.group_figures([(counts[e] | {"overdue": late.get(e, 0)}).get(name, 0)
@@ -93,8 +93,12 @@ def _in_estates(column: Any, estates: tuple[int, ...] | None) -> ColumnElement[b
     return true() if estates is None else column.in_(estates)
 
 
-def _due() -> ColumnElement[Any]:
-    return case((Ticket.assignee_id.is_(None), Ticket.response_due_at), else_=Ticket.resolve_due_at)
+def _handlers(session: Session, groups: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Per staff member who holds tickets, by id, with name and role (as figures.ordered gives them;
+    read as plain rows: hundreds of staff objects would cost more than all the counts)."""
+    staff = {i: (name, role) for i, name, role in session.execute(
+        select(Staff.id, Staff.name, Staff.role).where(Staff.id.in_(sorted(groups))))} if groups else {}
+    return {k: {**groups[k], "name": staff[k][0], "role": staff[k][1]} for k in sorted(groups) if k in staff}
 
 
 def _counts(session: Session, estates: tuple[int, ...] | None) -> dict[tuple[str, str], dict[str, int]]:
@@ -109,26 +113,26 @@ def _counts(session: Session, estates: tuple[int, ...] | None) -> dict[tuple[str
     return out
 
 
-def _overdue(session: Session, now: datetime, tz: ZoneInfo,
-             estates: tuple[int, ...] | None) -> dict[tuple[str, str], int]:
-    """Open tickets past their deadline now, per (dimension, key): read from the open tickets only."""
-    late = (figures.counted_tickets(estates), Ticket.state.in_(OPEN_STATES), _due() < now)
+def _overdue(session: Session, now: datetime, tz: ZoneInfo, estates: tuple[int, ...] | None,
+             counts: dict[tuple[str, str], dict[str, int]]) -> dict[tuple[str, str], int]:
+    """Open tickets past their deadline now, per (dimension, key): the open ones (kept) less those
+    not yet due, which are few (deadlines lie days ahead at most) and read by the deadline indexes."""
+    waiting = _not_due(now)
     keys = {d: figures.group_key(session, None if d == "all" else d, tz, now) for d in DIMENSIONS}
-    out: dict[tuple[str, str], int] = {}
-    if dialect_of(session) == "postgresql":  # one pass over the open tickets for every grouping
-        grouped = [key for key in keys.values() if key is not None]
-        query = select(*[func.grouping(key) for key in grouped], *grouped, func.count()).where(*late) \
-            .group_by(func.grouping_sets(*[tuple_() if k is None else k for k in keys.values()]))
-        for row in session.execute(query):
-            marks, names = row[:len(grouped)], row[len(grouped):2 * len(grouped)]
-            dimension, name = next(((d, n) for d, n, m in zip(DIMENSIONS[1:], names, marks) if m == 0),
-                                   ("all", None))
-            out[(dimension, "" if name is None else str(name))] = row[-1]
-        return out
+    pending: dict[tuple[str, str], int] = {}
     for dimension, key in keys.items():
-        if key is None:
-            out[("all", "")] = session.scalar(select(func.count()).where(*late)) or 0
-            continue
-        for name, n in session.execute(select(key, func.count()).where(*late).group_by(key)):
-            out[(dimension, "" if name is None else str(name))] = n
-    return out
+        columns = [] if key is None else [key]
+        query = select(*columns, func.count()).where(figures.counted_tickets(estates), waiting)
+        for *name, n in session.execute(query.group_by(*columns) if columns else query):
+            group = (dimension, "" if not name or name[0] is None else str(name[0]))
+            pending[group] = n
+    return {group: values.get("open", 0) - pending.get(group, 0) for group, values in counts.items()}
+
+
+def _not_due(now: datetime) -> ColumnElement[bool]:
+    """Open tickets whose deadline (to respond while unclaimed, else to fix) is not past, or unset;
+    each arm a range of one partial index (ix_tickets_open_response_due_at, ..._resolve_due_at)."""
+    unheld, held = Ticket.assignee_id.is_(None), Ticket.assignee_id.is_not(None)
+    return and_(Ticket.state.in_(OPEN_STATES), or_(
+        and_(unheld, Ticket.response_due_at >= now), and_(unheld, Ticket.response_due_at.is_(None)),
+        and_(held, Ticket.resolve_due_at >= now), and_(held, Ticket.resolve_due_at.is_(None))))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from models import figures
 from models.db import insert_for
 from models.rollups import BUCKETS, MEASURES, RankCache, Rollup, bucket_floor
-from models.tickets import Ticket
+from models.tickets import OPEN_STATES, Ticket
 
 RECOUNT_ABOVE = 200  # more groups to rank again than this: one recount ranks them all
 Ranks = dict[str, dict[str, float | None]]  # measure -> {"median", "p90"}
@@ -34,6 +34,10 @@ INDEXES = [Index(f"ix_tickets_{column}{'_' + by if by else ''}", *([getattr(Tick
                  getattr(Ticket, column), sqlite_where=text(f"{column} IS NOT NULL"),
                  postgresql_where=text(f"{column} IS NOT NULL"))
            for column in ("response_us", "fix_us") for by in ("", "category", "building", "assignee_id")]
+# open tickets by deadline: /stats counts those not yet due (few) and subtracts them from the open
+_OPEN = text("state IN ({})".format(", ".join(f"'{state}'" for state in OPEN_STATES)))
+INDEXES += [Index(f"ix_tickets_open_{column}", getattr(Ticket, column), sqlite_where=_OPEN,
+                  postgresql_where=_OPEN) for column in ("response_due_at", "resolve_due_at")]
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class Ask:
 def resolve(session: Session, asks: Sequence[Ask], now: datetime, tz: ZoneInfo) -> dict[Ask, Ranks]:
     """Each group's median and p90 per measure: kept ones while their version holds, else ranked anew."""
     scopes = sorted({ask.scope for ask in asks})
-    kept = {(r.scope, r.dimension, r.key, r.measure): r for r in session.scalars(
-        select(RankCache).where(RankCache.scope.in_(scopes)))} if scopes else {}
+    kept = {(r.scope, r.dimension, r.key, r.measure): r for r in session.execute(
+        select(RankCache.scope, RankCache.dimension, RankCache.key, RankCache.measure, RankCache.version,
+               RankCache.median, RankCache.p90).where(RankCache.scope.in_(scopes)))} if scopes else {}
     out: dict[Ask, Ranks] = {}
     stale: list[tuple[Ask, str, int]] = []
     for ask in asks:
