@@ -103,12 +103,13 @@ def _handlers(session: Session, groups: dict[Any, dict[str, Any]]) -> dict[Any, 
 
 def _counts(session: Session, estates: tuple[int, ...] | None) -> dict[tuple[str, str], dict[str, int]]:
     """Every group's counts, summed over the estates, one row per group (dimension, key)."""
-    summed = [func.sum(case((Rollup.what == what, Rollup.n), else_=0)) for what in KEPT]
+    kept = Rollup.__table__.c  # plain rows: thousands of groups at a street's scale
+    summed = [func.sum(case((kept.what == what, kept.n), else_=0)) for what in KEPT]
     out: dict[tuple[str, str], dict[str, int]] = {}
     for dimension, key, *values in session.execute(
-            select(Rollup.dimension, Rollup.key, *summed)
-            .where(Rollup.tier == COUNTS, Rollup.what.in_(KEPT), _in_estates(Rollup.estate_id, estates))
-            .group_by(Rollup.dimension, Rollup.key)):
+            select(kept.dimension, kept.key, *summed)
+            .where(kept.tier == COUNTS, kept.what.in_(KEPT), _in_estates(kept.estate_id, estates))
+            .group_by(kept.dimension, kept.key)).all():
         out[(dimension, key)] = {what: int(n or 0) for what, n in zip(KEPT, values)}
     return out
 

@@ -57,9 +57,10 @@ class Ask:
 def resolve(session: Session, asks: Sequence[Ask], now: datetime, tz: ZoneInfo) -> dict[Ask, Ranks]:
     """Each group's median and p90 per measure: kept ones while their version holds, else ranked anew."""
     scopes = sorted({ask.scope for ask in asks})
+    table = RankCache.__table__.c  # plain rows: thousands of groups at a street's scale
     kept = {(r.scope, r.dimension, r.key, r.measure): r for r in session.execute(
-        select(RankCache.scope, RankCache.dimension, RankCache.key, RankCache.measure, RankCache.version,
-               RankCache.median, RankCache.p90).where(RankCache.scope.in_(scopes)))} if scopes else {}
+        select(table.scope, table.dimension, table.key, table.measure, table.version, table.median,
+               table.p90).where(table.scope.in_(scopes))).all()} if scopes else {}
     out: dict[Ask, Ranks] = {}
     stale: list[tuple[Ask, str, int]] = []
     for ask in asks:
