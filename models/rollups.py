@@ -2,8 +2,8 @@
 
 A fresh process over a million tickets cannot count them at once, so every flush that adds or
 changes tickets also adds what changed to `rollups`, in one multi-row upsert (INSERT ... ON
-CONFLICT DO UPDATE SET n = n + excluded.n): the flush subtracts each ticket's old contribution
-and adds its new one. It is a Session event, so no code path that changes a ticket through the
+CONFLICT DO UPDATE SET n = n + excluded.n), just before the transaction commits: each flush
+notes each ticket's old contribution, subtracted, and its new one, added. It is a Session event, so no code path that changes a ticket through the
 ORM can skip it; `rebuild` counts everything again (the migration and `flask stats rebuild` run it).
 
 A row is (tier, estate, dimension, key, what) -> n, per estate (0: tickets of no estate), so a
@@ -205,9 +205,40 @@ def zone(session: Session) -> ZoneInfo:
     return tz if isinstance(tz, ZoneInfo) else DEFAULT_ZONE
 
 
+PENDING = "linli_rollups_pending"  # session.info: the transaction's changes, added at its commit
+
+
+def _pending(session: Session) -> Counter[Key]:
+    return session.info.setdefault(PENDING, Counter())
+
+
+@event.listens_for(Session, "before_commit")
+def _add_at_commit(session: Session) -> None:
+    """Add the transaction's ticket changes in one statement just before it commits, so that
+    the rows every change of an estate touches stay locked for the commit only."""
+    if session.in_nested_transaction():
+        return  # a savepoint's changes were added as they were flushed
+    session.flush()
+    add(session, _pending(session))
+    _pending(session).clear()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous: Any) -> None:
+    if not previous.nested:  # a savepoint rolled back only what it added itself
+        _pending(session).clear()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _start_clean(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        _pending(session).clear()
+
+
 @event.listens_for(Session, "before_flush")
 def _keep_rollups(session: Session, _context: object, _instances: object) -> None:
-    """Add the flush's ticket changes to the rollups, in the flush's own transaction."""
+    """Note the flush's ticket changes; they are added at commit, in the same transaction
+    (inside a savepoint at once, since the savepoint may be rolled back alone)."""
     tz = zone(session)
     delta: Counter[Key] = Counter()
     for ticket in session.new:
@@ -221,7 +252,10 @@ def _keep_rollups(session: Session, _context: object, _instances: object) -> Non
     for ticket in session.deleted:
         if isinstance(ticket, Ticket):
             delta.update(change(_facts(ticket, old=True), None, tz))
-    add(session, delta)
+    if session.in_nested_transaction():
+        add(session, delta)
+    else:
+        _pending(session).update(delta)
 
 
 def _note(ticket: Ticket, old: Facts | None, new: Facts, tz: ZoneInfo) -> Counter[Key]:

@@ -157,3 +157,28 @@ def test_stats_rebuild_counts_lost_rollups_again(app: Flask, clock: Clock) -> No
     assert_same_figures(app, clock, ids[0])
     summary = json.loads(cli(app, "stats", "--json"))  # the contract's command is still there
     assert summary["tickets"]["total"] == 2
+
+
+def test_a_savepoint_rolled_back_takes_its_tickets_out_of_the_figures_and_no_more(
+        app: Flask, clock: Clock) -> None:
+    estates, residents, _staff = setup_street(app)
+    s: Services = app.extensions["linli"]
+
+    def report(session: Any, category: str) -> None:
+        draft = Draft(kind="problem", category=category, urgent=False, text="漏水", building="2",
+                      estate_id=estates[0])
+        open_ticket(Turn(session, session.get(Resident, residents[0]), clock(), s), draft)
+
+    with transaction(s.sessions) as session:
+        report(session, "water")  # noted, added at commit
+        with pytest.raises(RuntimeError), session.begin_nested():
+            report(session, "lighting")
+            session.flush()
+            raise RuntimeError("as when a later step of the message fails")
+        with session.begin_nested():
+            report(session, "elevator")
+    assert_same_figures(app, clock, estates)
+    with transaction(s.sessions) as session:
+        figures_now = kept_figures.everything(session, clock(), s.tz)
+    assert figures_now["overall"]["tickets"]["total"] == 2
+    assert sorted(figures_now["category"]) == ["elevator", "water"]
