@@ -1,10 +1,12 @@
 """Rollups: the /stats counts, kept in the same transaction as the ticket changes that move them.
 
-A fresh process over a million tickets cannot count them at once, so every flush that adds or
-changes tickets also adds what changed to `rollups`, in one multi-row upsert (INSERT ... ON
-CONFLICT DO UPDATE SET n = n + excluded.n), just before the transaction commits: each flush
-notes each ticket's old contribution, subtracted, and its new one, added. It is a Session event, so no code path that changes a ticket through the
-ORM can skip it; `rebuild` counts everything again (the migration and `flask stats rebuild` run it).
+A fresh process over a million tickets cannot count them at once, so every transaction that
+adds or changes tickets also adds what changed to `rollups`, in one multi-row upsert (INSERT ...
+ON CONFLICT DO UPDATE SET n = n + excluded.n) just before it commits: each flush notes each
+ticket's old contribution, subtracted, and its new one, added. These are Session events, so no
+code path that changes a ticket through the ORM can skip them (a Core UPDATE of tickets would:
+there is none but `rebuild`'s); `rebuild` counts everything again (the migration and
+`flask stats rebuild` run it).
 
 A row is (tier, estate, dimension, key, what) -> n, per estate (0: tickets of no estate), so a
 community's or street's figures are sums over its estates:
