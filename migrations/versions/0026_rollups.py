@@ -4,11 +4,12 @@ Revision ID: 0026
 Revises: 0024
 Create Date: 2026-12-07
 
-`rollups` holds the /stats counts per estate and group, kept by every flush that changes a
-ticket (models/rollups.py); `rollup_ranks` the groups' medians and p90s with the version of
+`rollups` holds the /stats counts per estate and group, kept by every transaction that changes
+a ticket (models/rollups.py); `rollup_ranks` the groups' medians and p90s with the version of
 the times they were ranked at (models/ranks.py). Tickets keep the lengths the figures rank by
-(`response_us`, `fix_us`), indexed per group, and open tickets are indexed by deadline. The rows already there are counted once here, in
-Asia/Shanghai months (the default zone; `flask stats rebuild` counts again in another).
+(`response_us`, `fix_us`), indexed per group, and open tickets are indexed by deadline.
+The rows already there are counted once here, in Asia/Shanghai months (the default zone;
+`flask stats rebuild` counts again in another).
 (Chained after 0024 for now; 0025 is being written on main and this one follows it at merge.)
 """
 from alembic import op
