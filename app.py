@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _hide_query_strings()
     engine = make_engine(config.database.url, schema=test_config.get("schema"))
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, config.scheduler.tz)
     clock = test_config.get("clock", utc_now)
     tokens = DbTokenStorage(sessions, clock)
     services = Services(

@@ -4,17 +4,22 @@ from __future__ import annotations
 import json
 
 import click
+from flask.cli import AppGroup, with_appcontext
 
 from bot.services import current as services
-from models import figures
+from models import figures, kept_figures, transaction
 from models.estates import EstateError, selection
 
 
-@click.command("stats")
+@click.group("stats", cls=AppGroup, invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object, as the contract gives it")
 @click.option("--estate", "estate_name", default=None, help="one estate's figures (its name or number)")
-def stats(as_json: bool, estate_name: str | None) -> None:
+@click.pass_context
+@with_appcontext
+def stats(context: click.Context, as_json: bool, estate_name: str | None) -> None:
     """Print the governance figures: grid share, response and fix times, satisfaction."""
+    if context.invoked_subcommand is not None:
+        return
     s = services()
     with s.sessions() as session:
         try:
@@ -30,6 +35,15 @@ def stats(as_json: bool, estate_name: str | None) -> None:
         for title, dimension in (("按类别", "category"), ("按楼栋", "building"), ("按月份", "month")):
             groups = figures.breakdown(session, dimension, s.clock(), s.tz, estates=only)
             click.echo("\n" + _figures_table(title, groups))
+
+
+@stats.command("rebuild")
+def rebuild() -> None:
+    """Count the /stats rollups again from the tickets (after a restore, or a change of time zone)."""
+    s = services()
+    with transaction(s.sessions) as session:
+        counted = kept_figures.rebuild(session, s.clock(), s.tz)
+    click.echo(f"rollups rebuilt from {counted} tickets")
 
 
 def _figures_table(title: str, groups: dict[str, dict]) -> str:  # type: ignore[type-arg]

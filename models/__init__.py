@@ -13,6 +13,7 @@ from models.tickets import (Follower, Ticket, TicketEvent, TicketPhoto, Transiti
 from models.votes import Ballot, BallotCast, Vote, VoteError
 from models.proposals import Proposal, ProposalDocument
 from models import indexes  # noqa: F401,E402  (the scale indexes, declared on the tables above)
+from models import rollups, ranks  # noqa: F401,E402  (the figures' rollups: tables, their upkeep, indexes)
 
 __all__ = [
     "AccessToken", "AuditEntry", "ConsoleSession", "Operator", "SignInAttempt", "Coverage", "Follower", "Staff", "covering", "staff_by_user",

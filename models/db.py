@@ -126,9 +126,9 @@ def built_once(build: Callable[[str], T]) -> Callable[[Session], T]:
     return statement
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Return the session factory bound to the engine."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, tz: Any = None) -> sessionmaker[Session]:
+    """Return the session factory bound to the engine; `tz` is the zone the rollups count months in."""
+    return sessionmaker(engine, expire_on_commit=False, info={"tz": tz} if tz is not None else None)
 
 
 @contextmanager

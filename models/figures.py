@@ -155,6 +155,27 @@ def _counts(session: Session, keys: dict[str | None, ColumnElement[Any] | None],
     return out
 
 
+def group_figures(values: Sequence[Any]) -> dict[str, Any]:
+    """One group's figures from its counts: total, open, overdue, resolved, resolved in the grid,
+    rated, satisfied, ever resolved, reopened after resolving (times left empty)."""
+    return _group(values)
+
+
+def ordered(session: Session, dimension: str, groups: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """A breakdown's groups in reading order; handlers by staff id, with their names and roles."""
+    return _ordered(session, dimension, groups)
+
+
+def group_key(session: Session, dimension: str | None, tz: ZoneInfo, now: datetime) -> ColumnElement[Any] | None:
+    """The SQL expression that keys a ticket's group in a breakdown (None: everything)."""
+    return _key(session, dimension, tz, now)
+
+
+def counted_tickets(estates: Estates = None) -> ColumnElement[bool]:
+    """The tickets the figures count (see _counted)."""
+    return _counted(estates)
+
+
 def _group(values: Sequence[Any]) -> dict[str, Any]:
     """One group's figures from its row of aggregates."""
     total, open_, overdue, done, grid, rated, satisfied, ever_done, reopened = \
@@ -171,6 +192,11 @@ def _group(values: Sequence[Any]) -> dict[str, Any]:
         median, p90 = picked or (None, None)
         group[measure] = {"median": _in(median, unit), "p90": _in(p90, unit)}
     return group
+
+
+def in_unit(length: timedelta | None, unit: int) -> float | None:
+    """A length in minutes or hours (`unit` seconds), to a tenth, as the figures show it."""
+    return _in(length, unit)
 
 
 def _in(length: timedelta | None, unit: int) -> float | None:
@@ -223,6 +249,12 @@ def _figures(session: Session, dimensions: Sequence[str | None], now: datetime, 
             for name, values in _ranked(session, key, measure, estates).items():
                 groups[name][measure] = values
     return out
+
+
+def by_group(session: Session, dimensions: Sequence[str | None], now: datetime, tz: ZoneInfo,
+             estates: Estates = None) -> dict[str | None, dict[Any, dict[str, Any]]]:
+    """The figures per grouping (None: everything) and group key, as counted (no names, no order)."""
+    return _figures(session, dimensions, now, tz, estates=estates)
 
 
 def summary(session: Session, now: datetime, tz: ZoneInfo, *,

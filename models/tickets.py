@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
+from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
                         select, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -56,33 +56,37 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "problem" or "suggestion"
-    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"))  # None: no estate yet
-    category: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16), active_history=True)  # "problem" or "suggestion"
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), active_history=True)  # None: no estate yet
+    category: Mapped[str | None] = mapped_column(String(32), active_history=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
-    building: Mapped[str | None] = mapped_column(String(16))
+    building: Mapped[str | None] = mapped_column(String(16), active_history=True)
     unit: Mapped[str | None] = mapped_column(String(16))
     room: Mapped[str | None] = mapped_column(String(16))
     place: Mapped[str | None] = mapped_column(String(200))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="open")
-    level: Mapped[str] = mapped_column(String(16), default="grid")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16), default="open", active_history=True)
+    level: Mapped[str] = mapped_column(String(16), default="grid", active_history=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), active_history=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
-    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True, active_history=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    rating: Mapped[int | None] = mapped_column(Integer)
+    rating: Mapped[int | None] = mapped_column(Integer, active_history=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, active_history=True)
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # handler warned, this deadline
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last daily reminder at street
     looked_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 回头看 asked
     # the resident's words as staff published them on the board, scrubbed (None: not published)
     public_text: Mapped[str | None] = mapped_column(Text)
+    # what the rollups rank by (models/rollups.py): microseconds from report to first response and
+    # to resolution, kept only while the ticket counts in the figures (else None)
+    response_us: Mapped[int | None] = mapped_column(BigInteger)
+    fix_us: Mapped[int | None] = mapped_column(BigInteger)
 
     assignee: Mapped[Staff | None] = relationship()
     followers: Mapped[list[Follower]] = relationship(order_by="Follower.id")

@@ -20,7 +20,9 @@ SURFACE: dict[str, set[str] | None] = {
     "init-db": None, "demo-data": None, "serve": None, "import-households": None,
     "staff": {"add", "list", "remove"}, "vote": {"create", "show", "close", "export"},
     "market": {"set"}, "notice": {"send"}, "scheduler": None, "jobs": {"list", "run"},
-    "outbox": {"list", "retry", "deliver"}, "stats": None, "board": {"publish", "unpublish"},
+    "outbox": {"list", "retry", "deliver"},
+    "stats": {"rebuild"},  # issue 16: count the /stats rollups again (`flask stats --json` stays)
+    "board": {"publish", "unpublish"},
     "intents": {"corrections"},  # issue 13: staff corrections and residents' answers, for review
     "console": {"add-operator", "list-operators", "remove-operator"},  # issue 15: who signs in
     "export": {"tickets", "figures", "vote"},  # issue 17: spreadsheets for the street office

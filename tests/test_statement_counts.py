@@ -34,10 +34,10 @@ BUDGETS = {
     "status": 4,
     "status_one": 4,
     "vote": 6,
-    "report": 13,
-    "rating": 7,
+    "report": 14,  # a message that changes a ticket: +1, the upsert of the figures' rollups
+    "rating": 8,  # +1, the rollups' upsert
     "bind": 15,
-    "claim": 10,
+    "claim": 11,  # +1, the rollups' upsert
 }
 # Threads whose statements are not the message's: delivery after commit, the spool's replays.
 NOT_THE_MESSAGE = ("outbox", "spool")

@@ -1,17 +1,20 @@
 """/stats and /stats.json: the governance figures as charts, tables and plain text.
 
-The figures are SQL aggregates (models/figures.py). A process counts them one at a
-time: readers who come while a count runs wait for that count instead of starting
-their own, so a burst of requests costs the database one count, not one each. Figures
-are kept KEEP_SECONDS by the app's clock at least. On an estate's few thousand tickets
-a count takes milliseconds, so a new report shows within those seconds. Over a million
-tickets one count takes seconds: once a count has taken SLOW_SECONDS or more, the
-process keeps its figures and renews them in the background (on the app's worker pool)
-when they are CACHE_SECONDS old, or ten times as old as the count took if that is
-longer, so that renewing keeps the database busy a tenth of the time at most. Readers
-are answered at once from the last figures; only a process's first request waits for a
-count, for at most WAIT_SECONDS, after which it is asked to come back (503,
-Retry-After) while the count goes on.
+The figures are read, not counted: every ticket change keeps the rollups (models/rollups.py)
+in its own transaction, and the medians and p90s are ranked again only for the groups whose
+times changed (models/ranks.py); what depends on the clock (overdue) is counted over the open
+tickets only. So a fresh process over a million tickets answers at once, and the figures
+are what a full recount (models/figures.py, still the command line's way) would say.
+
+A process still keeps the figures KEEP_SECONDS by the app's clock, one count at a time:
+readers who come while a count runs wait for that count instead of starting their own, so
+a burst of requests costs the database one read, not one each, and a new report shows
+within those seconds. Should a count ever take SLOW_SECONDS or more (when the times of more
+than ranks.RECOUNT_ABOVE groups changed since anyone read them, one recount ranks them all),
+the process keeps its figures and renews them in the background (on the app's
+worker pool) when they are CACHE_SECONDS old, or ten times as old as the count took if that
+is longer; only a process's first request waits for such a count, for at most WAIT_SECONDS,
+after which it is asked to come back (503, Retry-After) while the count goes on.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import Services, current as services
-from models import figures, votes
+from models import figures, kept_figures, transaction, votes
 from models.categories import CATEGORY_NAMES
 from models.estates import EstateError, estates as all_estates, selection
 from web.pages import page_blueprint
@@ -169,9 +172,10 @@ def league(session: Session, now: datetime, s: Services, names: tuple[tuple[int,
     if names is None:
         every = all_estates(session)
         names = tuple((e.id, e.name) for e in every) if len(every) > 1 else ()
+    each = kept_figures.league(session, now, s.tz, [estate_id for estate_id, _name in names])
     rows = []
     for estate_id, name in names:
-        one = figures.summary(session, now, s.tz, estates=[estate_id])
+        one = each[estate_id]
         rows.append({"estate": name, "id": estate_id, "tickets": one["tickets"],
                      "grid_resolved_share": one["grid_resolved_share"],
                      "first_response_minutes": one["first_response_minutes"],
@@ -181,10 +185,13 @@ def league(session: Session, now: datetime, s: Services, names: tuple[tuple[int,
 
 
 def collect(session: Session, now: datetime, s: Services, where: Places = Places()) -> dict[str, Any]:
-    """Every figure the page shows (of the estates asked for), as plain data in reading order."""
+    """Every figure the page shows (of the estates asked for), as plain data in reading order.
+
+    Medians newly ranked are kept for the next reader (models/ranks.py): the caller commits.
+    """
     tz = s.tz
     chosen = where.estates
-    counted = figures.everything(session, now, tz, estates=chosen)
+    counted = kept_figures.everything(session, now, tz, estates=chosen)
     return {
         "generated_at": now.astimezone(tz).isoformat(timespec="seconds"),
         "targets": TARGETS,
@@ -193,7 +200,7 @@ def collect(session: Session, now: datetime, s: Services, where: Places = Places
         # the street's (or community's) estates side by side
         "estates": league(session, now, s, where.names),
         "category_states": [{"category": name, "states": states}
-                            for name, states in figures.category_states(session, chosen).items()],
+                            for name, states in counted["category_states"].items()],
         "categories": [{"category": name, **values} for name, values in counted["category"].items()],
         "months": [{"month": name, **values} for name, values in counted["month"].items()],
         # tickets staff corrected (改类, 不是报修): how often the engine misread, month by month
@@ -237,7 +244,7 @@ def current(where: Places = Places()) -> dict[str, Any]:
     s = services()
 
     def compute() -> dict[str, Any]:
-        with s.sessions() as session:
+        with transaction(s.sessions) as session:  # commits the medians it ranked anew
             return collect(session, s.clock(), s, where)
 
     return cache(where.estates).get(s.clock(), compute, s.executor.submit)
