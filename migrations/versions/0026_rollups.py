@@ -10,7 +10,6 @@ the times they were ranked at (models/ranks.py). Tickets keep the lengths the fi
 (`response_us`, `fix_us`), indexed per group, and open tickets are indexed by deadline.
 The rows already there are counted once here, in Asia/Shanghai months (the default zone;
 `flask stats rebuild` counts again in another).
-(Chained after 0024 for now; 0025 is being written on main and this one follows it at merge.)
 """
 from alembic import op
 import sqlalchemy as sa
