@@ -179,6 +179,36 @@ def test_votes_count_only_their_estates_register(peer: WeChatPeer, app: Flask, t
     assert [o["heads"] for o in shown["options"]] == [1, 0, 0]
 
 
+def test_an_owner_of_homes_in_two_estates_counts_in_each_estates_vote_with_that_estates_homes(
+        peer: WeChatPeer, app: Flask, tmp_path: Path) -> None:
+    """Article 278 counts an estate's own register: 钱一's home in 桂香园 adds nothing to 翠竹苑's vote."""
+    second_estate(app, tmp_path)
+    third = tmp_path / "guixiang.csv"
+    third.write_text("building,unit,room,area_m2,owner_name,phone\n"
+                     "8,1,101,50.00,钱一,13800000001\n"  # the same owner as 翠竹苑's 3栋1单元101
+                     "8,1,102,40.00,吴五,13800000009\n", encoding="utf-8")
+    cli(app, "import-households", str(third), "--estate", "桂香园", "--community", "和顺社区",
+        "--street", "龙溪街道")
+    numbers = {}
+    for estate in (CUIZHU, "桂香园"):
+        out = cli(app, "vote", "create", "--title", f"{estate}续聘物业", "--kind", "owners_ordinary",
+                  "--item", "4", "--closes", "2026-12-20T18:00", "--estate", estate)
+        numbers[estate] = out.strip().splitlines()[-1].lstrip("#")
+    peer.say("绑定 3栋1单元101 0001", openid="oQianYi")
+    peer.say("2", openid="oQianYi")  # 翠竹苑, the second of the estates that have a 3栋1单元101
+    voted = peer.say(f"投票 #{numbers[CUIZHU]} 同意", openid="oQianYi") or ""
+    assert f"已记录：#{numbers[CUIZHU]}" in voted
+    cuizhu = json.loads(cli(app, "vote", "show", numbers[CUIZHU], "--json"))
+    assert (cuizhu["eligible_heads"], cuizhu["eligible_area"]) == (4, "300.75")
+    assert (cuizhu["voted_heads"], cuizhu["voted_area"]) == (1, "90.00")
+    # bound to their 翠竹苑 home, they have no say in 桂香园's vote through it
+    refused = peer.say(f"投票 #{numbers['桂香园']} 同意", openid="oQianYi") or ""
+    assert "没有找到投票" in refused
+    guixiang = json.loads(cli(app, "vote", "show", numbers["桂香园"], "--json"))
+    assert (guixiang["eligible_heads"], guixiang["eligible_area"]) == (2, "90.00")
+    assert guixiang["voted_heads"] == 0
+
+
 def test_board_and_stats_show_an_estate_a_community_or_the_street(
         peer: WeChatPeer, app: Flask, server: str, tmp_path: Path) -> None:
     second_estate(app, tmp_path)
