@@ -74,7 +74,9 @@ def test_a_spike_of_wrong_guesses_alerts_staff_and_stops_the_checks(
     homes = labels(app, ESTATE_FAILURES + 1)
     for n, (home, right) in enumerate(homes[:ESTATE_FAILURES]):  # one guess each, many senders
         assert "不符" in (peer.say(f"绑定 {home} {wrong(right, 1)}", openid=f"oSpike{n}") or "")
-    wait_for(lambda: any("绑定核对异常" in text for _, text in app_messages(fake_wechat)))
+    # the alert goes to the property desk's app and to its group, one after the other
+    wait_for(lambda: any("绑定核对异常" in text for _, text in app_messages(fake_wechat))
+             and any("绑定核对异常" in b["markdown"]["content"] for b in fake_wechat.sent("webhook/send")))
     label, digits = homes[-1]
     reply = peer.say(f"绑定 {label} {digits}", openid="oRealOwner") or ""
     assert "人工核实" in reply and not resident(app, "oRealOwner").verified  # no more checks today
