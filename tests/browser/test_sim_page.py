@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+import threading
 
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from bot import notify
 from models import Ticket
@@ -48,6 +49,24 @@ def test_report_to_staff_card_and_claim(page: Page, server: str, app: Flask) -> 
     expect(page.locator("#sim-pushes")).to_contain_text("张伟")  # told who is handling it
     with app.extensions["linli"].sessions() as session:
         assert session.get(Ticket, number).state == "claimed"
+
+
+def test_a_new_resident_clicked_before_the_people_are_listed_waits_for_them(
+        page: Page, server: str) -> None:
+    """The people's list comes a moment after the page; 新居民 pressed meanwhile joins it once there
+    (it threw in the page's script before, and the click did nothing)."""
+    held = threading.Event()
+
+    def slow_people(route: Route) -> None:
+        held.wait(1.5)  # the list answers late, as on a slow phone connection
+        route.continue_()
+
+    page.route("**/sim/api/people", slow_people)
+    page.goto(f"{server}/sim", wait_until="domcontentloaded")
+    expect(page.locator("#sim-fresh")).to_be_disabled()
+    page.click("#sim-fresh")  # waits until the button is enabled
+    expect(page.locator("#sim-log .sim-bot")).to_contain_text("欢迎", timeout=15_000)
+    assert page.input_value("#sim-who").startswith("resident:sim-")
 
 
 def test_markup_is_shown_as_text(page: Page, server: str) -> None:

@@ -189,7 +189,10 @@
 
   who.addEventListener("change", function () { choose(who.value); });
 
-  document.getElementById("sim-fresh").addEventListener("click", function () {
+  // A new resident joins the residents' list, so the button waits until the list is there.
+  var fresh = document.getElementById("sim-fresh");
+  fresh.disabled = true;
+  fresh.addEventListener("click", function () {
     var id = "resident:sim-" + randomHex(6);
     var group = who.querySelector("optgroup");
     var opt = option(group, id, words.fresh + " " + id.slice(13, 19));
@@ -201,6 +204,7 @@
 
   request("GET", "/sim/api/people").then(function (data) {
     fillPeople(data);
+    fresh.disabled = false;
     if (who.value) { choose(who.value); }
   }).catch(function (err) { showError(err.message || words.offline); });
 }());
