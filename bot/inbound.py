@@ -290,23 +290,29 @@ def _apologise(services: Services, inbound: Inbound, job: Job, now: datetime,
 
 def _claim(session: Session, inbound: Inbound, now: datetime) -> Claimed:
     """Claim the message's row, keeping its request's nonce (raises Replayed on a reused one)."""
-    expires = None if inbound.nonce is None or inbound.nonce_expires is None \
-        else datetime.fromtimestamp(inbound.nonce_expires, timezone.utc)
+    nonce, expires = _nonce(inbound)
     return claim_message(session, channel=inbound.channel, key=inbound.key, sender=inbound.sender,
                          msg_type=inbound.event or inbound.kind, content=inbound.text, now=now,
-                         stale=STALE, nonce=inbound.nonce if expires else None, nonce_expires=expires)
+                         stale=STALE, nonce=nonce, nonce_expires=expires)
+
+
+def _nonce(inbound: Inbound) -> tuple[str | None, datetime | None]:
+    """The request's nonce and the end of its window, or neither (unsigned, or spooled by an
+    older version)."""
+    if inbound.nonce is None or inbound.nonce_expires is None:
+        return None, None
+    return inbound.nonce, datetime.fromtimestamp(inbound.nonce_expires, timezone.utc)
 
 
 def _mark_failed(services: Services, inbound: Inbound, now: datetime) -> None:
     """Leave a `failed` row for operators and for the next retry to take over at once."""
     try:
-        expires = None if inbound.nonce is None or inbound.nonce_expires is None \
-            else datetime.fromtimestamp(inbound.nonce_expires, timezone.utc)
+        nonce, expires = _nonce(inbound)
         with transaction(services.sessions) as session:  # its nonce kept: a retry may reuse it
             session.add(InboundMessage(channel=inbound.channel, dedupe_key=inbound.key,
                                        sender=inbound.sender, msg_type=inbound.event or inbound.kind,
                                        content=inbound.text, received_at=now, status="failed",
-                                       nonce=inbound.nonce if expires else None, nonce_expires=expires))
+                                       nonce=nonce, nonce_expires=expires))
     except SQLAlchemyError:  # a retry got in first, or the database is down (the spool has it)
         pass
 
