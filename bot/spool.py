@@ -115,8 +115,14 @@ class Spool:
                        and not entry.name.startswith(".")]
         except FileNotFoundError:
             return []
-        entries.sort(key=lambda entry: (entry.stat().st_mtime_ns, entry.name))
-        return [Path(entry.path) for entry in entries]
+        dated = []
+        for entry in entries:
+            try:
+                dated.append((entry.stat().st_mtime_ns, entry.name, entry.path))
+            except FileNotFoundError:
+                continue  # drained by another thread or process since the folder was listed
+        dated.sort()
+        return [Path(path) for _, _, path in dated]
 
     def load(self, path: Path) -> tuple[str, dict[str, Any]] | None:
         """Read a kept message; None when the file is gone or unreadable (it is set aside)."""

@@ -220,6 +220,28 @@ def test_an_unreadable_spool_file_is_set_aside_not_replayed(tmp_path: Path) -> N
     assert (tmp_path / "spool" / "failed" / path.name).exists()
 
 
+def test_a_file_drained_while_the_spool_is_listed_is_left_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another thread or process may handle a message between the folder's listing and the
+    look at its file's age: the list leaves it out instead of failing (seen in CI)."""
+    spool = Spool(tmp_path / "spool", max_messages=10)
+    spool.keep("wechat:msg:1", {"text": "一"})
+    spool.keep("wechat:msg:2", {"text": "二"})
+    listed = os.scandir
+
+    def listing_then_drained(folder):
+        entries = list(listed(folder))
+        gone = next(entry for entry in entries if entry.is_file())
+        spool.discard(Path(gone.path))  # the drain wins the race
+        return iter(entries)
+
+    monkeypatch.setattr(os, "scandir", listing_then_drained)
+    left = spool.pending()
+    monkeypatch.undo()
+    assert len(left) == 1 and left[0].exists()
+    assert spool.count() == 1
+
+
 def test_a_new_process_drains_what_an_earlier_one_left(
         fake_wechat: FakeWeChat, clock: Clock, tmp_path: Path) -> None:
     """Messages spooled by a process that then died are handled by the next one to start."""
