@@ -13,7 +13,7 @@ pytest.importorskip("sklearn", reason="training needs requirements/model.txt (ma
 
 from intents import crossval, train  # noqa: E402
 from intents.engine import Engine  # noqa: E402
-from intents.model import MODEL_PATH  # noqa: E402
+from intents.model import MODEL_PATH, SCALE  # noqa: E402
 
 # The issue's targets (issue 13); `make model` measured more on the current corpus (intents/README.md).
 FLOORS = {"intent": 0.95, "category": 0.92, "home": 0.97, "urgent_recall": 0.97, "urgent_precision": 0.80}
@@ -38,9 +38,32 @@ def test_figures_belong_to_the_current_corpus(cv: dict) -> None:
     assert shipped["thresholds"] == cv["thresholds"]
 
 
-def test_rebuild_gives_the_same_bytes(engine: Engine, cv: dict) -> None:
-    """Training again from the same corpus writes the shipped weights file byte for byte."""
-    assert train.build(engine.reader, cv["thresholds"]) == MODEL_PATH.read_text(encoding="utf-8")
+def test_rebuild_gives_the_shipped_weights(engine: Engine, cv: dict) -> None:
+    """Training again from the same corpus writes the shipped weights file.
+
+    On the machine that trained it, byte for byte. Another CPU's vector arithmetic may move the
+    solver's last digits and so flip a weight's rounding to hundredths where it sat on the .5
+    (seen on CI: 0.225 → 22 or 23): every weight may differ by that one step, and only a few do."""
+    rebuilt = train.build(engine.reader, cv["thresholds"])
+    shipped = MODEL_PATH.read_text(encoding="utf-8")
+    if rebuilt == shipped:
+        return
+    ours, theirs = json.loads(rebuilt), json.loads(shipped)
+    assert (ours["meta"], ours["thresholds"]) == (theirs["meta"], theirs["thresholds"])
+    edge = round(train.PRUNE * SCALE)  # a weight rounded to just under this is pruned to 0
+    moved, weights = [], 0
+    for model in ("intent", "category", "urgent"):
+        a, b = ours[model], theirs[model]
+        assert a["classes"] == b["classes"]
+        pairs = list(zip(a["bias"], b["bias"], strict=True))
+        zero = [0] * len(a["classes"])
+        for feature in sorted(set(a["weights"]) | set(b["weights"])):
+            x, y = a["weights"].get(feature) or zero, b["weights"].get(feature) or zero
+            pairs += list(zip(x, y, strict=True))
+            weights += len(x)
+        moved += [(model, x, y) for x, y in pairs if x != y]
+    assert all(abs(x - y) <= 1 or {abs(x), abs(y)} == {0, edge} for _, x, y in moved), moved
+    assert len(moved) <= weights // 10_000, moved
 
 
 def test_weights_file_is_small() -> None:
