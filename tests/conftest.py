@@ -21,7 +21,9 @@ from bot.services import Services
 from models import transaction
 from models import demo as demo_estate
 from models.migrate import upgrade
+from tests import ready
 from tests.factories import WeChatPeer
+from tests.ready import libpq_url
 from tests.fakes import FakeWeChat, Served
 
 # The intent engine caches jieba's dictionary; tests keep it out of the developer's home.
@@ -85,11 +87,6 @@ def process_env(database: tuple[str, str | None], fake: FakeWeChat, folder: Path
     return dict(os.environ, LINLI_CONFIG=str(path), DATABASE_URL=url)
 
 
-def libpq_url(url: str) -> str:
-    """The SQLAlchemy URL as psycopg.connect takes it (no driver name, password kept)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     """A ready intent engine (its jieba cache in the session's temporary directory)."""
@@ -121,9 +118,22 @@ def _postgres_schema(url: str) -> Iterator[str]:
     try:
         yield schema
     finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute("SET lock_timeout = '20s'")  # a connection left open fails the run, not hangs it
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        if not ready.recycle(url, schema):
+            _drop_schema(url, schema)
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '20s'")  # a connection left open fails the run, not hangs it
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spares_dropped() -> Iterator[None]:
+    """The reset schemas that no test took are dropped at the end of the run."""
+    yield
+    for url, schema in ready.spares():
+        _drop_schema(url, schema)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -168,10 +178,12 @@ def make_app(database: tuple[str, str | None], fake: FakeWeChat, clock: Clock,
     app = create_app({"config_path": str(EXAMPLE), "overrides": settings, "clock": clock,
                       "schema": schema, **overrides})
     services: Services = app.extensions["linli"]
-    upgrade(services.engine, hash_key=services.config.hash_key)
-    with transaction(services.sessions) as session:
-        demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", history=False,
-                         key=services.config.hash_key)
+    if not ready.fill(services, database):  # a copy of the first test's database (tests/ready.py)
+        with ready.recording(services, database):
+            upgrade(services.engine, hash_key=services.config.hash_key)
+            with transaction(services.sessions) as session:
+                demo_estate.load(session, "邻里花园", "和顺社区", "龙溪街道", history=False,
+                                 key=services.config.hash_key)
     return app
 
 
