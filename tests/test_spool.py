@@ -181,13 +181,17 @@ def test_sqlite_locked_by_another_writer_spools_and_answers_in_time(
         other.close()
 
         assert wait_for(lambda: health(served.url) == 200)
-        assert peer.post(b).status == 200  # the last retry, after the lock is gone
-        assert wait_for(lambda: not spooled(app) and pushed_to(fake_wechat, RESIDENT_B))
+        again = peer.post(b)  # the last retry, after the lock is gone
+        assert again.status == 200
+        # The retry may be handled before the spool's next pass (seen under load): then its
+        # answer is the reply itself, and the spooled copy is found handled and dropped.
+        passive = [again.content] if again.content else []
+        assert wait_for(lambda: not spooled(app) and (passive or pushed_to(fake_wechat, RESIDENT_B)))
         app.extensions["linli"].executor.shutdown(wait=True)
         app.extensions["linli"].sender.shutdown(wait=True)
         assert rows(app, Ticket) == 2
-        pushes = pushed_to(fake_wechat, RESIDENT_B)
-        assert len(pushes) == 1 and "#2" in pushes[0]
+        answers = passive + pushed_to(fake_wechat, RESIDENT_B)
+        assert len(answers) == 1 and "#2" in answers[0]  # one answer, however it went
     finally:
         served.close()
         app.extensions["linli"].close()
