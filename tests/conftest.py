@@ -118,9 +118,22 @@ def _postgres_schema(url: str) -> Iterator[str]:
     try:
         yield schema
     finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute("SET lock_timeout = '20s'")  # a connection left open fails the run, not hangs it
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        if not ready.recycle(url, schema):
+            _drop_schema(url, schema)
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '20s'")  # a connection left open fails the run, not hangs it
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spares_dropped() -> Iterator[None]:
+    """The reset schemas that no test took are dropped at the end of the run."""
+    yield
+    for url, schema in ready.spares():
+        _drop_schema(url, schema)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -50,7 +50,7 @@ def _round(value: float | None) -> float | None:
 def reference_rows(session: Any, now: datetime) -> list[dict[str, Any]]:
     """Every problem ticket as the original code saw it."""
     out = []
-    for t in session.scalars(select(Ticket).where(Ticket.kind == "problem")):
+    for t in session.scalars(select(Ticket).where(Ticket.kind == "problem").order_by(Ticket.id)):
         due = t.response_due_at if t.assignee_id is None else t.resolve_due_at
         out.append({
             "category": t.category or "other", "building": t.building or "—",
