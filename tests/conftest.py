@@ -149,6 +149,14 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
 
 
 @pytest.fixture
+def sqlite_database(tmp_path: Path) -> tuple[str, None]:
+    """For a module whose subject the database does not change (a protocol, wording, a page),
+    which says so by taking this as its `database`: SQLite alone. CI's 15 minutes cannot hold
+    every such test twice; every database path is tested on both by the modules about it."""
+    return f"sqlite:///{tmp_path / 'linli.db'}", None
+
+
+@pytest.fixture
 def fake_wechat() -> Iterator[FakeWeChat]:
     """The fake WeChat API, served on 127.0.0.1."""
     fake = FakeWeChat()

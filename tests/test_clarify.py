@@ -7,6 +7,8 @@ engine changes the example, not the test, and one that reads none of them so say
 """
 from __future__ import annotations
 
+import pytest
+
 import json
 from datetime import timedelta
 from typing import Callable
@@ -22,6 +24,13 @@ from tests.conftest import START, Clock, cli
 from tests.factories import WeChatPeer
 from tests.fakes import FakeWeChat
 from tests.test_staff import GRID_OPENID, app_messages, register, resident_messages, wait_for
+
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about what the engine and the dialogue make of a message,
+    the same on either database."""
+    return sqlite_database
 
 NEIGHBOUR = "oNeighbourB"
 

@@ -14,6 +14,13 @@ from tests.fakes import FakeWeChat, Served
 
 
 @pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about signing in to the console: passwords, lockouts, CSRF and the cookie,
+    the same on either database."""
+    return sqlite_database
+
+
+@pytest.fixture
 def browser(server: str, app: Flask) -> ConsoleBrowser:
     add_operator(app, "王芳", "property")
     return ConsoleBrowser(server)

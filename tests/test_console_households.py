@@ -2,6 +2,8 @@
 confirmation, as `flask import-households` would."""
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from flask import Flask
@@ -10,6 +12,13 @@ from sqlalchemy import func, select
 from models import Home, Owner
 from models.console import AuditEntry
 from tests.console_factories import ConsoleBrowser, add_operator
+
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the console's register upload (the import itself: test_households),
+    the same on either database."""
+    return sqlite_database
 
 HEADER = "building,unit,room,area_m2,owner_name,phone\n"
 GOOD = HEADER + "31,1,101,88.50,周一,13800001111\n31,1,102,90,吴二,13800002222\n"

@@ -14,6 +14,13 @@ from tests.factories import WeChatPeer
 from tests.test_console_votes import _another_street, signed_in
 
 
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the console's market-day pages (the dates themselves: test_market),
+    the same on either database."""
+    return sqlite_database
+
+
 def post(browser: ConsoleBrowser, path: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
     return browser.post(path, data, token=browser.token("/console/market"))
 

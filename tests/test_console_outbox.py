@@ -1,6 +1,8 @@
 """/console/outbox: failed messages are listed and retried, as `flask outbox retry`."""
 from __future__ import annotations
 
+import pytest
+
 import time
 
 from flask import Flask
@@ -11,6 +13,13 @@ from models.console import AuditEntry
 from tests.console_factories import ConsoleBrowser, add_operator
 from tests.factories import WeChatPeer
 from tests.fakes import FakeWeChat
+
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the console's page of failed messages (the outbox itself: test_outbox),
+    the same on either database."""
+    return sqlite_database
 
 OPENID = "oFailedResident00000000000001"
 

@@ -2,6 +2,8 @@
 level; every change is in the audit log."""
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from flask import Flask
@@ -11,6 +13,12 @@ from models import Staff
 from models.console import AuditEntry
 from tests.conftest import cli
 from tests.console_factories import ConsoleBrowser, add_operator
+
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the console's staff pages, the same on either database."""
+    return sqlite_database
 
 GRID = {"channel": "wecom", "user_id": "chen", "name": "陈网格", "role": "grid",
         "buildings": "6-8", "homes": ""}

@@ -1,6 +1,8 @@
 """/console/tickets: the queue, and the actions as the chat commands (same events, same people told)."""
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from flask import Flask
@@ -13,6 +15,13 @@ from tests.console_factories import ConsoleBrowser, add_operator
 from tests.factories import OPENID, WeChatPeer
 from tests.fakes import FakeWeChat
 from tests.test_staff import app_messages, register, resident_messages, wait_for
+
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the console's ticket pages (the tickets themselves: test_staff, test_handoffs),
+    the same on either database."""
+    return sqlite_database
 
 REPORT = "3栋2单元楼道灯坏了，晚上看不见"
 

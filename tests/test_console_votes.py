@@ -23,6 +23,13 @@ from tests.factories import WeChatPeer
 from tests.test_proposals import LINK, PDF, png
 from tests.test_votes import bind, owners, show
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the console's vote pages (the votes themselves: test_votes),
+    the same on either database."""
+    return sqlite_database
+
 FORM = {"title": "外墙维修", "kind": "owners_ordinary", "item": "5", "options": "", "opens": "",
         "closes": "2026-12-05T18:00", "proposal": "预算 186,400.00 元，从专项维修资金列支。"}
 

@@ -18,6 +18,13 @@ from web.console.wecom_login import WECOM_FAILED, WECOM_OFF, WECOM_STALE, WECOM_
 
 
 @pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about signing in to the console through WeCom,
+    the same on either database."""
+    return sqlite_database
+
+
+@pytest.fixture
 def wecom_server(database: tuple[str, str | None], fake_wechat: FakeWeChat,
                  clock: Clock) -> Iterator[tuple[str, Flask]]:
     """The app with WeCom sign-in on, and 李敏 (WeCom UserID li) linked to an operator."""

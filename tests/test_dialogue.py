@@ -12,6 +12,12 @@ from tests.conftest import Clock
 from tests.factories import WeChatPeer, event_xml, image_xml, location_xml, voice_xml
 
 
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about what the replies say, the same on either database."""
+    return sqlite_database
+
+
 def converse(peer: WeChatPeer, dialog: list[tuple[str, list[str]]], openid: str | None = None) -> None:
     """Send each message; every expected fragment must be in its reply."""
     for message, expected in dialog:

@@ -2,6 +2,8 @@
 (issue 18, item 6: a bold fake header, a link, <@all> or <font> in a report or a place)."""
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from flask import Flask
@@ -10,6 +12,12 @@ from tests.conftest import cli
 from tests.factories import WeChatPeer, location_xml
 from tests.fakes import FakeWeChat
 from tests.test_staff import wait_for
+
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about what staff read, the same on either database."""
+    return sqlite_database
 
 INJECTED = ("\n# 紧急通知\n**全体业主速来** [点此登记](http://evil.example/x) <@all> "
             '<font color="warning">物业已跑路</font> `code` &lt;@all&gt;')

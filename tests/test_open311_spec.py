@@ -17,6 +17,12 @@ from tests.open311_client import FORMATS, Open311Client, Refused, SpecError, rea
 from tests.open311_spec_examples import EXAMPLES
 from tests.test_board import seed
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the spec's formats, the same on either database."""
+    return sqlite_database
+
 KEY = "demo-open311-key-change-me"  # config.example.toml
 JURISDICTION = "linli-garden.example.cn"  # config.example.toml
 ROOTS = {"services": "services", "definition": "service_definition", "posted": "service_requests",

@@ -22,6 +22,13 @@ from tests.conftest import Clock, cli, make_app
 from tests.factories import WeChatPeer, image_xml
 from tests.fakes import FakeWeChat, Served
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about where photos are kept and who may open them,
+    the same on either database."""
+    return sqlite_database
+
 PROPERTY = "zhao"  # property staff for lifts, on WeCom: gets the ticket card
 GPS_IFD = 0x8825
 

@@ -21,6 +21,12 @@ from tests.fakes import FakeWeChat
 from tests.factories import WeChatPeer
 from tests.test_votes import bind, create_vote, owners
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about a vote's proposal pages, the same on either database."""
+    return sqlite_database
+
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"

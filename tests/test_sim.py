@@ -28,6 +28,13 @@ from web.sim import SIM_OFF
 from tests.conftest import Clock, EXAMPLE, PROJECT, START, cli, make_app
 from tests.fakes import FakeWeChat, Served
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the simulator page and its API,
+    the same on either database."""
+    return sqlite_database
+
 FRESH = "resident:sim-0123456789ab"
 REPORT = "3栋电梯坏了，有人被困"
 

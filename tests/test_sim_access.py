@@ -25,6 +25,12 @@ from tests.conftest import EXAMPLE, PROJECT, START, Clock, cli, make_app
 from tests.fakes import FakeWeChat, Served
 from tests.test_sim import FRESH, REPORT, add_staff, counts, post, say
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about who may use the simulator, the same on either database."""
+    return sqlite_database
+
 ROUTES = ("/sim", "/sim/api/people", f"/sim/api/conversation?as={FRESH}")
 
 

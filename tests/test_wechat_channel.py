@@ -1,6 +1,8 @@
 """The /wechat channel: signatures, safe mode, and every kind of bad input."""
 from __future__ import annotations
 
+import pytest
+
 from datetime import datetime, timezone
 
 import requests
@@ -11,6 +13,13 @@ from models import InboundMessage, Ticket
 from models.messages import NONCE_ONLY
 from tests.conftest import Clock
 from tests.factories import WeChatPeer, event_xml, sign, text_xml
+
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about signatures, safe mode and bad input,
+    the same on either database."""
+    return sqlite_database
 
 
 def count(app: Flask, model: type) -> int:

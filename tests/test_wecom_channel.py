@@ -28,6 +28,13 @@ from tests.fakes import FakeWeChat, Served
 from tests.wecom_factories import (GROUP, RESPONSE_URL, STAFF, WeComBotPeer, WeComPeer,
                                    app_event_xml, app_peer, app_text_xml, bot_peer, bot_text)
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about signatures, encryption and bad input,
+    the same on either database."""
+    return sqlite_database
+
 SAMPLE_ENCRYPT = (
     "RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6"
     "IHCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTd"

@@ -22,6 +22,12 @@ from tests.factories import WeChatPeer
 from tests.test_board import seed
 from tests.test_votes import FORMULAS, bind, create_vote, owners, show
 
+
+@pytest.fixture
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
+    """SQLite only: this module is about the spreadsheets as files, the same on either database."""
+    return sqlite_database
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 # every sheet to its own UTF-8 file (LibreOffice 7.2+: the 12th token, -1)

@@ -22,11 +22,10 @@ MISSING = ("browser tests need Debian's chromium at /usr/bin/chromium "
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+def database(sqlite_database: tuple[str, None]) -> tuple[str, None]:
     """SQLite only: a page and its script are the same on either database, and every route they
-    call is tested over HTTP on both (tests/test_console_*.py, test_sim.py, test_board.py);
-    a browser on PostgreSQL too cost CI about 80 s of its 15 minutes for nothing more."""
-    yield f"sqlite:///{tmp_path / 'linli.db'}", None
+    call is tested over HTTP on both."""
+    return sqlite_database
 
 
 @pytest.fixture
