@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 MODEL  := $(wildcard requirements/model.txt)
-PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile  # bytecode on import: CI's minutes
 # One stamp per group and content of its files: a changed pin installs again.
 stamp   = $(VENV)/.installed-$(1)-$(shell cat $(2) | cksum | cut -d' ' -f1)
 RUNTIME := $(call stamp,runtime,requirements/runtime.txt)
@@ -45,12 +45,14 @@ run: $(RUNTIME)
 	$(FLASK) serve
 
 test: $(TEST)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto -m "not model"
 
 # The intent models: leave-one-writer-out cross-validation (figures into intents/data/cv.json and
-# intents/README.md), then the weights from the whole corpus (intents/data/model.json).
+# intents/README.md), then the weights from the whole corpus (intents/data/model.json), then the
+# test that recomputes a writer's fold.
 model: $(TEST)
 	$(BIN)/python -m intents.train
+	$(BIN)/python -m pytest -q -m model
 
 # A smoke run of the benchmarks on a tiny load (the table's labels), then every benchmark
 # and one table (bench/run_all.py). PostgreSQL: BENCH_PG_URL, default the local test server.

@@ -71,6 +71,7 @@ def test_weights_file_is_small() -> None:
     assert MODEL_PATH.stat().st_size < 2_000_000
 
 
+@pytest.mark.model  # cross-validation: `make model` runs it, CI's minutes are for the rest
 def test_a_recorded_fold_is_recomputed(engine: Engine, examples: list[train.Example], cv: dict) -> None:
     """Training on every writer but one and reading that one gives the figures cv.json records for it."""
     writer = min(cv["per_writer"], key=lambda w: cv["per_writer"][w]["n"])  # the smallest fold: quickest
