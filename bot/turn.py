@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (Boolean, Float, Integer, String, Text, bindparam, case, literal_column,
                         select, update)
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.ratelimit import Limiter, Verdict
 from bot.services import Services
@@ -49,9 +50,13 @@ TURN_COLUMNS = (
                          ("expires_at", UTCDateTime()))))
 
 
-_STAMP = (update(Resident).where(Resident.openid == bindparam("who"))
+# The resident's columns by attribute name, in the order the stamp returns them.
+_RESIDENT = tuple((attr.key, attr.columns[0]) for attr in Resident.__mapper__.column_attrs)
+# A Core statement on the session's connection: the ORM's UPDATE ... RETURNING an entity costs
+# several times the statement itself on every message (bot/turn.py `attach` makes the entity).
+_STAMP = (update(Resident.__table__).where(Resident.__table__.c.openid == bindparam("who"))
           .values(last_inbound_at=bindparam("now", type_=UTCDateTime()), pushes_since_inbound=0)
-          .returning(Resident, *TURN_COLUMNS))
+          .returning(*(column for _, column in _RESIDENT), *TURN_COLUMNS))
 STAMPED = "linli.stamped"  # session.info: (openid, row) of a resident stamped by stamp_and_take
 
 
@@ -78,14 +83,31 @@ def stamp_and_take(session: Session, limiter: Limiter, openid: str, key: str,
     resident did write (WeChat's 48-hour window opens whatever the bot makes of it).
     """
     stamp = now.timestamp()
-    row = session.execute(_stamp_taking(limiter), {"who": openid, "now": now, "at": stamp, "key": key},
-                          execution_options={"synchronize_session": False}).first()
+    row = session.connection().execute(_stamp_taking(limiter),
+                                       {"who": openid, "now": now, "at": stamp, "key": key}).first()
     if row is None:
         return None
     session.info[STAMPED] = (openid, row)
-    resident = row[0]
-    return limiter.verdict(key, stamp, resident.limit_tokens,
-                           resident.limit_allowed, resident.limit_told)
+    values = row._mapping
+    return limiter.verdict(key, stamp, values["limit_tokens"], values["limit_allowed"],
+                           values["limit_told"])
+
+
+def attach(session: Session, row: Any) -> Resident:
+    """The resident whose columns a stamp returned, as the session's entity (no statement).
+
+    Made the way the ORM loads one: its attributes as committed values, then added to the
+    session; a resident the session already holds gets the row's values instead."""
+    values = {name: row[i] for i, (name, _) in enumerate(_RESIDENT)}
+    known = session.identity_map.get(session.identity_key(Resident, values["id"]))
+    if known is not None:
+        for name, value in values.items():
+            set_committed_value(known, name, value)
+        return known  # type: ignore[no-any-return]
+    resident = Resident(**values)
+    make_transient_to_detached(resident)
+    session.add(resident)
+    return resident
 
 
 def load_resident(session: Session, openid: str, now: datetime) -> tuple[Resident, bool, Any, Any]:
@@ -100,11 +122,11 @@ def load_resident(session: Session, openid: str, now: datetime) -> tuple[Residen
     if stamped is not None and stamped[0] == openid:
         row = stamped[1]
     else:
-        row = session.execute(_STAMP, {"who": openid, "now": now},
-                              execution_options={"synchronize_session": False}).first()
+        row = session.connection().execute(_STAMP, {"who": openid, "now": now}).first()
     if row is None:
         return resident_for(session, openid, now), True, None, None
-    resident, has_held, resolved, waiting_for, payload, expires_at = row
+    resident = attach(session, row)
+    has_held, resolved, waiting_for, payload, expires_at = row[len(_RESIDENT):]
     waiting = None
     if waiting_for is not None:  # known now: kept in the session as read, without asking again
         read = Conversation(resident_id=resident.id, waiting_for=waiting_for, payload=payload,
