@@ -109,11 +109,12 @@ def claim_message(session: Session, *, channel: str, key: str, sender: str, msg_
     """
     values = {"b_channel": channel, "b_key": key, "b_nonce": nonce, "b_nonce_expires": nonce_expires}
     try:
-        row = session.execute(_claim_upsert(session), {
+        connection = session.connection()  # Core on the connection: every message's first statement
+        row = connection.execute(_claim_upsert(session), {
             **values, "b_sender": sender, "b_msg_type": msg_type, "b_content": content, "now": now,
             "stale_before": now - stale}).one()
         if nonce is not None and (row.nonce, row.nonce_expires) != (nonce, nonce_expires):
-            session.execute(_nonce_row(session), {
+            connection.execute(_nonce_row(session), {
                 **values, "b_key": f"{NONCE_ONLY}:{channel}:{nonce}:{nonce_expires.timestamp():.0f}", "now": now})
     except IntegrityError as err:
         if _nonce_clash(err):
@@ -140,7 +141,7 @@ _FINISH = (update(InboundMessage.__table__)
 
 def finish_message(session: Session, row_id: int, *, reply: str, via: str, now: datetime) -> None:
     """Store the reply on the message's row: it is done."""
-    session.execute(_FINISH, {"row_id": row_id, "b_reply": reply, "via": via, "now": now})
+    session.connection().execute(_FINISH, {"row_id": row_id, "b_reply": reply, "via": via, "now": now})
 
 
 class Conversation(Base):
