@@ -15,15 +15,15 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Integer, bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.wxapi import UNFOLLOWED, WINDOW_CLOSED, DeliveryError
 from models import OutboxMessage, Resident, transaction
-from models.db import insert_for
+from models.db import INSERTS, UTCDateTime, built_once
 
 if TYPE_CHECKING:  # Services sends after its transactions commit (send_after_commit)
     from bot.services import Services
@@ -86,19 +86,27 @@ def job(channel: str) -> Callable[[Job], Job]:
     return register
 
 
+@built_once
+def _enqueue(dialect: str) -> Any:
+    table, at = OutboxMessage.__table__, bindparam("now", type_=UTCDateTime())
+    return (INSERTS[dialect](table).values(
+        dedupe_key=bindparam("b_key"), channel=bindparam("b_channel"),
+        recipient=bindparam("b_recipient"), kind=bindparam("b_kind"), body=bindparam("b_body"),
+        status="pending", attempts=0, due_at=at, created_at=at,
+        ticket_id=bindparam("b_ticket", type_=Integer()))
+        .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+        .returning(table.c.id))
+
+
 def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: str,
             now: datetime, kind: str = "text", ticket_id: int | None = None) -> int | None:
     """Queue a message once per key; return its id, or None when that key was queued before.
 
     One statement: the insert skips a key already taken (and waits for a concurrent
     transaction that took it, as the unique key makes it)."""
-    table = OutboxMessage.__table__
-    row = session.execute(
-        insert_for(session)(table).values(
-            dedupe_key=key, channel=channel, recipient=recipient, kind=kind, body=body,
-            status="pending", attempts=0, due_at=now, created_at=now, ticket_id=ticket_id)
-        .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
-        .returning(table.c.id)).first()
+    row = session.execute(_enqueue(session), {
+        "b_key": key, "b_channel": channel, "b_recipient": recipient, "b_kind": kind,
+        "b_body": body, "now": now, "b_ticket": ticket_id}).first()
     if row is None:
         return None
     session.info[QUEUED] = queued(session) + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from models.estate import Building, Estate, Home, Resident, Unit
@@ -21,6 +21,9 @@ class EstateError(ValueError):
     """An estate asked for that is not registered, or one needed and not named."""
 
 
+_ESTATES = select(Estate).order_by(Estate.id)
+
+
 def estates(session: Session) -> list[Estate]:
     """Every estate, in the order they were registered.
 
@@ -29,7 +32,7 @@ def estates(session: Session) -> list[Estate]:
     the session adds or deletes an estate.
     """
     if KNOWN not in session.info:
-        session.info[KNOWN] = list(session.scalars(select(Estate).order_by(Estate.id)))
+        session.info[KNOWN] = list(session.scalars(_ESTATES))
     return list(session.info[KNOWN])
 
 
@@ -105,10 +108,13 @@ def homes_named(session: Session, building: str, unit: str, room: str,
     return list(session.scalars(query.order_by(Building.estate_id)))
 
 
+_ESTATE_OF_HOME = (select(Building.estate_id).join(Unit, Unit.building_id == Building.id)
+                   .join(Home, Home.unit_id == Unit.id).where(Home.id == bindparam("home")))
+
+
 def estate_of_home(session: Session, home_id: int) -> int | None:
-    """The estate a home is in."""
-    return session.scalar(select(Building.estate_id).join(Unit, Unit.building_id == Building.id)
-                          .join(Home, Home.unit_id == Unit.id).where(Home.id == home_id))
+    """The estate a home is in (asked for every message of a bound resident: built once)."""
+    return session.scalar(_ESTATE_OF_HOME, {"home": home_id})
 
 
 def resident_estate(session: Session, resident: Resident) -> int | None:

@@ -29,7 +29,7 @@ from sqlalchemy import (BigInteger, Float, Integer, String, and_, case, cast, de
                         insert, inspect, select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base, dialect_of, insert_for
+from models.db import INSERTS, Base, built_once, dialect_of
 from models.tickets import OPEN_STATES, Ticket
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")  # a session's info["tz"] says otherwise (app.py)
@@ -41,7 +41,6 @@ SATISFIED_FROM = 3
 # the figures' measure -> (short name, the time it ends at, the ticket's column of its length)
 MEASURES = {"first_response_minutes": ("response", "first_response_at", "response_us"),
             "resolve_hours": ("fix", "resolved_at", "fix_us")}
-CHUNK = 300  # rows per upsert statement: well below SQLite's limit of bound parameters
 Key = tuple[int, int, str, str, str]  # tier, estate, dimension, key, what
 
 
@@ -269,17 +268,21 @@ def _note(ticket: Ticket, old: Facts | None, new: Facts, tz: ZoneInfo) -> Counte
     return change(old, new, tz)
 
 
+@built_once
+def _upsert(dialect: str) -> Any:
+    statement = INSERTS[dialect](Rollup.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["tier", "dimension", "key", "what", "estate_id"],
+        set_={"n": Rollup.__table__.c.n + statement.excluded.n})
+
+
 def add(session: Session, delta: Counter[Key]) -> None:
-    """Add counts to the rollups: one statement for a ticket's change (CHUNK rows a statement)."""
+    """Add counts to the rollups: one statement for a ticket's change, built once and given the
+    rows as its parameters (in key order, so that concurrent transactions lock rows alike)."""
     rows = [{"tier": t, "estate_id": e, "dimension": d, "key": k, "what": w, "n": n}
             for (t, e, d, k, w), n in sorted(delta.items()) if n]
-    insert = insert_for(session)
-    for start in range(0, len(rows), CHUNK):
-        statement = insert(Rollup).values(rows[start:start + CHUNK])
-        statement = statement.on_conflict_do_update(
-            index_elements=["tier", "dimension", "key", "what", "estate_id"],
-            set_={"n": Rollup.__table__.c.n + statement.excluded.n})
-        session.connection().execute(statement)
+    if rows:
+        session.connection().execute(_upsert(session), rows)
 
 
 FACT_COLUMNS = [getattr(Ticket, name) for name in Facts._fields]
@@ -301,7 +304,7 @@ def rebuild(session: Session, tz: ZoneInfo) -> int:
         seen += 1
     rows = [{"tier": t, "estate_id": e, "dimension": d, "key": k, "what": w, "n": n}
             for (t, e, d, k, w), n in sorted(total.items()) if n]
-    if rows:  # the table is empty: one plain INSERT of many rows, not an upsert per CHUNK
+    if rows:  # the table is empty: one plain INSERT of many rows, not an upsert
         session.execute(insert(Rollup), rows)
     return seen
 

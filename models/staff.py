@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from typing import Hashable, Iterable, TypeVar
 
-from sqlalchemy import (Boolean, ColumnElement, ForeignKey, String, UniqueConstraint, and_, false,
-                        or_, select, true)
+from sqlalchemy import (Boolean, ColumnElement, ForeignKey, Integer, String, UniqueConstraint, and_,
+                        bindparam, false, or_, select, true)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.categories import CODES
@@ -181,6 +181,37 @@ def serving(estate: Estate | None) -> ColumnElement[bool]:
                     or_(Staff.estate_id.is_(None), Staff.estate_id == estate.id)))
 
 
+def _serving_bound() -> ColumnElement[bool]:
+    """`serving` for an estate given as the parameters `estate` (its id) and `community`.
+
+    A community of None matches only staff of no community, as `serving` does."""
+    return or_(Staff.role == "street",
+               and_(Staff.role == "community",
+                    or_(Staff.community.is_(None), Staff.community == bindparam("community", type_=String()))),
+               and_(Staff.role.in_(ONE_ESTATE),
+                    or_(Staff.estate_id.is_(None), Staff.estate_id == bindparam("estate", type_=Integer()))))
+
+
+# Routing asks these for every new ticket: built once (with an estate, and without one, where
+# everyone serves), their place and level as parameters.
+_ROLE = bindparam("role", type_=String())
+_SERVING = {True: _serving_bound(), False: true()}
+_OF_LEVEL = {inside: select(Staff).where(Staff.role == _ROLE, serving).order_by(Staff.id)
+             for inside, serving in _SERVING.items()}
+_UNCOVERED = {inside: select(Staff).where(Staff.role == _ROLE, ~Staff.coverage.any(), serving)
+              .order_by(Staff.id) for inside, serving in _SERVING.items()}
+# Only coverage of the place's building can fit it: those rows, not the whole street's.
+_IN_BUILDING = {inside: select(Staff, Coverage).join(Coverage, Coverage.staff_id == Staff.id)
+                .where(Staff.role == _ROLE, Coverage.building == bindparam("building", type_=String()),
+                       serving).order_by(Staff.id)
+                for inside, serving in _SERVING.items()}
+
+
+def _where(role: str, estate: Estate | None, building: str | None = None) -> dict[str, object]:
+    return {"role": role, "building": building, "estate": estate.id if estate else None,
+            "community": estate.community if estate else None}
+
+
 def covering(session: Session, role: str, building: str | None, unit: str | None = None,
              room: str | None = None, estate: Estate | None = None) -> list[Staff]:
     """Return the staff of a level for a place in an estate: the most specific coverage wins.
@@ -188,15 +219,11 @@ def covering(session: Session, role: str, building: str | None, unit: str | None
     Staff of a level with no coverage at all answer for the whole estate; when the
     place has no building, they are the ones told. Staff of other estates are never named.
     """
+    inside = estate is not None
     if building is None:
         everywhere = _uncovered(session, role, estate)
-        return everywhere or list(session.scalars(
-            select(Staff).where(Staff.role == role, serving(estate)).order_by(Staff.id)))
-    # Only coverage of this building can fit it: ask for those rows, not the whole street's.
-    rows = session.execute(select(Staff, Coverage).join(Coverage, Coverage.staff_id == Staff.id)
-                           .where(Staff.role == role, Coverage.building == building,
-                                  serving(estate))
-                           .order_by(Staff.id))
+        return everywhere or list(session.scalars(_OF_LEVEL[inside], _where(role, estate)))
+    rows = session.execute(_IN_BUILDING[inside], _where(role, estate, building))
     return most_specific(rows, building, unit, room) or _uncovered(session, role, estate)
 
 
@@ -213,8 +240,7 @@ def most_specific(rows: Iterable[tuple[Who, Coverage]], building: str, unit: str
 
 def _uncovered(session: Session, role: str, estate: Estate | None = None) -> list[Staff]:
     """The level's staff who list no buildings: they answer for the whole estate."""
-    return list(session.scalars(select(Staff).where(Staff.role == role, ~Staff.coverage.any(),
-                                                    serving(estate)).order_by(Staff.id)))
+    return list(session.scalars(_UNCOVERED[estate is not None], _where(role, estate)))
 
 
 def _fit(coverage: Coverage, building: str, unit: str | None, room: str | None) -> int:
