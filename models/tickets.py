@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
-                        select, text)
+from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, Select, String, Text,
+                        UniqueConstraint, bindparam, event, select, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base, UTCDateTime
@@ -187,19 +188,29 @@ def similar_open(session: Session, *, category: str | None, building: str | None
     in the same estate."""
     if not category or category == "other":
         return None
+    where = "estate" if category in ESTATE_WIDE else "building" if building else \
+        "place" if place else None
+    if where is None:
+        return None
+    return session.scalar(_similar(estate_id is None, where), {
+        "category": category, "estate": estate_id, "since": now - DUPLICATE_WINDOW,
+        "resident": resident_id, "building": building, "place": place})
+
+
+@lru_cache(maxsize=None)
+def _similar(no_estate: bool, where: str) -> Select[tuple[Ticket]]:
+    """similar_open's query, built once for each shape (every report asks it)."""
     query = select(Ticket).where(
-        Ticket.kind == "problem", Ticket.category == category, Ticket.state.in_(OPEN_STATES),
-        Ticket.estate_id.is_(None) if estate_id is None else Ticket.estate_id == estate_id,
-        Ticket.created_at >= now - DUPLICATE_WINDOW,
-        ~Ticket.followers.any(Follower.resident_id == resident_id))
-    if category not in ESTATE_WIDE:
-        if building:
-            query = query.where(Ticket.building == building)
-        elif place:
-            query = query.where(Ticket.building.is_(None), Ticket.place == place)
-        else:
-            return None
-    return session.scalar(query.order_by(Ticket.id).limit(1))
+        Ticket.kind == "problem", Ticket.category == bindparam("category", type_=String()),
+        Ticket.state.in_(OPEN_STATES),
+        Ticket.estate_id.is_(None) if no_estate else Ticket.estate_id == bindparam("estate", type_=Integer()),
+        Ticket.created_at >= bindparam("since", type_=UTCDateTime()),
+        ~Ticket.followers.any(Follower.resident_id == bindparam("resident", type_=Integer())))
+    if where == "building":
+        query = query.where(Ticket.building == bindparam("building", type_=String()))
+    elif where == "place":
+        query = query.where(Ticket.building.is_(None), Ticket.place == bindparam("place", type_=String()))
+    return query.order_by(Ticket.id).limit(1)
 
 
 def followed(session: Session, resident_id: int, number: int | None,
