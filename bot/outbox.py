@@ -237,30 +237,43 @@ def recover_stale(services: Services) -> int:
             .values(status="pending", due_at=now)).rowcount
 
 
+# The sender's statements, built once: every staff card and reply that goes out is claimed and
+# settled with them, their values given as parameters.
+_IDS = bindparam("ids", expanding=True)
+_NOW = bindparam("now", type_=UTCDateTime())
+_DUE = (select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= _NOW)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(bindparam("size", type_=Integer()))
+        .with_for_update(skip_locked=True))
+_TAKE = (update(OutboxMessage.__table__)
+         .where(OutboxMessage.id.in_(_IDS), OutboxMessage.status == "pending")
+         .values(status="sending", claimed_at=_NOW, attempts=OutboxMessage.attempts + 1))
+_TAKEN = (select(OutboxMessage, Resident.following, Resident.last_inbound_at,
+                 Resident.pushes_since_inbound)
+          .outerjoin(Resident, (OutboxMessage.channel == "wechat")
+                     & (Resident.openid == OutboxMessage.recipient))
+          .where(OutboxMessage.id.in_(_IDS), OutboxMessage.status == "sending",
+                 OutboxMessage.claimed_at == _NOW)
+          .order_by(OutboxMessage.due_at, OutboxMessage.id))
+# A message's outcome: the columns set are the parameters given besides `message_id`.
+_SETTLE = update(OutboxMessage.__table__).where(OutboxMessage.id == bindparam("message_id"))
+_RESIDENT = Resident.__table__
+_PUSHED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid"))
+           .values(pushes_since_inbound=_RESIDENT.c.pushes_since_inbound + 1))
+_UNFOLLOWED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid"))
+               .values(following=False))
+
+
 def _claim_batch(services: Services, size: int) -> list[Claimed]:
     """Take the oldest due messages for this worker alone (rows others hold are skipped),
     with what decides how each resident among their recipients can be reached."""
     now = services.clock()
     with _DB_TURN, transaction(services.sessions) as session:
-        ids = session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
-            .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(size)
-            .with_for_update(skip_locked=True)).all()
+        ids = session.scalars(_DUE, {"now": now, "size": size}).all()
         if not ids:
             return []
-        session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
-                        .values(status="sending", claimed_at=now,
-                                attempts=OutboxMessage.attempts + 1))
-        rows = session.execute(
-            select(OutboxMessage, Resident.following, Resident.last_inbound_at,
-                   Resident.pushes_since_inbound)
-            .outerjoin(Resident, (OutboxMessage.channel == "wechat")
-                       & (Resident.openid == OutboxMessage.recipient))
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
-                   OutboxMessage.claimed_at == now)
-            .order_by(OutboxMessage.due_at, OutboxMessage.id)).all()
+        session.connection().execute(_TAKE, {"ids": ids, "now": now})
+        rows = session.execute(_TAKEN, {"ids": ids, "now": now}).all()
         reaches: dict[str, Reach] = {}  # one per resident, so pushes counted here add up
         return [Claimed(message, None if following is None else reaches.setdefault(
                     message.recipient, Reach(following, last, pushes)))
@@ -312,14 +325,11 @@ def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = 
     """Record the outcome in one short commit; a customer-service push also counts
     towards the resident's five pushes per window, in the same commit."""
     with _DB_TURN, services.engine.begin() as connection:
-        connection.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
-                           .values(**values))
+        connection.execute(_SETTLE, {"message_id": message.id, **values})
         if pushed_to is not None:
-            connection.execute(update(Resident).where(Resident.openid == pushed_to).values(
-                pushes_since_inbound=Resident.pushes_since_inbound + 1))
+            connection.execute(_PUSHED, {"b_openid": pushed_to})
         if unfollowed is not None:
-            connection.execute(update(Resident).where(Resident.openid == unfollowed)
-                               .values(following=False))
+            connection.execute(_UNFOLLOWED, {"b_openid": unfollowed})
 
 
 
