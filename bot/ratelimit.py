@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, case, func, not_, or_
+from sqlalchemy import Float, and_, bindparam, case, func, not_
 from sqlalchemy.orm import Session
 
 from models.db import INSERTS, dialect_of
@@ -87,17 +87,21 @@ class Limiter:
         self._remember(sender, now + (1.0 - tokens) / self.rate)
         return Verdict(False, warn=bool(told))
 
-    def bucket(self, tokens: Any, stamp: Any, warned: Any, at: Any) -> dict[str, Any]:
+    def bucket(self, tokens: Any, stamp: Any, warned: Any, at: Any, dialect: str) -> dict[str, Any]:
         """The SET values that refill a bucket, take a token and record the verdict, for any
         table with these columns (`rate_limits`, or a resident's own: bot/turn.py). SET reads
         the row as it was, so `told` is this message's own decision; a bucket never used
-        (NULL) is full."""
-        elapsed = case((at > stamp, at - stamp), else_=0.0)
-        refilled = func.coalesce(tokens + elapsed * self.rate, self.burst)
-        refilled = case((refilled > self.burst, self.burst), else_=refilled)
+        (NULL) is full.
+
+        Each input is written once in the refill (the dialect's two-argument min and max): the
+        SQL of a resident's stamp stays short enough for psycopg to keep its parsed form, which
+        it does only for statements under 4 kB."""
+        least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
+        refilled = least(func.coalesce(tokens + greatest(at - stamp, 0.0) * self.rate, self.burst),
+                         self.burst)
         has_token = refilled >= 1.0
-        tell = and_(not_(has_token), or_(warned.is_(None), warned <= at - WARN_EVERY))
-        return {"tokens": case((has_token, refilled - 1.0), else_=refilled), "stamp": at,
+        tell = and_(not_(has_token), func.coalesce(warned, 0.0) <= at - WARN_EVERY)  # never told: 0
+        return {"tokens": refilled - case((has_token, 1.0), else_=0.0), "stamp": at,
                 "allowed": has_token, "told": tell, "warned": case((tell, at), else_=warned)}
 
     def _take(self, dialect: str) -> Any:
@@ -109,7 +113,7 @@ class Limiter:
             sender=bindparam("who"), tokens=self.burst - 1.0, stamp=at, allowed=True,
             told=False, warned=None
         ).on_conflict_do_update(index_elements=[c.sender], set_=self.bucket(
-            c.tokens, c.stamp, c.warned, at)).returning(c.tokens, c.allowed, c.told)
+            c.tokens, c.stamp, c.warned, at, dialect)).returning(c.tokens, c.allowed, c.told)
 
     def _remember(self, sender: str, until: float) -> None:
         with self._lock:

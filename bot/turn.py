@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (Boolean, Float, Integer, String, Text, bindparam, case, literal_column,
-                        select, update)
+from sqlalchemy import (Boolean, Float, Integer, String, Text, bindparam, func,
+                        literal_column, select, update)
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,7 +18,7 @@ from bot.ratelimit import Limiter, Verdict
 from bot.services import Services
 from models import (Conversation, Follower, OutboxMessage, Resident, Staff, Ticket,
                     resident_for)
-from models.db import UTCDateTime
+from models.db import UTCDateTime, dialect_of
 from models.ratelimit import RateLimit
 from models.staff import LEVEL_NAMES
 
@@ -61,15 +61,16 @@ STAMPED = "linli.stamped"  # session.info: (openid, row) of a resident stamped b
 
 
 @lru_cache(maxsize=8)
-def _stamp_taking(limiter: Limiter) -> Any:
+def _stamp_taking(limiter: Limiter, dialect: str) -> Any:
     at = bindparam("at", type_=Float())
     # A bucket not yet on the row (their first messages, before they were a resident, or
     # an erasure) is the one kept under their hash in `rate_limits`, full if none.
     kept = {name: select(getattr(RateLimit, name)).where(RateLimit.sender == bindparam("key"))
             .scalar_subquery() for name in ("tokens", "stamp", "warned")}
-    first = Resident.limit_stamp.is_(None)
-    bucket = limiter.bucket(*(case((first, kept[name]), else_=getattr(Resident, f"limit_{name}"))
-                              for name in ("tokens", "stamp", "warned")), at)
+    # A row's tokens and stamp are NULL together, until its first message as a resident; one
+    # never told to slow down as a resident counts when they were told before they were one.
+    bucket = limiter.bucket(*(func.coalesce(getattr(Resident, f"limit_{name}"), kept[name])
+                              for name in ("tokens", "stamp", "warned")), at, dialect)
     return _STAMP.values(**{f"limit_{name}": value for name, value in bucket.items()})
 
 
@@ -83,7 +84,7 @@ def stamp_and_take(session: Session, limiter: Limiter, openid: str, key: str,
     resident did write (WeChat's 48-hour window opens whatever the bot makes of it).
     """
     stamp = now.timestamp()
-    row = session.connection().execute(_stamp_taking(limiter),
+    row = session.connection().execute(_stamp_taking(limiter, dialect_of(session)),
                                        {"who": openid, "now": now, "at": stamp, "key": key}).first()
     if row is None:
         return None
