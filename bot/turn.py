@@ -84,6 +84,7 @@ def stamp_and_take(session: Session, limiter: Limiter, openid: str, key: str,
     resident did write (WeChat's 48-hour window opens whatever the bot makes of it).
     """
     stamp = now.timestamp()
+    session.flush()  # on the connection: what the session holds goes first, as autoflush would
     row = session.connection().execute(_stamp_taking(limiter, dialect_of(session)),
                                        {"who": openid, "now": now, "at": stamp, "key": key}).first()
     if row is None:
@@ -123,6 +124,7 @@ def load_resident(session: Session, openid: str, now: datetime) -> tuple[Residen
     if stamped is not None and stamped[0] == openid:
         row = stamped[1]
     else:
+        session.flush()  # a resident changed before the turn (the simulator's) is written first
         row = session.connection().execute(_STAMP, {"who": openid, "now": now}).first()
     if row is None:
         return resident_for(session, openid, now), True, None, None
