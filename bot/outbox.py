@@ -205,14 +205,14 @@ def _send_loop(services: Services, limit: int | None, batch: int = CLAIM_BATCH) 
     be sent twice. Unsent claims are handed back well before the lease could run out.
     """
     sent = handled = 0
-    while limit is None or handled < limit:
-        taken = _claim_batch(services, batch if limit is None else min(batch, limit - handled))
-        if not taken:
-            break
+    more = True
+    while more and (limit is None or handled < limit):
+        taken, more = _claim_batch(services, batch if limit is None else min(batch, limit - handled))
         claimed = time.monotonic()
         for index, held in enumerate(taken):
             if time.monotonic() - claimed > LEASE.total_seconds() / 3:
                 _release(services, [h.message for h in taken[index:]])
+                more = True  # handed back: due again at once
                 break
             handled += 1
             sent += _send(services, held)
@@ -264,20 +264,23 @@ _UNFOLLOWED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid
                .values(following=False))
 
 
-def _claim_batch(services: Services, size: int) -> list[Claimed]:
+def _claim_batch(services: Services, size: int) -> tuple[list[Claimed], bool]:
     """Take the oldest due messages for this worker alone (rows others hold are skipped),
-    with what decides how each resident among their recipients can be reached."""
+    with what decides how each resident among their recipients can be reached; and whether
+    more were due (one more is looked at, not taken), so a sender that emptied the queue
+    does not ask again. What becomes due later is another commit's kick, or the outbox job's."""
     now = services.clock()
     with _DB_TURN, transaction(services.sessions) as session:
-        ids = session.scalars(_DUE, {"now": now, "size": size}).all()
+        due = session.scalars(_DUE, {"now": now, "size": size + 1}).all()
+        ids, more = due[:size], len(due) > size
         if not ids:
-            return []
+            return [], False
         session.connection().execute(_TAKE, {"ids": ids, "now": now})
         rows = session.execute(_TAKEN, {"ids": ids, "now": now}).all()
         reaches: dict[str, Reach] = {}  # one per resident, so pushes counted here add up
         return [Claimed(message, None if following is None else reaches.setdefault(
                     message.recipient, Reach(following, last, pushes)))
-                for message, following, last, pushes in rows]
+                for message, following, last, pushes in rows], more
 
 
 def _release(services: Services, messages: list[OutboxMessage]) -> None:
