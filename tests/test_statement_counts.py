@@ -142,3 +142,20 @@ def test_each_kind_of_message_stays_within_its_statement_budget(
     check(counts, "vote", cost)
     with capsys.disabled():
         print("\nstatements per message:", counts)
+
+
+def test_the_stamp_is_short_enough_for_psycopg_to_keep_it_parsed() -> None:
+    """psycopg keeps the parsed form of a statement only when it is short enough
+    (MAX_CACHED_STATEMENT_LENGTH bytes, MAX_CACHED_STATEMENT_PARAMS parameters); above that every
+    message would parse the resident's stamp anew, as it did when the rate limit's refill made it
+    10 kB: a fifth of a status question's CPU on PostgreSQL."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
+    from sqlalchemy.dialects import postgresql
+
+    from bot.ratelimit import Limiter
+    from bot.turn import _stamp_taking
+
+    compiled = _stamp_taking(Limiter(per_minute=20, burst=10), "postgresql").compile(
+        dialect=postgresql.dialect())
+    assert len(str(compiled).encode()) <= MAX_CACHED_STATEMENT_LENGTH
+    assert len(compiled.params) <= MAX_CACHED_STATEMENT_PARAMS
