@@ -169,8 +169,19 @@ def sent_after_commit(session: Session) -> int:
 
 
 def kick(services: Services, senders: int = 1) -> Future[int]:
-    """Deliver what is due, in this process's sender thread, without waiting."""
-    return services.sender.submit(_deliver_logged, services, senders)
+    """Deliver what is due, in this process's sender thread, without waiting.
+
+    A kick for one sender that is queued and not started yet is not queued twice: when it
+    starts, it finds what was committed before this call too. (Busy, the bot commits messages
+    faster than it sends them: every kick then ended in a claim that found nothing.)"""
+    if senders > 1:
+        return services.sender.submit(_deliver_logged, services, senders)
+    with services.kick_lock:
+        waiting = services.kicked
+        if waiting is not None and not waiting.running() and not waiting.done():
+            return waiting
+        services.kicked = services.sender.submit(_deliver_logged, services, 1)
+        return services.kicked
 
 
 def _deliver_logged(services: Services, senders: int = 1) -> int:

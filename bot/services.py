@@ -1,7 +1,8 @@
 """What the bot needs at run time, built once per app and handed down explicitly."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -49,6 +50,9 @@ class Services:
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox"))
     spool: Drainer | None = None  # messages kept on disk while the database is down
     limiter: Limiter | None = None  # rate limits per sender ([ratelimit])
+    # the sender's next run, while it is queued and not started (bot/outbox.py `kick`)
+    kicked: Future[int] | None = field(default=None, repr=False)
+    kick_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
