@@ -155,6 +155,17 @@ def test_malformed_xml_is_400(peer: WeChatPeer, app: Flask) -> None:
     assert count(app, InboundMessage) == 0
 
 
+def test_a_repeated_field_is_400(peer: WeChatPeer, app: Flask) -> None:
+    """Found by the fuzz test: a second MsgType made wechatpy's parser fail (a 500). Which of
+    two values counts would be a guess, so the message is refused and nothing is stored."""
+    for field, extra in (("MsgType", "<MsgType>text</MsgType>"),
+                         ("FromUserName", "<FromUserName>oSomeoneElse</FromUserName>"),
+                         ("Content", "<Content>第二段</Content>")):
+        body = text_xml("3栋电梯坏了").replace("</xml>", f"{extra}</xml>")
+        assert peer.post(body).status == 400, field
+    assert count(app, InboundMessage) == 0
+
+
 def test_entity_bomb_is_refused(peer: WeChatPeer, app: Flask) -> None:
     bomb = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
             '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'

@@ -66,7 +66,10 @@ def fields_of(xml: bytes | str) -> dict[str, str]:
         raise BadMessage(f"malformed XML ({type(err).__name__})") from None
     if root.tag != "xml":
         raise BadMessage("the root element is not <xml>")
-    return {child.tag: (child.text or "") for child in root}
+    fields = {child.tag: (child.text or "") for child in root}
+    if len(fields) != len(root):  # WeChat never repeats a field; which one would count is a guess
+        raise BadMessage("a field is repeated")
+    return fields
 
 
 def parse_xml(xml: bytes | str, parse: Callable[[Any], Any] = parse_message
