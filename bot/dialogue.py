@@ -63,7 +63,7 @@ def _answer(services: Services, session: Session, inbound: Inbound) -> str:
         return _staff(services, session, inbound)
     now = services.clock()
     # staff on WeChat too: the 48-hour window opens for them
-    resident, held, waiting, resolved = load_resident(session, inbound.sender, now)
+    resident, held, waiting, (resolved, resolved_at) = load_resident(session, inbound.sender, now)
     if held:
         outbox.release_held(session, inbound.sender, now)
     # On the residents' account a staff command is taken as one from registered staff,
@@ -72,8 +72,8 @@ def _answer(services: Services, session: Session, inbound: Inbound) -> str:
     if found and (staff_by_user(session, inbound.sender, "wechat")
                   or found[0].claims(inbound.text or "")):
         return _staff(services, session, inbound)
-    return _route(Turn(session, resident, now, services, waiting=waiting, resolved=resolved),
-                  inbound)
+    return _route(Turn(session, resident, now, services, waiting=waiting, resolved=resolved,
+                       resolved_at=resolved_at), inbound)
 
 
 def _staff(services: Services, session: Session, inbound: Inbound) -> str:

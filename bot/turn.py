@@ -40,10 +40,11 @@ TURN_COLUMNS = (
     literal_column("EXISTS (SELECT 1 FROM outbox WHERE outbox.status = 'held'"
                    " AND outbox.channel = 'wechat' AND outbox.recipient = residents.openid)",
                    Boolean()),
-    literal_column("(SELECT tickets.id FROM tickets JOIN ticket_followers"
-                   " ON ticket_followers.ticket_id = tickets.id"
-                   " WHERE ticket_followers.resident_id = residents.id AND tickets.state = 'resolved'"
-                   " ORDER BY tickets.updated_at DESC, tickets.id DESC LIMIT 1)", Integer()),
+    *(literal_column(f"(SELECT tickets.{name} FROM tickets JOIN ticket_followers"
+                     " ON ticket_followers.ticket_id = tickets.id"
+                     " WHERE ticket_followers.resident_id = residents.id AND tickets.state = 'resolved'"
+                     " ORDER BY tickets.updated_at DESC, tickets.id DESC LIMIT 1)", kind)
+      for name, kind in (("id", Integer()), ("resolved_at", UTCDateTime()))),
     *(literal_column(f"(SELECT conversations.{name} FROM conversations"
                      " WHERE conversations.resident_id = residents.id)", kind)
       for name, kind in (("waiting_for", String()), ("payload", Text()),
@@ -112,13 +113,14 @@ def attach(session: Session, row: Any) -> Resident:
     return resident
 
 
-def load_resident(session: Session, openid: str, now: datetime) -> tuple[Resident, bool, Any, Any]:
+def load_resident(session: Session, openid: str, now: datetime
+                  ) -> tuple[Resident, bool, Any, tuple[Any, Any]]:
     """Stamp a resident's message and read what their turn needs, in one statement (none
     when stamp_and_take did it as the message came in).
 
     Return the resident (made on first contact), whether outbox messages are held for them
     (their window opens now: the caller releases them), what the bot waits for from them,
-    and the number of their latest resolved ticket.
+    and the number of their latest resolved ticket with when it was resolved.
     """
     stamped = session.info.pop(STAMPED, None)
     if stamped is not None and stamped[0] == openid:
@@ -127,16 +129,16 @@ def load_resident(session: Session, openid: str, now: datetime) -> tuple[Residen
         session.flush()  # a resident changed before the turn (the simulator's) is written first
         row = session.connection().execute(_STAMP, {"who": openid, "now": now}).first()
     if row is None:
-        return resident_for(session, openid, now), True, None, None
+        return resident_for(session, openid, now), True, None, (None, None)
     resident = attach(session, row)
-    has_held, resolved, waiting_for, payload, expires_at = row[len(_RESIDENT):]
+    has_held, resolved, resolved_at, waiting_for, payload, expires_at = row[len(_RESIDENT):]
     waiting = None
     if waiting_for is not None:  # known now: kept in the session as read, without asking again
         read = Conversation(resident_id=resident.id, waiting_for=waiting_for, payload=payload,
                             expires_at=expires_at)
         make_transient_to_detached(read)
         waiting = session.merge(read, load=False)
-    return resident, bool(has_held), waiting, resolved
+    return resident, bool(has_held), waiting, (resolved, resolved_at)
 
 
 @dataclass
@@ -152,6 +154,7 @@ class Turn:
     # when the turn was loaded with them (load_resident); else read when first needed
     waiting: Any = field(default=UNKNOWN, repr=False)
     resolved: Any = field(default=UNKNOWN, repr=False)
+    resolved_at: Any = field(default=UNKNOWN, repr=False)  # when that ticket was resolved
 
     @property
     def actor(self) -> str:
@@ -195,6 +198,13 @@ class Turn:
         if self.resolved is UNKNOWN:
             self.resolved = self.session.scalar(latest_resolved(self.resident.id))
         return self.resolved
+
+    def resolved_before(self, moment: datetime) -> bool:
+        """Whether the latest resolved ticket is known (as the turn was loaded) to have been
+        resolved before `moment`, or to be none: then there is no recent fix to read."""
+        if self.resolved_at is UNKNOWN:
+            return self.resolved is None
+        return self.resolved_at is None or self.resolved_at < moment
 
 
 @dataclass

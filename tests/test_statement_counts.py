@@ -33,6 +33,7 @@ BUDGETS = {
     "help": 3,
     "status": 4,
     "status_one": 4,
+    "status_after_a_fix": 4,  # a fix over a week old: the stamp says so, no read of the ticket
     "vote": 6,
     "report": 14,  # a message that changes a ticket: +1, the upsert of the figures' rollups
     "rating": 8,  # +1, the rollups' upsert
@@ -140,6 +141,14 @@ def test_each_kind_of_message_stays_within_its_statement_budget(
     reply, cost = counter.measure(lambda: peer.say(f"投票 #{number} 同意", openid=RESIDENT))
     assert reply and f"#{number}" in reply, reply
     check(counts, "vote", cost)
+
+    assert "#2" in (peer.say("3栋2单元楼道灯不亮了", openid=RESIDENT) or "")
+    assert "#2" in (li.say("接单 #2", userid="li") or "")
+    assert "#2" in (li.say("完成 #2 已换灯", userid="li") or "")  # resolved, never rated
+    counter.clock.advance(days=8)
+    reply, cost = counter.measure(lambda: peer.say("查询", openid=RESIDENT))
+    assert reply and "#2" in reply, reply
+    check(counts, "status_after_a_fix", cost)
     with capsys.disabled():
         print("\nstatements per message:", counts)
 

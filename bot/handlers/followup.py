@@ -72,6 +72,8 @@ def rate(turn: Turn, parse: Parse) -> str:
 
 def awaiting_rating(turn: Turn) -> Ticket | None:
     """The fix (完成) the resident was asked to rate in the last week and has not yet, if any."""
+    if turn.resolved_before(turn.now - LOOK_BACK_ANSWER):  # most turns: no fix this week
+        return None
     number = turn.latest_resolved()
     ticket = turn.session.get(Ticket, number) if number is not None else None
     if ticket is not None and ticket.state == "resolved" and ticket.resolved_at is not None \
