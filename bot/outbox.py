@@ -253,19 +253,19 @@ def recover_stale(services: Services) -> int:
 
 # The sender's statements, built once: every staff card and reply that goes out is claimed and
 # settled with them, their values given as parameters.
+_OUTBOX, _RESIDENT = OutboxMessage.__table__, Resident.__table__
 _IDS = bindparam("ids", expanding=True)
 _NOW = bindparam("now", type_=UTCDateTime())
-_DUE = (select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= _NOW)
-        .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(bindparam("size", type_=Integer()))
+_DUE = (select(_OUTBOX.c.id)
+        .where(_OUTBOX.c.status == "pending", _OUTBOX.c.due_at <= _NOW)
+        .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id).limit(bindparam("size", type_=Integer()))
         .with_for_update(skip_locked=True))
-_OUTBOX = OutboxMessage.__table__
 # The recipient's reach, when the message goes to a resident on WeChat (NULL otherwise).
 _REACH = tuple(
-    select(column).where(_OUTBOX.c.channel == "wechat", Resident.__table__.c.openid == _OUTBOX.c.recipient)
+    select(column).where(_OUTBOX.c.channel == "wechat", _RESIDENT.c.openid == _OUTBOX.c.recipient)
     .scalar_subquery().label(column.key)
-    for column in (Resident.__table__.c.following, Resident.__table__.c.last_inbound_at,
-                   Resident.__table__.c.pushes_since_inbound))
+    for column in (_RESIDENT.c.following, _RESIDENT.c.last_inbound_at,
+                   _RESIDENT.c.pushes_since_inbound))
 # Taken, with what sending needs, in one statement (plain rows: the sender only reads them).
 _TAKE = (update(_OUTBOX)
          .where(_OUTBOX.c.id.in_(_IDS), _OUTBOX.c.status == "pending")
@@ -273,8 +273,7 @@ _TAKE = (update(_OUTBOX)
          .returning(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.recipient, _OUTBOX.c.kind,
                     _OUTBOX.c.body, _OUTBOX.c.attempts, _OUTBOX.c.due_at, *_REACH))
 # A message's outcome: the columns set are the parameters given besides `message_id`.
-_SETTLE = update(OutboxMessage.__table__).where(OutboxMessage.id == bindparam("message_id"))
-_RESIDENT = Resident.__table__
+_SETTLE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("message_id"))
 _PUSHED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid"))
            .values(pushes_since_inbound=_RESIDENT.c.pushes_since_inbound + 1))
 _UNFOLLOWED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid"))

@@ -174,28 +174,24 @@ def serving(estate: Estate | None) -> ColumnElement[bool]:
     """
     if estate is None:
         return true()
+    return _serving_in(estate.id, estate.community)
+
+
+def _serving_in(estate_id: object, community: object) -> ColumnElement[bool]:
+    """`serving` for an estate's id and community, given as values or as bind parameters
+    (a community of None, or a parameter given None, matches only staff of no community)."""
     return or_(Staff.role == "street",
                and_(Staff.role == "community",
-                    or_(Staff.community.is_(None), Staff.community == estate.community)),
+                    or_(Staff.community.is_(None), Staff.community == community)),
                and_(Staff.role.in_(ONE_ESTATE),
-                    or_(Staff.estate_id.is_(None), Staff.estate_id == estate.id)))
-
-
-def _serving_bound() -> ColumnElement[bool]:
-    """`serving` for an estate given as the parameters `estate` (its id) and `community`.
-
-    A community of None matches only staff of no community, as `serving` does."""
-    return or_(Staff.role == "street",
-               and_(Staff.role == "community",
-                    or_(Staff.community.is_(None), Staff.community == bindparam("community", type_=String()))),
-               and_(Staff.role.in_(ONE_ESTATE),
-                    or_(Staff.estate_id.is_(None), Staff.estate_id == bindparam("estate", type_=Integer()))))
+                    or_(Staff.estate_id.is_(None), Staff.estate_id == estate_id)))
 
 
 # Routing asks these for every new ticket: built once (with an estate, and without one, where
 # everyone serves), their place and level as parameters.
 _ROLE = bindparam("role", type_=String())
-_SERVING = {True: _serving_bound(), False: true()}
+_SERVING = {True: _serving_in(bindparam("estate", type_=Integer()), bindparam("community", type_=String())),
+            False: true()}
 _OF_LEVEL = {inside: select(Staff).where(Staff.role == _ROLE, serving).order_by(Staff.id)
              for inside, serving in _SERVING.items()}
 _UNCOVERED = {inside: select(Staff).where(Staff.role == _ROLE, ~Staff.coverage.any(), serving)

@@ -1,8 +1,6 @@
 """Follow up one's own tickets."""
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import bindparam, select
 
 from intents import Parse
@@ -16,7 +14,8 @@ from models.tickets import STATE_NAMES
 LIST_LIMIT = 5
 
 # The tickets the resident follows (reported, joined as "me too", or merged into), as plain
-# rows: Core statements built once, since a status question is the message residents send most.
+# rows (notify.category_name reads their kind and category as a Ticket's): Core statements
+# built once, since a status question is the message residents send most.
 _TICKETS, _FOLLOWERS = Ticket.__table__, Follower.__table__
 _FOLLOWED = (select(_TICKETS.c.id, _TICKETS.c.kind, _TICKETS.c.category, _TICKETS.c.place,
                     _TICKETS.c.state, _TICKETS.c.created_at, _TICKETS.c.updated_at)
@@ -34,21 +33,17 @@ def show_status(turn: Turn, parse: Parse) -> str:
         if ticket is None:
             return TICKET_NOT_FOUND.format(number=parse.ticket)
         return TICKET_DETAIL.format(
-            number=ticket.id, category=_category(ticket), place=ticket.place or "—",
+            number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
             state=STATE_NAMES[ticket.state],
             created=_when(turn, ticket.created_at), updated=_when(turn, ticket.updated_at))
     tickets = turn.session.execute(_LATEST, {"resident": turn.resident.id}).all()
     if not tickets:
         return NO_TICKETS
     lines = [TICKET_LINE.format(
-        number=t.id, category=_category(t), place=t.place or "—",
+        number=t.id, category=notify.category_name(t), place=t.place or "—",
         state=STATE_NAMES[t.state], date=_when(turn, t.created_at, day_only=True))
         for t in tickets]
     return "\n".join([TICKET_LIST_HEAD, *lines])
-
-
-def _category(row: Any) -> str:
-    return notify.category_name(row)  # reads the row's kind and category, as a Ticket's
 
 
 def _when(turn: Turn, moment: object, day_only: bool = False) -> str:
