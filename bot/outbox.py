@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
-from sqlalchemy import Integer, bindparam, event, func, select, update
+from sqlalchemy import Connection, Integer, bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.wxapi import UNFOLLOWED, WINDOW_CLOSED, DeliveryError
@@ -217,19 +217,30 @@ def _send_loop(services: Services, limit: int | None, batch: int = CLAIM_BATCH) 
     Claiming several in one commit is safe: a claimed message that was never sent goes
     back to the queue when its lease runs out, so only the one actually in flight can
     be sent twice. Unsent claims are handed back well before the lease could run out.
+    The last message of a claim is settled in the same commit as the next claim: one
+    commit a message on the everyday path (a claim of one), not two, and still never
+    more than one message sent and not recorded.
     """
     sent = handled = 0
-    more = True
+    more, outcome = True, None
     while more and (limit is None or handled < limit):
-        taken, more = _claim_batch(services, batch if limit is None else min(batch, limit - handled))
+        taken, more = _claim_batch(services, batch if limit is None else min(batch, limit - handled),
+                                   settle=outcome)
+        outcome = None
         claimed = time.monotonic()
         for index, held in enumerate(taken):
             if time.monotonic() - claimed > LEASE.total_seconds() / 3:
                 _release(services, [h.message for h in taken[index:]])
                 more = True  # handed back: due again at once
                 break
+            if outcome is not None:
+                _settle(services, outcome)
             handled += 1
-            sent += _send(services, held)
+            outcome = _send(services, held)
+            sent += outcome.sent
+        if outcome is not None and not (more and (limit is None or handled < limit)):
+            _settle(services, outcome)  # no claim follows to carry it
+            outcome = None
     return sent
 
 
@@ -280,13 +291,17 @@ _UNFOLLOWED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid
                .values(following=False))
 
 
-def _claim_batch(services: Services, size: int) -> tuple[list[Claimed], bool]:
+def _claim_batch(services: Services, size: int,
+                 settle: Outcome | None = None) -> tuple[list[Claimed], bool]:
     """Take the oldest due messages for this worker alone (rows others hold are skipped),
     with what decides how each resident among their recipients can be reached; and whether
     more were due (one more is looked at, not taken), so a sender that emptied the queue
-    does not ask again. What becomes due later is another commit's kick, or the outbox job's."""
+    does not ask again. What becomes due later is another commit's kick, or the outbox job's.
+    `settle`, the outcome of the message sent last, is recorded in the same commit, first."""
     now = services.clock()
     with _DB_TURN, transaction(services.sessions) as session:
+        if settle is not None:
+            _record(session.connection(), settle)
         due = session.scalars(_DUE, {"now": now, "size": size + 1}).all()
         ids, more = due[:size], len(due) > size
         if not ids:
@@ -307,16 +322,28 @@ def _release(services: Services, messages: list[OutboxMessage]) -> None:
                         .values(status="pending", attempts=OutboxMessage.attempts - 1))
 
 
-def _send(services: Services, held: Claimed) -> bool:
+@dataclass
+class Outcome:
+    """How a send went, to be recorded: the outbox row's new values (`values`), and the
+    resident a customer-service push counts against (`pushed_to`) or who is gone (`unfollowed`)."""
+
+    message_id: int
+    values: dict[str, object]
+    sent: bool = False
+    pushed_to: str | None = None
+    unfollowed: str | None = None
+
+
+def _send(services: Services, held: Claimed) -> Outcome:
+    """Send one claimed message; return its outcome, which the caller records."""
     message, now = held.message, services.clock()
     try:
         via = _dispatch(services, held, now)
     except Deferred as wait:
-        _settle(services, message, status="pending", due_at=wait.until, attempts=message.attempts - 1)
-        return False
+        return Outcome(message.id, {"status": "pending", "due_at": wait.until,
+                                    "attempts": message.attempts - 1})
     except Held:
-        _settle(services, message, status="held", last_error="waiting for the resident to write")
-        return False
+        return Outcome(message.id, {"status": "held", "last_error": "waiting for the resident to write"})
     except Exception as err:  # noqa: BLE001 - anything else still counts towards MAX_ATTEMPTS
         if not isinstance(err, DeliveryError):
             err = DeliveryError(f"unexpected {type(err).__name__}")  # its text may hold secrets
@@ -327,28 +354,29 @@ def _send(services: Services, held: Claimed) -> bool:
         # A resident who blocked or left the account is recorded as gone, so no later
         # fan-out queues them again until they follow anew.
         gone = message.recipient if message.channel == "wechat" and err.code in UNFOLLOWED else None
-        _settle(services, message, unfollowed=gone, status="failed" if give_up else "pending",
-                due_at=now + backoff, last_error=str(err))
-        return False
+        return Outcome(message.id, {"status": "failed" if give_up else "pending",
+                                    "due_at": now + backoff, "last_error": str(err)}, unfollowed=gone)
     pushed = via == CUSTOMER_SERVICE
-    _settle(services, message, pushed_to=message.recipient if pushed else None,
-            status="sent", sent_at=now, via=via, last_error=None)
     if pushed and held.reach is not None:
         held.reach.pushes_since_inbound += 1
-    return True
+    return Outcome(message.id, {"status": "sent", "sent_at": now, "via": via, "last_error": None},
+                   sent=True, pushed_to=message.recipient if pushed else None)
 
 
-def _settle(services: Services, message: OutboxMessage, pushed_to: str | None = None,
-            unfollowed: str | None = None, **values: object) -> None:
-    """Record the outcome in one short commit; a customer-service push also counts
-    towards the resident's five pushes per window, in the same commit."""
+def _settle(services: Services, outcome: Outcome) -> None:
+    """Record an outcome in one short commit of its own."""
     with _DB_TURN, services.engine.begin() as connection:
-        connection.execute(_SETTLE, {"message_id": message.id, **values})
-        if pushed_to is not None:
-            connection.execute(_PUSHED, {"b_openid": pushed_to})
-        if unfollowed is not None:
-            connection.execute(_UNFOLLOWED, {"b_openid": unfollowed})
+        _record(connection, outcome)
 
+
+def _record(connection: Connection, outcome: Outcome) -> None:
+    """Write an outcome; a customer-service push also counts towards the resident's five
+    pushes per window, in the same commit."""
+    connection.execute(_SETTLE, {"message_id": outcome.message_id, **outcome.values})
+    if outcome.pushed_to is not None:
+        connection.execute(_PUSHED, {"b_openid": outcome.pushed_to})
+    if outcome.unfollowed is not None:
+        connection.execute(_UNFOLLOWED, {"b_openid": outcome.unfollowed})
 
 
 def _dispatch(services: Services, held: Claimed, now: datetime) -> str:
