@@ -18,7 +18,7 @@ from bot import answers, outbox
 from bot.commands import STAFF_COMMANDS
 from bot.handlers import estate  # which estate, before binding (several estates)
 from bot.handlers import account, clarify, followup, media, privacy, report
-from bot.inbound import Apology, Inbound, is_outage
+from bot.inbound import STAFF_CHANNELS, Apology, Inbound, is_outage
 from bot.replies.clarify import CLARIFY_CANCELLED
 from bot.replies.general import EMPTY_TEXT, SORRY, UNSUPPORTED, VOICE_UNRECOGNISED
 from bot.replies.report import LOCATION_NO_REPORT, PLACE_EXPIRED, REPORT_CANCELLED
@@ -31,7 +31,6 @@ from models import Conversation, staff_by_user
 
 log = logging.getLogger(__name__)
 
-STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})
 
 ANSWER_PUNCTUATION = " 。.!！?？~～"
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+import intents
 from bot import outbox
 from bot.ratelimit import ALLOWED, SILENT, Verdict
 from bot.replies.general import RATE_LIMITED, TOO_LONG
@@ -81,6 +82,7 @@ class Inbound:
 
 
 INBOUND_FIELDS = tuple(item.name for item in fields(Inbound))
+STAFF_CHANNELS = frozenset({"wecom", "wecom_bot"})  # staff speak the chat grammar there
 
 
 @dataclass
@@ -192,13 +194,23 @@ def _result_or_keep(services: Services, inbound: Inbound, respond: Responder,
 
 def _admit_and_work(services: Services, inbound: Inbound, job: Job,
                     respond: Responder) -> str | None:
-    """Claim and handle the message; tell the waiting request as soon as the claim is settled."""
+    """Claim and handle the message; tell the waiting request as soon as the claim is settled.
+
+    A resident's words are read first, before the transaction (intents.read_ahead)."""
     try:
-        return _claim_and_handle(services, inbound, job, respond, _gate(services, inbound))
+        with intents.read_ahead(_residents_words(inbound)):
+            return _claim_and_handle(services, inbound, job, respond, _gate(services, inbound))
     except BaseException as err:
         if _settle(job, failure=err):  # the request learns it and answers (or spools)
             return None
         raise
+
+
+def _residents_words(inbound: Inbound) -> str | None:
+    """The text the dialogue will read, for a resident's text or recognised voice."""
+    if inbound.channel in STAFF_CHANNELS or inbound.kind not in ("text", "voice"):
+        return None
+    return (inbound.text or "").strip() or None
 
 
 def _settle(job: Job, claim: Claim | None = None, failure: BaseException | None = None) -> bool:

@@ -168,3 +168,38 @@ def test_the_stamp_is_short_enough_for_psycopg_to_keep_it_parsed() -> None:
         dialect=postgresql.dialect())
     assert len(str(compiled).encode()) <= MAX_CACHED_STATEMENT_LENGTH
     assert len(compiled.params) <= MAX_CACHED_STATEMENT_PARAMS
+
+
+def test_a_residents_words_are_read_before_the_transaction_takes_the_database(
+        peer: WeChatPeer, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite a message's transaction holds the one write lock from its first statement;
+    reading the words (the intent engine) needs no database, so it happens before, once."""
+    import intents.engine
+
+    engine, reader = app.extensions["linli"].engine, intents.engine.default_engine()
+    open_here: set[int] = set()  # threads inside a transaction of the app's engine
+    readings: list[tuple[str, bool]] = []
+    real_parse = reader.parse
+
+    def begin(_conn: Any) -> None:
+        open_here.add(threading.get_ident())
+
+    def end(_conn: Any) -> None:
+        open_here.discard(threading.get_ident())
+
+    def parse(text: str, expect: str | None = None) -> Any:  # the real reading, noted
+        readings.append((text, threading.get_ident() in open_here))
+        return real_parse(text, expect)
+
+    for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
+        event.listen(engine, name, listener)
+    monkeypatch.setattr(reader, "parse", parse)
+    try:
+        peer.say("你好", openid=RESIDENT)
+        readings.clear()
+        assert "#1" in (peer.say("3栋2单元电梯坏了", openid=RESIDENT) or "")
+        assert "#1" in (peer.say("查询", openid=RESIDENT) or "")
+    finally:
+        for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
+            event.remove(engine, name, listener)
+    assert readings == [("3栋2单元电梯坏了", False), ("查询", False)]
