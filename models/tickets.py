@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, Select, String, Text,
-                        UniqueConstraint, bindparam, event, select, text)
+                        UniqueConstraint, bindparam, event, literal, select, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base, UTCDateTime
@@ -197,12 +197,18 @@ def similar_open(session: Session, *, category: str | None, building: str | None
         "resident": resident_id, "building": building, "place": place})
 
 
+# The open states written into the statement, not bound: only then can SQLite (and a
+# prepared PostgreSQL statement) tell that the partial index of open tickets holds the answer
+# (models/indexes.py, ix_tickets_open_similar).
+_OPEN_AS_WRITTEN = Ticket.state.in_([literal(state, literal_execute=True) for state in OPEN_STATES])
+
+
 @lru_cache(maxsize=None)
 def _similar(no_estate: bool, where: str) -> Select[tuple[Ticket]]:
     """similar_open's query, built once for each shape (every report asks it)."""
     query = select(Ticket).where(
         Ticket.kind == "problem", Ticket.category == bindparam("category", type_=String()),
-        Ticket.state.in_(OPEN_STATES),
+        _OPEN_AS_WRITTEN,
         Ticket.estate_id.is_(None) if no_estate else Ticket.estate_id == bindparam("estate", type_=Integer()),
         Ticket.created_at >= bindparam("since", type_=UTCDateTime()),
         ~Ticket.followers.any(Follower.resident_id == bindparam("resident", type_=Integer())))

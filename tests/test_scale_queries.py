@@ -120,3 +120,31 @@ def test_database_count_equals_the_python_count(app: Flask, clock, database, kin
         expected = votes.tally(vote.kind, vote.choices, votes.register(session), votes.ballots_of(session, vote))
         assert votes.count(session, vote) == expected
         assert expected.voted_heads > 100 and expected.eligible_heads > 900
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_duplicate_check_reads_only_open_tickets_of_the_problem_and_building(app: Flask, clock) -> None:
+    """Every report asks it. SQLite's plan (no statistics, so the same on every machine) must
+    search the open tickets of the category and building, not the estate's whole last day."""
+    from sqlalchemy import event
+
+    from models.tickets import similar_open
+
+    services = app.extensions["linli"]
+    asked: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        asked.append((statement, parameters))
+
+    with transaction(services.sessions) as session:
+        estate = session.query(Estate).first()
+        event.listen(services.engine, "before_cursor_execute", keep)
+        try:
+            similar_open(session, category="lighting", building="9", place=None, now=clock(),
+                         resident_id=1, estate_id=estate.id if estate else None)
+        finally:
+            event.remove(services.engine, "before_cursor_execute", keep)
+        (statement, parameters), = asked
+        plan = " ".join(row[-1] for row in session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "SEARCH tickets USING INDEX ix_tickets_open_similar (category=? AND building=?" in plan, plan
