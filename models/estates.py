@@ -43,18 +43,23 @@ def only_estate(session: Session) -> Estate | None:
 
 
 KNOWN = "linli.estates"  # session.info: the estates, as read in this transaction
+HOMES_KNOWN = "linli.home_estates"  # session.info: home id -> its estate, as read in this transaction
 
 
 @event.listens_for(Session, "before_flush")
 def _estates_change(session: Session, _context: object, _instances: object) -> None:
     if any(isinstance(row, Estate) for row in (*session.new, *session.deleted)):
         session.info.pop(KNOWN, None)
+    if any(isinstance(row, (Home, Unit, Building))
+           for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(HOMES_KNOWN, None)
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _transaction_over(session: Session) -> None:
     session.info.pop(KNOWN, None)
+    session.info.pop(HOMES_KNOWN, None)
 
 
 def find(session: Session, key: str) -> Estate | None:
@@ -113,8 +118,15 @@ _ESTATE_OF_HOME = (select(Building.estate_id).join(Unit, Unit.building_id == Bui
 
 
 def estate_of_home(session: Session, home_id: int) -> int | None:
-    """The estate a home is in (asked for every message of a bound resident: built once)."""
-    return session.scalar(_ESTATE_OF_HOME, {"home": home_id})
+    """The estate a home is in (asked for every message of a bound resident: built once).
+
+    A report asks it twice (its duplicate check, then the new ticket): read once per
+    transaction, kept in `session.info` like the estates, until the session changes a home,
+    a unit or a building."""
+    known = session.info.setdefault(HOMES_KNOWN, {})
+    if home_id not in known:
+        known[home_id] = session.scalar(_ESTATE_OF_HOME, {"home": home_id})
+    return known[home_id]
 
 
 def resident_estate(session: Session, resident: Resident) -> int | None:
