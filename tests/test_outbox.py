@@ -190,6 +190,35 @@ def test_group_robot_sends_at_most_20_a_minute(app: Flask, fake_wechat: FakeWeCh
         assert {m.attempts for m in session.scalars(select(OutboxMessage))} == {1}
 
 
+def test_a_group_robots_queue_waits_for_its_minute_in_one_go(app: Flask, fake_wechat: FakeWeChat,
+                                                             clock: Clock) -> None:
+    """A flood of urgent reports queues hundreds of group messages; those over the 20 a
+    minute wait together until the minute frees a place, instead of each being claimed and put
+    back every few seconds (each a commit under SQLite's one write lock)."""
+    queue(app, 60, channel="wecom_group", kind="markdown", recipient="property")
+    start = clock()
+    commits: list[object] = []
+    engine, record = services(app).engine, commits.append
+    event.listen(engine, "commit", record)
+    try:
+        outbox.deliver_due(services(app))
+        assert len(fake_wechat.sent("webhook/send")) == 20
+        assert len(commits) <= 25  # one a send, and the other 40 wait in one (62 when each waited alone)
+    finally:
+        event.remove(engine, "commit", record)
+    with services(app).sessions() as session:
+        waiting = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+    assert len(waiting) == 40
+    assert {m.due_at for m in waiting} == {start + timedelta(minutes=1)}  # when the first send leaves the minute
+    for sent in (40, 60):
+        clock.advance(seconds=60)
+        outbox.deliver_due(services(app))
+        assert len(fake_wechat.sent("webhook/send")) == sent
+    assert set(states(app)) == {"sent"}
+    with services(app).sessions() as session:
+        assert {m.attempts for m in session.scalars(select(OutboxMessage))} == {1}
+
+
 def test_response_url_elsewhere_is_refused(app: Flask, fake_wechat: FakeWeChat) -> None:
     queue(app, 1, channel="wecom_response", kind="markdown",
           recipient="https://evil.example/aibot/response?code=1")
