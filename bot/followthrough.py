@@ -14,7 +14,7 @@ from bot.services import Services
 from models import Ticket, record, transaction
 from models.sla import deadlines, duration_rough, longest_resolve, restart_clock
 from models.staff import LEVELS, LEVEL_NAMES
-from models.tickets import OPEN_STATES
+from models.tickets import IS_OPEN, OPEN_STATES
 
 WARN_SHARE = 5  # warn the handler when a fifth of the time to fix is left
 REMIND_EVERY = timedelta(days=1)
@@ -26,7 +26,7 @@ def sla_sweep(services: Services) -> str:
     now, moved = services.clock(), 0
     with transaction(services.sessions) as session:
         due = session.scalars(select(Ticket).where(
-            Ticket.state.in_(OPEN_STATES),
+            IS_OPEN,
             or_(Ticket.response_due_at <= now, Ticket.resolve_due_at <= now + _longest_warning(services)))
             .order_by(Ticket.id).with_for_update(skip_locked=True)).all()  # a second sweep skips them
         for ticket in due:

@@ -19,7 +19,7 @@ from models import figures, ranks
 from models.estate import Estate
 from models.rollups import COUNTS, DIMENSIONS, Rollup, rebuild as recount_rollups
 from models.staff import Staff
-from models.tickets import OPEN_STATES, Ticket
+from models.tickets import IS_OPEN, Ticket
 
 Estates = Collection[int] | None
 COUNTED = ("total", "open", "overdue", "resolved", "grid", "rated", "satisfied", "ever", "reopened")
@@ -134,6 +134,6 @@ def _not_due(now: datetime) -> ColumnElement[bool]:
     """Open tickets whose deadline (to respond while unclaimed, else to fix) is not past, or unset;
     each arm a range of one partial index (ix_tickets_open_response_due_at, ..._resolve_due_at)."""
     unheld, held = Ticket.assignee_id.is_(None), Ticket.assignee_id.is_not(None)
-    return and_(Ticket.state.in_(OPEN_STATES), or_(
+    return and_(IS_OPEN, or_(
         and_(unheld, Ticket.response_due_at >= now), and_(unheld, Ticket.response_due_at.is_(None)),
         and_(held, Ticket.resolve_due_at >= now), and_(held, Ticket.resolve_due_at.is_(None))))

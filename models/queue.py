@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models.estate import Estate
 from models.estates import estates_of, serves
 from models.staff import LEVELS, Coverage, Staff, most_specific, serving
-from models.tickets import OPEN_STATES, Ticket
+from models.tickets import IS_OPEN, Ticket
 
 
 def held_at_level(ticket: Ticket) -> bool:
@@ -72,7 +72,7 @@ def todo(session: Session, me: Staff) -> list[Ticket]:
     if scope is not None:  # my estates' tickets (and any of no estate)
         place = and_(place, or_(Ticket.estate_id.in_(scope), Ticket.estate_id.is_(None)))
     found = session.scalars(select(Ticket).where(
-        Ticket.state.in_(OPEN_STATES),
+        IS_OPEN,
         or_(Ticket.assignee_id == me.id, and_(Ticket.level == me.role, unheld, place)))).all()
     scores = _scores(session, colleagues, {t.building for t in found if t.building is not None})
     return [t for t in found if t.assignee_id == me.id or _answers_for(me, t, me.id in bare, bool(bare), scores)]

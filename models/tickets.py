@@ -197,10 +197,10 @@ def similar_open(session: Session, *, category: str | None, building: str | None
         "resident": resident_id, "building": building, "place": place})
 
 
-# The open states written into the statement, not bound: only then can SQLite (and a
-# prepared PostgreSQL statement) tell that the partial index of open tickets holds the answer
-# (models/indexes.py, ix_tickets_open_similar).
-_OPEN_AS_WRITTEN = Ticket.state.in_([literal(state, literal_execute=True) for state in OPEN_STATES])
+# SQL: the ticket is open, its states written into the statement, not bound: only then can
+# SQLite (and a prepared PostgreSQL statement) tell that a partial index of open tickets holds
+# the answer (models/indexes.py; the deadlines' in models/ranks.py).
+IS_OPEN = Ticket.state.in_([literal(state, literal_execute=True) for state in OPEN_STATES])
 
 
 @lru_cache(maxsize=None)
@@ -208,7 +208,7 @@ def _similar(no_estate: bool, where: str) -> Select[tuple[Ticket]]:
     """similar_open's query, built once for each shape (every report asks it)."""
     query = select(Ticket).where(
         Ticket.kind == "problem", Ticket.category == bindparam("category", type_=String()),
-        _OPEN_AS_WRITTEN,
+        IS_OPEN,
         Ticket.estate_id.is_(None) if no_estate else Ticket.estate_id == bindparam("estate", type_=Integer()),
         Ticket.created_at >= bindparam("since", type_=UTCDateTime()),
         ~Ticket.followers.any(Follower.resident_id == bindparam("resident", type_=Integer())))

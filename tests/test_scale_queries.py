@@ -148,3 +148,32 @@ def test_the_duplicate_check_reads_only_open_tickets_of_the_problem_and_building
         plan = " ".join(row[-1] for row in session.connection().exec_driver_sql(
             "EXPLAIN QUERY PLAN " + statement, parameters))
     assert "SEARCH tickets USING INDEX ix_tickets_open_similar (category=? AND building=?" in plan, plan
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_todo_reads_only_open_tickets(app: Flask, clock) -> None:
+    """待办 asks for open tickets: SQLite's plan must read them from the partial indexes of open
+    tickets, not walk every ticket there ever was."""
+    from sqlalchemy import event
+
+    services = app.extensions["linli"]
+    with transaction(services.sessions) as session:
+        _street(session, random.Random(3), clock())
+    asked: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith("SELECT tickets."):
+            asked.append((statement, parameters))
+
+    with services.sessions() as session:
+        me = session.query(Staff).filter(Staff.role == "grid").order_by(Staff.id).first()
+        event.listen(services.engine, "before_cursor_execute", keep)
+        try:
+            queue.todo(session, me)
+        finally:
+            event.remove(services.engine, "before_cursor_execute", keep)
+        (statement, parameters), = asked
+        plan = " ".join(row[-1] for row in session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "SCAN tickets" not in plan, plan
+    assert "ix_tickets_open_" in plan, plan
