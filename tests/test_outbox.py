@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -45,6 +46,18 @@ def make_residents(app: Flask, count: int, *, wrote_hours_ago: float = 1) -> Non
                                  pushes_since_inbound=0))
 
 
+@contextmanager
+def counted_commits(app: Flask) -> Iterator[list[object]]:
+    """The commits the app's engine makes inside the block (one item each)."""
+    commits: list[object] = []
+    engine, record = services(app).engine, commits.append  # one bound method, to remove it again
+    event.listen(engine, "commit", record)
+    try:
+        yield commits
+    finally:
+        event.remove(engine, "commit", record)
+
+
 def states(app: Flask) -> list[str]:
     with services(app).sessions() as session:
         return [m.status for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
@@ -65,13 +78,8 @@ def test_the_sender_commits_once_a_message(app: Flask, fake_wechat: FakeWeChat) 
     queue(app, 1, recipient="oUser0010")
     assert outbox.deliver_due(services(app)) == 1  # the access token is fetched and kept
     queue(app, 10)
-    commits: list[object] = []
-    engine, record = services(app).engine, commits.append  # one bound method, to remove it again
-    event.listen(engine, "commit", record)
-    try:
+    with counted_commits(app) as commits:
         assert outbox.deliver_due(services(app), recover=False) == 10
-    finally:
-        event.remove(engine, "commit", record)
     assert len(commits) == 11  # the first claim, nine outcomes each with the next claim, the last outcome
     assert set(states(app)) == {"sent"}
     assert sorted(b["touser"] for b in fake_wechat.sent()) == [f"oUser{n:04d}" for n in range(11)]
@@ -197,15 +205,10 @@ def test_a_group_robots_queue_waits_for_its_minute_in_one_go(app: Flask, fake_we
     back every few seconds (each a commit under SQLite's one write lock)."""
     queue(app, 60, channel="wecom_group", kind="markdown", recipient="property")
     start = clock()
-    commits: list[object] = []
-    engine, record = services(app).engine, commits.append
-    event.listen(engine, "commit", record)
-    try:
+    with counted_commits(app) as commits:
         outbox.deliver_due(services(app))
-        assert len(fake_wechat.sent("webhook/send")) == 20
-        assert len(commits) <= 25  # one a send, and the other 40 wait in one (62 when each waited alone)
-    finally:
-        event.remove(engine, "commit", record)
+    assert len(fake_wechat.sent("webhook/send")) == 20
+    assert len(commits) <= 25  # one a send, and the other 40 wait in one (62 when each waited alone)
     with services(app).sessions() as session:
         waiting = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
     assert len(waiting) == 40

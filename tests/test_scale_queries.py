@@ -122,31 +122,39 @@ def test_database_count_equals_the_python_count(app: Flask, clock, database, kin
         assert expected.voted_heads > 100 and expected.eligible_heads > 900
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_the_duplicate_check_reads_only_open_tickets_of_the_problem_and_building(app: Flask, clock) -> None:
-    """Every report asks it. SQLite's plan (no statistics, so the same on every machine) must
-    search the open tickets of the category and building, not the estate's whole last day."""
+def _sqlite_plan(app: Flask, session, ask) -> str:  # type: ignore[no-untyped-def]
+    """SQLite's plan for the one read of tickets that `ask()` makes, with its own parameters
+    (SQLite keeps no statistics here, so the plan is the same on every machine)."""
     from sqlalchemy import event
 
-    from models.tickets import similar_open
-
-    services = app.extensions["linli"]
+    engine = app.extensions["linli"].engine
     asked: list[tuple[str, object]] = []
 
     def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        asked.append((statement, parameters))
+        if statement.lstrip().startswith("SELECT tickets."):
+            asked.append((statement, parameters))
 
-    with transaction(services.sessions) as session:
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        ask()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    (statement, parameters), = asked
+    return " ".join(row[-1] for row in session.connection().exec_driver_sql(
+        "EXPLAIN QUERY PLAN " + statement, parameters))
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_duplicate_check_reads_only_open_tickets_of_the_problem_and_building(app: Flask, clock) -> None:
+    """Every report asks it: SQLite's plan must search the open tickets of the category and
+    building, not the estate's whole last day."""
+    from models.tickets import similar_open
+
+    with transaction(app.extensions["linli"].sessions) as session:
         estate = session.query(Estate).first()
-        event.listen(services.engine, "before_cursor_execute", keep)
-        try:
-            similar_open(session, category="lighting", building="9", place=None, now=clock(),
-                         resident_id=1, estate_id=estate.id if estate else None)
-        finally:
-            event.remove(services.engine, "before_cursor_execute", keep)
-        (statement, parameters), = asked
-        plan = " ".join(row[-1] for row in session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters))
+        plan = _sqlite_plan(app, session, lambda: similar_open(
+            session, category="lighting", building="9", place=None, now=clock(), resident_id=1,
+            estate_id=estate.id if estate else None))
     assert "SEARCH tickets USING INDEX ix_tickets_open_similar (category=? AND building=?" in plan, plan
 
 
@@ -154,26 +162,11 @@ def test_the_duplicate_check_reads_only_open_tickets_of_the_problem_and_building
 def test_todo_reads_only_open_tickets(app: Flask, clock) -> None:
     """待办 asks for open tickets: SQLite's plan must read them from the partial indexes of open
     tickets, not walk every ticket there ever was."""
-    from sqlalchemy import event
-
     services = app.extensions["linli"]
     with transaction(services.sessions) as session:
         _street(session, random.Random(3), clock())
-    asked: list[tuple[str, object]] = []
-
-    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().startswith("SELECT tickets."):
-            asked.append((statement, parameters))
-
     with services.sessions() as session:
         me = session.query(Staff).filter(Staff.role == "grid").order_by(Staff.id).first()
-        event.listen(services.engine, "before_cursor_execute", keep)
-        try:
-            queue.todo(session, me)
-        finally:
-            event.remove(services.engine, "before_cursor_execute", keep)
-        (statement, parameters), = asked
-        plan = " ".join(row[-1] for row in session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters))
+        plan = _sqlite_plan(app, session, lambda: queue.todo(session, me))
     assert "SCAN tickets" not in plan, plan
     assert "ix_tickets_open_" in plan, plan
