@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session, object_session
 
 from bot import outbox, photos
@@ -101,6 +101,21 @@ def new_ticket(services: Services, session: Session, ticket: Ticket, now: dateti
                  now=now, ticket=ticket)
 
 
+_EVENT_COUNT = (select(func.count()).select_from(TicketEvent)
+                .where(TicketEvent.ticket_id == bindparam("ticket")))
+
+
+def event_count(session: Session, ticket: Ticket) -> int:
+    """How many events the ticket's log holds, those not yet written included.
+
+    Counted by the database unless the session has the log loaded: an emergency that many
+    residents report has a long log, and loading all of it for its length, on every report,
+    made each one cost more than the last."""
+    if "events" in inspect(ticket).dict:
+        return len(ticket.events)
+    return session.scalar(_EVENT_COUNT, {"ticket": ticket.id}) or 0  # autoflush writes the new ones
+
+
 def told(session: Session, ticket: Ticket) -> list[Staff]:
     """The staff who know of the ticket: its handler, those its card went to, and its level's."""
     people = [ticket.assignee] if ticket.assignee else []
@@ -114,7 +129,7 @@ def also_reported(services: Services, session: Session, ticket: Ticket, text: st
     """Tell everyone who knows of an emergency that another resident reported it too."""
     body = STAFF_ALSO_REPORTED.format(number=ticket.id, urgent=URGENT_MARK if ticket.urgent else "",
                                       text=text)
-    stage = f"also:{len(ticket.events)}"
+    stage = f"also:{event_count(session, ticket)}"
     for member in told(session, ticket):
         to_staff(session, member, body, key=f"ticket:{ticket.id}:{stage}:staff:{member.id}", now=now,
                  ticket=ticket)
@@ -154,8 +169,8 @@ def escalated(services: Services, session: Session, ticket: Ticket, reason: str,
     text = ESCALATED_CARD.format(number=ticket.id, level=level, reason=reason or "—",
                                          card=card(services, ticket),
                                          history=history(services, session, ticket))
-    tell_level(services, session, ticket, text, stage=f"level:{ticket.level}:{len(ticket.events)}",
-               now=now)
+    tell_level(services, session, ticket, text,
+               stage=f"level:{ticket.level}:{event_count(session, ticket)}", now=now)
 
 
 def tell_level(services: Services, session: Session, ticket: Ticket, text: str, *, stage: str,

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from tests.conftest import Clock
 from tests.factories import WeChatPeer, stamp, text_xml
@@ -206,3 +206,38 @@ def test_a_residents_words_are_read_before_the_transaction_takes_the_database(
         for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
             event.remove(engine, name, listener)
     assert readings == [("3栋2单元电梯坏了", False), ("查询", False)]
+
+
+def test_an_emergency_many_report_costs_the_same_for_its_last_reporter_as_for_its_second(
+        peer: WeChatPeer, app: Flask, counter: Counter) -> None:
+    """Each resident who reports an open emergency follows it, and everyone told of it hears
+    "又有一位居民报告了同一件事" under a key numbered by the ticket's log. The log's length is
+    asked of the database: read whole, a power cut that 300 residents report would load 1, 2, …
+    300 events, one report after another."""
+    from models import TicketEvent
+
+    register(app)
+    assert "#1" in (peer.say("3栋2单元电梯困人了", openid=RESIDENT) or "")
+    loaded: list[object] = []
+
+    def load(target: object, _context: object) -> None:
+        loaded.append(target)
+
+    event.listen(TicketEvent, "load", load)
+    costs: list[int] = []
+    try:
+        for n in range(12):
+            neighbour = f"oNeighbour{n:02d}"
+            peer.say("你好", openid=neighbour)  # known to the bot, as most writers are
+            reply, cost = counter.measure(lambda: peer.say("3栋电梯关到人了", openid=neighbour))
+            assert reply and "#1" in reply and "正在处理" in reply, reply
+            costs.append(len(cost))
+    finally:
+        event.remove(TicketEvent, "load", load)
+    assert loaded == []  # no event of the log was read to count them
+    assert costs[-1] == costs[0], costs
+    with app.extensions["linli"].sessions() as session:
+        keys = [key for (key,) in session.execute(
+            text("SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE 'ticket:1:also:%'"))]
+    stages = {key.split(":")[3] for key in keys}
+    assert len(stages) == 12, sorted(keys)  # each report told under a stage of its own

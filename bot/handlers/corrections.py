@@ -46,11 +46,11 @@ def recategorise(turn: StaffTurn, ticket: Ticket, given: str) -> str:
     record(turn.session, ticket, actor=turn.actor, action="recategorised", now=turn.now,
            note=f"{before}→{category_name(code)}")
     turn.session.flush()
-    card = notify.card(turn.services, ticket)
+    card, stage = notify.card(turn.services, ticket), notify.event_count(turn.session, ticket)
     for member in notify.level_staff(turn.session, ticket, "property"):
         if member not in knew:
             notify.to_staff(turn.session, member, card, now=turn.now, ticket=ticket,
-                            key=f"ticket:{ticket.id}:recategorised:{len(ticket.events)}:staff:{member.id}")
+                            key=f"ticket:{ticket.id}:recategorised:{stage}:staff:{member.id}")
     keep(turn.session, text=ticket.text, read=read, was=("report", code), source="staff",
          by=turn.actor, now=turn.now, resident_id=ticket.reporter_id, ticket_id=ticket.id)
     return STAFF_RECATEGORISED.format(number=ticket.id, category=category_name(code), before=before)
@@ -67,7 +67,7 @@ def not_a_report(turn: StaffTurn, ticket: Ticket, reason: str) -> str:
     meant, answer = _answer(turn, ticket, reporter, read[0])
     note = WITHDRAWN_REASON.format(reason=reason) if reason else ""
     words = ticket.text if len(ticket.text) <= QUOTED else ticket.text[:QUOTED] + "…"
-    event = f"withdrawn:{len(ticket.events)}"
+    event = f"withdrawn:{notify.event_count(turn.session, ticket)}"
     for resident in notify.followers(turn.session, ticket):
         if resident.id == ticket.reporter_id:
             body = RESIDENT_WITHDRAWN.format(text=words, number=ticket.id, reason=note)

@@ -115,7 +115,7 @@ def reopen(turn: Turn, ticket: Ticket, text: str) -> str:
     ticket.resolve_due_at = turn.now + timedelta(seconds=limits.resolve)
     ticket.warned_at = None
     notify.to_handlers(turn.session, ticket, STAFF_REOPENED.format(number=ticket.id, text=notify.quoted(text)),
-                       event=f"reopened:{len(ticket.events)}", now=turn.now)
+                       event=f"reopened:{notify.event_count(turn.session, ticket)}", now=turn.now)
     return RESIDENT_REOPENED.format(number=ticket.id)
 
 

@@ -46,7 +46,7 @@ def claim(turn: StaffTurn, ticket: Ticket, _rest: str) -> str:
     ticket.first_response_at = ticket.first_response_at or turn.now
     notify.to_followers(turn.session, ticket, RESIDENT_CLAIMED.format(
         number=ticket.id, category=notify.category_name(ticket), name=turn.staff.name),
-        event=f"claimed:{len(ticket.events)}", now=turn.now)
+        event=f"claimed:{notify.event_count(turn.session, ticket)}", now=turn.now)
     due = turn.services.local(ticket.resolve_due_at).strftime("%m-%d %H:%M") \
         if ticket.resolve_due_at else "—"
     return STAFF_CLAIMED.format(number=ticket.id, due=due)
@@ -70,13 +70,13 @@ def hand_to(turn: StaffTurn, ticket: Ticket, member: Staff) -> str:
            note=member.name)
     ticket.assignee = member
     turn.session.flush()
+    stage = notify.event_count(turn.session, ticket)
     notify.to_staff(turn.session, member, STAFF_HANDED_TO_YOU.format(
         by=turn.staff.name, number=ticket.id, card=notify.card(turn.services, ticket)),
-        key=f"ticket:{ticket.id}:handed:{len(ticket.events)}:staff:{member.id}", now=turn.now,
-        ticket=ticket)
+        key=f"ticket:{ticket.id}:handed:{stage}:staff:{member.id}", now=turn.now, ticket=ticket)
     notify.to_followers(turn.session, ticket, RESIDENT_HANDED.format(
         number=ticket.id, category=notify.category_name(ticket), name=member.name),
-        event=f"handed:{len(ticket.events)}", now=turn.now)
+        event=f"handed:{stage}", now=turn.now)
     return STAFF_HANDED.format(number=ticket.id, name=member.name)
 
 
@@ -105,7 +105,7 @@ def resolve(turn: StaffTurn, ticket: Ticket, note: str) -> str:
     ticket.first_response_at = ticket.first_response_at or turn.now
     notify.to_followers(turn.session, ticket, RESIDENT_RESOLVED.format(
         number=ticket.id, category=notify.category_name(ticket), note=f"：{note}" if note else ""),
-        event=f"resolved:{len(ticket.events)}", now=turn.now)
+        event=f"resolved:{notify.event_count(turn.session, ticket)}", now=turn.now)
     return STAFF_RESOLVED.format(number=ticket.id)
 
 
@@ -123,8 +123,8 @@ def escalate(turn: StaffTurn, ticket: Ticket, reason: str) -> str:
     turn.session.flush()
     notify.escalated(turn.services, turn.session, ticket, reason, turn.now)
     level = LEVEL_NAMES[ticket.level]
-    notify.to_followers(turn.session, ticket, RESIDENT_ESCALATED.format(
-        number=ticket.id, level=level), event=f"escalated:{len(ticket.events)}", now=turn.now)
+    notify.to_followers(turn.session, ticket, RESIDENT_ESCALATED.format(number=ticket.id, level=level),
+                        event=f"escalated:{notify.event_count(turn.session, ticket)}", now=turn.now)
     return STAFF_ESCALATED.format(number=ticket.id, level=level)
 
 
@@ -136,8 +136,8 @@ def reject(turn: StaffTurn, ticket: Ticket, reason: str) -> str:
     if "rejected" not in TRANSITIONS[ticket.state]:
         return _refuse(ticket, "退回")
     transition(turn.session, ticket, "rejected", actor=turn.actor, now=turn.now, note=reason)
-    notify.to_followers(turn.session, ticket, RESIDENT_REJECTED.format(
-        number=ticket.id, reason=reason), event=f"rejected:{len(ticket.events)}", now=turn.now)
+    notify.to_followers(turn.session, ticket, RESIDENT_REJECTED.format(number=ticket.id, reason=reason),
+                        event=f"rejected:{notify.event_count(turn.session, ticket)}", now=turn.now)
     return STAFF_REJECTED.format(number=ticket.id)
 
 
