@@ -93,9 +93,8 @@ def estate_prefix(ticket: Ticket) -> str:
 def new_ticket(services: Services, session: Session, ticket: Ticket, now: datetime) -> None:
     """Route a new ticket: its grid worker, the property team, and for urgent ones the group."""
     text = card(services, ticket)
-    for member in level_staff(session, ticket, "grid") + level_staff(session, ticket, "property"):
-        to_staff(session, member, text, key=f"ticket:{ticket.id}:new:staff:{member.id}",
-                 now=now, ticket=ticket)
+    to_each(session, level_staff(session, ticket, "grid") + level_staff(session, ticket, "property"),
+            text, key=f"ticket:{ticket.id}:new", now=now, ticket=ticket)
     if ticket.urgent:
         to_group(services, session, "property", text, key=f"ticket:{ticket.id}:new:group:property",
                  now=now, ticket=ticket)
@@ -130,9 +129,8 @@ def also_reported(services: Services, session: Session, ticket: Ticket, text: st
     body = STAFF_ALSO_REPORTED.format(number=ticket.id, urgent=URGENT_MARK if ticket.urgent else "",
                                       text=text)
     stage = f"also:{event_count(session, ticket)}"
-    for member in told(session, ticket):
-        to_staff(session, member, body, key=f"ticket:{ticket.id}:{stage}:staff:{member.id}", now=now,
-                 ticket=ticket)
+    to_each(session, told(session, ticket), body, key=f"ticket:{ticket.id}:{stage}", now=now,
+            ticket=ticket)
     if ticket.urgent:
         to_group(services, session, "property", body, key=f"ticket:{ticket.id}:{stage}:group:property",
                  now=now, ticket=ticket)
@@ -145,9 +143,8 @@ def place_given(services: Services, session: Session, ticket: Ticket, text: str,
     Staff who cover the place now named get the whole card, the others the words."""
     new_ticket(services, session, ticket, now)  # once per person: only those not told yet get it
     body = STAFF_PLACE_GIVEN.format(number=ticket.id, text=text)
-    for member in told(session, ticket):
-        to_staff(session, member, body, key=f"ticket:{ticket.id}:{event}:staff:{member.id}", now=now,
-                 ticket=ticket)
+    to_each(session, told(session, ticket), body, key=f"ticket:{ticket.id}:{event}", now=now,
+            ticket=ticket)
     if ticket.urgent:
         to_group(services, session, "property", body, key=f"ticket:{ticket.id}:{event}:group:property",
                  now=now, ticket=ticket)
@@ -177,8 +174,7 @@ def tell_level(services: Services, session: Session, ticket: Ticket, text: str, 
                now: datetime) -> None:
     """Queue a message to the people of the ticket's level and to that level's group chat."""
     key = f"ticket:{ticket.id}:{stage}"
-    for member in level_staff(session, ticket, ticket.level):
-        to_staff(session, member, text, key=f"{key}:staff:{member.id}", now=now, ticket=ticket)
+    to_each(session, level_staff(session, ticket, ticket.level), text, key=key, now=now, ticket=ticket)
     to_group(services, session, ticket.level, text, key=f"{key}:group", now=now, ticket=ticket)
 
 
@@ -232,18 +228,28 @@ def to_handlers(session: Session, ticket: Ticket, text: str, *, event: str, now:
     """Queue a message to whoever handles the ticket: its assignee, else its level's staff."""
     people: list[Staff] = [ticket.assignee] if ticket.assignee else \
         level_staff(session, ticket, ticket.level)
-    for member in people:
-        to_staff(session, member, text, key=f"ticket:{ticket.id}:{event}:staff:{member.id}",
-                 now=now, ticket=ticket)
+    to_each(session, people, text, key=f"ticket:{ticket.id}:{event}", now=now, ticket=ticket)
 
 
 def to_staff(session: Session, member: Staff, text: str, *, key: str, now: datetime,
              ticket: Ticket | None = None) -> None:
     """Queue a message to one staff member on their channel."""
+    outbox.enqueue_all(session, [_for_staff(member, text, key, ticket)], now)
+
+
+def to_each(session: Session, members: list[Staff], text: str, *, key: str, now: datetime,
+            ticket: Ticket | None = None) -> None:
+    """Queue the same message to several staff members, in one statement; each one's key is
+    `key` followed by `:staff:` and their id."""
+    outbox.enqueue_all(session, [_for_staff(member, text, f"{key}:staff:{member.id}", ticket)
+                                 for member in dict.fromkeys(members)], now)
+
+
+def _for_staff(member: Staff, text: str, key: str, ticket: Ticket | None) -> outbox.Message:
     channel = "wecom_app" if member.channel == "wecom" else "wechat"
-    outbox.enqueue(session, key=key, channel=channel, recipient=member.user_id, body=text, now=now,
-                   kind="markdown" if channel == "wecom_app" else "ticket_update",
-                   ticket_id=ticket.id if ticket else None)
+    return outbox.Message(key, channel, member.user_id, text,
+                          "markdown" if channel == "wecom_app" else "ticket_update",
+                          ticket.id if ticket else None)
 
 
 def to_group(services: Services, session: Session, group: str, text: str, *, key: str,

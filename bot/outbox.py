@@ -107,13 +107,39 @@ def enqueue(session: Session, *, key: str, channel: str, recipient: str, body: s
 
     One statement: the insert skips a key already taken (and waits for a concurrent
     transaction that took it, as the unique key makes it)."""
-    row = session.execute(_enqueue(session), {
-        "b_key": key, "b_channel": channel, "b_recipient": recipient, "b_kind": kind,
-        "b_body": body, "now": now, "b_ticket": ticket_id}).first()
+    row = session.execute(_enqueue(session), _values(
+        Message(key, channel, recipient, body, kind, ticket_id), now)).first()
     if row is None:
         return None
     session.info[QUEUED] = queued(session) + 1
     return row.id
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to queue, as `enqueue` takes it."""
+
+    key: str
+    channel: str
+    recipient: str
+    body: str
+    kind: str = "text"
+    ticket_id: int | None = None
+
+
+def enqueue_all(session: Session, messages: list[Message], now: datetime) -> int:
+    """Queue several messages, each once per key, in one statement (a ticket's cards to its
+    staff); return how many were new. They are queued, and so sent, in the order given."""
+    if not messages:
+        return 0
+    new = len(session.execute(_enqueue(session), [_values(m, now) for m in messages]).all())
+    session.info[QUEUED] = queued(session) + new
+    return new
+
+
+def _values(message: Message, now: datetime) -> dict[str, Any]:
+    return {"b_key": message.key, "b_channel": message.channel, "b_recipient": message.recipient,
+            "b_kind": message.kind, "b_body": message.body, "now": now, "b_ticket": message.ticket_id}
 
 
 def retry(session: Session, ids: list[int] | None, now: datetime) -> list[OutboxMessage]:

@@ -71,6 +71,36 @@ def test_each_message_goes_once(app: Flask, fake_wechat: FakeWeChat) -> None:
     assert sorted(b["touser"] for b in fake_wechat.sent()) == [f"oUser{n:04d}" for n in range(5)]
 
 
+def test_several_messages_queue_in_one_statement_in_order_each_key_once(app: Flask,
+                                                                       fake_wechat: FakeWeChat) -> None:
+    """A ticket's cards to its staff go in one insert: in the order given, and a key queued
+    before (a card already sent to that person) is skipped, as enqueue skips it."""
+    make_residents(app, 3)
+    s = services(app)
+    with transaction(s.sessions) as session:
+        outbox.enqueue(session, key="card:1", channel="wechat", recipient="oUser0001", body="早",
+                       now=s.clock())
+    cards = [outbox.Message(f"card:{n}", "wechat", f"oUser{n:04d}", f"卡片 {n}") for n in (2, 1, 0)]
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(s.engine, "before_cursor_execute", note)
+    try:
+        with transaction(s.sessions) as session:
+            assert outbox.enqueue_all(session, cards, s.clock()) == 2
+            assert outbox.queued(session) == 2
+    finally:
+        event.remove(s.engine, "before_cursor_execute", note)
+    with s.sessions() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(m.dedupe_key, m.body) for m in rows] == [("card:1", "早"), ("card:2", "卡片 2"),
+                                                       ("card:0", "卡片 0")]
+    assert sum(text.lstrip().upper().startswith("INSERT INTO OUTBOX") for text in statements) == 1
+    assert outbox.deliver_due(services(app)) == 3
+
+
 def test_the_sender_commits_once_a_message(app: Flask, fake_wechat: FakeWeChat) -> None:
     """Each message's outcome is recorded with the next claim: on SQLite every commit takes the
     one write lock that the webhook's handling needs too, so a commit saved is time it waits less."""

@@ -90,8 +90,8 @@ def _alert_spike(turn: Turn) -> None:
     key = f"bind-spike:{turn.now:%Y%m%d%H%M}"
     mine = resident_estate(turn.session, turn.resident)
     estate = turn.session.get(Estate, mine) if mine is not None else None
-    for member in covering(turn.session, "property", None, estate=estate):
-        notify.to_staff(turn.session, member, text, now=turn.now, key=f"{key}:staff:{member.id}")
+    notify.to_each(turn.session, covering(turn.session, "property", None, estate=estate), text, key=key,
+                   now=turn.now)
     notify.to_group(turn.services, turn.session, "property", text, key=f"{key}:group", now=turn.now)
 
 
@@ -103,9 +103,8 @@ def _pending(turn: Turn, home: Home, answer: str) -> str:
         or covering(turn.session, "property", b, u, r, estate)
     text = BIND_REQUEST.format(home=home.label, number=turn.resident.id,
                                        role=ROLE_NAMES[turn.resident.role or "owner"])
-    for member in people:
-        notify.to_staff(turn.session, member, text, now=turn.now,
-                        key=f"bind:{turn.resident.id}:{home.id}:{turn.resident.role}:staff:{member.id}")
+    notify.to_each(turn.session, people, text, key=f"bind:{turn.resident.id}:{home.id}:{turn.resident.role}",
+                   now=turn.now)
     return answer
 
 

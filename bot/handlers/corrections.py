@@ -47,10 +47,9 @@ def recategorise(turn: StaffTurn, ticket: Ticket, given: str) -> str:
            note=f"{before}→{category_name(code)}")
     turn.session.flush()
     card, stage = notify.card(turn.services, ticket), notify.event_count(turn.session, ticket)
-    for member in notify.level_staff(turn.session, ticket, "property"):
-        if member not in knew:
-            notify.to_staff(turn.session, member, card, now=turn.now, ticket=ticket,
-                            key=f"ticket:{ticket.id}:recategorised:{stage}:staff:{member.id}")
+    notify.to_each(turn.session, [member for member in notify.level_staff(turn.session, ticket, "property")
+                                  if member not in knew],
+                   card, key=f"ticket:{ticket.id}:recategorised:{stage}", now=turn.now, ticket=ticket)
     keep(turn.session, text=ticket.text, read=read, was=("report", code), source="staff",
          by=turn.actor, now=turn.now, resident_id=ticket.reporter_id, ticket_id=ticket.id)
     return STAFF_RECATEGORISED.format(number=ticket.id, category=category_name(code), before=before)
