@@ -14,12 +14,12 @@ from bot import outbox, photos
 from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED_CARD, HISTORY_LINE,
                                STAFF_ALSO_REPORTED, STAFF_PLACE_GIVEN, URGENT_MARK)
 from bot.services import Services
-from models import Estate, Follower, Resident, Staff, Ticket, TicketEvent, covering
+from models import Estate, Follower, Resident, Staff, Ticket, TicketEvent
 from models.categories import SUGGESTION
 from models.categories import category_name as name_of_category
 from models.estates import only_estate
 from models.privacy import hide_rooms, mask_phones
-from models.staff import LEVEL_NAMES
+from models.staff import LEVEL_NAMES, covering_levels
 
 HISTORY_LIMIT = 10
 # WeCom's markdown (cards, group chats, the smart robot's answers) reads these as markup:
@@ -93,8 +93,8 @@ def estate_prefix(ticket: Ticket) -> str:
 def new_ticket(services: Services, session: Session, ticket: Ticket, now: datetime) -> None:
     """Route a new ticket: its grid worker, the property team, and for urgent ones the group."""
     text = card(services, ticket)
-    to_each(session, level_staff(session, ticket, "grid") + level_staff(session, ticket, "property"),
-            text, key=f"ticket:{ticket.id}:new", now=now, ticket=ticket)
+    grid, firm = levels_staff(session, ticket, ("grid", "property"))
+    to_each(session, grid + firm, text, key=f"ticket:{ticket.id}:new", now=now, ticket=ticket)
     if ticket.urgent:
         to_group(services, session, "property", text, key=f"ticket:{ticket.id}:new:group:property",
                  now=now, ticket=ticket)
@@ -118,8 +118,10 @@ def event_count(session: Session, ticket: Ticket) -> int:
 def told(session: Session, ticket: Ticket) -> list[Staff]:
     """The staff who know of the ticket: its handler, those its card went to, and its level's."""
     people = [ticket.assignee] if ticket.assignee else []
-    for level in dict.fromkeys(("grid", "property", ticket.level)):
-        people += level_staff(session, ticket, level)
+    for staff in levels_staff(session, ticket, ("grid", "property")):
+        people += staff
+    if ticket.level not in ("grid", "property"):
+        people += level_staff(session, ticket, ticket.level)
     return list(dict.fromkeys(people))
 
 
@@ -152,11 +154,15 @@ def place_given(services: Services, session: Session, ticket: Ticket, text: str,
 
 def level_staff(session: Session, ticket: Ticket, level: str) -> list[Staff]:
     """The staff of one level who answer for the ticket's place (and category, for property)."""
+    return levels_staff(session, ticket, (level,))[0]
+
+
+def levels_staff(session: Session, ticket: Ticket, levels: tuple[str, ...]) -> list[list[Staff]]:
+    """`level_staff` of one level or two, asked together (models.staff.covering_levels)."""
     estate = session.get(Estate, ticket.estate_id) if ticket.estate_id is not None else None
-    people = covering(session, level, ticket.building, ticket.unit, ticket.room, estate)
-    if level == "property":
-        people = [p for p in people if p.handles(ticket.category)]
-    return people
+    found = covering_levels(session, levels, ticket.building, ticket.unit, ticket.room, estate)
+    return [[p for p in found[level] if level != "property" or p.handles(ticket.category)]
+            for level in levels]
 
 
 def escalated(services: Services, session: Session, ticket: Ticket, reason: str,

@@ -188,24 +188,24 @@ def _serving_in(estate_id: object, community: object) -> ColumnElement[bool]:
 
 
 # Routing asks these for every new ticket: built once (with an estate, and without one, where
-# everyone serves), their place and level as parameters.
-_ROLE = bindparam("role", type_=String())
+# everyone serves), their place and levels as parameters (one level, or two asked at once).
+_ROLES = Staff.role.in_([bindparam("role", type_=String()), bindparam("other_role", type_=String())])
 _SERVING = {True: _serving_in(bindparam("estate", type_=Integer()), bindparam("community", type_=String())),
             False: true()}
-_OF_LEVEL = {inside: select(Staff).where(Staff.role == _ROLE, serving).order_by(Staff.id)
+_OF_LEVEL = {inside: select(Staff).where(_ROLES, serving).order_by(Staff.id)
              for inside, serving in _SERVING.items()}
-_UNCOVERED = {inside: select(Staff).where(Staff.role == _ROLE, ~Staff.coverage.any(), serving)
+_UNCOVERED = {inside: select(Staff).where(_ROLES, ~Staff.coverage.any(), serving)
               .order_by(Staff.id) for inside, serving in _SERVING.items()}
 # Only coverage of the place's building can fit it: those rows, not the whole street's.
 _IN_BUILDING = {inside: select(Staff, Coverage).join(Coverage, Coverage.staff_id == Staff.id)
-                .where(Staff.role == _ROLE, Coverage.building == bindparam("building", type_=String()),
+                .where(_ROLES, Coverage.building == bindparam("building", type_=String()),
                        serving).order_by(Staff.id)
                 for inside, serving in _SERVING.items()}
 
 
-def _where(role: str, estate: Estate | None, building: str | None = None) -> dict[str, object]:
-    return {"role": role, "building": building, "estate": estate.id if estate else None,
-            "community": estate.community if estate else None}
+def _where(roles: tuple[str, ...], estate: Estate | None, building: str | None = None) -> dict[str, object]:
+    return {"role": roles[0], "other_role": roles[-1], "building": building,
+            "estate": estate.id if estate else None, "community": estate.community if estate else None}
 
 
 def covering(session: Session, role: str, building: str | None, unit: str | None = None,
@@ -215,12 +215,32 @@ def covering(session: Session, role: str, building: str | None, unit: str | None
     Staff of a level with no coverage at all answer for the whole estate; when the
     place has no building, they are the ones told. Staff of other estates are never named.
     """
+    return covering_levels(session, (role,), building, unit, room, estate)[role]
+
+
+def covering_levels(session: Session, roles: tuple[str, ...], building: str | None,
+                    unit: str | None = None, room: str | None = None,
+                    estate: Estate | None = None) -> dict[str, list[Staff]]:
+    """`covering` for one level or two at once (a new ticket's grid and property staff): each
+    level's staff as `covering` finds them, asked in one statement, two when a level has to
+    fall back on its staff without coverage, three at most."""
+    if not 1 <= len(roles) <= 2:
+        raise ValueError("one level or two")
     inside = estate is not None
-    if building is None:
-        everywhere = _uncovered(session, role, estate)
-        return everywhere or list(session.scalars(_OF_LEVEL[inside], _where(role, estate)))
-    rows = session.execute(_IN_BUILDING[inside], _where(role, estate, building))
-    return most_specific(rows, building, unit, room) or _uncovered(session, role, estate)
+    found: dict[str, list[Staff]] = {role: [] for role in roles}
+    if building is not None:
+        rows = session.execute(_IN_BUILDING[inside], _where(roles, estate, building)).all()
+        for role in roles:
+            found[role] = most_specific(((who, where) for who, where in rows if who.role == role),
+                                        building, unit, room)
+    for query in (_UNCOVERED, _OF_LEVEL) if building is None else (_UNCOVERED,):
+        missing = tuple(role for role in roles if not found[role])
+        if not missing:
+            break
+        staff = list(session.scalars(query[inside], _where(missing, estate)))
+        for role in missing:
+            found[role] = [member for member in staff if member.role == role]
+    return found
 
 
 def most_specific(rows: Iterable[tuple[Who, Coverage]], building: str, unit: str | None,
@@ -232,11 +252,6 @@ def most_specific(rows: Iterable[tuple[Who, Coverage]], building: str, unit: str
         best[who] = max(best.get(who, 0), _fit(coverage, building, unit, room))
     top = max(best.values(), default=0)
     return [who for who, score in best.items() if top and score == top]
-
-
-def _uncovered(session: Session, role: str, estate: Estate | None = None) -> list[Staff]:
-    """The level's staff who list no buildings: they answer for the whole estate."""
-    return list(session.scalars(_UNCOVERED[estate is not None], _where(role, estate)))
 
 
 def _fit(coverage: Coverage, building: str, unit: str | None, room: str | None) -> int:

@@ -233,3 +233,42 @@ def test_whole_ticket_life_through_wecom(peer: WeChatPeer, app: Flask, server: s
     assert "不是登记的工作人员" in (group.say("完成 #1", userid="stranger") or "")
     assert "不是登记的工作人员" in (wecom.say("接单 #2", userid="stranger") or "")
     assert "接单 #N" in (wecom.say("你好", userid="li") or "")  # staff get their commands listed
+
+
+def test_a_new_tickets_two_levels_asked_together_are_each_levels_staff(app: Flask) -> None:
+    """Routing asks for a new ticket's grid and property staff in one statement (two when a
+    level falls back on its staff without coverage): each level's people are who that level
+    gives alone, the most specific coverage first, else those who cover nothing."""
+    from sqlalchemy import event
+
+    from models import covering
+    from models.staff import covering_levels
+
+    register(app)
+    cli(app, "staff", "add", "--id", "zhou", "--channel", "wecom", "--name", "周师傅",
+        "--role", "property", "--buildings", "7")
+    expected = {  # place -> (grid, property), by user id
+        (None, None, None): ([GRID_OPENID, "li"], ["zhao", "qian"]),  # no place: every grid worker
+        ("3", "2", "301"): (["li"], ["zhao", "qian"]),  # Li's unit beats Wang's building
+        ("3", "1", None): ([GRID_OPENID], ["zhao", "qian"]),
+        ("7", "1", "101"): ([], ["zhou"]),  # nobody's grid; Zhou's building
+        ("9", None, None): ([], ["zhao", "qian"]),
+    }
+    services = app.extensions["linli"]
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    with services.sessions() as session:
+        for (building, unit, room), (grid, firm) in expected.items():
+            alone = {role: covering(session, role, building, unit, room) for role in ("grid", "property")}
+            event.listen(services.engine, "before_cursor_execute", note)
+            try:
+                statements.clear()
+                both = covering_levels(session, ("grid", "property"), building, unit, room)
+            finally:
+                event.remove(services.engine, "before_cursor_execute", note)
+            assert both == alone, (building, unit, room)
+            assert [m.user_id for m in both["grid"]] == grid and [m.user_id for m in both["property"]] == firm
+            assert len(statements) <= (2 if building else 3), statements

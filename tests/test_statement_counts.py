@@ -35,8 +35,8 @@ BUDGETS = {
     "status_one": 4,
     "status_after_a_fix": 4,  # a fix over a week old: the stamp says so, no read of the ticket
     "vote": 6,
-    "report": 13,  # a message that changes a ticket: +1, the upsert of the figures' rollups
-    "report_bound": 14,  # from a resident bound to a home: its estate read once, not twice
+    "report": 12,  # a message that changes a ticket: +1, the upsert of the figures' rollups
+    "report_bound": 13,  # from a resident bound to a home: its estate read once, not twice
     "rating": 8,  # +1, the rollups' upsert
     "bind": 15,
     "claim": 11,  # +1, the rollups' upsert
