@@ -303,12 +303,20 @@ _REACH = tuple(
     .scalar_subquery().label(column.key)
     for column in (_RESIDENT.c.following, _RESIDENT.c.last_inbound_at,
                    _RESIDENT.c.pushes_since_inbound))
-# Taken, with what sending needs, in one statement (plain rows: the sender only reads them).
-_TAKE = (update(_OUTBOX)
-         .where(_OUTBOX.c.id.in_(_IDS), _OUTBOX.c.status == "pending")
-         .values(status="sending", claimed_at=_NOW, attempts=_OUTBOX.c.attempts + 1)
-         .returning(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.recipient, _OUTBOX.c.kind,
-                    _OUTBOX.c.body, _OUTBOX.c.attempts, _OUTBOX.c.due_at, *_REACH))
+
+def _taking(which: Any) -> Any:
+    """Taken, with what sending needs, in one statement (plain rows: the sender only reads them)."""
+    return (update(_OUTBOX)
+            .where(which, _OUTBOX.c.status == "pending")
+            .values(status="sending", claimed_at=_NOW, attempts=_OUTBOX.c.attempts + 1)
+            .returning(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.recipient, _OUTBOX.c.kind,
+                       _OUTBOX.c.body, _OUTBOX.c.attempts, _OUTBOX.c.due_at, *_REACH))
+
+
+# A batch's ids are written into the statement at each execution (an expanding IN); the
+# sender takes one message at a time, by a plain parameter.
+_TAKE = {True: _taking(_OUTBOX.c.id == bindparam("b_id", type_=Integer())),
+         False: _taking(_OUTBOX.c.id.in_(_IDS))}
 # A message's outcome: the columns set are the parameters given besides `message_id`.
 _SETTLE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("message_id"))
 _PUSHED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid"))
@@ -332,7 +340,9 @@ def _claim_batch(services: Services, size: int,
         ids, more = due[:size], len(due) > size
         if not ids:
             return [], False
-        rows = session.connection().execute(_TAKE, {"ids": ids, "now": now}).all()
+        one = len(ids) == 1
+        which = {"b_id": ids[0]} if one else {"ids": ids}
+        rows = session.connection().execute(_TAKE[one], {**which, "now": now}).all()
         reaches: dict[str, Reach] = {}  # one per resident, so pushes counted here add up
         return [Claimed(row, None if row.following is None else reaches.setdefault(
                     row.recipient, Reach(row.following, row.last_inbound_at, row.pushes_since_inbound)))

@@ -10,7 +10,7 @@ from sqlalchemy import (ForeignKey, Index, Integer, String, Text, UniqueConstrai
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import INSERTS, Base, UTCDateTime, built_once
+from models.db import INSERTS, Base, UTCDateTime, built_once, one_of
 
 
 class InboundMessage(Base):
@@ -67,7 +67,7 @@ def _nonce_clash(err: IntegrityError) -> bool:
 def _claim_upsert(dialect: str) -> Any:
     c = InboundMessage.__table__.c
     at = bindparam("now", type_=UTCDateTime())
-    takeable = or_(c.status.in_(("failed", "refused")),
+    takeable = or_(one_of(c.status, ("failed", "refused")),
                    and_(c.status == "processing",
                         c.received_at < bindparam("stale_before", type_=UTCDateTime())))
     statement = INSERTS[dialect](InboundMessage.__table__).values(

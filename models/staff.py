@@ -9,7 +9,7 @@ from sqlalchemy import (Boolean, ColumnElement, ForeignKey, Integer, String, Uni
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.categories import CODES
-from models.db import Base
+from models.db import Base, one_of
 from models.estate import Estate
 
 LEVELS = ("grid", "property", "estate", "community", "street")
@@ -183,7 +183,7 @@ def _serving_in(estate_id: object, community: object) -> ColumnElement[bool]:
     return or_(Staff.role == "street",
                and_(Staff.role == "community",
                     or_(Staff.community.is_(None), Staff.community == community)),
-               and_(Staff.role.in_(ONE_ESTATE),
+               and_(one_of(Staff.role, ONE_ESTATE),
                     or_(Staff.estate_id.is_(None), Staff.estate_id == estate_id)))
 
 

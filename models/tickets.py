@@ -8,7 +8,7 @@ from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, Select,
                         UniqueConstraint, bindparam, event, literal_column, select, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.db import Base, UTCDateTime
+from models.db import Base, UTCDateTime, one_of
 from models.staff import Staff
 
 OPEN_STATES = ("open", "claimed", "reopened")
@@ -225,7 +225,7 @@ def followed(session: Session, resident_id: int, number: int | None,
              states: tuple[str, ...]) -> Ticket | None:
     """The resident's ticket by number, else the latest one they follow in those states."""
     query = (select(Ticket).join(Follower, Follower.ticket_id == Ticket.id)
-             .where(Follower.resident_id == resident_id, Ticket.state.in_(states)))
+             .where(Follower.resident_id == resident_id, one_of(Ticket.state, states)))
     if number is not None:
         query = query.where(Ticket.id == number)
     return session.scalar(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))

@@ -24,7 +24,7 @@ from sqlalchemy import (BigInteger, ForeignKey, Integer, String, Text, UniqueCon
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
-from models.db import INSERTS, Base, UTCDateTime, built_once
+from models.db import INSERTS, Base, UTCDateTime, built_once, one_of
 from models.estate import Building, Home, Resident, Unit
 
 KINDS = ("consultation", "owners_ordinary", "owners_major")
@@ -335,7 +335,7 @@ class Standing:
 
 def _household_sql(votes: Any, homes: Any) -> Any:
     """household_of's key for the joined home, as SQL: the two must write it alike."""
-    owners = votes.c.kind.in_(OWNERS_KINDS)
+    owners = one_of(votes.c.kind, OWNERS_KINDS)
     return case((and_(owners, homes.c.unsold.is_(True)), literal(DEVELOPER)),
                 (and_(owners, homes.c.owner_id.is_not(None)),
                  literal("owner:") + sql_cast(homes.c.owner_id, String)),
@@ -350,7 +350,7 @@ def _covered_sql(votes: Any, homes: Any, aggregate: Any, covered: Any) -> Any:
         covered.join(units, units.c.id == covered.c.unit_id)
         .join(buildings, buildings.c.id == units.c.building_id)).where(
         or_(votes.c.estate_id.is_(None), buildings.c.estate_id == votes.c.estate_id))
-    owners = votes.c.kind.in_(OWNERS_KINDS)
+    owners = one_of(votes.c.kind, OWNERS_KINDS)
     # a CASE, so each query runs only for its own kind of household (the owner's by its index)
     return case((and_(owners, homes.c.unsold.is_(True)),
                  over.where(covered.c.unsold.is_(True)).scalar_subquery()),
