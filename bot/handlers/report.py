@@ -113,8 +113,8 @@ def answer_duplicate(turn: Turn, waiting: Conversation, parse: Parse) -> str | N
     kept = json.loads(waiting.payload)
     draft = Draft.from_payload(kept)
     turn.stop_waiting()
-    ticket = turn.session.get(Ticket, kept[DUPLICATE_OF])
-    if answer == "no" or ticket is None:
+    ticket = turn.session.get(Ticket, kept[DUPLICATE_OF]) if answer == "yes" else None
+    if ticket is None:  # 不是, or the ticket offered is gone: a ticket of their own
         return _open(turn, draft)
     _follow(turn, ticket, draft.text, how="me_too")
     return DUPLICATE_FOLLOWED.format(number=ticket.id)
