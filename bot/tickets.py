@@ -13,7 +13,8 @@ from typing import Any
 from intents import Parse
 from bot import notify, photos
 from bot.turn import Turn
-from models import Follower, Ticket, TicketPhoto, record
+from models import Ticket, TicketPhoto
+from models.tickets import follow as follow_ticket, log
 from models.estates import resident_estate
 from models.sla import deadlines
 
@@ -101,12 +102,11 @@ def open_ticket(turn: Turn, draft: Draft, *, follow: bool = True) -> Ticket:
     ticket.estate_id = draft.estate_id if draft.estate_id is not None \
         else resident_estate(turn.session, turn.resident)
     turn.session.add(ticket)
-    record(turn.session, ticket, actor=turn.actor, action="opened", now=turn.now)
-    turn.session.flush()
+    turn.session.flush()  # numbered: its log and its follower are written by a statement each
+    log(turn.session, ticket, actor=turn.actor, action="opened", now=turn.now)
     for photo in kept:
         photos.keep(turn.session, photo, turn.now)
     if follow:
-        turn.session.add(Follower(ticket_id=ticket.id, resident_id=turn.resident.id,
-                                  joined_at=turn.now, how="reported"))
+        follow_ticket(turn.session, ticket.id, turn.resident.id, now=turn.now, how="reported")
     notify.new_ticket(turn.services, turn.session, ticket, turn.now)
     return ticket

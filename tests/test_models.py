@@ -79,3 +79,30 @@ def test_sla_deadlines_follow_urgency_and_category() -> None:
     assert deadlines(sla, "elevator", False) == Deadlines(86400, 259200)
     assert deadlines(sla, "facilities", False) == Deadlines(86400, 604800)
     assert deadlines(Sla.from_table({}), "parking", False).resolve == 7 * 86400
+
+
+def test_an_event_logged_at_once_is_in_the_log_whether_or_not_the_session_holds_it(app: Flask) -> None:
+    """`log` writes an event by one INSERT at once, unless the session holds the ticket's log
+    loaded: then it goes through the log as `record` adds it, so what is loaded stays whole and
+    the log's length (which numbers the messages about the ticket) is the same either way."""
+    from bot.notify import event_count
+    from models.tickets import log
+
+    sessions = app.extensions["linli"].sessions
+    with transaction(sessions) as session:
+        number = new_ticket(session).id
+    with transaction(sessions) as session:  # the log not loaded: written at once, nothing pending
+        ticket = session.get(Ticket, number)
+        log(session, ticket, actor="resident:1", action="me_too", now=NOW, note="也坏了")
+        assert not session.new and "events" not in ticket.__dict__
+        assert event_count(session, ticket) == 2
+    with transaction(sessions) as session:  # the log loaded: it gets the event too
+        ticket = session.get(Ticket, number)
+        assert len(ticket.events) == 2
+        log(session, ticket, actor="resident:2", action="me_too", now=NOW)
+        assert [e.action for e in ticket.events] == ["opened", "me_too", "me_too"]
+        assert event_count(session, ticket) == 3
+    with sessions() as session:
+        actions = session.scalars(select(TicketEvent.action).where(TicketEvent.ticket_id == number)
+                                  .order_by(TicketEvent.id)).all()
+    assert actions == ["opened", "me_too", "me_too"]

@@ -15,10 +15,10 @@ from bot.replies.report import (ASK_PLACE, DUPLICATE_FOLLOWED, DUPLICATE_OFFER, 
                                 URGENT_ADDED, URGENT_FOLLOWED, URGENT_OPENED_ASK_PLACE)
 from bot.tickets import Draft, PLACE_MAX, Photo, draft_of, open_ticket, place_of
 from bot.turn import Turn
-from models import Conversation, Follower, Ticket, record
+from models import Conversation, Ticket, record
 from models.categories import category_name
 from models.sla import deadlines, duration
-from models.tickets import OPEN_STATES, similar_open
+from models.tickets import OPEN_STATES, follow, log, similar_open
 from models.estates import resident_estate
 
 # answers to "已有同类问题 #N, 一起跟进吗?" (after " 。.!！~～" are stripped), beside the engine's
@@ -121,9 +121,8 @@ def answer_duplicate(turn: Turn, waiting: Conversation, parse: Parse) -> str | N
 
 
 def _follow(turn: Turn, ticket: Ticket, text: str, *, how: str) -> None:
-    turn.session.add(Follower(ticket_id=ticket.id, resident_id=turn.resident.id,
-                              joined_at=turn.now, how=how))
-    record(turn.session, ticket, actor=turn.actor, action="me_too", now=turn.now, note=text)
+    follow(turn.session, ticket.id, turn.resident.id, now=turn.now, how=how)
+    log(turn.session, ticket, actor=turn.actor, action="me_too", now=turn.now, note=text)
 
 
 def suggest(turn: Turn, parse: Parse) -> str:
