@@ -200,9 +200,14 @@ def read_ahead(text: str | None) -> Iterator[None]:
     The webhook reads a resident's message before the message's transaction begins: on SQLite
     a transaction holds the database's one write lock from its first statement, and reading
     is work that needs no database (about a fifth of a status question's time under the lock).
-    A reading that fails is left to the handler, which fails the same way and apologises."""
+    A reading that fails is left to the handler, which fails the same way and apologises.
+
+    Nothing is read ahead until the engine is loaded: the first message a process reads loads it
+    (a second or more on a busy machine), and the webhook's request waits only a few seconds for
+    its message to be claimed before keeping it in the spool, so that load comes after the claim,
+    where the reply's deadline covers it."""
     try:
-        _ahead.parse = parse(text) if text else None
+        _ahead.parse = parse(text) if text and _default is not None else None
     except Exception:  # noqa: BLE001 - the handler reads again, and answers the failure
         log.exception("reading ahead failed")
         _ahead.parse = None

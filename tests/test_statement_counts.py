@@ -258,3 +258,29 @@ def test_an_emergency_many_report_costs_the_same_for_its_last_reporter_as_for_it
             text("SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE 'ticket:1:also:%'"))]
     stages = {key.split(":")[3] for key in keys}
     assert len(stages) == 12, sorted(keys)  # each report told under a stage of its own
+
+
+def test_the_first_message_a_process_reads_loads_the_engine_after_its_claim(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the intent engine takes a second or more; the request waits only CLAIM_TIMEOUT
+    for its message to be claimed, so reading ahead never loads it (the handler does, after the
+    claim, within the reply's deadline)."""
+    import intents
+    import intents.engine
+
+    loaded = intents.engine.default_engine()
+    made: list[object] = []
+
+    def make() -> object:
+        made.append(loaded)
+        return loaded
+
+    monkeypatch.setattr(intents.engine, "_default", None)
+    monkeypatch.setattr(intents.engine, "Engine", make)
+    with intents.read_ahead("查询"):
+        assert made == []  # not loaded ahead
+        assert intents.parse("查询").intent == "query_status"  # the handler's reading loads it
+    assert made == [loaded]
+    with intents.read_ahead("查询"):  # once loaded, read ahead as before
+        assert intents.engine._ahead.parse is not None
+
