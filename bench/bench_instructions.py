@@ -82,24 +82,22 @@ def child(kind: str, messages: int, database: str, gate: Path) -> None:
     import logging
     import multiprocessing as mp
 
-    from bench.bench_webhook import NOT_THE_SAME, RESIDENTS, message, serve_fake, signature, text_for
+    from bench.bench_webhook import (NOT_THE_SAME, RESIDENTS, message, prepare, serve_fake, signature,
+                                     text_for)
 
     here, there = mp.get_context("fork").Pipe()
     fake = mp.get_context("fork").Process(target=serve_fake, args=(there,), daemon=True)
     fake.start()
-    fake_url = here.recv()
     workdir = gate.parent
-    config = (PROJECT / "config.example.toml").read_text(encoding="utf-8")
-    for real in ("https://api.weixin.qq.com/cgi-bin/", "https://qyapi.weixin.qq.com/cgi-bin/"):
-        config = config.replace(real, fake_url)
-    (workdir / "config.toml").write_text(config, encoding="utf-8")
     url = f"sqlite:///{workdir}/linli.db" if database == "sqlite" else database
-    os.environ.update(LINLI_CONFIG=str(workdir / "config.toml"), DATABASE_URL=url)
-    for command in ("init-db", "demo-data"):
-        subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "app", command],
-                       cwd=PROJECT, check=True, stdout=subprocess.DEVNULL)
+    os.environ.update(prepare(workdir, url, here.recv()))
     os.chdir(workdir)
     import app as bot
+    import intents
+
+    # loaded before any message: under valgrind a message that loads it takes a minute, past
+    # every deadline of the webhook, and the warm-up's messages would be spooled and replayed
+    intents.engine.default_engine()
 
     client = bot.create_app().test_client()
     logging.getLogger().setLevel(logging.WARNING)

@@ -184,19 +184,26 @@ def gunicorn(name: str, target: str, env: dict[str, str], workdir: Path, workers
     raise SystemExit(f"{name} did not answer within 60 s")
 
 
-def linli(name: str, database_url: str, fake_url: str, workdir: Path, workers: int) -> Server:
-    """The bot, as `make run` would make it (init-db, demo-data), under gunicorn."""
+def prepare(here: Path, database_url: str, fake_url: str) -> dict[str, str]:
+    """The bot's config in `here` (the example's, its APIs the fake's) and its database as
+    `make run` makes it (init-db, demo-data); return the environment that names both."""
     config = (PROJECT / "config.example.toml").read_text(encoding="utf-8")
     for real in ("https://api.weixin.qq.com/cgi-bin/", "https://qyapi.weixin.qq.com/cgi-bin/"):
         config = config.replace(real, fake_url)
     assert "weixin.qq.com" not in config, "the bench config still points at WeChat"
-    here = workdir / name
-    here.mkdir()
     (here / "config.toml").write_text(config, encoding="utf-8")
     env = dict(os.environ, LINLI_CONFIG=str(here / "config.toml"), DATABASE_URL=database_url)
     for command in ("init-db", "demo-data"):
         subprocess.run([str(BIN / "flask"), "--app", "app", command], cwd=PROJECT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
+    return env
+
+
+def linli(name: str, database_url: str, fake_url: str, workdir: Path, workers: int) -> Server:
+    """The bot, as `make run` would make it (init-db, demo-data), under gunicorn."""
+    here = workdir / name
+    here.mkdir()
+    env = prepare(here, database_url, fake_url)
     server = gunicorn(name, "app:create_app()", env, here, workers)
     server.url = database_url
     server.first_ticket = max(stored_tickets(database_url, 0), default=0)
