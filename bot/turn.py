@@ -18,7 +18,7 @@ from bot.ratelimit import Limiter, Verdict
 from bot.services import Services
 from models import (Conversation, Follower, OutboxMessage, Resident, Staff, Ticket,
                     resident_for)
-from models.db import UTCDateTime, dialect_of
+from models.db import Prepared, UTCDateTime, dialect_of
 from models.ratelimit import RateLimit
 from models.staff import LEVEL_NAMES
 
@@ -58,11 +58,12 @@ _RESIDENT = tuple((attr.key, attr.columns[0]) for attr in Resident.__mapper__.co
 _STAMP = (update(Resident.__table__).where(Resident.__table__.c.openid == bindparam("who"))
           .values(last_inbound_at=bindparam("now", type_=UTCDateTime()), pushes_since_inbound=0)
           .returning(*(column for _, column in _RESIDENT), *TURN_COLUMNS))
+_STAMPING = Prepared(_STAMP)  # a turn not stamped as its message came in (the simulator's)
 STAMPED = "linli.stamped"  # session.info: (openid, row) of a resident stamped by stamp_and_take
 
 
 @lru_cache(maxsize=8)
-def _stamp_taking(limiter: Limiter, dialect: str) -> Any:
+def _stamp_taking(limiter: Limiter, dialect: str) -> Prepared:
     at = bindparam("at", type_=Float())
     # A bucket not yet on the row (their first messages, before they were a resident, or
     # an erasure) is the one kept under their hash in `rate_limits`, full if none.
@@ -72,7 +73,7 @@ def _stamp_taking(limiter: Limiter, dialect: str) -> Any:
     # never told to slow down as a resident counts when they were told before they were one.
     bucket = limiter.bucket(*(func.coalesce(getattr(Resident, f"limit_{name}"), kept[name])
                               for name in ("tokens", "stamp", "warned")), at, dialect)
-    return _STAMP.values(**{f"limit_{name}": value for name, value in bucket.items()})
+    return Prepared(_STAMP.values(**{f"limit_{name}": value for name, value in bucket.items()}))
 
 
 def stamp_and_take(session: Session, limiter: Limiter, openid: str, key: str,
@@ -86,14 +87,12 @@ def stamp_and_take(session: Session, limiter: Limiter, openid: str, key: str,
     """
     stamp = now.timestamp()
     session.flush()  # on the connection: what the session holds goes first, as autoflush would
-    row = session.connection().execute(_stamp_taking(limiter, dialect_of(session)),
-                                       {"who": openid, "now": now, "at": stamp, "key": key}).first()
+    row = _stamp_taking(limiter, dialect_of(session)).first(
+        session.connection(), {"who": openid, "now": now, "at": stamp, "key": key})
     if row is None:
         return None
     session.info[STAMPED] = (openid, row)
-    values = row._mapping
-    return limiter.verdict(key, stamp, values["limit_tokens"], values["limit_allowed"],
-                           values["limit_told"])
+    return limiter.verdict(key, stamp, row.limit_tokens, row.limit_allowed, row.limit_told)
 
 
 def attach(session: Session, row: Any) -> Resident:
@@ -127,7 +126,7 @@ def load_resident(session: Session, openid: str, now: datetime
         row = stamped[1]
     else:
         session.flush()  # a resident changed before the turn (the simulator's) is written first
-        row = session.connection().execute(_STAMP, {"who": openid, "now": now}).first()
+        row = _STAMPING.first(session.connection(), {"who": openid, "now": now})
     if row is None:
         return resident_for(session, openid, now), True, None, (None, None)
     resident = attach(session, row)

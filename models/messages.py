@@ -10,7 +10,7 @@ from sqlalchemy import (ForeignKey, Index, Integer, String, Text, UniqueConstrai
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import INSERTS, Base, UTCDateTime, built_once, one_of
+from models.db import INSERTS, Base, Prepared, UTCDateTime, built_once, one_of
 
 
 class InboundMessage(Base):
@@ -64,7 +64,7 @@ def _nonce_clash(err: IntegrityError) -> bool:
 
 
 @built_once
-def _claim_upsert(dialect: str) -> Any:
+def _claim_upsert(dialect: str) -> Prepared:
     c = InboundMessage.__table__.c
     at = bindparam("now", type_=UTCDateTime())
     takeable = or_(one_of(c.status, ("failed", "refused")),
@@ -75,12 +75,12 @@ def _claim_upsert(dialect: str) -> Any:
         sender=bindparam("b_sender"), msg_type=bindparam("b_msg_type"),
         content=bindparam("b_content"), received_at=at, status="processing",
         nonce=bindparam("b_nonce"), nonce_expires=bindparam("b_nonce_expires", type_=UTCDateTime()))
-    return statement.on_conflict_do_update(
+    return Prepared(statement.on_conflict_do_update(
         index_elements=[c.dedupe_key],
         set_={"status": case((takeable, "processing"), else_=c.status),
               "received_at": case((takeable, at), else_=c.received_at),
               "content": case((takeable, statement.excluded.content), else_=c.content)},
-    ).returning(c.id, c.status, c.reply, c.reply_via, c.received_at, c.nonce, c.nonce_expires)
+    ).returning(c.id, c.status, c.reply, c.reply_via, c.received_at, c.nonce, c.nonce_expires))
 
 
 @built_once
@@ -110,9 +110,9 @@ def claim_message(session: Session, *, channel: str, key: str, sender: str, msg_
     values = {"b_channel": channel, "b_key": key, "b_nonce": nonce, "b_nonce_expires": nonce_expires}
     try:
         connection = session.connection()  # Core on the connection: every message's first statement
-        row = connection.execute(_claim_upsert(session), {
+        row = _claim_upsert(session).first(connection, {
             **values, "b_sender": sender, "b_msg_type": msg_type, "b_content": content, "now": now,
-            "stale_before": now - stale}).one()
+            "stale_before": now - stale})
         if nonce is not None and (row.nonce, row.nonce_expires) != (nonce, nonce_expires):
             connection.execute(_nonce_row(session), {
                 **values, "b_key": f"{NONCE_ONLY}:{channel}:{nonce}:{nonce_expires.timestamp():.0f}", "now": now})
@@ -133,15 +133,15 @@ def release_claim(session: Session, claimed: Claimed) -> None:
                     .values(status="refused", content=None))
 
 
-_FINISH = (update(InboundMessage.__table__)
-           .where(InboundMessage.__table__.c.id == bindparam("row_id"))
-           .values(status="done", reply=bindparam("b_reply"), reply_via=bindparam("via"),
-                   finished_at=bindparam("now", type_=UTCDateTime())))
+_FINISH = Prepared(update(InboundMessage.__table__)
+                   .where(InboundMessage.__table__.c.id == bindparam("row_id"))
+                   .values(status="done", reply=bindparam("b_reply"), reply_via=bindparam("via"),
+                           finished_at=bindparam("now", type_=UTCDateTime())))
 
 
 def finish_message(session: Session, row_id: int, *, reply: str, via: str, now: datetime) -> None:
     """Store the reply on the message's row: it is done."""
-    session.connection().execute(_FINISH, {"row_id": row_id, "b_reply": reply, "via": via, "now": now})
+    _FINISH.execute(session.connection(), {"row_id": row_id, "b_reply": reply, "via": via, "now": now})
 
 
 class Conversation(Base):

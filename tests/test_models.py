@@ -106,3 +106,46 @@ def test_an_event_logged_at_once_is_in_the_log_whether_or_not_the_session_holds_
         actions = session.scalars(select(TicketEvent.action).where(TicketEvent.ticket_id == number)
                                   .order_by(TicketEvent.id)).all()
     assert actions == ["opened", "me_too", "me_too"]
+
+
+def test_a_prepared_statement_gives_what_sqlalchemy_gives(app: Flask) -> None:
+    """`Prepared` runs a statement's SQL below SQLAlchemy's execution, converting what it gives
+    and what comes back with the same type processors: the rows are SQLAlchemy's own (aware
+    datetimes, booleans, numbers, NULLs, an unnamed column by position), a clash is SQLAlchemy's
+    IntegrityError, and a statement whose SQL would change at execution is refused."""
+    from sqlalchemy import Float, Integer, bindparam, insert, literal_column, update
+    from sqlalchemy.exc import IntegrityError
+
+    from models.db import Prepared, UTCDateTime
+
+    table = Resident.__table__
+    with transaction(app.extensions["linli"].sessions) as session:
+        session.add_all([Resident(openid="oPrepared1", created_at=NOW, following=False, limit_tokens=2.5),
+                         Resident(openid="oPrepared2", created_at=NOW, last_inbound_at=NOW)])
+        session.flush()
+        read = (select(table.c.id, table.c.openid, table.c.following, table.c.created_at,
+                       table.c.last_inbound_at, table.c.limit_tokens,
+                       literal_column("1 + 1", Integer()))
+                .where(table.c.openid >= bindparam("from_openid"), table.c.verified == False)  # noqa: E712
+                .order_by(table.c.openid))
+        given = {"from_openid": "oPrepared"}
+        rows = Prepared(read).execute(session.connection(), given)
+        assert [tuple(row) for row in rows] == [tuple(row) for row in session.execute(read, given)]
+        assert rows[0].following is False and rows[0].created_at == NOW and rows[0].created_at.tzinfo
+        assert rows[0].limit_tokens == 2.5 and rows[1].last_inbound_at == NOW and rows[0][6] == 2
+
+        stamp = Prepared(update(table).where(table.c.openid == bindparam("who"))
+                         .values(last_inbound_at=bindparam("now", type_=UTCDateTime()),
+                                 limit_tokens=bindparam("tokens", type_=Float()), pushes_since_inbound=0)
+                         .returning(table.c.openid, table.c.last_inbound_at, table.c.pushes_since_inbound))
+        later = NOW.replace(hour=9)
+        assert tuple(stamp.first(session.connection(), {"who": "oPrepared1", "now": later, "tokens": None})) \
+            == ("oPrepared1", later, 0)
+        assert stamp.first(session.connection(), {"who": "oNobody", "now": later, "tokens": 1.0}) is None
+        assert session.scalar(select(table.c.last_inbound_at).where(table.c.openid == "oPrepared1")) == later
+
+        with pytest.raises(ValueError):  # an IN of a list is written into the SQL at each execution
+            Prepared(select(table.c.id).where(table.c.openid.in_(["a", "b"]))).execute(session.connection(), {})
+        clash = Prepared(insert(table).values(openid=bindparam("who"), created_at=NOW))
+        with pytest.raises(IntegrityError), session.begin_nested():
+            clash.execute(session.connection(), {"who": "oPrepared2"})

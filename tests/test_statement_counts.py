@@ -184,7 +184,7 @@ def test_the_stamp_is_short_enough_for_psycopg_to_keep_it_parsed() -> None:
     from bot.ratelimit import Limiter
     from bot.turn import _stamp_taking
 
-    compiled = _stamp_taking(Limiter(per_minute=20, burst=10), "postgresql").compile(
+    compiled = _stamp_taking(Limiter(per_minute=20, burst=10), "postgresql").statement.compile(
         dialect=postgresql.dialect())
     assert len(str(compiled).encode()) <= MAX_CACHED_STATEMENT_LENGTH
     assert len(compiled.params) <= MAX_CACHED_STATEMENT_PARAMS
