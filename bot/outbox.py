@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.wxapi import UNFOLLOWED, WINDOW_CLOSED, DeliveryError
 from models import OutboxMessage, Resident, transaction
-from models.db import INSERTS, UTCDateTime, built_once
+from models.db import INSERTS, Prepared, UTCDateTime, built_once
 
 if TYPE_CHECKING:  # Services sends after its transactions commit (send_after_commit)
     from bot.services import Services
@@ -293,10 +293,10 @@ def recover_stale(services: Services) -> int:
 _OUTBOX, _RESIDENT = OutboxMessage.__table__, Resident.__table__
 _IDS = bindparam("ids", expanding=True)
 _NOW = bindparam("now", type_=UTCDateTime())
-_DUE = (select(_OUTBOX.c.id)
-        .where(_OUTBOX.c.status == "pending", _OUTBOX.c.due_at <= _NOW)
-        .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id).limit(bindparam("size", type_=Integer()))
-        .with_for_update(skip_locked=True))
+_DUE = Prepared(select(_OUTBOX.c.id)
+                .where(_OUTBOX.c.status == "pending", _OUTBOX.c.due_at <= _NOW)
+                .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id).limit(bindparam("size", type_=Integer()))
+                .with_for_update(skip_locked=True))
 # The recipient's reach, when the message goes to a resident on WeChat (NULL otherwise).
 _REACH = tuple(
     select(column).where(_OUTBOX.c.channel == "wechat", _RESIDENT.c.openid == _OUTBOX.c.recipient)
@@ -315,10 +315,10 @@ def _taking(which: Any) -> Any:
 
 # A batch's ids are written into the statement at each execution (an expanding IN); the
 # sender takes one message at a time, by a plain parameter.
-_TAKE = {True: _taking(_OUTBOX.c.id == bindparam("b_id", type_=Integer())),
-         False: _taking(_OUTBOX.c.id.in_(_IDS))}
-# A message's outcome: the columns set are the parameters given besides `message_id`.
-_SETTLE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("message_id"))
+_TAKE_ONE = Prepared(_taking(_OUTBOX.c.id == bindparam("b_id", type_=Integer())))
+_TAKE_SOME = _taking(_OUTBOX.c.id.in_(_IDS))
+# A message's outcome, one statement for each set of columns an outcome sets.
+_SETTLES: dict[tuple[str, ...], Prepared] = {}
 _PUSHED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid"))
            .values(pushes_since_inbound=_RESIDENT.c.pushes_since_inbound + 1))
 _UNFOLLOWED = (update(_RESIDENT).where(_RESIDENT.c.openid == bindparam("b_openid"))
@@ -333,16 +333,15 @@ def _claim_batch(services: Services, size: int,
     does not ask again. What becomes due later is another commit's kick, or the outbox job's.
     `settle`, the outcome of the message sent last, is recorded in the same commit, first."""
     now = services.clock()
-    with _DB_TURN, transaction(services.sessions) as session:
+    with _DB_TURN, services.engine.begin() as connection:
         if settle is not None:
-            _record(session.connection(), settle)
-        due = session.scalars(_DUE, {"now": now, "size": size + 1}).all()
+            _record(connection, settle)
+        due = [row.id for row in _DUE.execute(connection, {"now": now, "size": size + 1})]
         ids, more = due[:size], len(due) > size
         if not ids:
             return [], False
-        one = len(ids) == 1
-        which = {"b_id": ids[0]} if one else {"ids": ids}
-        rows = session.connection().execute(_TAKE[one], {**which, "now": now}).all()
+        rows = (_TAKE_ONE.execute(connection, {"b_id": ids[0], "now": now}) if len(ids) == 1
+                else connection.execute(_TAKE_SOME, {"ids": ids, "now": now}).all())
         reaches: dict[str, Reach] = {}  # one per resident, so pushes counted here add up
         return [Claimed(row, None if row.following is None else reaches.setdefault(
                     row.recipient, Reach(row.following, row.last_inbound_at, row.pushes_since_inbound)))
@@ -408,7 +407,14 @@ def _settle(services: Services, outcome: Outcome) -> None:
 def _record(connection: Connection, outcome: Outcome) -> None:
     """Write an outcome; a customer-service push also counts towards the resident's five
     pushes per window, in the same commit."""
-    connection.execute(_SETTLE, {"message_id": outcome.message_id, **outcome.values})
+    columns = tuple(outcome.values)
+    settle = _SETTLES.get(columns)
+    if settle is None:
+        settle = _SETTLES.setdefault(columns, Prepared(
+            update(_OUTBOX).where(_OUTBOX.c.id == bindparam("message_id"))
+            .values({name: bindparam(f"v_{name}", type_=_OUTBOX.c[name].type) for name in columns})))
+    settle.execute(connection, {"message_id": outcome.message_id,
+                                **{f"v_{name}": value for name, value in outcome.values.items()}})
     if outcome.pushed_to is not None:
         connection.execute(_PUSHED, {"b_openid": outcome.pushed_to})
     if outcome.unfollowed is not None:

@@ -9,6 +9,7 @@ from bot.replies.tickets import (NO_TICKETS, TICKET_DETAIL, TICKET_LINE, TICKET_
                                  TICKET_NOT_FOUND)
 from bot.turn import Turn
 from models import Follower, Ticket
+from models.db import Prepared
 from models.tickets import STATE_NAMES
 
 LIST_LIMIT = 5
@@ -21,22 +22,23 @@ _FOLLOWED = (select(_TICKETS.c.id, _TICKETS.c.kind, _TICKETS.c.category, _TICKET
                     _TICKETS.c.state, _TICKETS.c.created_at, _TICKETS.c.updated_at)
              .join(_FOLLOWERS, _FOLLOWERS.c.ticket_id == _TICKETS.c.id)
              .where(_FOLLOWERS.c.resident_id == bindparam("resident")))
-_ONE = _FOLLOWED.where(_TICKETS.c.id == bindparam("number"))
-_LATEST = _FOLLOWED.order_by(_TICKETS.c.id.desc()).limit(LIST_LIMIT)
+_ONE = Prepared(_FOLLOWED.where(_TICKETS.c.id == bindparam("number")))
+_LATEST = Prepared(_FOLLOWED.order_by(_TICKETS.c.id.desc()).limit(LIST_LIMIT))
 
 
 def show_status(turn: Turn, parse: Parse) -> str:
     """Show the ticket the resident names, or their latest tickets."""
+    turn.session.flush()  # on the connection: what the turn changed goes first, as autoflush would
     if parse.ticket is not None:
-        ticket = turn.session.execute(_ONE, {"resident": turn.resident.id,
-                                             "number": parse.ticket}).first()
+        ticket = _ONE.first(turn.session.connection(), {"resident": turn.resident.id,
+                                                        "number": parse.ticket})
         if ticket is None:
             return TICKET_NOT_FOUND.format(number=parse.ticket)
         return TICKET_DETAIL.format(
             number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
             state=STATE_NAMES[ticket.state],
             created=_when(turn, ticket.created_at), updated=_when(turn, ticket.updated_at))
-    tickets = turn.session.execute(_LATEST, {"resident": turn.resident.id}).all()
+    tickets = _LATEST.execute(turn.session.connection(), {"resident": turn.resident.id})
     if not tickets:
         return NO_TICKETS
     lines = [TICKET_LINE.format(
