@@ -185,7 +185,8 @@ def log(session: Session, ticket: Ticket, *, actor: str, action: str, now: datet
         return
     session.execute(_LOG, {"b_ticket": ticket.id, "b_at": now, "b_actor": actor, "b_action": action,
                            "b_note": note})
-    ticket.updated_at = now
+    if ticket.updated_at != now:  # a ticket just opened has it: set again, the ORM would flush it
+        ticket.updated_at = now
 
 
 def follow(session: Session, ticket_id: int, resident_id: int, *, now: datetime, how: str) -> None:
