@@ -113,7 +113,7 @@ def test_a_prepared_statement_gives_what_sqlalchemy_gives(app: Flask) -> None:
     and what comes back with the same type processors: the rows are SQLAlchemy's own (aware
     datetimes, booleans, numbers, NULLs, an unnamed column by position), a clash is SQLAlchemy's
     IntegrityError, and a statement whose SQL would change at execution is refused."""
-    from sqlalchemy import Float, Integer, bindparam, insert, literal_column, update
+    from sqlalchemy import Float, Integer, bindparam, event, insert, literal_column, update
     from sqlalchemy.exc import IntegrityError
 
     from models.db import Prepared, UTCDateTime
@@ -143,6 +143,15 @@ def test_a_prepared_statement_gives_what_sqlalchemy_gives(app: Flask) -> None:
             == ("oPrepared1", later, 0)
         assert stamp.first(session.connection(), {"who": "oNobody", "now": later, "tokens": 1.0}) is None
         assert session.scalar(select(table.c.last_inbound_at).where(table.c.openid == "oPrepared1")) == later
+
+        seen: list[str] = []  # the engine's listeners hear it, as they hear SQLAlchemy's statements
+        listen = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(session.get_bind(), "before_cursor_execute", listen)
+        try:
+            assert stamp.first(session.connection(), {"who": "oPrepared2", "now": later, "tokens": 1.0})
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", listen)
+        assert len(seen) == 1 and seen[0].lstrip().upper().startswith("UPDATE RESIDENTS")
 
         with pytest.raises(ValueError):  # an IN of a list is written into the SQL at each execution
             Prepared(select(table.c.id).where(table.c.openid.in_(["a", "b"]))).execute(session.connection(), {})

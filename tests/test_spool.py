@@ -267,3 +267,30 @@ def test_a_new_process_drains_what_an_earlier_one_left(
     finally:
         served.close()
         later.extensions["linli"].close()
+
+
+def test_a_connection_lost_under_a_prepared_statement_is_an_outage(proxy: TcpProxy) -> None:
+    """The statements every message runs go to the driver's cursor (models.db.Prepared); a
+    connection lost under one is SQLAlchemy's own outage all the same: its error class, the
+    connection invalidated (so the pool makes a new one), and the inbound path's is_outage."""
+    from sqlalchemy import Integer, literal_column
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.inbound import is_outage
+    from models.db import Prepared, make_engine
+
+    url = make_url(os.environ["TEST_DATABASE_URL"]).set(host="127.0.0.1", port=proxy.port)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    one = Prepared(select(literal_column("1", Integer())))
+    try:
+        with engine.connect() as connection:
+            assert one.first(connection, {})[0] == 1
+            proxy.stop()
+            with pytest.raises(DBAPIError) as lost:
+                one.first(connection, {})
+            assert lost.value.connection_invalidated and is_outage(lost.value)
+        proxy.start()
+        with engine.connect() as connection:  # the pool's next connection works
+            assert one.first(connection, {})[0] == 1
+    finally:
+        engine.dispose()
