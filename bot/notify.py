@@ -16,6 +16,7 @@ from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED
 from bot.services import Services
 from models import Estate, Follower, Resident, Staff, Ticket, TicketEvent
 from models.categories import SUGGESTION
+from models.db import Prepared
 from models.categories import category_name as name_of_category
 from models.estates import only_estate
 from models.privacy import hide_rooms, mask_phones
@@ -100,8 +101,8 @@ def new_ticket(services: Services, session: Session, ticket: Ticket, now: dateti
                  now=now, ticket=ticket)
 
 
-_EVENT_COUNT = (select(func.count()).select_from(TicketEvent)
-                .where(TicketEvent.ticket_id == bindparam("ticket")))
+_EVENT_COUNT = Prepared(select(func.count()).select_from(TicketEvent)
+                        .where(TicketEvent.ticket_id == bindparam("ticket")))
 
 
 def event_count(session: Session, ticket: Ticket) -> int:
@@ -112,7 +113,8 @@ def event_count(session: Session, ticket: Ticket) -> int:
     made each one cost more than the last."""
     if "events" in inspect(ticket).dict:
         return len(ticket.events)
-    return session.scalar(_EVENT_COUNT, {"ticket": ticket.id}) or 0  # autoflush writes the new ones
+    session.flush()  # the events not yet written are counted too
+    return _EVENT_COUNT.first(session.connection(), {"ticket": ticket.id})[0] or 0
 
 
 def told(session: Session, ticket: Ticket) -> list[Staff]:

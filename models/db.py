@@ -156,6 +156,8 @@ class Prepared:
     """
 
     def __init__(self, statement: Any) -> None:
+        if getattr(statement, "is_insert", False) and not statement.exported_columns:
+            statement = statement.inline()  # no RETURNING of the new key that nobody reads
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -181,6 +183,8 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect)
         if compiled.post_compile_params or compiled.literal_execute_params or compiled.escaped_bind_names:
             raise ValueError("a prepared statement's SQL must not change at execution")
+        if getattr(compiled, "implicit_returning", None):
+            raise ValueError("a prepared statement returns only the columns it names")
         self.sql = compiled.string
         self.constants: dict[str, Any] = {}
         self.given: list[tuple[str, str, Callable[[Any], Any] | None]] = []  # name, key, processor

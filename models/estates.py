@@ -11,6 +11,7 @@ import math
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
+from models.db import Prepared
 from models.estate import Building, Estate, Home, Resident, Unit
 from models.staff import ONE_ESTATE, Staff
 
@@ -113,8 +114,8 @@ def homes_named(session: Session, building: str, unit: str, room: str,
     return list(session.scalars(query.order_by(Building.estate_id)))
 
 
-_ESTATE_OF_HOME = (select(Building.estate_id).join(Unit, Unit.building_id == Building.id)
-                   .join(Home, Home.unit_id == Unit.id).where(Home.id == bindparam("home")))
+_ESTATE_OF_HOME = Prepared(select(Building.estate_id).join(Unit, Unit.building_id == Building.id)
+                           .join(Home, Home.unit_id == Unit.id).where(Home.id == bindparam("home")))
 
 
 def estate_of_home(session: Session, home_id: int) -> int | None:
@@ -125,7 +126,9 @@ def estate_of_home(session: Session, home_id: int) -> int | None:
     a unit or a building."""
     known = session.info.setdefault(HOMES_KNOWN, {})
     if home_id not in known:
-        known[home_id] = session.scalar(_ESTATE_OF_HOME, {"home": home_id})
+        session.flush()  # a home, unit or building changed in this transaction is read as changed
+        row = _ESTATE_OF_HOME.first(session.connection(), {"home": home_id})
+        known[home_id] = row[0] if row is not None else None
     return known[home_id]
 
 

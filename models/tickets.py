@@ -9,7 +9,7 @@ from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, Select,
                         text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.db import Base, UTCDateTime, one_of
+from models.db import Base, Prepared, UTCDateTime, one_of
 from models.staff import Staff
 
 OPEN_STATES = ("open", "claimed", "reopened")
@@ -166,12 +166,12 @@ def record(session: Session, ticket: Ticket, *, actor: str, action: str,
     return entry
 
 
-_LOG = insert(TicketEvent.__table__).values(
+_LOG = Prepared(insert(TicketEvent.__table__).values(
     ticket_id=bindparam("b_ticket"), at=bindparam("b_at", type_=UTCDateTime()),
-    actor=bindparam("b_actor"), action=bindparam("b_action"), note=bindparam("b_note"))
-_FOLLOW = insert(Follower.__table__).values(
+    actor=bindparam("b_actor"), action=bindparam("b_action"), note=bindparam("b_note")))
+_FOLLOW = Prepared(insert(Follower.__table__).values(
     ticket_id=bindparam("b_ticket"), resident_id=bindparam("b_resident"),
-    joined_at=bindparam("b_at", type_=UTCDateTime()), how=bindparam("b_how"))
+    joined_at=bindparam("b_at", type_=UTCDateTime()), how=bindparam("b_how")))
 
 
 def log(session: Session, ticket: Ticket, *, actor: str, action: str, now: datetime,
@@ -183,8 +183,9 @@ def log(session: Session, ticket: Ticket, *, actor: str, action: str, now: datet
     if ticket.id is None or "events" in inspect(ticket).dict:
         record(session, ticket, actor=actor, action=action, now=now, note=note)
         return
-    session.execute(_LOG, {"b_ticket": ticket.id, "b_at": now, "b_actor": actor, "b_action": action,
-                           "b_note": note})
+    session.flush()  # on the connection: what the session holds goes first, as autoflush would
+    _LOG.execute(session.connection(), {"b_ticket": ticket.id, "b_at": now, "b_actor": actor,
+                                        "b_action": action, "b_note": note})
     if ticket.updated_at != now:  # a ticket just opened has it: set again, the ORM would flush it
         ticket.updated_at = now
 
@@ -192,8 +193,9 @@ def log(session: Session, ticket: Ticket, *, actor: str, action: str, now: datet
 def follow(session: Session, ticket_id: int, resident_id: int, *, now: datetime, how: str) -> None:
     """Make a resident follow a written ticket ("reported", "me_too", "merged"), by one INSERT
     (as `log` writes an event)."""
-    session.execute(_FOLLOW, {"b_ticket": ticket_id, "b_resident": resident_id, "b_at": now,
-                              "b_how": how})
+    session.flush()
+    _FOLLOW.execute(session.connection(), {"b_ticket": ticket_id, "b_resident": resident_id,
+                                           "b_at": now, "b_how": how})
 
 
 def transition(session: Session, ticket: Ticket, to: str, *, actor: str,
