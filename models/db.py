@@ -175,6 +175,15 @@ class Prepared:
         rows = self.execute(connection, params)
         return rows[0] if rows else None
 
+    def execute_many(self, connection: Connection, params: list[dict[str, Any]]) -> None:
+        """Run a statement that returns nothing once for each set of parameters, as the driver's
+        `executemany` (as SQLAlchemy runs a list of parameters for such a statement)."""
+        compiled = self._compiled.get(connection.dialect.name)
+        if compiled is None:
+            compiled = self._compiled[connection.dialect.name] = _Compiled(self.statement,
+                                                                          connection.dialect)
+        compiled.run(connection, params, many=True)
+
 
 class _Compiled:
     """A statement's SQL for one dialect, its constants, its parameters' and columns' processors."""
@@ -203,21 +212,29 @@ class _Compiled:
         self.dialect = dialect
         self.convert: list[tuple[int, Callable[[Any], Any]]] | None = None  # known at the first rows
 
-    def run(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+    def _args(self, params: dict[str, Any]) -> Any:
         values = dict(self.constants)
         for name, key, process in self.given:
             value = params[key]
             values[name] = process(value) if process is not None and value is not None else value
-        args: Any = tuple(values[name] for name in self.order) if self.order is not None else values
+        return tuple(values[name] for name in self.order) if self.order is not None else values
+
+    def run(self, connection: Connection, params: Any, many: bool = False) -> list[Any]:
+        if many and self.columns:
+            raise ValueError("a statement run for many sets of parameters returns nothing")
+        args = [self._args(one) for one in params] if many else self._args(params)
         if not connection.in_transaction():
             connection.begin()
         dispatch = connection.dispatch
         cursor = connection.connection.cursor()
         try:
-            dispatch.before_cursor_execute(connection, cursor, self.sql, args, None, False)
-            cursor.execute(self.sql, args)
-            dispatch.after_cursor_execute(connection, cursor, self.sql, args, None, False)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            dispatch.before_cursor_execute(connection, cursor, self.sql, args, None, many)
+            if many:
+                cursor.executemany(self.sql, args)
+            else:
+                cursor.execute(self.sql, args)
+            dispatch.after_cursor_execute(connection, cursor, self.sql, args, None, many)
+            rows = cursor.fetchall() if not many and cursor.description is not None else []
             if rows and self.convert is None:  # a column's processor may depend on the driver's type
                 self.convert = [(i, process) for i, (kind, described) in
                                 enumerate(zip(self.columns, cursor.description))

@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (BigInteger, Float, Integer, String, and_, case, cast, delete, event, extract,
-                        insert, inspect, select, update)
+from sqlalchemy import (BigInteger, Float, Integer, String, and_, bindparam, case, cast, delete, event,
+                        extract, insert, inspect, select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import INSERTS, Base, built_once, dialect_of
+from models.db import INSERTS, Base, Prepared, built_once, dialect_of
 from models.tickets import OPEN_STATES, Ticket
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")  # a session's info["tz"] says otherwise (app.py)
@@ -269,20 +269,21 @@ def _note(ticket: Ticket, old: Facts | None, new: Facts, tz: ZoneInfo) -> Counte
 
 
 @built_once
-def _upsert(dialect: str) -> Any:
-    statement = INSERTS[dialect](Rollup.__table__)
-    return statement.on_conflict_do_update(
+def _upsert(dialect: str) -> Prepared:
+    statement = INSERTS[dialect](Rollup.__table__).values(
+        {name: bindparam(f"r_{name}") for name in ("tier", "estate_id", "dimension", "key", "what", "n")})
+    return Prepared(statement.on_conflict_do_update(
         index_elements=["tier", "dimension", "key", "what", "estate_id"],
-        set_={"n": Rollup.__table__.c.n + statement.excluded.n})
+        set_={"n": Rollup.__table__.c.n + statement.excluded.n}))
 
 
 def add(session: Session, delta: Counter[Key]) -> None:
     """Add counts to the rollups: one statement for a ticket's change, built once and given the
     rows as its parameters (in key order, so that concurrent transactions lock rows alike)."""
-    rows = [{"tier": t, "estate_id": e, "dimension": d, "key": k, "what": w, "n": n}
+    rows = [{"r_tier": t, "r_estate_id": e, "r_dimension": d, "r_key": k, "r_what": w, "r_n": n}
             for (t, e, d, k, w), n in sorted(delta.items()) if n]
     if rows:
-        session.connection().execute(_upsert(session), rows)
+        _upsert(session).execute_many(session.connection(), rows)
 
 
 FACT_COLUMNS = [getattr(Ticket, name) for name in Facts._fields]
