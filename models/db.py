@@ -164,11 +164,7 @@ class Prepared:
     def execute(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
         """Run the statement on `connection` with `params` (its bind parameters by key); return
         its rows (none without RETURNING or a SELECT)."""
-        compiled = self._compiled.get(connection.dialect.name)
-        if compiled is None:
-            compiled = self._compiled[connection.dialect.name] = _Compiled(self.statement,
-                                                                          connection.dialect)
-        return compiled.run(connection, params)
+        return self._for(connection.dialect).run(connection, params)
 
     def first(self, connection: Connection, params: dict[str, Any]) -> Any:
         """The first row, or None."""
@@ -178,11 +174,13 @@ class Prepared:
     def execute_many(self, connection: Connection, params: list[dict[str, Any]]) -> None:
         """Run a statement that returns nothing once for each set of parameters, as the driver's
         `executemany` (as SQLAlchemy runs a list of parameters for such a statement)."""
-        compiled = self._compiled.get(connection.dialect.name)
+        self._for(connection.dialect).run(connection, params, many=True)
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            compiled = self._compiled[connection.dialect.name] = _Compiled(self.statement,
-                                                                          connection.dialect)
-        compiled.run(connection, params, many=True)
+            compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
+        return compiled
 
 
 class _Compiled:
