@@ -16,8 +16,8 @@ from bot.replies.staff import (ACTION_NAMES, ACTORS, CARD, CARD_PHOTO, ESCALATED
 from bot.services import Services
 from models import Estate, Follower, Resident, Staff, Ticket, TicketEvent
 from models.categories import SUGGESTION
-from models.db import Prepared
 from models.categories import category_name as name_of_category
+from models.db import Prepared
 from models.estates import only_estate
 from models.privacy import hide_rooms, mask_phones
 from models.staff import LEVEL_NAMES, covering_levels

@@ -238,10 +238,10 @@ class _Compiled:
                                 enumerate(zip(self.columns, cursor.description))
                                 if (process := kind.result_processor(self.dialect, described[1]))]
         except Exception as err:  # noqa: BLE001 - SQLAlchemy's handling raises its own error
+            _close(cursor)
             connection._handle_dbapi_exception(err, self.sql, args, cursor, None)
             raise
-        finally:
-            cursor.close()
+        _close(cursor)
         if not self.convert:
             return [self.row(*row) for row in rows]
         made = []
@@ -251,6 +251,14 @@ class _Compiled:
                 items[i] = process(items[i])
             made.append(self.row(*items))
         return made
+
+
+def _close(cursor: Any) -> None:
+    """Close a cursor; one of a connection already lost may refuse, which changes nothing."""
+    try:
+        cursor.close()
+    except Exception:  # noqa: BLE001 - the error that matters is the statement's
+        pass
 
 
 def make_sessionmaker(engine: Engine, tz: Any = None) -> sessionmaker[Session]:
