@@ -284,3 +284,30 @@ def test_the_first_message_a_process_reads_loads_the_engine_after_its_claim(
     with intents.read_ahead("查询"):  # once loaded, read ahead as before
         assert intents.engine._ahead.parse is not None
 
+
+
+def test_a_web_process_loads_the_intent_engine_at_its_first_request(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first message a process reads would load the intent engine inside its transaction
+    (on SQLite a second or more of the one write lock). A web process's first request of any
+    kind (the proxy's health check, WeChat's URL check) starts that load in the background, once."""
+    import intents.engine
+
+    loaded = intents.engine.default_engine()
+    made: list[object] = []
+
+    def make() -> object:
+        made.append(loaded)
+        return loaded
+
+    monkeypatch.setattr(intents.engine, "_default", None)
+    monkeypatch.setattr(intents.engine, "_warming", None)
+    monkeypatch.setattr(intents.engine, "Engine", make)
+    client = app.test_client()
+    client.get("/healthz")
+    warming = intents.engine._warming
+    assert warming is not None
+    warming.join(30)
+    assert made == [loaded] and intents.engine._default is loaded
+    client.get("/healthz")
+    assert made == [loaded] and intents.engine._warming is warming  # once a process
