@@ -10,7 +10,6 @@ from typing import Any
 from flask import Flask, Response
 
 import commands
-import intents.engine
 import settings
 from bot.channels import wechat, wecom
 from bot.ratelimit import Limiter
@@ -61,7 +60,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     console.init_app(app)
     app.register_error_handler(413, _too_large)
     commands.init_app(app)  # they start nothing until invoked
-    app.before_request(intents.engine.warm)  # a web process's first request, not the CLI's commands
     return app
 
 

@@ -181,24 +181,6 @@ def default_engine() -> Engine:
     return _default
 
 
-_warming: threading.Thread | None = None
-_warming_lock = threading.Lock()
-
-
-def warm() -> None:
-    """Start loading the module-level engine in a background thread, once a process, unless it
-    is loaded. A web process does this at its first request (app.py), so that its first message
-    finds the engine loaded rather than loading it (a second or more) inside the message's
-    transaction, which on SQLite holds the one write lock all the while."""
-    global _warming
-    if _default is not None or _warming is not None:
-        return
-    with _warming_lock:
-        if _warming is None:
-            _warming = threading.Thread(target=default_engine, name="intents-warm", daemon=True)
-            _warming.start()
-
-
 def parse(text: str, expect: str | None = None) -> Parse:
     """Parse text with the module-level engine (this thread's reading ahead of it, if any)."""
     ahead: Parse | None = getattr(_ahead, "parse", None)

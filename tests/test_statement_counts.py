@@ -260,10 +260,12 @@ def test_an_emergency_many_report_costs_the_same_for_its_last_reporter_as_for_it
     assert len(stages) == 12, sorted(keys)  # each report told under a stage of its own
 
 
-@pytest.fixture
-def unloaded_engine(monkeypatch: pytest.MonkeyPatch) -> tuple[object, list[object]]:
-    """The process as if it had not loaded the intent engine yet (nor started to): the engine
-    it loaded already, and a list of each time it is made again (as that engine)."""
+def test_the_first_message_a_process_reads_loads_the_engine_after_its_claim(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the intent engine takes a second or more; the request waits only CLAIM_TIMEOUT
+    for its message to be claimed, so reading ahead never loads it (the handler does, after the
+    claim, within the reply's deadline)."""
+    import intents
     import intents.engine
 
     loaded = intents.engine.default_engine()
@@ -274,20 +276,7 @@ def unloaded_engine(monkeypatch: pytest.MonkeyPatch) -> tuple[object, list[objec
         return loaded
 
     monkeypatch.setattr(intents.engine, "_default", None)
-    monkeypatch.setattr(intents.engine, "_warming", None)
     monkeypatch.setattr(intents.engine, "Engine", make)
-    return loaded, made
-
-
-def test_the_first_message_a_process_reads_loads_the_engine_after_its_claim(
-        unloaded_engine: tuple[object, list[object]]) -> None:
-    """Loading the intent engine takes a second or more; the request waits only CLAIM_TIMEOUT
-    for its message to be claimed, so reading ahead never loads it (the handler does, after the
-    claim, within the reply's deadline)."""
-    import intents
-    import intents.engine
-
-    loaded, made = unloaded_engine
     with intents.read_ahead("查询"):
         assert made == []  # not loaded ahead
         assert intents.parse("查询").intent == "query_status"  # the handler's reading loads it
@@ -295,20 +284,3 @@ def test_the_first_message_a_process_reads_loads_the_engine_after_its_claim(
     with intents.read_ahead("查询"):  # once loaded, read ahead as before
         assert intents.engine._ahead.parse is not None
 
-
-def test_a_web_process_loads_the_intent_engine_at_its_first_request(
-        app: Flask, unloaded_engine: tuple[object, list[object]]) -> None:
-    """The first message a process reads would load the intent engine inside its transaction
-    (on SQLite a second or more of the one write lock). A web process's first request of any
-    kind (the proxy's health check, WeChat's URL check) starts that load in the background, once."""
-    import intents.engine
-
-    loaded, made = unloaded_engine
-    client = app.test_client()
-    client.get("/healthz")
-    warming = intents.engine._warming
-    assert warming is not None
-    warming.join(30)
-    assert made == [loaded] and intents.engine._default is loaded
-    client.get("/healthz")
-    assert made == [loaded] and intents.engine._warming is warming  # once a process
