@@ -113,8 +113,7 @@ def event_count(session: Session, ticket: Ticket) -> int:
     made each one cost more than the last."""
     if "events" in inspect(ticket).dict:
         return len(ticket.events)
-    session.flush()  # the events not yet written are counted too
-    return _EVENT_COUNT.first(session.connection(), {"ticket": ticket.id})[0] or 0
+    return _EVENT_COUNT.first(session, {"ticket": ticket.id})[0] or 0  # the flush writes the new ones
 
 
 def told(session: Session, ticket: Ticket) -> list[Staff]:

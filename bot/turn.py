@@ -86,9 +86,8 @@ def stamp_and_take(session: Session, limiter: Limiter, openid: str, key: str,
     resident did write (WeChat's 48-hour window opens whatever the bot makes of it).
     """
     stamp = now.timestamp()
-    session.flush()  # on the connection: what the session holds goes first, as autoflush would
     row = _stamp_taking(limiter, dialect_of(session)).first(
-        session.connection(), {"who": openid, "now": now, "at": stamp, "key": key})
+        session, {"who": openid, "now": now, "at": stamp, "key": key})
     if row is None:
         return None
     session.info[STAMPED] = (openid, row)
@@ -125,8 +124,8 @@ def load_resident(session: Session, openid: str, now: datetime
     if stamped is not None and stamped[0] == openid:
         row = stamped[1]
     else:
-        session.flush()  # a resident changed before the turn (the simulator's) is written first
-        row = _STAMPING.first(session.connection(), {"who": openid, "now": now})
+        # a resident changed before the turn (the simulator's) is flushed first
+        row = _STAMPING.first(session, {"who": openid, "now": now})
     if row is None:
         return resident_for(session, openid, now), True, None, (None, None)
     resident = attach(session, row)

@@ -145,8 +145,10 @@ class Prepared:
     cursor takes 3, and 55 µs more than the driver on PostgreSQL, paid by every statement of
     every message. Here a call converts only the values it gives, with the same type processors,
     runs the SQL on the connection's own cursor and converts the columns that need it with the
-    types' result processors. What SQLAlchemy does around a statement is kept: it begins the
-    connection's transaction if none is open (as its autobegin would), tells the engine's
+    types' result processors. What SQLAlchemy does around a statement is kept: given a session,
+    it flushes what the session holds first and runs on the session's connection (as the
+    session's own execute would autoflush); it begins the connection's transaction if none is
+    open (as its autobegin would), tells the engine's
     `before_cursor_execute` and `after_cursor_execute` listeners (not as `retval` listeners:
     they cannot change the statement), and hands a driver error to the connection's own
     handling, which raises SQLAlchemy's error class and invalidates a lost connection. Rows come
@@ -161,14 +163,17 @@ class Prepared:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
-    def execute(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
-        """Run the statement on `connection` with `params` (its bind parameters by key); return
-        its rows (none without RETURNING or a SELECT)."""
-        return self._for(connection.dialect).run(connection, params)
+    def execute(self, on: Connection | Session, params: dict[str, Any]) -> list[Any]:
+        """Run the statement on a connection, or a session's (flushed first), with `params` (its
+        bind parameters by key); return its rows (none without RETURNING or a SELECT)."""
+        if isinstance(on, Session):
+            on.flush()
+            on = on.connection()
+        return self._for(on.dialect).run(on, params)
 
-    def first(self, connection: Connection, params: dict[str, Any]) -> Any:
+    def first(self, on: Connection | Session, params: dict[str, Any]) -> Any:
         """The first row, or None."""
-        rows = self.execute(connection, params)
+        rows = self.execute(on, params)
         return rows[0] if rows else None
 
     def execute_many(self, connection: Connection, params: list[dict[str, Any]]) -> None:

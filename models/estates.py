@@ -126,8 +126,7 @@ def estate_of_home(session: Session, home_id: int) -> int | None:
     a unit or a building."""
     known = session.info.setdefault(HOMES_KNOWN, {})
     if home_id not in known:
-        session.flush()  # a home, unit or building changed in this transaction is read as changed
-        row = _ESTATE_OF_HOME.first(session.connection(), {"home": home_id})
+        row = _ESTATE_OF_HOME.first(session, {"home": home_id})  # as changed in this transaction
         known[home_id] = row[0] if row is not None else None
     return known[home_id]
 

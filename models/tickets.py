@@ -183,9 +183,8 @@ def log(session: Session, ticket: Ticket, *, actor: str, action: str, now: datet
     if ticket.id is None or "events" in inspect(ticket).dict:
         record(session, ticket, actor=actor, action=action, now=now, note=note)
         return
-    session.flush()  # on the connection: what the session holds goes first, as autoflush would
-    _LOG.execute(session.connection(), {"b_ticket": ticket.id, "b_at": now, "b_actor": actor,
-                                        "b_action": action, "b_note": note})
+    _LOG.execute(session, {"b_ticket": ticket.id, "b_at": now, "b_actor": actor, "b_action": action,
+                           "b_note": note})
     if ticket.updated_at != now:  # a ticket just opened has it: set again, the ORM would flush it
         ticket.updated_at = now
 
@@ -193,9 +192,8 @@ def log(session: Session, ticket: Ticket, *, actor: str, action: str, now: datet
 def follow(session: Session, ticket_id: int, resident_id: int, *, now: datetime, how: str) -> None:
     """Make a resident follow a written ticket ("reported", "me_too", "merged"), by one INSERT
     (as `log` writes an event)."""
-    session.flush()
-    _FOLLOW.execute(session.connection(), {"b_ticket": ticket_id, "b_resident": resident_id,
-                                           "b_at": now, "b_how": how})
+    _FOLLOW.execute(session, {"b_ticket": ticket_id, "b_resident": resident_id, "b_at": now,
+                              "b_how": how})
 
 
 def transition(session: Session, ticket: Ticket, to: str, *, actor: str,

@@ -144,6 +144,10 @@ def test_a_prepared_statement_gives_what_sqlalchemy_gives(app: Flask) -> None:
         assert stamp.first(session.connection(), {"who": "oNobody", "now": later, "tokens": 1.0}) is None
         assert session.scalar(select(table.c.last_inbound_at).where(table.c.openid == "oPrepared1")) == later
 
+        session.add(Resident(openid="oPrepared3", created_at=NOW))  # given the session, flushed first
+        assert [row.openid for row in Prepared(read).execute(session, given)] == [
+            "oPrepared1", "oPrepared2", "oPrepared3"]
+
         seen: list[str] = []  # the engine's listeners hear it, as they hear SQLAlchemy's statements
         listen = lambda *args: seen.append(args[2])  # noqa: E731
         event.listen(session.get_bind(), "before_cursor_execute", listen)

@@ -28,17 +28,15 @@ _LATEST = Prepared(_FOLLOWED.order_by(_TICKETS.c.id.desc()).limit(LIST_LIMIT))
 
 def show_status(turn: Turn, parse: Parse) -> str:
     """Show the ticket the resident names, or their latest tickets."""
-    turn.session.flush()  # on the connection: what the turn changed goes first, as autoflush would
     if parse.ticket is not None:
-        ticket = _ONE.first(turn.session.connection(), {"resident": turn.resident.id,
-                                                        "number": parse.ticket})
+        ticket = _ONE.first(turn.session, {"resident": turn.resident.id, "number": parse.ticket})
         if ticket is None:
             return TICKET_NOT_FOUND.format(number=parse.ticket)
         return TICKET_DETAIL.format(
             number=ticket.id, category=notify.category_name(ticket), place=ticket.place or "—",
             state=STATE_NAMES[ticket.state],
             created=_when(turn, ticket.created_at), updated=_when(turn, ticket.updated_at))
-    tickets = _LATEST.execute(turn.session.connection(), {"resident": turn.resident.id})
+    tickets = _LATEST.execute(turn.session, {"resident": turn.resident.id})
     if not tickets:
         return NO_TICKETS
     lines = [TICKET_LINE.format(
